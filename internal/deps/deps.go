@@ -1,6 +1,7 @@
 package deps
 
 import (
+	_ "github.com/fluxcd/pkg/ssa"
 	_ "github.com/go-git/go-git/v5"
 	_ "github.com/google/go-cmp/cmp"
 	_ "github.com/open-policy-agent/opa/v1/rego"
@@ -12,5 +13,4 @@ import (
 	_ "sigs.k8s.io/controller-runtime/pkg/envtest"
 	_ "sigs.k8s.io/kustomize/api/krusty"
 	_ "sigs.k8s.io/yaml"
-	_ "github.com/fluxcd/pkg/ssa"
 )

@@ -1,0 +1,35 @@
+# meshintent: the two commands are `make demo` and `make test` (see README.md).
+SHELL := /usr/bin/env bash
+GO    ?= go
+BIN   ?= $(CURDIR)/bin
+CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/meshintent
+
+.PHONY: all build demo test test-unit vet bench tools fmt
+
+all: build
+
+## build: the reconciler binary into ./bin (git-ignored)
+build:
+	$(GO) build -o $(BIN)/reconciler ./cmd/reconciler
+
+## tools: kube-apiserver (built from Go modules) and etcd into the cache outside the repo
+tools:
+	@test/tools/install.sh >/dev/null
+
+## demo: start a local control plane and sync examples/repo into it
+demo: build tools
+	@KUBEBUILDER_ASSETS="$$(test/tools/install.sh)" $(BIN)/reconciler demo --repo-dir examples/repo --path overlays/prod
+
+## test: the whole suite, with every set-up step it needs
+test: vet
+	@assets="$$(test/tools/install.sh)" && \
+	  KUBEBUILDER_ASSETS="$$assets" $(GO) test -count=1 -timeout 40m ./...
+
+vet:
+	$(GO) vet ./...
+	@unformatted="$$(gofmt -l $$(git ls-files '*.go'))"; \
+	  if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+
+## bench: render + policy gate benchmarks (figures in README.md)
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./pkg/render/ ./pkg/validate/ ./test/bench/...
