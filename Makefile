@@ -17,8 +17,8 @@ tools:
 	@test/tools/install.sh >/dev/null
 
 ## demo: start a local control plane and sync examples/repo into it
-demo: build tools
-	@KUBEBUILDER_ASSETS="$$(test/tools/install.sh)" $(BIN)/reconciler demo --repo-dir examples/repo --path overlays/prod
+demo: tools
+	@KUBEBUILDER_ASSETS="$$(test/tools/install.sh)" $(GO) run ./test/demo --repo-dir examples/repo --path overlays/prod
 
 ## test: the whole suite, with every set-up step it needs
 test: vet

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/meshintent/meshintent/pkg/apply"
 )
 
 // repoConfigFile is the optional file at a repository's root that marks it
@@ -19,6 +21,9 @@ type repoConfig struct {
 	// Policies are the repository's own Rego policy directories, relative to
 	// the root. Default: policies/ when it exists.
 	Policies []string `json:"policies,omitempty"`
+	// Ignore are drift ignore rules: JSON pointers, optionally limited to a
+	// group, kind, namespace or name, whose live values diff never reports.
+	Ignore []apply.IgnoreRule `json:"ignore,omitempty"`
 }
 
 // loadRepoConfig reads root/meshintent.yaml strictly; a missing file gives

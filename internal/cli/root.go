@@ -101,6 +101,8 @@ Exit codes: 0 valid or in sync, 1 denied by policy or drifted, 2 bad input or fa
 		newPlanCommand(a),
 		newPolicyCommand(a),
 		newSchemaCommand(a),
+		newApplyCommand(a),
+		newDiffCommand(a),
 	)
 	return root
 }

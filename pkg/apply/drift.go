@@ -1,0 +1,617 @@
+package apply
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"reflect"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/meshintent/meshintent/pkg/manifest"
+)
+
+// KialiWizardLabel is the label Kiali's wizards put on the Istio objects
+// they create; its value names the wizard.
+const KialiWizardLabel = "kiali_wizard"
+
+// DefaultMeshKinds are the Istio kinds Drift lists in managed namespaces to
+// find objects not managed through Git.
+var DefaultMeshKinds = []schema.GroupVersionKind{
+	{Group: "networking.istio.io", Version: "v1", Kind: "VirtualService"},
+	{Group: "networking.istio.io", Version: "v1", Kind: "DestinationRule"},
+	{Group: "networking.istio.io", Version: "v1", Kind: "Gateway"},
+	{Group: "networking.istio.io", Version: "v1", Kind: "ServiceEntry"},
+	{Group: "networking.istio.io", Version: "v1", Kind: "Sidecar"},
+	{Group: "networking.istio.io", Version: "v1alpha3", Kind: "EnvoyFilter"},
+	{Group: "security.istio.io", Version: "v1", Kind: "AuthorizationPolicy"},
+	{Group: "security.istio.io", Version: "v1", Kind: "PeerAuthentication"},
+	{Group: "security.istio.io", Version: "v1", Kind: "RequestAuthentication"},
+	{Group: "telemetry.istio.io", Version: "v1", Kind: "Telemetry"},
+}
+
+// BuiltinIgnores are the JSON pointers Drift always leaves out, because
+// the API server or other controllers set them. Labels and annotations that
+// meshintent does not set (such as a Namespace's kubernetes.io/metadata.name)
+// are never compared either: only fields in the rendered objects are.
+var BuiltinIgnores = []string{
+	"/status",
+	"/metadata/managedFields",
+	"/metadata/resourceVersion",
+	"/metadata/generation",
+	"/metadata/uid",
+	"/metadata/creationTimestamp",
+	"/metadata/annotations/kubectl.kubernetes.io~1last-applied-configuration",
+}
+
+// IgnoreRule leaves fields out of the drift comparison.
+type IgnoreRule struct {
+	// Paths are JSON pointers (RFC 6901) such as "/spec/http/0/retries"; a
+	// pointer covers everything below it, and a "*" token matches any one
+	// key or index ("/spec/http/*/retries").
+	Paths []string `json:"paths"`
+	// Group limits the rule to objects of this API group; empty means any.
+	Group string `json:"group,omitempty"`
+	// Kind limits the rule to objects of this kind; empty means any.
+	Kind string `json:"kind,omitempty"`
+	// Namespace limits the rule to objects in this namespace; empty means any.
+	Namespace string `json:"namespace,omitempty"`
+	// Name limits the rule to objects with this name; empty means any.
+	Name string `json:"name,omitempty"`
+}
+
+func (r IgnoreRule) matches(ref ObjectRef) bool {
+	return (r.Group == "" || r.Group == ref.Group) &&
+		(r.Kind == "" || r.Kind == ref.Kind) &&
+		(r.Namespace == "" || r.Namespace == ref.Namespace) &&
+		(r.Name == "" || r.Name == ref.Name)
+}
+
+// DriftOptions configure Drift.
+type DriftOptions struct {
+	// Ignore are user rules applied on top of BuiltinIgnores.
+	Ignore []IgnoreRule
+	// Inventory is the inventory ConfigMap whose objects count as managed
+	// and whose objects no longer in Git are reported as stale. Empty means
+	// no inventory: the managed-by label alone decides.
+	Inventory string
+	// MeshKinds are listed in every namespace the set touches to find
+	// objects nobody manages through Git; nil means DefaultMeshKinds, an
+	// empty non-nil slice turns the search off. Kinds the API server does not
+	// serve are passed over.
+	MeshKinds []schema.GroupVersionKind
+}
+
+// DefaultDriftOptions returns options using the inventory
+// DefaultInventoryName and DefaultMeshKinds.
+func DefaultDriftOptions() DriftOptions {
+	return DriftOptions{Inventory: DefaultInventoryName, MeshKinds: DefaultMeshKinds}
+}
+
+// Drift compares set with the cluster without writing anything. It reports:
+//   - for each object, the fields set in Git whose live value differs, with
+//     the field manager that owns the live value (from managedFields);
+//     inside lists, which Istio's CRDs make atomic, live extras count too;
+//   - objects of the set missing from the cluster;
+//   - objects of opts.MeshKinds in the namespaces the set touches that are
+//     not in the set and not managed by meshintent (no managed-by label, or
+//     not in the inventory), flagging those Kiali's wizards made;
+//   - inventory objects no longer in the set that still exist (stale).
+//
+// Namespaces are compared on meshintent's labels and annotations only.
+func (m *Manager) Drift(ctx context.Context, set manifest.Set, opts DriftOptions) (*Report, error) {
+	ps, err := plan(set)
+	if err != nil {
+		return nil, err
+	}
+	rules, err := compileIgnores(opts.Ignore)
+	if err != nil {
+		return nil, err
+	}
+	var inv *Inventory
+	if opts.Inventory != "" {
+		if inv, err = m.ReadInventory(ctx, opts.Inventory); err != nil {
+			return nil, err
+		}
+	}
+	kinds := opts.MeshKinds
+	if kinds == nil {
+		kinds = DefaultMeshKinds
+	}
+
+	// Compare each object with its live copy.
+	diffs := make([][]FieldDiff, len(ps))
+	missing := make([]bool, len(ps))
+	errs := make([]error, len(ps))
+	m.each(ctx, len(ps), func(ctx context.Context, i int) {
+		p := ps[i]
+		live := p.ref.empty()
+		if err := m.client.Get(ctx, client.ObjectKeyFromObject(live), live); err != nil {
+			if apierrors.IsNotFound(err) || meta.IsNoMatchError(err) {
+				missing[i] = true
+				return
+			}
+			errs[i] = fmt.Errorf("%s: reading live object: %w", p.ref.ID(), err)
+			return
+		}
+		diffs[i] = m.diffObject(p, live, rules)
+	})
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	r := &Report{Drifted: []FieldDiff{}, Missing: []ObjectInfo{}, Unmanaged: []Unmanaged{}, Stale: []ObjectInfo{}}
+	for i, p := range ps {
+		r.Drifted = append(r.Drifted, diffs[i]...)
+		if missing[i] {
+			r.Missing = append(r.Missing, ObjectInfo{ID: p.ref.ID(), Object: p.ref, Source: p.obj.Source})
+		}
+	}
+
+	// Find stale inventory objects.
+	if inv != nil {
+		stale, err := m.stale(ctx, inv.Stale(set))
+		if err != nil {
+			return nil, err
+		}
+		r.Stale = append(r.Stale, stale...)
+	}
+
+	// Find mesh objects nobody manages through Git.
+	unmanaged, stale, err := m.unmanaged(ctx, ps, kinds, inv)
+	if err != nil {
+		return nil, err
+	}
+	r.Unmanaged = append(r.Unmanaged, unmanaged...)
+	r.Stale = append(r.Stale, stale...)
+	return r, nil
+}
+
+// stale returns the entries whose objects still exist; a Namespace counts
+// while it still carries one of meshintent's labels.
+func (m *Manager) stale(ctx context.Context, entries []Entry) ([]ObjectInfo, error) {
+	exists := make([]bool, len(entries))
+	errs := make([]error, len(entries))
+	m.each(ctx, len(entries), func(ctx context.Context, i int) {
+		e := entries[i]
+		live := e.empty()
+		if err := m.client.Get(ctx, client.ObjectKeyFromObject(live), live); err != nil {
+			if !apierrors.IsNotFound(err) && !meta.IsNoMatchError(err) {
+				errs[i] = fmt.Errorf("%s: reading live object: %w", e.ID(), err)
+			}
+			return
+		}
+		if !e.IsNamespace() {
+			exists[i] = true
+			return
+		}
+		for _, k := range e.Labels {
+			if _, ok := live.GetLabels()[k]; ok {
+				exists[i] = true
+			}
+		}
+	})
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	var out []ObjectInfo
+	for i, e := range entries {
+		if exists[i] {
+			out = append(out, ObjectInfo{ID: e.ID(), Object: e.ObjectRef, Source: e.Source})
+		}
+	}
+	return out, nil
+}
+
+// unmanaged lists kinds in the set's namespaces. Objects labelled as
+// meshintent's but not in the set are stale when no inventory is kept (the
+// inventory reports its own stale objects).
+func (m *Manager) unmanaged(ctx context.Context, ps []*planned, kinds []schema.GroupVersionKind, inv *Inventory) ([]Unmanaged, []ObjectInfo, error) {
+	inSet := map[string]bool{}
+	var namespaces []string
+	for _, p := range ps {
+		inSet[p.ref.key()] = true
+		if p.ns != "" && !slices.Contains(namespaces, p.ns) {
+			namespaces = append(namespaces, p.ns)
+		}
+	}
+	type job struct {
+		ns  string
+		gvk schema.GroupVersionKind
+	}
+	var jobs []job
+	for _, ns := range namespaces {
+		for _, gvk := range kinds {
+			jobs = append(jobs, job{ns, gvk})
+		}
+	}
+	lists := make([][]unstructured.Unstructured, len(jobs))
+	errs := make([]error, len(jobs))
+	m.each(ctx, len(jobs), func(ctx context.Context, i int) {
+		l := &unstructured.UnstructuredList{}
+		l.SetGroupVersionKind(jobs[i].gvk.GroupVersion().WithKind(jobs[i].gvk.Kind + "List"))
+		if err := m.client.List(ctx, l, client.InNamespace(jobs[i].ns)); err != nil {
+			if !apierrors.IsNotFound(err) && !meta.IsNoMatchError(err) {
+				errs[i] = fmt.Errorf("listing %s in namespace %s: %w", jobs[i].gvk.Kind, jobs[i].ns, err)
+			}
+			return
+		}
+		lists[i] = l.Items
+	})
+	if err := errors.Join(errs...); err != nil {
+		return nil, nil, err
+	}
+	var unmanaged []Unmanaged
+	var stale []ObjectInfo
+	for _, items := range lists {
+		for i := range items {
+			u := &items[i]
+			ref := RefOf(u)
+			if inSet[ref.key()] {
+				continue
+			}
+			ours := u.GetLabels()[manifest.ManagedByLabel] == manifest.ManagedByValue
+			var reason string
+			switch {
+			case ours && inv == nil:
+				stale = append(stale, ObjectInfo{ID: ref.ID(), Object: ref, Source: u.GetAnnotations()[manifest.SourceAnnotation]})
+				continue
+			case ours && inv.Has(ref):
+				continue // reported as stale from the inventory
+			case ours:
+				reason = fmt.Sprintf("labelled %s=%s but not in inventory %s", manifest.ManagedByLabel, manifest.ManagedByValue, inv.Name)
+			default:
+				reason = fmt.Sprintf("not in Git: no %s=%s label", manifest.ManagedByLabel, manifest.ManagedByValue)
+			}
+			var managers []string
+			for _, f := range u.GetManagedFields() {
+				if !slices.Contains(managers, f.Manager) {
+					managers = append(managers, f.Manager)
+				}
+			}
+			unmanaged = append(unmanaged, Unmanaged{
+				ObjectInfo:  ObjectInfo{ID: ref.ID(), Object: ref},
+				KialiWizard: u.GetLabels()[KialiWizardLabel],
+				Managers:    managers,
+				Reason:      reason,
+			})
+		}
+	}
+	sort.Slice(unmanaged, func(i, j int) bool { return unmanaged[i].ID < unmanaged[j].ID })
+	return unmanaged, stale, nil
+}
+
+// segment is one step of a field path: a map key or a list index.
+type segment struct {
+	key   string
+	index int // -1 for a key
+}
+
+type fieldPath []segment
+
+func (p fieldPath) with(s segment) fieldPath {
+	return append(slices.Clip(p), s)
+}
+
+var plainKey = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*$`)
+
+// String formats the path as .spec.http[0].route[1].weight, quoting keys
+// that are not plain identifiers: .metadata.labels["istio.io/rev"].
+func (p fieldPath) String() string {
+	var b strings.Builder
+	for _, s := range p {
+		switch {
+		case s.index >= 0:
+			fmt.Fprintf(&b, "[%d]", s.index)
+		case plainKey.MatchString(s.key):
+			b.WriteString("." + s.key)
+		default:
+			fmt.Fprintf(&b, "[%q]", s.key)
+		}
+	}
+	return b.String()
+}
+
+// Pointer formats the path as a JSON pointer: /spec/http/0/route/1/weight.
+func (p fieldPath) Pointer() string {
+	var b strings.Builder
+	for _, t := range p.tokens() {
+		b.WriteString("/" + strings.NewReplacer("~", "~0", "/", "~1").Replace(t))
+	}
+	return b.String()
+}
+
+func (p fieldPath) tokens() []string {
+	ts := make([]string, len(p))
+	for i, s := range p {
+		if s.index >= 0 {
+			ts[i] = strconv.Itoa(s.index)
+		} else {
+			ts[i] = s.key
+		}
+	}
+	return ts
+}
+
+// ignoreSet is the compiled built-in and user rules.
+type ignoreSet []compiledRule
+
+type compiledRule struct {
+	rule   IgnoreRule
+	tokens [][]string
+}
+
+func compileIgnores(rules []IgnoreRule) (ignoreSet, error) {
+	all := append([]IgnoreRule{{Paths: BuiltinIgnores}}, rules...)
+	set := make(ignoreSet, 0, len(all))
+	for _, r := range all {
+		c := compiledRule{rule: r}
+		for _, p := range r.Paths {
+			if !strings.HasPrefix(p, "/") {
+				return nil, fmt.Errorf("ignore rule %q: a JSON pointer must start with /", p)
+			}
+			var ts []string
+			for _, t := range strings.Split(p[1:], "/") {
+				ts = append(ts, strings.NewReplacer("~1", "/", "~0", "~").Replace(t))
+			}
+			c.tokens = append(c.tokens, ts)
+		}
+		set = append(set, c)
+	}
+	return set, nil
+}
+
+// ignored reports whether a rule for ref covers path.
+func (s ignoreSet) ignored(ref ObjectRef, path fieldPath) bool {
+	ts := path.tokens()
+	for _, c := range s {
+		if !c.rule.matches(ref) {
+			continue
+		}
+	next:
+		for _, rt := range c.tokens {
+			if len(rt) > len(ts) {
+				continue
+			}
+			for i, t := range rt {
+				if t != "*" && t != ts[i] {
+					continue next
+				}
+			}
+			return true
+		}
+	}
+	return false
+}
+
+// diffObject compares the fields of the desired object with live.
+func (m *Manager) diffObject(p *planned, live *unstructured.Unstructured, rules ignoreSet) []FieldDiff {
+	var out []FieldDiff
+	emit := func(path fieldPath, want, have any) {
+		out = append(out, FieldDiff{
+			ID: p.ref.ID(), Source: p.obj.Source,
+			Path: path.String(), Pointer: path.Pointer(),
+			Want: want, Have: have,
+			Manager: m.owner(live, path),
+		})
+	}
+	d := differ{ref: p.ref, rules: rules, emit: emit}
+	want := p.obj.Object
+	for _, k := range slices.Sorted(maps.Keys(want)) {
+		switch k {
+		case "apiVersion", "kind":
+		case "metadata":
+			wm, _ := want[k].(map[string]any)
+			hm, _ := live.Object[k].(map[string]any)
+			for _, mk := range []string{"labels", "annotations"} {
+				if wv, ok := wm[mk]; ok {
+					hv, hok := hm[mk]
+					d.walk(fieldPath{{key: k, index: -1}, {key: mk, index: -1}}, wv, hv, hok, false)
+				}
+			}
+		default:
+			hv, hok := live.Object[k]
+			d.walk(fieldPath{{key: k, index: -1}}, want[k], hv, hok, false)
+		}
+	}
+	return out
+}
+
+type differ struct {
+	ref   ObjectRef
+	rules ignoreSet
+	emit  func(path fieldPath, want, have any)
+}
+
+// walk compares want with have below path. Within a list (atomic in
+// Istio's CRDs, so wholly owned by whoever set it) keys and elements present
+// only live are differences too.
+func (d differ) walk(path fieldPath, want, have any, haveOK, atomic bool) {
+	if d.rules.ignored(d.ref, path) {
+		return
+	}
+	if want == nil {
+		if atomic && haveOK && have != nil {
+			d.emit(path, nil, have)
+		}
+		return
+	}
+	if !haveOK || have == nil {
+		d.emit(path, want, nil)
+		return
+	}
+	switch w := want.(type) {
+	case map[string]any:
+		h, ok := have.(map[string]any)
+		if !ok {
+			d.emit(path, want, have)
+			return
+		}
+		keys := slices.Collect(maps.Keys(w))
+		if atomic {
+			for k := range h {
+				if _, ok := w[k]; !ok {
+					keys = append(keys, k)
+				}
+			}
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			hv, hok := h[k]
+			d.walk(path.with(segment{key: k, index: -1}), w[k], hv, hok, atomic)
+		}
+	case []any:
+		h, ok := have.([]any)
+		if !ok {
+			d.emit(path, want, have)
+			return
+		}
+		for i := range max(len(w), len(h)) {
+			var wv, hv any
+			if i < len(w) {
+				wv = w[i]
+			}
+			if i < len(h) {
+				hv = h[i]
+			}
+			d.walk(path.with(segment{index: i}), wv, hv, i < len(h), true)
+		}
+	default:
+		if !valueEqual(want, have) {
+			d.emit(path, want, have)
+		}
+	}
+}
+
+// number returns a JSON number's value; YAML and JSON decoding may give
+// int64 on one side and float64 on the other.
+func number(v any) (float64, bool) {
+	switch n := v.(type) {
+	case int:
+		return float64(n), true
+	case int32:
+		return float64(n), true
+	case int64:
+		return float64(n), true
+	case float32:
+		return float64(n), true
+	case float64:
+		return n, true
+	case json.Number:
+		f, err := n.Float64()
+		return f, err == nil
+	}
+	return 0, false
+}
+
+// owner returns the field manager that owns the live value at path,
+// preferring a manager other than meshintent's when several do.
+func (m *Manager) owner(live *unstructured.Unstructured, path fieldPath) string {
+	var ours string
+	for _, f := range live.GetManagedFields() {
+		if f.FieldsV1 == nil {
+			continue
+		}
+		var set map[string]any
+		if err := json.Unmarshal(f.FieldsV1.Raw, &set); err != nil {
+			continue
+		}
+		if !owns(set, path, live.Object) {
+			continue
+		}
+		if f.Manager != m.opts.FieldManager {
+			return f.Manager
+		}
+		ours = f.Manager
+	}
+	return ours
+}
+
+// owns walks a managedFields field set (fieldsV1) along path. Reaching the
+// end of the path, or a leaf on the way (an atomic list or map owned as a
+// whole), means the manager owns the value.
+func owns(set map[string]any, path fieldPath, live any) bool {
+	if len(path) == 0 || len(set) == 0 {
+		return true
+	}
+	s := path[0]
+	if s.index < 0 {
+		child, ok := set["f:"+s.key].(map[string]any)
+		if !ok {
+			return false
+		}
+		lm, _ := live.(map[string]any)
+		return owns(child, path[1:], lm[s.key])
+	}
+	list, _ := live.([]any)
+	var elem any
+	if s.index < len(list) {
+		elem = list[s.index]
+	}
+	for k, c := range set {
+		child, ok := c.(map[string]any)
+		if !ok {
+			continue
+		}
+		var match bool
+		switch {
+		case strings.HasPrefix(k, "i:"):
+			match = k == "i:"+strconv.Itoa(s.index)
+		case strings.HasPrefix(k, "k:") && elem != nil:
+			var keys map[string]any
+			if json.Unmarshal([]byte(k[2:]), &keys) == nil {
+				em, _ := elem.(map[string]any)
+				match = em != nil
+				for kk, kv := range keys {
+					if !valueEqual(kv, em[kk]) {
+						match = false
+					}
+				}
+			}
+		case strings.HasPrefix(k, "v:") && elem != nil:
+			var v any
+			match = json.Unmarshal([]byte(k[2:]), &v) == nil && valueEqual(v, elem)
+		}
+		if match && owns(child, path[1:], elem) {
+			return true
+		}
+	}
+	return false
+}
+
+// valueEqual compares JSON values, numbers by value.
+func valueEqual(a, b any) bool {
+	a, b = normalize(a), normalize(b)
+	return reflect.DeepEqual(a, b)
+}
+
+func normalize(v any) any {
+	if f, ok := number(v); ok {
+		return f
+	}
+	switch t := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(t))
+		for k, x := range t {
+			out[k] = normalize(x)
+		}
+		return out
+	case []any:
+		out := make([]any, len(t))
+		for i, x := range t {
+			out[i] = normalize(x)
+		}
+		return out
+	}
+	return v
+}

@@ -1,0 +1,237 @@
+package apply
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// Report is the result of Drift: how the cluster differs from Git. Every
+// list is sorted and empty (never null) in JSON.
+type Report struct {
+	// Drifted lists the fields set in Git whose live value differs, in set
+	// order and then field order.
+	Drifted []FieldDiff `json:"drifted"`
+	// Missing lists the objects of the set that do not exist.
+	Missing []ObjectInfo `json:"missing"`
+	// Unmanaged lists Istio objects in managed namespaces that are not
+	// managed through Git.
+	Unmanaged []Unmanaged `json:"unmanaged"`
+	// Stale lists objects meshintent applied that are no longer in Git and
+	// still exist: the next apply with prune removes them.
+	Stale []ObjectInfo `json:"stale"`
+}
+
+// FieldDiff is one field whose live value differs from Git.
+type FieldDiff struct {
+	// ID is the object's Kind/namespace/name.
+	ID string `json:"id"`
+	// Source is the repo-relative file the object came from.
+	Source string `json:"source,omitempty"`
+	// Path is the field, e.g. .spec.http[0].route[1].weight.
+	Path string `json:"path"`
+	// Pointer is the same field as a JSON pointer, as IgnoreRule takes it:
+	// /spec/http/0/route/1/weight.
+	Pointer string `json:"pointer"`
+	// Want is the value in Git; null when the field is only live.
+	Want any `json:"want"`
+	// Have is the live value; null when the field is missing live.
+	Have any `json:"have"`
+	// Manager is the field manager owning the live value, preferring one
+	// that is not meshintent; empty when nobody owns it.
+	Manager string `json:"manager,omitempty"`
+}
+
+// ObjectInfo names an object and, when known, its source file.
+type ObjectInfo struct {
+	ID     string    `json:"id"`
+	Object ObjectRef `json:"object"`
+	Source string    `json:"source,omitempty"`
+}
+
+// Unmanaged is an Istio object in a managed namespace that Git does not manage.
+type Unmanaged struct {
+	ObjectInfo
+	// KialiWizard is the value of the kiali_wizard label, naming the Kiali
+	// wizard that created the object; empty when Kiali did not.
+	KialiWizard string `json:"kialiWizard,omitempty"`
+	// Managers are the field managers in the object's managedFields.
+	Managers []string `json:"managers,omitempty"`
+	// Reason says why the object counts as unmanaged.
+	Reason string `json:"reason"`
+}
+
+// InSync reports whether the cluster matches Git: no drifted field, no
+// missing, unmanaged or stale object.
+func (r *Report) InSync() bool {
+	return len(r.Drifted) == 0 && len(r.Missing) == 0 && len(r.Unmanaged) == 0 && len(r.Stale) == 0
+}
+
+// Summary is a one-line count, e.g. "2 fields drifted, 1 object missing",
+// or "in sync".
+func (r *Report) Summary() string {
+	if r.InSync() {
+		return "in sync"
+	}
+	var parts []string
+	add := func(n int, one, many string) {
+		switch {
+		case n == 1:
+			parts = append(parts, "1 "+one)
+		case n > 1:
+			parts = append(parts, fmt.Sprintf("%d %s", n, many))
+		}
+	}
+	add(len(r.Drifted), "field drifted", "fields drifted")
+	add(len(r.Missing), "object missing", "objects missing")
+	add(len(r.Unmanaged), "unmanaged object", "unmanaged objects")
+	add(len(r.Stale), "stale object", "stale objects")
+	return strings.Join(parts, ", ")
+}
+
+// WriteJSON writes the report as indented JSON.
+func (r *Report) WriteJSON(w io.Writer) error {
+	c := *r
+	// Keep lists [] rather than null for a Report built by hand.
+	if c.Drifted == nil {
+		c.Drifted = []FieldDiff{}
+	}
+	if c.Missing == nil {
+		c.Missing = []ObjectInfo{}
+	}
+	if c.Unmanaged == nil {
+		c.Unmanaged = []Unmanaged{}
+	}
+	if c.Stale == nil {
+		c.Stale = []ObjectInfo{}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(c)
+}
+
+// WriteText writes the report for a terminal.
+func (r *Report) WriteText(w io.Writer) error {
+	ew := &errWriter{w: w}
+	ew.printf("%s\n", r.Summary())
+	if len(r.Drifted) > 0 {
+		ew.printf("\ndrifted:\n")
+		last := ""
+		for _, d := range r.Drifted {
+			if d.ID != last {
+				ew.printf("  %s\n", withSource(d.ID, d.Source))
+				last = d.ID
+			}
+			ew.printf("    %s: want %s, have %s%s\n", d.Path, formatValue(d.Want), formatValue(d.Have), byManager(d.Manager))
+		}
+	}
+	if len(r.Missing) > 0 {
+		ew.printf("\nmissing:\n")
+		for _, o := range r.Missing {
+			ew.printf("  %s\n", withSource(o.ID, o.Source))
+		}
+	}
+	if len(r.Unmanaged) > 0 {
+		ew.printf("\nunmanaged:\n")
+		for _, u := range r.Unmanaged {
+			ew.printf("  %s: %s\n", u.ID, u.describe())
+		}
+	}
+	if len(r.Stale) > 0 {
+		ew.printf("\nstale (pruned by the next apply with prune):\n")
+		for _, o := range r.Stale {
+			ew.printf("  %s\n", withSource(o.ID, o.Source))
+		}
+	}
+	return ew.err
+}
+
+// WriteMarkdown writes the report as Markdown, e.g. for a pull request comment.
+func (r *Report) WriteMarkdown(w io.Writer) error {
+	ew := &errWriter{w: w}
+	ew.printf("**Drift: %s**\n", r.Summary())
+	if len(r.Drifted) > 0 {
+		ew.printf("\n### Drifted fields\n\n| Object | Source | Field | Want | Have | Manager |\n|---|---|---|---|---|---|\n")
+		for _, d := range r.Drifted {
+			ew.printf("| %s | %s | %s | %s | %s | %s |\n", mdCode(d.ID), mdCode(d.Source), mdCode(d.Path),
+				mdCode(formatValue(d.Want)), mdCode(formatValue(d.Have)), mdCode(d.Manager))
+		}
+	}
+	if len(r.Missing) > 0 {
+		ew.printf("\n### Missing objects\n\n| Object | Source |\n|---|---|\n")
+		for _, o := range r.Missing {
+			ew.printf("| %s | %s |\n", mdCode(o.ID), mdCode(o.Source))
+		}
+	}
+	if len(r.Unmanaged) > 0 {
+		ew.printf("\n### Unmanaged objects\n\n| Object | Kiali wizard | Managers | Reason |\n|---|---|---|---|\n")
+		for _, u := range r.Unmanaged {
+			ew.printf("| %s | %s | %s | %s |\n", mdCode(u.ID), mdCode(u.KialiWizard), mdCode(strings.Join(u.Managers, ", ")), mdText(u.Reason))
+		}
+	}
+	if len(r.Stale) > 0 {
+		ew.printf("\n### Stale objects\n\n| Object | Source |\n|---|---|\n")
+		for _, o := range r.Stale {
+			ew.printf("| %s | %s |\n", mdCode(o.ID), mdCode(o.Source))
+		}
+	}
+	return ew.err
+}
+
+func (u Unmanaged) describe() string {
+	s := u.Reason
+	if u.KialiWizard != "" {
+		s = "made by Kiali wizard " + u.KialiWizard + "; " + s
+	}
+	if len(u.Managers) > 0 {
+		s += " (managers: " + strings.Join(u.Managers, ", ") + ")"
+	}
+	return s
+}
+
+func withSource(id, source string) string {
+	if source == "" {
+		return id
+	}
+	return id + " (" + source + ")"
+}
+
+func byManager(m string) string {
+	if m == "" {
+		return ""
+	}
+	return " (set by " + m + ")"
+}
+
+// formatValue renders a value as compact JSON, or <absent> for nil.
+func formatValue(v any) string {
+	if v == nil {
+		return "<absent>"
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
+}
+
+func mdText(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
+
+func mdCode(s string) string {
+	if s == "" {
+		return ""
+	}
+	return "`" + strings.NewReplacer("`", "'", "|", `\|`).Replace(s) + "`"
+}
+
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) printf(format string, args ...any) {
+	if e.err == nil {
+		_, e.err = fmt.Fprintf(e.w, format, args...)
+	}
+}
