@@ -115,17 +115,13 @@ wizards). Ignore rules come from meshintent.yaml.`,
 			if err != nil {
 				return err
 			}
-			cfg, err := loadRepoConfig(t.Root)
-			if err != nil {
-				return err
-			}
 			m, err := cl.manager()
 			if err != nil {
 				return err
 			}
 			dopts := apply.DefaultDriftOptions()
 			dopts.Inventory = cl.inventory
-			dopts.Ignore = append(dopts.Ignore, cfg.Ignore...)
+			dopts.Ignore = append(dopts.Ignore, out.Config.Ignore...)
 			rep, err := m.Drift(ctx, out.Render.Objects, dopts)
 			if err != nil {
 				return err

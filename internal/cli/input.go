@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/meshintent/meshintent/pkg/pipeline"
 	"github.com/meshintent/meshintent/pkg/source"
 )
 
@@ -102,7 +103,7 @@ func (f *inputFlags) localTree(dir string) (tree, error) {
 
 func findRoot(dir string) string {
 	for d := dir; ; {
-		for _, marker := range []string{repoConfigFile, ".git"} {
+		for _, marker := range []string{pipeline.RepoConfigFile, ".git"} {
 			if _, err := os.Stat(filepath.Join(d, marker)); err == nil {
 				return d
 			}

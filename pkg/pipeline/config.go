@@ -1,4 +1,4 @@
-package cli
+package pipeline
 
 import (
 	"errors"
@@ -12,12 +12,12 @@ import (
 	"github.com/meshintent/meshintent/pkg/apply"
 )
 
-// repoConfigFile is the optional file at a repository's root that marks it
+// RepoConfigFile is the optional file at a repository's root that marks it
 // as the root kustomize is confined to and configures the reconciler.
-const repoConfigFile = "meshintent.yaml"
+const RepoConfigFile = "meshintent.yaml"
 
-// repoConfig is the content of meshintent.yaml.
-type repoConfig struct {
+// RepoConfig is the content of meshintent.yaml.
+type RepoConfig struct {
 	// Policies are the repository's own Rego policy directories, relative to
 	// the root. Default: policies/ when it exists.
 	Policies []string `json:"policies,omitempty"`
@@ -26,31 +26,31 @@ type repoConfig struct {
 	Ignore []apply.IgnoreRule `json:"ignore,omitempty"`
 }
 
-// loadRepoConfig reads root/meshintent.yaml strictly; a missing file gives
+// LoadRepoConfig reads root/meshintent.yaml strictly; a missing file gives
 // the defaults. Policy directories are returned as absolute paths.
-func loadRepoConfig(root string) (repoConfig, error) {
-	var cfg repoConfig
-	b, err := os.ReadFile(filepath.Join(root, repoConfigFile))
+func LoadRepoConfig(root string) (RepoConfig, error) {
+	var cfg RepoConfig
+	b, err := os.ReadFile(filepath.Join(root, RepoConfigFile))
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		if st, err := os.Stat(filepath.Join(root, "policies")); err == nil && st.IsDir() {
 			cfg.Policies = []string{"policies"}
 		}
 	case err != nil:
-		return cfg, fmt.Errorf("reading %s: %w", repoConfigFile, err)
+		return cfg, fmt.Errorf("reading %s: %w", RepoConfigFile, err)
 	default:
 		if err := yaml.UnmarshalStrict(b, &cfg); err != nil {
-			return cfg, fmt.Errorf("%s: %w", repoConfigFile, err)
+			return cfg, fmt.Errorf("%s: %w", RepoConfigFile, err)
 		}
 	}
 	for i, p := range cfg.Policies {
 		abs := filepath.Join(root, filepath.FromSlash(p))
 		rel, err := filepath.Rel(root, abs)
 		if err != nil || filepath.IsAbs(p) || rel == ".." || len(rel) > 2 && rel[:3] == ".."+string(filepath.Separator) {
-			return cfg, fmt.Errorf("%s: policies[%d]: %q is outside the repository", repoConfigFile, i, p)
+			return cfg, fmt.Errorf("%s: policies[%d]: %q is outside the repository", RepoConfigFile, i, p)
 		}
 		if st, err := os.Stat(abs); err != nil || !st.IsDir() {
-			return cfg, fmt.Errorf("%s: policies[%d]: %q is not a directory", repoConfigFile, i, p)
+			return cfg, fmt.Errorf("%s: policies[%d]: %q is not a directory", RepoConfigFile, i, p)
 		}
 		cfg.Policies[i] = abs
 	}
