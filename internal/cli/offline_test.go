@@ -241,7 +241,7 @@ func TestPlanBetweenCommits(t *testing.T) {
 		if code != ExitOK {
 			t.Fatalf("exit %d\nstderr:\n%s", code, stderr)
 		}
-		for _, w := range []string{"| added | changed | removed |", "| 0 | 1 | 2 |", "<details>", "```diff"} {
+		for _, w := range []string{"| added | changed | removed |", "| 0 | 1 | 2 |", "<details>", "```diff", "```mermaid", "-.->|0% suspended|"} {
 			if !strings.Contains(stdout, w) {
 				t.Errorf("markdown lacks %q:\n%s", w, stdout)
 			}

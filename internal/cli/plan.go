@@ -172,6 +172,19 @@ func (p planView) writeMarkdown(w io.Writer) error {
 		}
 		b.WriteString("\n")
 	}
+	var traffic strings.Builder
+	for _, c := range p.Changes {
+		if c.Kind != "VirtualService" {
+			continue
+		}
+		if d := plan.TrafficDiagram(c.Base, c.Head); d != "" {
+			fmt.Fprintf(&traffic, "<details open><summary>Traffic of <code>%s</code> (%s)</summary>\n\n```mermaid\n%s```\n\n</details>\n\n", c.ID, c.Action, d)
+		}
+	}
+	if traffic.Len() > 0 {
+		b.WriteString("#### Traffic\n\n")
+		b.WriteString(traffic.String())
+	}
 	if len(p.Changes) > 0 {
 		b.WriteString("#### Changes\n\n")
 	}

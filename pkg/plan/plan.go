@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/pmezard/go-difflib/difflib"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
 
 	"github.com/meshintent/meshintent/pkg/manifest"
@@ -37,6 +38,9 @@ type Change struct {
 	Source string `json:"source,omitempty"`
 	// Diff is a unified diff of the object's YAML, base to head.
 	Diff string `json:"diff"`
+	// Base and Head are the object at each side; nil where it is absent.
+	Base *unstructured.Unstructured `json:"-"`
+	Head *unstructured.Unstructured `json:"-"`
 }
 
 // Summary counts changes by action.
@@ -67,7 +71,7 @@ func Compare(base, head manifest.Set) ([]Change, Summary, error) {
 			if err != nil {
 				return nil, Summary{}, err
 			}
-			changes = append(changes, newChange(h, Added, d))
+			changes = append(changes, newChange(h, Added, d, nil, h.Unstructured))
 			sum.Added++
 			continue
 		}
@@ -79,7 +83,7 @@ func Compare(base, head manifest.Set) ([]Change, Summary, error) {
 			sum.Unchanged++
 			continue
 		}
-		changes = append(changes, newChange(h, Changed, d))
+		changes = append(changes, newChange(h, Changed, d, b.Unstructured, h.Unstructured))
 		sum.Changed++
 	}
 	for _, b := range base {
@@ -90,13 +94,13 @@ func Compare(base, head manifest.Set) ([]Change, Summary, error) {
 		if err != nil {
 			return nil, Summary{}, err
 		}
-		changes = append(changes, newChange(b, Removed, d))
+		changes = append(changes, newChange(b, Removed, d, b.Unstructured, nil))
 		sum.Removed++
 	}
 	return changes, sum, nil
 }
 
-func newChange(o manifest.Object, a Action, diff string) Change {
+func newChange(o manifest.Object, a Action, diff string, base, head *unstructured.Unstructured) Change {
 	return Change{
 		ID:        o.ID(),
 		Kind:      o.GetKind(),
@@ -105,6 +109,8 @@ func newChange(o manifest.Object, a Action, diff string) Change {
 		Action:    a,
 		Source:    o.Source,
 		Diff:      diff,
+		Base:      base,
+		Head:      head,
 	}
 }
 
