@@ -1,0 +1,109 @@
+package webhook
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"mime"
+	"net/http"
+	"net/url"
+)
+
+const (
+	providerGitHub = "github"
+
+	headerGitHubSignature = "X-Hub-Signature-256"
+	headerGitHubEvent     = "X-GitHub-Event"
+	headerGitHubDelivery  = "X-GitHub-Delivery"
+)
+
+// githubPush is the part of a GitHub push event the receiver uses.
+type githubPush struct {
+	Ref        string `json:"ref"`
+	After      string `json:"after"`
+	Repository struct {
+		CloneURL string `json:"clone_url"`
+		SSHURL   string `json:"ssh_url"`
+		GitURL   string `json:"git_url"`
+		HTMLURL  string `json:"html_url"`
+		URL      string `json:"url"`
+	} `json:"repository"`
+}
+
+// serveGitHub handles PathGitHub. GitHub signs the body only: the event and
+// delivery headers are trusted once the body is authenticated.
+func (r *Receiver) serveGitHub(w http.ResponseWriter, req *http.Request) {
+	const provider = providerGitHub
+
+	// Check the signature header before reading the body.
+	mac, err := parseSignature(req.Header.Get(headerGitHubSignature))
+	if errors.Is(err, errNoSignature) {
+		r.reject(w, req, provider, http.StatusUnauthorized, ReasonUnsigned, "missing "+headerGitHubSignature+" header", nil)
+		return
+	}
+	if err != nil {
+		r.reject(w, req, provider, http.StatusUnauthorized, ReasonBadSignature, "invalid signature", err)
+		return
+	}
+
+	// Read the body and verify its signature.
+	body, ok := r.readBody(w, req, provider)
+	if !ok {
+		return
+	}
+	if !r.validMAC(mac, body) {
+		r.reject(w, req, provider, http.StatusUnauthorized, ReasonBadSignature, "invalid signature", nil)
+		return
+	}
+
+	// Answer pings and skip events other than pushes.
+	switch event := req.Header.Get(headerGitHubEvent); event {
+	case "push":
+	case "ping":
+		r.ignore(w, req, provider, event, http.StatusOK, "pong")
+		return
+	case "":
+		r.reject(w, req, provider, http.StatusBadRequest, ReasonMalformed, "missing "+headerGitHubEvent+" header", nil)
+		return
+	default:
+		r.ignore(w, req, provider, event, http.StatusAccepted, "ignored: not a push event")
+		return
+	}
+
+	// Decode the push and trigger.
+	ev, err := decodeGitHub(req.Header.Get("Content-Type"), body)
+	if err != nil {
+		r.reject(w, req, provider, http.StatusBadRequest, ReasonMalformed, clientMessage(err), err)
+		return
+	}
+	ev.DeliveryID = req.Header.Get(headerGitHubDelivery)
+	r.deliver(w, req, ev, r.now().Add(r.window))
+}
+
+// decodeGitHub decodes a push event sent as application/json or, when the
+// hook is set to application/x-www-form-urlencoded, as the form's "payload"
+// field.
+func decodeGitHub(contentType string, body []byte) (Event, error) {
+	if mt, _, _ := mime.ParseMediaType(contentType); mt == "application/x-www-form-urlencoded" {
+		form, err := url.ParseQuery(string(body))
+		if err != nil {
+			return Event{}, fmt.Errorf("decode form: %w", err)
+		}
+		body = []byte(form.Get("payload"))
+	}
+	var p githubPush
+	if err := json.Unmarshal(body, &p); err != nil {
+		return Event{}, fmt.Errorf("decode push event: %w", err)
+	}
+	repo := p.Repository
+	ev := Event{
+		Provider: providerGitHub,
+		RepoURLs: repoURLs(repo.CloneURL, repo.SSHURL, repo.GitURL, repo.HTMLURL, repo.URL),
+		Commit:   commitSHA(p.After),
+	}
+	if len(ev.RepoURLs) == 0 {
+		return Event{}, errNoRepoURL
+	}
+	ev.Branch, ev.Tag = splitRef(p.Ref)
+	return ev, nil
+}

@@ -1,0 +1,150 @@
+package webhook
+
+import (
+	"net/http"
+	"testing"
+)
+
+// gitlabRepoURLs are the distinct URL forms of the gitlab-*.json
+// fixtures' project and repository.
+var gitlabRepoURLs = []string{
+	"https://gitlab.example.com/platform/mesh/mesh-config.git",
+	"ssh://git@gitlab.example.com:2222/platform/mesh/mesh-config.git",
+	"https://gitlab.example.com/platform/mesh/mesh-config",
+}
+
+// gitlabRequest is a GitLab delivery of body with the given token.
+func gitlabRequest(event, delivery, token, body string) request {
+	h := map[string]string{
+		"Content-Type":       "application/json",
+		"User-Agent":         "GitLab/17.11.0",
+		headerGitLabEvent:    event,
+		headerGitLabDelivery: delivery,
+	}
+	if token != "" {
+		h[headerGitLabToken] = token
+	}
+	return request{path: PathGitLab, header: h, body: body}
+}
+
+func TestGitLab(t *testing.T) {
+	push := fixture(t, "gitlab-push.json")
+	const delivery = "13792a34-cac6-4fda-95a8-c58e00a3954e"
+
+	wrongMethod := gitlabRequest("Push Hook", delivery, testSecret, "")
+	wrongMethod.method = http.MethodGet
+
+	chunked := gitlabRequest("Push Hook", delivery, testSecret, push)
+	chunked.chunked = true
+
+	pushEvent := Event{
+		Provider:   "gitlab",
+		RepoURLs:   gitlabRepoURLs,
+		Branch:     "release/2026.05",
+		Commit:     "da1560886d4f094c3e6c9ef40349f7d38b5d27d7",
+		DeliveryID: delivery,
+	}
+
+	runReceiverCases(t, []receiverCase{
+		{
+			name: "a push with the right token triggers with its branch, commit and URLs",
+			reqs: []request{gitlabRequest("Push Hook", delivery, testSecret, push)},
+			want: exchange{
+				Responses: only(http.StatusAccepted, "triggered 2 IntentSyncs\n"),
+				Calls:     []Event{pushEvent},
+			},
+		},
+		{
+			name: "a tag push without after takes its commit from checkout_sha",
+			reqs: []request{gitlabRequest("Tag Push Hook", delivery, testSecret, fixture(t, "gitlab-tag.json"))},
+			want: exchange{
+				Responses: only(http.StatusAccepted, "triggered 2 IntentSyncs\n"),
+				Calls: []Event{{
+					Provider:   "gitlab",
+					RepoURLs:   gitlabRepoURLs,
+					Tag:        "v2026.05.1",
+					Commit:     "82b3d5ae55f7080f1e6022629cdb57bfae7cccc7",
+					DeliveryID: delivery,
+				}},
+			},
+		},
+		{
+			name: "a push without a token is refused",
+			reqs: []request{gitlabRequest("Push Hook", delivery, "", push)},
+			want: exchange{Responses: only(http.StatusUnauthorized, "missing X-Gitlab-Token header\n")},
+		},
+		{
+			name: "a push with another token is refused",
+			reqs: []request{gitlabRequest("Push Hook", delivery, "correct horse battery stapler", push)},
+			want: exchange{Responses: only(http.StatusUnauthorized, "invalid token\n")},
+		},
+		{
+			name: "a push with a prefix of the token is refused",
+			reqs: []request{gitlabRequest("Push Hook", delivery, testSecret[:len(testSecret)-1], push)},
+			want: exchange{Responses: only(http.StatusUnauthorized, "invalid token\n")},
+		},
+		{
+			name: "a delivery received twice triggers once",
+			reqs: []request{
+				gitlabRequest("Push Hook", delivery, testSecret, push),
+				gitlabRequest("Push Hook", delivery, testSecret, push),
+			},
+			want: exchange{
+				Responses: []response{
+					{http.StatusAccepted, "triggered 2 IntentSyncs\n"},
+					{http.StatusConflict, "delivery already received\n"},
+				},
+				Calls: []Event{pushEvent},
+			},
+		},
+		{
+			name: "deliveries without an event UUID are not deduplicated",
+			reqs: []request{
+				gitlabRequest("Push Hook", "", testSecret, push),
+				gitlabRequest("Push Hook", "", testSecret, push),
+			},
+			want: exchange{
+				Responses: []response{
+					{http.StatusAccepted, "triggered 2 IntentSyncs\n"},
+					{http.StatusAccepted, "triggered 2 IntentSyncs\n"},
+				},
+				Calls: []Event{
+					{Provider: "gitlab", RepoURLs: gitlabRepoURLs, Branch: "release/2026.05", Commit: pushEvent.Commit},
+					{Provider: "gitlab", RepoURLs: gitlabRepoURLs, Branch: "release/2026.05", Commit: pushEvent.Commit},
+				},
+			},
+		},
+		{
+			name: "a body over the limit is refused",
+			opts: Options{MaxBodyBytes: 512},
+			reqs: []request{gitlabRequest("Push Hook", delivery, testSecret, push)},
+			want: exchange{Responses: only(http.StatusRequestEntityTooLarge, "payload too large\n")},
+		},
+		{
+			name: "a chunked body over the limit is refused",
+			opts: Options{MaxBodyBytes: 512},
+			reqs: []request{chunked},
+			want: exchange{Responses: only(http.StatusRequestEntityTooLarge, "payload too large\n")},
+		},
+		{
+			name: "malformed JSON with the right token is a bad request",
+			reqs: []request{gitlabRequest("Push Hook", delivery, testSecret, `{"ref": "refs/heads/main",`)},
+			want: exchange{Responses: only(http.StatusBadRequest, "malformed payload: invalid JSON\n")},
+		},
+		{
+			name: "a push that names no repository is a bad request",
+			reqs: []request{gitlabRequest("Push Hook", delivery, testSecret, `{"ref": "refs/heads/main", "project": {}}`)},
+			want: exchange{Responses: only(http.StatusBadRequest, "malformed payload: no repository URL\n")},
+		},
+		{
+			name: "events other than pushes are ignored",
+			reqs: []request{gitlabRequest("Merge Request Hook", delivery, testSecret, `{"object_kind": "merge_request"}`)},
+			want: exchange{Responses: only(http.StatusAccepted, "ignored: not a push event\n")},
+		},
+		{
+			name: "a method other than POST is not allowed",
+			reqs: []request{wrongMethod},
+			want: exchange{Responses: only(http.StatusMethodNotAllowed, "method not allowed\n")},
+		},
+	})
+}

@@ -1,0 +1,210 @@
+package webhook
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+const testSecret = "correct horse battery staple"
+
+// testNow is the receivers' clock at the start of each case.
+var testNow = time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+
+// fixture returns the content of testdata/name.
+func fixture(t testing.TB, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// hmacHex is the hex HMAC-SHA256 of the concatenated parts, computed here
+// rather than with the receiver's code.
+func hmacHex(secret string, parts ...string) string {
+	h := hmac.New(sha256.New, []byte(secret))
+	for _, p := range parts {
+		io.WriteString(h, p)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// hubSignature is GitHub's X-Hub-Signature-256 of body.
+func hubSignature(secret, body string) string {
+	return "sha256=" + hmacHex(secret, body)
+}
+
+// genericSignature is the X-Meshintent-Signature of timestamp and body.
+func genericSignature(secret, timestamp, body string) string {
+	return "sha256=" + hmacHex(secret, timestamp, ".", body)
+}
+
+// unix is t as the generic endpoint's timestamp header.
+func unix(t time.Time) string {
+	return strconv.FormatInt(t.Unix(), 10)
+}
+
+// recorder is a Trigger that records its calls and reports waking woken
+// IntentSyncs for each.
+type recorder struct {
+	mu    sync.Mutex
+	woken int
+	calls []Event
+}
+
+func (rec *recorder) trigger(_ context.Context, ev Event) int {
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	rec.calls = append(rec.calls, ev)
+	return rec.woken
+}
+
+func (rec *recorder) events() []Event {
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	return append([]Event(nil), rec.calls...)
+}
+
+// fakeClock is a clock that moves only when told.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// request is one HTTP request of a test case.
+type request struct {
+	method  string // POST when empty
+	path    string
+	header  map[string]string
+	body    string
+	chunked bool          // send without a Content-Length
+	advance time.Duration // move the receiver's clock before sending
+}
+
+// response is what a test compares of an HTTP response.
+type response struct {
+	Status int
+	Body   string
+}
+
+// exchange is everything a case observes: the responses in order and the
+// trigger's calls.
+type exchange struct {
+	Responses []response
+	Calls     []Event
+}
+
+// receiverCase is a table-driven test of a sequence of requests against a
+// fresh receiver.
+type receiverCase struct {
+	name string
+	// opts are the receiver's options; Secret defaults to testSecret and
+	// Now to a fake clock at testNow.
+	opts Options
+	reqs []request
+	want exchange
+}
+
+// startReceiver serves a new Receiver over real HTTP on 127.0.0.1; the
+// trigger reports waking two IntentSyncs per call.
+func startReceiver(t testing.TB, opts Options) (*httptest.Server, *Receiver, *recorder) {
+	t.Helper()
+	if opts.Secret == nil {
+		opts.Secret = []byte(testSecret)
+	}
+	rec := &recorder{woken: 2}
+	r, err := NewReceiver(opts, rec.trigger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(r)
+	t.Cleanup(srv.Close)
+	return srv, r, rec
+}
+
+// send makes one request to srv.
+func send(t testing.TB, srv *httptest.Server, r request) response {
+	t.Helper()
+	method := r.method
+	if method == "" {
+		method = http.MethodPost
+	}
+	var body io.Reader = strings.NewReader(r.body)
+	if r.chunked {
+		// Hide the length, so that the client streams the body chunked.
+		body = io.MultiReader(body)
+	}
+	req, err := http.NewRequest(method, srv.URL+r.path, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range r.header {
+		req.Header.Set(k, v)
+	}
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, r.path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("read response: %v", err)
+	}
+	return response{Status: resp.StatusCode, Body: string(b)}
+}
+
+// runReceiverCases runs each case against its own receiver.
+func runReceiverCases(t *testing.T, cases []receiverCase) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			clock := &fakeClock{t: testNow}
+			opts := tc.opts
+			if opts.Now == nil {
+				opts.Now = clock.Now
+			}
+			srv, _, rec := startReceiver(t, opts)
+			var got exchange
+			for _, r := range tc.reqs {
+				clock.Advance(r.advance)
+				got.Responses = append(got.Responses, send(t, srv, r))
+			}
+			got.Calls = rec.events()
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("exchange mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// only returns its argument, to build an exchange's responses tersely.
+func only(status int, body string) []response {
+	return []response{{Status: status, Body: body}}
+}

@@ -1,0 +1,253 @@
+package webhook
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+)
+
+// Routes served by a Receiver. Any other path is answered 404.
+const (
+	PathGitHub  = "/hooks/github"
+	PathGitLab  = "/hooks/gitlab"
+	PathGeneric = "/hooks/generic"
+)
+
+// Defaults applied by NewReceiver to zero Options fields.
+const (
+	DefaultMaxBodyBytes int64 = 1 << 20
+	DefaultReplayWindow       = 10 * time.Minute
+)
+
+// maxDeliveries bounds the replay cache; past it the entries closest to
+// expiry are evicted first.
+const maxDeliveries = 10000
+
+// Event is a push that may concern some IntentSyncs.
+type Event struct {
+	// Provider is "github", "gitlab" or "generic".
+	Provider string
+	// RepoURLs holds every URL form the payload gives for the repository
+	// (clone_url, ssh_url, git_http_url, git_ssh_url, html_url...), without
+	// duplicates and with any password removed. Compare them to an
+	// IntentSync's source URL with NormalizeURL.
+	RepoURLs []string
+	// Branch comes from a ref "refs/heads/x"; it is empty for tags.
+	Branch string
+	// Tag comes from a ref "refs/tags/x".
+	Tag string
+	// Commit is the "after" SHA, when given; empty when the push deleted
+	// the ref.
+	Commit string
+	// DeliveryID is the provider's delivery ID, for logs; for the generic
+	// endpoint it is the signature. It may be empty when a GitHub or GitLab
+	// request carries none, and then the delivery is not deduplicated.
+	DeliveryID string
+}
+
+// Trigger wakes the IntentSyncs an event concerns and returns how many.
+//
+// Its context is not cancelled when the sender hangs up: the delivery is
+// already recorded as received by then, and a redelivery would be refused.
+type Trigger func(ctx context.Context, ev Event) int
+
+// Options configure a Receiver.
+type Options struct {
+	// Secret is the shared secret: GitHub's HMAC-SHA256 key, GitLab's token,
+	// and the generic endpoint's HMAC-SHA256 key. Required.
+	Secret []byte
+	// MaxBodyBytes caps payloads (default 1 MiB); larger → 413 without
+	// calling Trigger.
+	MaxBodyBytes int64
+	// ReplayWindow: how long delivery IDs are remembered (default 10m) and
+	// the max clock skew accepted for generic timestamps.
+	ReplayWindow time.Duration
+	// Now is the clock (tests); nil means time.Now.
+	Now func() time.Time
+	// Logger (log/slog); nil means discard.
+	Logger *slog.Logger
+}
+
+// Receiver is the push-webhook http.Handler. It is safe for concurrent use.
+type Receiver struct {
+	secret  []byte
+	token   [sha256.Size]byte // digest of secret, for length-blind token checks
+	maxBody int64
+	window  time.Duration
+	now     func() time.Time
+	log     *slog.Logger
+	trigger Trigger
+	replay  *replayCache
+	stats   stats
+}
+
+var _ http.Handler = (*Receiver)(nil)
+
+// NewReceiver returns a Receiver that calls trigger for each authenticated
+// push. It fails if the secret is empty, trigger is nil, or a limit is
+// negative; zero limits take their defaults.
+func NewReceiver(opts Options, trigger Trigger) (*Receiver, error) {
+	switch {
+	case len(opts.Secret) == 0:
+		return nil, errors.New("webhook secret is empty")
+	case trigger == nil:
+		return nil, errors.New("webhook trigger is nil")
+	case opts.MaxBodyBytes < 0:
+		return nil, fmt.Errorf("webhook max body bytes %d is negative", opts.MaxBodyBytes)
+	case opts.ReplayWindow < 0:
+		return nil, fmt.Errorf("webhook replay window %s is negative", opts.ReplayWindow)
+	}
+	r := &Receiver{
+		// Copied so that the caller reusing its slice cannot change the key.
+		secret:  append([]byte(nil), opts.Secret...),
+		maxBody: opts.MaxBodyBytes,
+		window:  opts.ReplayWindow,
+		now:     opts.Now,
+		log:     opts.Logger,
+		trigger: trigger,
+		replay:  newReplayCache(maxDeliveries),
+	}
+	r.token = sha256.Sum256(r.secret)
+	if r.maxBody == 0 {
+		r.maxBody = DefaultMaxBodyBytes
+	}
+	if r.window == 0 {
+		r.window = DefaultReplayWindow
+	}
+	if r.now == nil {
+		r.now = time.Now
+	}
+	if r.log == nil {
+		r.log = slog.New(slog.DiscardHandler)
+	}
+	return r, nil
+}
+
+// ServeHTTP routes a request to its provider. Unknown paths get 404 and
+// methods other than POST 405, before anything else is looked at.
+func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	var provider string
+	var serve func(http.ResponseWriter, *http.Request)
+	switch req.URL.Path {
+	case PathGitHub:
+		provider, serve = providerGitHub, r.serveGitHub
+	case PathGitLab:
+		provider, serve = providerGitLab, r.serveGitLab
+	case PathGeneric:
+		provider, serve = providerGeneric, r.serveGeneric
+	default:
+		r.reject(w, req, "", http.StatusNotFound, ReasonNotFound, "not found", nil)
+		return
+	}
+	if req.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		r.reject(w, req, provider, http.StatusMethodNotAllowed, ReasonMethodNotAllowed, "method not allowed", nil)
+		return
+	}
+	serve(w, req)
+}
+
+// readBody reads the whole body, refusing with 413 one over the limit
+// without reading more than limit+1 bytes. On false the reply is written.
+func (r *Receiver) readBody(w http.ResponseWriter, req *http.Request, provider string) ([]byte, bool) {
+	if req.ContentLength > r.maxBody {
+		r.reject(w, req, provider, http.StatusRequestEntityTooLarge, ReasonTooLarge, "payload too large", nil)
+		return nil, false
+	}
+	// MaxBytesReader also tells the server to close the connection rather
+	// than drain the rest of an oversized body.
+	body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, r.maxBody))
+	if err != nil {
+		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			r.reject(w, req, provider, http.StatusRequestEntityTooLarge, ReasonTooLarge, "payload too large", nil)
+		} else {
+			r.reject(w, req, provider, http.StatusBadRequest, ReasonUnreadable, "cannot read payload", err)
+		}
+		return nil, false
+	}
+	return body, true
+}
+
+// validMAC reports whether mac is the HMAC-SHA256 of the concatenated
+// parts under the secret.
+func (r *Receiver) validMAC(mac []byte, parts ...[]byte) bool {
+	h := hmac.New(sha256.New, r.secret)
+	for _, p := range parts {
+		h.Write(p)
+	}
+	return hmac.Equal(h.Sum(nil), mac)
+}
+
+// deliver refuses a delivery seen before and otherwise calls the trigger.
+// The delivery ID is remembered until expires.
+func (r *Receiver) deliver(w http.ResponseWriter, req *http.Request, ev Event, expires time.Time) {
+	if ev.DeliveryID != "" && !r.replay.add(ev.Provider+"\x00"+ev.DeliveryID, r.now(), expires) {
+		r.reject(w, req, ev.Provider, http.StatusConflict, ReasonReplayed, "delivery already received", nil,
+			slog.String("delivery", ev.DeliveryID))
+		return
+	}
+	n := max(r.trigger(context.WithoutCancel(req.Context()), ev), 0)
+	r.stats.accepted(n)
+	r.log.LogAttrs(req.Context(), slog.LevelInfo, "webhook push accepted",
+		slog.String("provider", ev.Provider),
+		slog.String("delivery", ev.DeliveryID),
+		slog.Any("repoURLs", ev.RepoURLs),
+		slog.String("branch", ev.Branch),
+		slog.String("tag", ev.Tag),
+		slog.String("commit", ev.Commit),
+		slog.Int("woken", n))
+	noun := "IntentSyncs"
+	if n == 1 {
+		noun = "IntentSync"
+	}
+	reply(w, http.StatusAccepted, fmt.Sprintf("triggered %d %s", n, noun))
+}
+
+// ignore answers an authenticated delivery that is not a push.
+func (r *Receiver) ignore(w http.ResponseWriter, req *http.Request, provider, event string, status int, msg string) {
+	r.stats.ignored()
+	r.log.LogAttrs(req.Context(), slog.LevelDebug, "webhook event ignored",
+		slog.String("provider", provider), slog.String("event", event))
+	reply(w, status, msg)
+}
+
+// reject counts, logs and answers a refused request. msg goes to the
+// client and must not depend on the secret; err, for the log only, may be
+// nil.
+func (r *Receiver) reject(w http.ResponseWriter, req *http.Request, provider string, status int, reason Reason, msg string, err error, attrs ...slog.Attr) {
+	r.stats.rejected(reason)
+	level := slog.LevelInfo
+	switch reason {
+	case ReasonNotFound, ReasonMethodNotAllowed:
+		// Scanners hit these all day.
+		level = slog.LevelDebug
+	case ReasonBadSignature:
+		// A misconfigured secret, or someone forging deliveries.
+		level = slog.LevelWarn
+	}
+	attrs = append(attrs,
+		slog.String("provider", provider),
+		slog.String("reason", string(reason)),
+		slog.Int("status", status),
+		slog.String("remote", req.RemoteAddr))
+	if err != nil {
+		attrs = append(attrs, slog.String("error", err.Error()))
+	}
+	r.log.LogAttrs(req.Context(), level, "webhook rejected", attrs...)
+	reply(w, status, msg)
+}
+
+// reply writes a short plain-text answer.
+func reply(w http.ResponseWriter, status int, msg string) {
+	h := w.Header()
+	h.Set("Content-Type", "text/plain; charset=utf-8")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	io.WriteString(w, msg+"\n")
+}

@@ -1,0 +1,291 @@
+package webhook
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestNewReceiver(t *testing.T) {
+	trigger := func(context.Context, Event) int { return 0 }
+	tests := []struct {
+		name    string
+		opts    Options
+		trigger Trigger
+		wantErr string
+	}{
+		{name: "a receiver without a secret is refused", opts: Options{}, trigger: trigger, wantErr: "webhook secret is empty"},
+		{name: "a receiver without a trigger is refused", opts: Options{Secret: []byte("s")}, wantErr: "webhook trigger is nil"},
+		{name: "a negative body limit is refused", opts: Options{Secret: []byte("s"), MaxBodyBytes: -1}, trigger: trigger, wantErr: "webhook max body bytes -1 is negative"},
+		{name: "a negative replay window is refused", opts: Options{Secret: []byte("s"), ReplayWindow: -time.Second}, trigger: trigger, wantErr: "webhook replay window -1s is negative"},
+		{name: "zero limits take their defaults", opts: Options{Secret: []byte("s")}, trigger: trigger},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := NewReceiver(tt.opts, tt.trigger)
+			gotErr := ""
+			if err != nil {
+				gotErr = err.Error()
+			}
+			if diff := cmp.Diff(tt.wantErr, gotErr); diff != "" {
+				t.Fatalf("error mismatch (-want +got):\n%s", diff)
+			}
+			if err != nil {
+				return
+			}
+			got := [2]any{r.maxBody, r.window}
+			want := [2]any{DefaultMaxBodyBytes, DefaultReplayWindow}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("limits mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestReceiverRouting(t *testing.T) {
+	push := fixture(t, "github-push.json")
+	get := request{method: http.MethodGet, path: "/hooks/github/"}
+	runReceiverCases(t, []receiverCase{
+		{
+			name: "an unknown path is not found",
+			reqs: []request{{path: "/hooks/bitbucket", body: push}},
+			want: exchange{Responses: only(http.StatusNotFound, "not found\n")},
+		},
+		{
+			name: "a route with a trailing slash is not found",
+			reqs: []request{get},
+			want: exchange{Responses: only(http.StatusNotFound, "not found\n")},
+		},
+		{
+			name: "the root is not found",
+			reqs: []request{{method: http.MethodGet, path: "/"}},
+			want: exchange{Responses: only(http.StatusNotFound, "not found\n")},
+		},
+	})
+
+	t.Run("a refused method names POST as allowed", func(t *testing.T) {
+		srv, _, _ := startReceiver(t, Options{})
+		resp, err := srv.Client().Get(srv.URL + PathGeneric)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		got := [3]string{resp.Status, resp.Header.Get("Allow"), resp.Header.Get("Content-Type")}
+		want := [3]string{"405 Method Not Allowed", "POST", "text/plain; charset=utf-8"}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("response mismatch (-want +got):\n%s", diff)
+		}
+	})
+}
+
+func TestReceiverReplayWindow(t *testing.T) {
+	push := fixture(t, "github-push.json")
+	const delivery = "d-1"
+	later := signedGitHub("push", delivery, push)
+	later.advance = time.Minute + time.Second
+	justInTime := signedGitHub("push", delivery, push)
+	justInTime.advance = time.Minute
+
+	runReceiverCases(t, []receiverCase{
+		{
+			name: "a delivery ID is forgotten once the window has passed",
+			opts: Options{ReplayWindow: time.Minute},
+			reqs: []request{signedGitHub("push", delivery, push), later},
+			want: exchange{
+				Responses: []response{
+					{http.StatusAccepted, "triggered 2 IntentSyncs\n"},
+					{http.StatusAccepted, "triggered 2 IntentSyncs\n"},
+				},
+				Calls: []Event{
+					{Provider: "github", RepoURLs: githubRepoURLs, Branch: "main", Commit: "0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c", DeliveryID: delivery},
+					{Provider: "github", RepoURLs: githubRepoURLs, Branch: "main", Commit: "0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c", DeliveryID: delivery},
+				},
+			},
+		},
+		{
+			name: "a delivery ID is remembered until the end of the window",
+			opts: Options{ReplayWindow: time.Minute},
+			reqs: []request{signedGitHub("push", delivery, push), justInTime},
+			want: exchange{
+				Responses: []response{
+					{http.StatusAccepted, "triggered 2 IntentSyncs\n"},
+					{http.StatusConflict, "delivery already received\n"},
+				},
+				Calls: []Event{
+					{Provider: "github", RepoURLs: githubRepoURLs, Branch: "main", Commit: "0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c", DeliveryID: delivery},
+				},
+			},
+		},
+		{
+			name: "a forged delivery does not burn its ID",
+			reqs: []request{
+				githubRequest("push", delivery, hubSignature("not the secret", push), push),
+				signedGitHub("push", delivery, push),
+			},
+			want: exchange{
+				Responses: []response{
+					{http.StatusUnauthorized, "invalid signature\n"},
+					{http.StatusAccepted, "triggered 2 IntentSyncs\n"},
+				},
+				Calls: []Event{
+					{Provider: "github", RepoURLs: githubRepoURLs, Branch: "main", Commit: "0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c", DeliveryID: delivery},
+				},
+			},
+		},
+		{
+			name: "the same delivery ID from two providers is two deliveries",
+			reqs: []request{
+				signedGitHub("push", delivery, push),
+				gitlabRequest("Push Hook", delivery, testSecret, fixture(t, "gitlab-push.json")),
+			},
+			want: exchange{
+				Responses: []response{
+					{http.StatusAccepted, "triggered 2 IntentSyncs\n"},
+					{http.StatusAccepted, "triggered 2 IntentSyncs\n"},
+				},
+				Calls: []Event{
+					{Provider: "github", RepoURLs: githubRepoURLs, Branch: "main", Commit: "0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c", DeliveryID: delivery},
+					{Provider: "gitlab", RepoURLs: gitlabRepoURLs, Branch: "release/2026.05", Commit: "da1560886d4f094c3e6c9ef40349f7d38b5d27d7", DeliveryID: delivery},
+				},
+			},
+		},
+	})
+}
+
+func TestReceiverConcurrentReplays(t *testing.T) {
+	srv, _, rec := startReceiver(t, Options{})
+	push := fixture(t, "github-push.json")
+	const senders = 16
+
+	statuses := make([]int, senders)
+	var wg sync.WaitGroup
+	for i := range senders {
+		wg.Go(func() {
+			statuses[i] = send(t, srv, signedGitHub("push", "same-delivery", push)).Status
+		})
+	}
+	wg.Wait()
+
+	counts := map[int]int{}
+	for _, s := range statuses {
+		counts[s]++
+	}
+	want := map[int]int{http.StatusAccepted: 1, http.StatusConflict: senders - 1}
+	if diff := cmp.Diff(want, counts); diff != "" {
+		t.Errorf("status counts mismatch (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(1, len(rec.events())); diff != "" {
+		t.Errorf("trigger calls mismatch (-want +got):\n%s", diff)
+	}
+}
+
+func TestReceiverStats(t *testing.T) {
+	srv, r, _ := startReceiver(t, Options{MaxBodyBytes: 4096})
+	push := fixture(t, "github-push.json")
+	for _, req := range []request{
+		signedGitHub("push", "a", push),
+		signedGitHub("push", "a", push),
+		signedGitHub("ping", "b", "{}"),
+		githubRequest("push", "c", "", push),
+		githubRequest("push", "c", hubSignature("nope", push), push),
+		gitlabRequest("Push Hook", "", "", push),
+		signedGeneric(testNow.Add(-time.Hour), "{}"),
+		{path: "/nope"},
+		{path: PathGitLab, method: http.MethodGet},
+		signedGitHub("push", "d", strings.Repeat(" ", 5000)),
+		signedGitHub("push", "e", "{"),
+	} {
+		send(t, srv, req)
+	}
+	want := Stats{
+		Accepted: 1,
+		Woken:    2,
+		Ignored:  1,
+		Rejected: map[Reason]uint64{
+			ReasonReplayed:         1,
+			ReasonUnsigned:         2,
+			ReasonBadSignature:     1,
+			ReasonStaleTimestamp:   1,
+			ReasonNotFound:         1,
+			ReasonMethodNotAllowed: 1,
+			ReasonTooLarge:         1,
+			ReasonMalformed:        1,
+		},
+	}
+	if diff := cmp.Diff(want, r.Stats()); diff != "" {
+		t.Errorf("stats mismatch (-want +got):\n%s", diff)
+	}
+}
+
+// TestReceiverKeepsSecretsOutOfLogs sends the secret, wrong tokens and
+// credential URLs, and checks none reach the log or the responses.
+func TestReceiverKeepsSecretsOutOfLogs(t *testing.T) {
+	var logs bytes.Buffer
+	logger := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	srv, _, _ := startReceiver(t, Options{Logger: logger})
+
+	creds := `{"url": "https://deploy:hunter2@git.example.com/mesh/config.git", "branch": "main"}`
+	var responses strings.Builder
+	for _, req := range []request{
+		gitlabRequest("Push Hook", "u-1", testSecret, fixture(t, "gitlab-push.json")),
+		gitlabRequest("Push Hook", "u-2", "guessed-token", fixture(t, "gitlab-push.json")),
+		gitlabRequest("Push Hook", "u-3", testSecret, "{"),
+		signedGeneric(testNow, creds),
+		signedGitHub("push", "g-1", fixture(t, "github-push.json")),
+	} {
+		responses.WriteString(send(t, srv, req).Body)
+	}
+
+	for _, secret := range []string{testSecret, "guessed-token", "hunter2"} {
+		if strings.Contains(logs.String(), secret) {
+			t.Errorf("logs contain %q:\n%s", secret, logs.String())
+		}
+		if strings.Contains(responses.String(), secret) {
+			t.Errorf("responses contain %q:\n%s", secret, responses.String())
+		}
+	}
+	if !strings.Contains(logs.String(), "webhook push accepted") {
+		t.Errorf("logs lack the accepted pushes:\n%s", logs.String())
+	}
+}
+
+// TestReceiverTriggerOutlivesTheSender checks the trigger's context is not
+// cancelled with the request's: by then the delivery is recorded, and a
+// redelivery would be refused.
+func TestReceiverTriggerOutlivesTheSender(t *testing.T) {
+	var gotErr error
+	r, err := NewReceiver(Options{Secret: []byte(testSecret), Now: func() time.Time { return testNow }},
+		func(ctx context.Context, ev Event) int {
+			gotErr = ctx.Err()
+			return 1
+		})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := fixture(t, "github-push.json")
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	req := signedGitHub("push", "x", body)
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, req.path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range req.header {
+		hreq.Header.Set(k, v)
+	}
+	w := httptest.NewRecorder()
+	r.ServeHTTP(w, hreq)
+	got := [2]any{w.Code, gotErr == nil}
+	want := [2]any{http.StatusAccepted, true}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("status and uncancelled trigger context mismatch (-want +got):\n%s", diff)
+	}
+}
