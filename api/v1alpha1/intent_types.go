@@ -119,7 +119,8 @@ type Version struct {
 type Destination struct {
 	// Version is a name from spec.versions.
 	Version string `json:"version"`
-	// Weight is the percentage of requests, 0 to 100.
+	// Weight is the percentage of requests, 0 to 100. One destination of a
+	// list may leave it out and gets what the others leave of 100.
 	Weight int32 `json:"weight"`
 }
 
@@ -160,7 +161,13 @@ type StringMatch struct {
 
 // Suspend stops traffic to some versions or to the whole service.
 type Suspend struct {
-	// Versions whose weight becomes 0 everywhere; the others keep their share.
+	// Versions whose weight becomes 0 everywhere. In each weighted list (the
+	// split and every rule) the weight they had goes to the other versions of
+	// the list in proportion to their weights, so that weights still sum to
+	// 100; a rule whose versions are all suspended is left out (its requests
+	// fall through to the next rules and the split), and a mirror to a
+	// suspended version is dropped. Suspending every version of the split is
+	// an error: use All.
 	Versions []string `json:"versions,omitempty"`
 	// All aborts every request with HTTPStatus.
 	All bool `json:"all,omitempty"`
@@ -201,6 +208,8 @@ type Mirror struct {
 // TrafficPolicy is a DestinationRule traffic policy.
 type TrafficPolicy struct {
 	// TLS mode towards the service: DISABLE, SIMPLE, MUTUAL or ISTIO_MUTUAL.
+	// MUTUAL is refused when decoding: it needs client certificates, which
+	// intents cannot carry; use ISTIO_MUTUAL.
 	TLS string `json:"tls,omitempty" jsonschema:"enum=DISABLE,enum=SIMPLE,enum=MUTUAL,enum=ISTIO_MUTUAL"`
 	// LoadBalancer: ROUND_ROBIN, LEAST_REQUEST, RANDOM or PASSTHROUGH.
 	LoadBalancer string `json:"loadBalancer,omitempty" jsonschema:"enum=ROUND_ROBIN,enum=LEAST_REQUEST,enum=RANDOM,enum=PASSTHROUGH,enum=UNSPECIFIED"`

@@ -1,0 +1,112 @@
+package intent
+
+import (
+	"reflect"
+	"sort"
+
+	"github.com/meshintent/meshintent/api/v1alpha1"
+	"github.com/meshintent/meshintent/pkg/manifest"
+)
+
+// ObjectRef names an object and the document that declares it, for LineFinder.
+type ObjectRef struct {
+	Kind, Namespace, Name string
+	// Line is the 1-based line of the object's document when known, else 0; it
+	// tells apart documents that kustomize renamed or that share a name.
+	Line int
+}
+
+// LineFinder finds where a field is written in the repository.
+type LineFinder interface {
+	// FieldLine returns the 1-based line of path inside the document of the
+	// repo-relative file source that declares obj; when path is not there (it
+	// was added by an overlay, or is missing), the line of its closest parent
+	// that is; 0 when the document cannot be found.
+	FieldLine(source string, obj ObjectRef, path Path) int
+}
+
+// Decoder decodes intent documents. The zero value is ready to use and
+// reports the document's line for every error.
+type Decoder struct {
+	// Lines, when set, gives each error the line of its field.
+	Lines LineFinder
+}
+
+// Decode is Decoder{}.Decode: errors carry the document's line, not the field's.
+func Decode(raw map[string]any, source string, line int) (Document, error) {
+	return Decoder{}.Decode(raw, source, line)
+}
+
+// Decode turns a kustomize-built intent object into a Document, strictly: an
+// unknown field, a wrong type, a bad duration, a missing required field, a
+// bad enum value, a bad RE2 regex, a weight outside 0–100 or weights that do
+// not sum to 100, a route or split naming a version not in spec.versions, two
+// match kinds in one StringMatch... are all errors. Every problem of the
+// document is reported, as an ErrorList of *FieldError in line order.
+//
+// source is the repo-relative file that declared the object, line the 1-based
+// line of its document (0 when unknown). raw is kept as Document.Raw and is
+// not modified. The one destination of a list that leaves out its weight gets
+// 100 minus the others' in the decoded intent. A NamespaceIntent's
+// metadata.namespace is ignored.
+func (d Decoder) Decode(raw map[string]any, source string, line int) (Document, error) {
+	kind, _ := raw["kind"].(string)
+	apiVersion, _ := raw["apiVersion"].(string)
+	meta, hasMeta := raw["metadata"].(map[string]any)
+	name, _ := meta["name"].(string)
+	namespace, _ := meta["namespace"].(string)
+
+	doc := Document{Source: source, Line: line, Raw: raw}
+	sd := &strictDecoder{}
+	if apiVersion != v1alpha1.APIVersion {
+		sd.path = P("apiVersion")
+		sd.fail("unsupported apiVersion %q, want %s", apiVersion, v1alpha1.APIVersion)
+		sd.path = nil
+	}
+	var val *validator
+	switch kind {
+	case v1alpha1.KindNamespaceIntent:
+		ni := &v1alpha1.NamespaceIntent{}
+		sd.decode(raw, reflect.ValueOf(ni).Elem())
+		val = newValidator(sd)
+		val.namespaceIntent(ni, hasMeta)
+		doc.NamespaceIntent = ni
+		namespace = ""
+	case v1alpha1.KindServiceIntent:
+		si := &v1alpha1.ServiceIntent{}
+		sd.decode(raw, reflect.ValueOf(si).Elem())
+		val = newValidator(sd)
+		val.serviceIntent(si, hasMeta)
+		doc.ServiceIntent = si
+	default:
+		sd.path = P("kind")
+		sd.fail("unsupported kind %q, want %s or %s", kind, v1alpha1.KindNamespaceIntent, v1alpha1.KindServiceIntent)
+		val = newValidator(sd)
+	}
+	if len(sd.errs) == 0 && len(val.errs) == 0 {
+		return doc, nil
+	}
+
+	if name == "" {
+		name = "(no name)"
+	}
+	if kind == "" {
+		kind = "(no kind)"
+	}
+	ref := ObjectRef{Kind: kind, Namespace: namespace, Name: name, Line: line}
+	object := manifest.ObjectID(kind, namespace, name)
+	// The strict decoder walks maps in random order: sort its errors by field.
+	sort.SliceStable(sd.errs, func(i, j int) bool { return sd.errs[i].Field < sd.errs[j].Field })
+	errs := make(ErrorList, 0, len(sd.errs)+len(val.errs))
+	for _, e := range append(sd.errs, val.errs...) {
+		e.File, e.Object, e.Line = source, object, line
+		if d.Lines != nil {
+			if l := d.Lines.FieldLine(source, ref, e.Path); l > 0 {
+				e.Line = l
+			}
+		}
+		errs = append(errs, e)
+	}
+	errs.Sort()
+	return Document{}, errs
+}

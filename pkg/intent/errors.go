@@ -1,0 +1,161 @@
+package intent
+
+import (
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// PathElement is one step of a Path: a field or map key, or a list index.
+type PathElement struct {
+	// Key is the field name or map key; empty when IsIndex.
+	Key string
+	// Index is the list index when IsIndex.
+	Index int
+	// IsIndex tells an index from a key.
+	IsIndex bool
+}
+
+// Path locates a field inside an object, e.g. spec.routes[0].match[1].headers.
+type Path []PathElement
+
+// P builds a Path from strings (keys) and ints (indexes); other values panic.
+func P(elems ...any) Path {
+	p := make(Path, 0, len(elems))
+	for _, e := range elems {
+		switch e := e.(type) {
+		case string:
+			p = append(p, PathElement{Key: e})
+		case int:
+			p = append(p, PathElement{Index: e, IsIndex: true})
+		default:
+			panic("intent.P: path elements are strings or ints")
+		}
+	}
+	return p
+}
+
+// Child returns a copy of p with elems appended (see P).
+func (p Path) Child(elems ...any) Path {
+	q := make(Path, 0, len(p)+len(elems))
+	q = append(q, p...)
+	return append(q, P(elems...)...)
+}
+
+// String formats the path as dotted keys and [i] indexes. Keys that are not
+// plain identifiers (letters, digits, '-', '_') are quoted: headers["x.y"].
+func (p Path) String() string {
+	var b strings.Builder
+	for i, e := range p {
+		switch {
+		case e.IsIndex:
+			b.WriteByte('[')
+			b.WriteString(strconv.Itoa(e.Index))
+			b.WriteByte(']')
+		case plainKey(e.Key):
+			if i > 0 {
+				b.WriteByte('.')
+			}
+			b.WriteString(e.Key)
+		default:
+			b.WriteByte('[')
+			b.WriteString(strconv.Quote(e.Key))
+			b.WriteByte(']')
+		}
+	}
+	return b.String()
+}
+
+func plainKey(k string) bool {
+	if k == "" {
+		return false
+	}
+	for _, r := range k {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// FieldError is one problem with one field of an intent document. It prints as
+//
+//	base/reviews.yaml:14: ServiceIntent/bookinfo/reviews: spec.routes[0].match[1].headres: unknown field
+//
+// where the line is left out when unknown and the file when there is none.
+type FieldError struct {
+	// File is the repo-relative file that declared the intent.
+	File string
+	// Line is the 1-based line of the field in File (or of its document, or of
+	// the closest parent that is there), 0 when unknown.
+	Line int
+	// Object is the intent's ID, e.g. ServiceIntent/bookinfo/reviews.
+	Object string
+	// Path is the field; Field is its string form.
+	Path  Path
+	Field string
+	// Message says what is wrong, e.g. "unknown field".
+	Message string
+}
+
+// Error implements error.
+func (e *FieldError) Error() string {
+	var b strings.Builder
+	if e.File != "" {
+		b.WriteString(e.File)
+		if e.Line > 0 {
+			b.WriteByte(':')
+			b.WriteString(strconv.Itoa(e.Line))
+		}
+		b.WriteString(": ")
+	}
+	if e.Object != "" {
+		b.WriteString(e.Object)
+		b.WriteString(": ")
+	}
+	if e.Field != "" {
+		b.WriteString(e.Field)
+		b.WriteString(": ")
+	}
+	b.WriteString(e.Message)
+	return b.String()
+}
+
+// ErrorList is every problem found in one or more documents, in file, line
+// and field order. Its Error joins the messages with newlines.
+type ErrorList []*FieldError
+
+// Error implements error.
+func (l ErrorList) Error() string {
+	msgs := make([]string, len(l))
+	for i, e := range l {
+		msgs[i] = e.Error()
+	}
+	return strings.Join(msgs, "\n")
+}
+
+// Unwrap lets errors.As find each *FieldError.
+func (l ErrorList) Unwrap() []error {
+	errs := make([]error, len(l))
+	for i, e := range l {
+		errs[i] = e
+	}
+	return errs
+}
+
+// Sort orders the list by file, object and line, keeping the order of equal entries.
+func (l ErrorList) Sort() {
+	sort.SliceStable(l, func(i, j int) bool {
+		a, b := l[i], l[j]
+		if a.File != b.File {
+			return a.File < b.File
+		}
+		if a.Object != b.Object {
+			return a.Object < b.Object
+		}
+		if a.Line != b.Line {
+			return a.Line < b.Line
+		}
+		return false
+	})
+}

@@ -1,0 +1,126 @@
+package render
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// serviceIntentYAML is a realistic ServiceIntent: three versions, a split,
+// two matching rules, resilience settings and a traffic policy.
+func serviceIntentYAML(i int) string {
+	return fmt.Sprintf(`apiVersion: meshintent.io/v1alpha1
+kind: ServiceIntent
+metadata:
+  name: svc-%05d
+  namespace: bench
+spec:
+  versions:
+  - name: v1
+  - name: v2
+  - name: v3
+  routes:
+  - name: testers
+    match:
+    - headers:
+        end-user:
+          exact: tester-%d
+    to:
+    - version: v2
+      weight: 50
+    - version: v3
+      weight: 50
+  - name: beta
+    match:
+    - uri:
+        prefix: /api/v2
+      method:
+        exact: GET
+    to:
+    - version: v3
+    timeout: 5s
+  split:
+  - version: v1
+    weight: 70
+  - version: v2
+    weight: 20
+  - version: v3
+    weight: 10
+  timeout: 2s
+  retries:
+    attempts: 3
+    perTryTimeout: 500ms
+    retryOn: 5xx,connect-failure
+  trafficPolicy:
+    tls: ISTIO_MUTUAL
+    connectionPool:
+      maxConnections: 100
+    outlierDetection:
+      consecutive5xxErrors: 5
+      interval: 10s
+`, i, i)
+}
+
+func seq(n int) []int {
+	s := make([]int, n)
+	for i := range s {
+		s[i] = i
+	}
+	return s
+}
+
+// BenchmarkRender renders a repository of N ServiceIntents (and a
+// NamespaceIntent; 2N+2 objects) whose kustomization only lists the files:
+// the fast path.
+func BenchmarkRender(b *testing.B) {
+	for _, n := range []int{100, 1000, 5000} {
+		root := b.TempDir()
+		writeServices(b, root, seq(n))
+		b.Run(fmt.Sprintf("services=%d", n), func(b *testing.B) {
+			benchRender(b, Options{Root: root}, false)
+		})
+	}
+}
+
+// BenchmarkRenderKustomize renders the same repositories with a labels
+// transformer added, which kustomize must build; "cached" gives Render a
+// warm Cache (the files are unchanged, so every render reuses the build).
+func BenchmarkRenderKustomize(b *testing.B) {
+	for _, n := range []int{100, 1000, 5000} {
+		root := b.TempDir()
+		writeServices(b, root, seq(n))
+		k, err := os.ReadFile(filepath.Join(root, "kustomization.yaml"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		k = append(k, "labels:\n- pairs: {team: bench}\n"...)
+		if err := os.WriteFile(filepath.Join(root, "kustomization.yaml"), k, 0o644); err != nil {
+			b.Fatal(err)
+		}
+		b.Run(fmt.Sprintf("services=%d", n), func(b *testing.B) {
+			benchRender(b, Options{Root: root}, true)
+		})
+		cache := NewCache()
+		if _, err := Render(context.Background(), Options{Root: root, Cache: cache}); err != nil {
+			b.Fatal(err)
+		}
+		b.Run(fmt.Sprintf("services=%d/cached", n), func(b *testing.B) {
+			benchRender(b, Options{Root: root, Cache: cache}, false)
+		})
+	}
+}
+
+func benchRender(b *testing.B, opts Options, kustomized bool) {
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		res, err := Render(context.Background(), opts)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if i == 0 && res.Kustomized != kustomized {
+			b.Fatalf("Kustomized = %v, want %v", res.Kustomized, kustomized)
+		}
+	}
+}

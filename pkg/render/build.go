@@ -1,0 +1,414 @@
+package render
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"path"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	yaml "go.yaml.in/yaml/v3"
+	"sigs.k8s.io/kustomize/api/krusty"
+	"sigs.k8s.io/kustomize/api/types"
+	"sigs.k8s.io/kustomize/kyaml/resid"
+
+	"github.com/meshintent/meshintent/api/v1alpha1"
+	"github.com/meshintent/meshintent/pkg/intent"
+)
+
+// built is one object out of the kustomize stage and where it came from.
+type built struct {
+	obj    map[string]any
+	source string // repo-relative file that declared it
+	line   int    // 1-based line of its document in source, 0 when unknown
+}
+
+// Annotations kustomize adds for origin tracking, stripped from the output.
+const (
+	originAnnotation          = "config.kubernetes.io/origin"
+	transformationsAnnotation = "alpha.config.kubernetes.io/transformations"
+)
+
+// errNotFast says the fast path cannot stand in for kustomize on this input.
+var errNotFast = errors.New("not for the fast path")
+
+// fastBuild produces what `kustomize build` would for a plain tree (see
+// kustNode.plain) without kustomize: the documents of the resource files in
+// kustomize's depth-first order. Duplicates are refused as kustomize refuses
+// them (same group, version, kind, name and effective namespace). It returns
+// errNotFast for input kustomize might treat differently (List kinds,
+// kustomize's own annotations, YAML aliases, merge keys, tags, timestamps).
+func (r *renderer) fastBuild(ctx context.Context, top *kustNode) ([]built, error) {
+	var files []kustItem
+	var walk func(n *kustNode)
+	walk = func(n *kustNode) {
+		for _, it := range n.items {
+			if it.sub != nil {
+				walk(it.sub)
+			} else {
+				files = append(files, it)
+			}
+		}
+	}
+	walk(top)
+
+	perFile := make([][]built, len(files))
+	errs := make([]error, len(files))
+	var sums [][sha256.Size]byte
+	if r.parsed != nil {
+		sums = make([][sha256.Size]byte, len(files))
+	}
+	parallel(ctx, len(files), r.workers, func(i int) {
+		var sum *[sha256.Size]byte
+		if sums != nil {
+			sum = &sums[i]
+		}
+		perFile[i], errs[i] = r.readResourceFile(files[i], sum)
+	})
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	for _, err := range errs {
+		if errors.Is(err, errNotFast) {
+			return nil, errNotFast
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+
+	if r.parsed != nil {
+		next := make(map[string]parsedFile, len(files))
+		for i, f := range files {
+			source := f.source
+			if prev, ok := r.parsed[source]; ok && prev.sum == sums[i] {
+				next[source] = prev
+			} else {
+				next[source] = parsedFile{sum: sums[i], objs: deepCopy(perFile[i])}
+			}
+		}
+		r.nextParsed = next
+	}
+
+	n := 0
+	for _, f := range perFile {
+		n += len(f)
+	}
+	out := make([]built, 0, n)
+	seen := make(map[resid.ResId]string, n)
+	for _, f := range perFile {
+		for _, b := range f {
+			id := residOf(b.obj)
+			if first, dup := seen[id]; dup {
+				return nil, fmt.Errorf("%s: %s is declared twice, also in %s (kustomize: may not add resource with an already registered id)",
+					b.source, objectName(b.obj), first)
+			}
+			seen[id] = b.source
+			out = append(out, b)
+		}
+	}
+	return out, nil
+}
+
+// residOf is kustomize's identity of a resource, with the namespace made
+// effective ("" and "default" are the same) so that equal IDs are duplicates.
+// Kustomize takes kinds it does not know (the Istio and intent kinds) as
+// namespaced; for its built-in cluster-scoped kinds, which a repository may
+// not hold anyway, it would also ignore the namespace.
+func residOf(obj map[string]any) resid.ResId {
+	apiVersion, _ := obj["apiVersion"].(string)
+	kind, _ := obj["kind"].(string)
+	meta, _ := obj["metadata"].(map[string]any)
+	name, _ := meta["name"].(string)
+	ns, _ := meta["namespace"].(string)
+	group, version, ok := strings.Cut(apiVersion, "/")
+	if !ok {
+		group, version = "", apiVersion
+	}
+	id := resid.NewResIdWithNamespace(resid.NewGvk(group, version, kind), name, ns)
+	if ns == "" {
+		id.Namespace = resid.DefaultNamespace
+	}
+	return id
+}
+
+// readResourceFile reads and parses one resource file of the fast path.
+// With a Cache (sum not nil), it stores the content's hash in sum and takes
+// the objects of a file parsed before with that content from the cache.
+func (r *renderer) readResourceFile(item kustItem, sum *[sha256.Size]byte) ([]built, error) {
+	source := item.source
+	b, err := r.fs.readResolved(item.file)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", source, err)
+	}
+	if sum != nil {
+		*sum = sha256.Sum256(b)
+		if prev, ok := r.parsed[source]; ok && prev.sum == *sum {
+			return deepCopy(prev.objs), nil
+		}
+	}
+	// The nodes are not kept for line look-ups: errors are rare, and a file
+	// is parsed again when one needs a line.
+	docs, err := intent.ParseDocuments(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: invalid YAML: %w", source, err)
+	}
+	out := make([]built, 0, len(docs))
+	for _, d := range docs {
+		if d.Kind == yaml.ScalarNode && d.ShortTag() == "!!null" {
+			continue // an empty document, which kustomize skips too
+		}
+		v, err := nodeValue(d)
+		if errors.Is(err, errExotic) {
+			return nil, errNotFast
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: invalid YAML: %w", source, err)
+		}
+		obj, ok := v.(map[string]any)
+		if !ok {
+			return nil, fmt.Errorf("%s:%d: a resource must be a YAML mapping", source, d.Line)
+		}
+		if len(obj) == 0 {
+			continue
+		}
+		if kustomizeTreatsSpecially(obj) {
+			return nil, errNotFast
+		}
+		out = append(out, built{obj: obj, source: source, line: d.Line})
+	}
+	return out, nil
+}
+
+// kustomizeTreatsSpecially reports a resource that kustomize would not pass
+// through as is: a List it unpacks, or one carrying its annotations (such as
+// config.kubernetes.io/local-config, which drops it from the output).
+func kustomizeTreatsSpecially(obj map[string]any) bool {
+	if kind, _ := obj["kind"].(string); strings.HasSuffix(kind, "List") {
+		return true
+	}
+	meta, _ := obj["metadata"].(map[string]any)
+	annotations, _ := meta["annotations"].(map[string]any)
+	for k := range annotations {
+		if strings.Contains(k, "kustomize") || strings.Contains(k, "config.kubernetes.io/") || strings.Contains(k, "config.k8s.io/") {
+			return true
+		}
+	}
+	return false
+}
+
+// krustyMu serialises kustomize builds: kustomize keeps global state (the
+// OpenAPI schema in use) and is not safe for concurrent builds.
+var krustyMu sync.Mutex
+
+// krustyBuild runs kustomize on dir with plugins disabled, root-only loading
+// and origin annotations on, and maps each object to its source file.
+func (r *renderer) krustyBuild(dir string) ([]built, error) {
+	kfile, content, err := r.withOriginAnnotations(dir)
+	if err != nil {
+		return nil, err
+	}
+	r.fs.overrides = map[string][]byte{kfile: content}
+	defer func() { r.fs.overrides = nil }()
+
+	out, err := runKrusty(r.fs, dir)
+	if err != nil {
+		// Kustomize's messages name absolute paths; make them repo-relative.
+		err = errors.New(strings.ReplaceAll(err.Error(), r.fs.root+string(filepath.Separator), ""))
+		if msg := err.Error(); strings.Contains(msg, "external plugins disabled") || strings.Contains(msg, "--enable-helm") {
+			return nil, fmt.Errorf("kustomize build %s: %w (meshintent runs kustomize without plugins, KRM functions or Helm)", r.dirRel(dir), err)
+		}
+		return nil, fmt.Errorf("kustomize build %s: %w", r.dirRel(dir), err)
+	}
+	docs, err := intent.ParseDocuments(out)
+	if err != nil {
+		return nil, fmt.Errorf("reading kustomize output: %w", err)
+	}
+	res := make([]built, 0, len(docs))
+	for _, d := range docs {
+		v, err := nodeValue(d)
+		if err != nil {
+			return nil, fmt.Errorf("reading kustomize output: %w", err)
+		}
+		obj, ok := v.(map[string]any)
+		if !ok {
+			continue
+		}
+		source, err := r.originSource(dir, obj)
+		if err != nil {
+			return nil, err
+		}
+		res = append(res, built{obj: obj, source: source})
+	}
+	// Find the intents' document lines now, so that the Cache keeps them.
+	parallel(context.Background(), len(res), r.workers, func(i int) {
+		if strings.HasPrefix(str(res[i].obj, "apiVersion"), v1alpha1.Group+"/") {
+			res[i].line = r.lines.DocumentLine(res[i].source, refOf(res[i].obj))
+		}
+	})
+	return res, nil
+}
+
+func runKrusty(fsys *confinedFS, dir string) (out []byte, err error) {
+	krustyMu.Lock()
+	defer krustyMu.Unlock()
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("kustomize panicked: %v", p)
+		}
+	}()
+	opts := krusty.MakeDefaultOptions()
+	opts.LoadRestrictions = types.LoadRestrictionsRootOnly
+	opts.PluginConfig = types.DisabledPluginConfig()
+	opts.Reorder = krusty.ReorderOptionNone // the set is sorted afterwards
+	m, err := krusty.MakeKustomizer(opts).Run(fsys, dir)
+	if err != nil {
+		return nil, err
+	}
+	return m.AsYaml()
+}
+
+// withOriginAnnotations returns dir's kustomization file and its content with
+// buildMetadata: [originAnnotations] added, which makes kustomize annotate
+// each object with the file that declared it.
+func (r *renderer) withOriginAnnotations(dir string) (string, []byte, error) {
+	var file string
+	for _, name := range kustomizationFileNames {
+		p := filepath.Join(dir, name)
+		if r.fs.Exists(p) && !r.fs.IsDir(p) {
+			file = p
+			break
+		}
+	}
+	if file == "" {
+		return "", nil, fmt.Errorf("%s: no kustomization.yaml, kustomization.yml or Kustomization", r.dirRel(dir))
+	}
+	b, err := r.fs.ReadFile(file)
+	if err != nil {
+		return "", nil, err
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		return "", nil, fmt.Errorf("%s: invalid YAML: %w", r.fs.rel(file), err)
+	}
+	if len(doc.Content) == 0 {
+		doc = yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{{Kind: yaml.MappingNode, Tag: "!!map"}}}
+	}
+	m := doc.Content[0]
+	if m.Kind != yaml.MappingNode {
+		return "", nil, fmt.Errorf("%s: a kustomization must be a YAML mapping", r.fs.rel(file))
+	}
+	var seq *yaml.Node
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == "buildMetadata" {
+			seq = m.Content[i+1]
+		}
+	}
+	if seq == nil && m.Style&yaml.FlowStyle == 0 {
+		// Appending a line keeps the rest byte for byte: kustomize reads
+		// kustomizations as YAML 1.1, which a re-encoding could change.
+		appended := append(append(append([]byte{}, b...), '\n'), "buildMetadata: [originAnnotations]\n"...)
+		var check yaml.Node
+		if yaml.Unmarshal(appended, &check) == nil && len(check.Content) == 1 &&
+			check.Content[0].Kind == yaml.MappingNode && len(check.Content[0].Content) == len(m.Content)+2 {
+			last := check.Content[0].Content[len(m.Content)]
+			if last.Value == "buildMetadata" {
+				return file, appended, nil
+			}
+		}
+	}
+	if seq == nil {
+		seq = &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq"}
+		m.Content = append(m.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: "buildMetadata"}, seq)
+	}
+	if seq.Kind != yaml.SequenceNode {
+		return file, b, nil // kustomize will say what is wrong
+	}
+	for _, c := range seq.Content {
+		if c.Value == types.OriginAnnotations {
+			return file, b, nil
+		}
+	}
+	seq.Content = append(seq.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: types.OriginAnnotations})
+	out, err := yaml.Marshal(&doc)
+	if err != nil {
+		return "", nil, err
+	}
+	return file, out, nil
+}
+
+// originSource reads and strips kustomize's origin annotations and returns
+// the repo-relative file that declared obj (for a remote base, its URL and
+// path), or the kustomization that generated it.
+func (r *renderer) originSource(dir string, obj map[string]any) (string, error) {
+	meta, _ := obj["metadata"].(map[string]any)
+	annotations, _ := meta["annotations"].(map[string]any)
+	raw, _ := annotations[originAnnotation].(string)
+	delete(annotations, originAnnotation)
+	delete(annotations, transformationsAnnotation)
+	if annotations != nil && len(annotations) == 0 {
+		delete(meta, "annotations")
+	}
+	var origin struct {
+		Path         string `yaml:"path"`
+		Repo         string `yaml:"repo"`
+		Ref          string `yaml:"ref"`
+		ConfiguredIn string `yaml:"configuredIn"`
+	}
+	if err := yaml.Unmarshal([]byte(raw), &origin); err != nil {
+		return "", fmt.Errorf("reading kustomize origin of %s: %w", objectName(obj), err)
+	}
+	p := origin.Path
+	if p == "" {
+		p = origin.ConfiguredIn
+	}
+	if origin.Repo != "" {
+		s := origin.Repo + "//" + p
+		if origin.Ref != "" {
+			s += "?ref=" + origin.Ref
+		}
+		return s, nil
+	}
+	if p == "" {
+		return r.dirRel(dir), nil
+	}
+	return path.Clean(path.Join(r.dirRel(dir), filepath.ToSlash(p))), nil
+}
+
+// dirRel is dir relative to the repository root, "." for the root itself.
+func (r *renderer) dirRel(dir string) string {
+	return r.fs.rel(dir)
+}
+
+// parallel runs fn(0..n-1) on up to workers goroutines, stopping early when
+// ctx is done.
+func parallel(ctx context.Context, n, workers int, fn func(i int)) {
+	if workers > n {
+		workers = n
+	}
+	if workers <= 1 {
+		for i := 0; i < n && ctx.Err() == nil; i++ {
+			fn(i)
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				fn(i)
+			}
+		}()
+	}
+	for i := 0; i < n && ctx.Err() == nil; i++ {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+}

@@ -1,0 +1,369 @@
+// Package render turns a repository of intents and Istio resources into the
+// objects to apply: it builds a kustomization (kustomize, or a fast path that
+// gives the same result for plain resource lists) inside a confined file
+// system, decodes the intents strictly and expands them into Istio objects.
+package render
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/meshintent/meshintent/api/v1alpha1"
+	"github.com/meshintent/meshintent/pkg/intent"
+	"github.com/meshintent/meshintent/pkg/manifest"
+)
+
+// Options says what to render.
+type Options struct {
+	// Root is the repository's root directory. Nothing outside it is read:
+	// kustomization paths and symlinks leading out are refused.
+	Root string
+	// Path is the directory to build, relative to Root ("" or "." for Root
+	// itself); it holds a kustomization.yaml (or .yml, or Kustomization).
+	Path string
+	// AllowRemoteBases lets kustomizations name remote bases and files (Git
+	// or HTTP URLs), which kustomize then fetches. Off by default: a remote
+	// reference is an error naming the kustomization file.
+	AllowRemoteBases bool
+	// Workers bounds the goroutines that parse files and expand intents;
+	// 0 means GOMAXPROCS.
+	Workers int
+	// Cache, when set, keeps the kustomize stage of earlier renders and
+	// reuses it while the files that stage read are unchanged.
+	Cache *Cache
+}
+
+// Result is a rendered repository.
+type Result struct {
+	// Objects are the objects to apply, sorted (manifest.Set.Sort): those
+	// generated from intents and the Istio objects passed through.
+	Objects manifest.Set
+	// Intents are the decoded intents, sorted by ID.
+	Intents []intent.Document
+	// Kustomized is true when kustomize built the path, false when the fast
+	// path did (a tree of kustomizations that only list resources) or the
+	// cache had the build.
+	Kustomized bool
+}
+
+// Render builds opts.Path with kustomize semantics, checks every object,
+// expands the intents (see Expand) and passes the allowed Istio objects
+// through (see Allowed), labelled app.kubernetes.io/managed-by=meshintent and
+// annotated with their source file.
+//
+// Kustomize sees the disk read-only and confined to Root: every path is
+// checked once symlinks are resolved, so an overlay may name ../../base but
+// nothing outside the repository. It runs under a global mutex (kustomize
+// keeps global state), with its panics turned into errors, with plugins
+// disabled (no exec or container KRM functions, no Helm), with
+// LoadRestrictionsRootOnly (a kustomization's own files, such as patches, lie
+// in or below its directory) and with origin annotations, which give every
+// object its repo-relative source file and are then removed.
+//
+// When every kustomization of the tree only lists resources (no patches,
+// transformers, generators, namespace...), a fast path reads and parses the
+// files itself, in parallel, and gives the objects kustomize would (numbers
+// normalised as its JSON round trip does, duplicates refused by kustomize's
+// rule); input it might treat otherwise (List kinds, kustomize annotations,
+// YAML aliases, merge keys, tags, timestamps) goes to kustomize.
+//
+// Before building, the kustomization tree is scanned and the first remote
+// reference (when not allowed), absolute path, path leading outside Root,
+// missing resource or unreadable kustomization is returned, naming the
+// kustomization file. After building, every problem of the objects is
+// reported at once, joined: objects without apiVersion, kind or name, kinds
+// not allowed, Istio objects without namespace, intent errors (an
+// intent.ErrorList, found with errors.As), and objects that collide with
+// each other (generated or passed through) or two intents for one service.
+// The output is sorted and byte-for-byte deterministic.
+func Render(ctx context.Context, opts Options) (*Result, error) {
+	r, dir, err := newRenderer(opts)
+	if err != nil {
+		return nil, err
+	}
+
+	// Scan the kustomization tree: refuse what is not allowed and find out
+	// whether the fast path can stand in for kustomize.
+	if opts.Cache != nil {
+		r.fs.startRecording() // the scan's reads are part of what the build depends on
+		defer r.fs.stopRecording()
+	}
+	sc := &scanner{fs: r.fs, allowRemote: opts.AllowRemoteBases}
+	top, err := sc.scan(dir)
+	if err != nil {
+		return nil, err
+	}
+
+	// Build: from the cache, by the fast path, or with kustomize.
+	objs, kustomized, err := r.build(ctx, dir, top, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+
+	// Sort the objects into intents and pass-through ones.
+	var errs []error
+	var intents, passthrough []built
+	for _, b := range objs {
+		if err := checkIdentity(b); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		apiVersion, kind := str(b.obj, "apiVersion"), str(b.obj, "kind")
+		switch {
+		case apiVersion == v1alpha1.APIVersion || strings.HasPrefix(apiVersion, v1alpha1.Group+"/"):
+			intents = append(intents, b)
+		case Allowed(apiVersion, kind):
+			if ns := str(meta(b.obj), "namespace"); ns == "" {
+				errs = append(errs, fmt.Errorf("%s: %s has no metadata.namespace", b.source, objectName(b.obj)))
+				continue
+			}
+			passthrough = append(passthrough, b)
+		default:
+			errs = append(errs, fmt.Errorf("%s: %s: kind %s (%s) is not allowed: a mesh repository holds intents and Istio networking, security and telemetry resources only",
+				b.source, objectName(b.obj), kind, apiVersion))
+		}
+	}
+
+	// Decode and expand the intents, in parallel.
+	docs := make([]intent.Document, len(intents))
+	generated := make([]manifest.Set, len(intents))
+	decodeErrs := make([]error, len(intents))
+	dec := intent.Decoder{Lines: r.lines}
+	parallel(ctx, len(intents), r.workers, func(i int) {
+		b := intents[i]
+		doc, err := dec.Decode(b.obj, b.source, b.line)
+		if err != nil {
+			decodeErrs[i] = err
+			return
+		}
+		docs[i] = doc
+		generated[i] = Expand(doc)
+	})
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var fieldErrs intent.ErrorList
+	for _, err := range decodeErrs {
+		var list intent.ErrorList
+		if errors.As(err, &list) {
+			fieldErrs = append(fieldErrs, list...)
+		} else if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(fieldErrs) > 0 {
+		fieldErrs.Sort()
+		errs = append(errs, fieldErrs)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+
+	// Put the objects together, refusing collisions.
+	res := &Result{Intents: docs, Kustomized: kustomized}
+	n := len(passthrough)
+	for _, g := range generated {
+		n += len(g)
+	}
+	res.Objects = make(manifest.Set, 0, n)
+	for _, g := range generated {
+		res.Objects = append(res.Objects, g...)
+	}
+	for _, b := range passthrough {
+		res.Objects = append(res.Objects, passThrough(b))
+	}
+	if err := checkCollisions(res.Objects, docs); err != nil {
+		return nil, err
+	}
+	res.Objects.Sort()
+	sort.Slice(res.Intents, func(i, j int) bool { return res.Intents[i].ID() < res.Intents[j].ID() })
+	return res, nil
+}
+
+// renderer holds what the stages of one render share.
+type renderer struct {
+	fs      *confinedFS
+	lines   *intent.FileLines
+	workers int
+	// parsed are the files the Cache has parsed before, nil without a Cache;
+	// nextParsed the files of this build, for the Cache.
+	parsed, nextParsed map[string]parsedFile
+}
+
+func newRenderer(opts Options) (*renderer, string, error) {
+	if opts.Root == "" {
+		return nil, "", errors.New("render: no repository root")
+	}
+	root, err := filepath.Abs(opts.Root)
+	if err != nil {
+		return nil, "", fmt.Errorf("render: %w", err)
+	}
+	if root, err = filepath.EvalSymlinks(root); err != nil {
+		return nil, "", fmt.Errorf("render: repository root: %w", err)
+	}
+	if filepath.IsAbs(opts.Path) {
+		return nil, "", fmt.Errorf("render: path %q must be relative to the repository root", opts.Path)
+	}
+	fsys := newConfinedFS(root, opts.AllowRemoteBases)
+	dir := filepath.Join(root, opts.Path)
+	if !within(root, dir) {
+		return nil, "", fmt.Errorf("render: path %q is outside the repository", opts.Path)
+	}
+	if dir, err = fsys.resolve(dir); err != nil {
+		return nil, "", fmt.Errorf("render: path %q: %w", opts.Path, err)
+	}
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return nil, "", fmt.Errorf("render: path %q is not a directory of the repository", opts.Path)
+	}
+	workers := opts.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	r := &renderer{fs: fsys, workers: workers}
+	r.lines = intent.NewFileLines(func(source string) ([]byte, error) {
+		return fsys.ReadFile(filepath.Join(root, filepath.FromSlash(source)))
+	})
+	return r, dir, nil
+}
+
+// build runs the kustomize stage.
+func (r *renderer) build(ctx context.Context, dir string, top *kustNode, opts Options) ([]built, bool, error) {
+	key := cacheKey{root: r.fs.root, dir: dir, remote: opts.AllowRemoteBases}
+	if opts.Cache != nil {
+		objs, parsed, ok := opts.Cache.get(key, r.fs)
+		if ok {
+			return objs, false, nil
+		}
+		r.parsed = parsed
+		if r.parsed == nil {
+			r.parsed = map[string]parsedFile{}
+		}
+	}
+	var objs []built
+	var err error
+	kustomized := false
+	if top.plain {
+		objs, err = r.fastBuild(ctx, top)
+	}
+	if !top.plain || errors.Is(err, errNotFast) {
+		kustomized = true
+		objs, err = r.krustyBuild(dir)
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	if opts.Cache != nil {
+		opts.Cache.put(key, r.fs.recorded(), objs, r.nextParsed)
+		r.fs.stopRecording()
+	}
+	return objs, kustomized, nil
+}
+
+// checkIdentity requires apiVersion, kind and metadata.name.
+func checkIdentity(b built) error {
+	var missing []string
+	if str(b.obj, "apiVersion") == "" {
+		missing = append(missing, "apiVersion")
+	}
+	if str(b.obj, "kind") == "" {
+		missing = append(missing, "kind")
+	}
+	if str(meta(b.obj), "name") == "" {
+		missing = append(missing, "metadata.name")
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	where := b.source
+	if b.line > 0 {
+		where = fmt.Sprintf("%s:%d", b.source, b.line)
+	}
+	return fmt.Errorf("%s: an object has no %s", where, strings.Join(missing, ", "))
+}
+
+// passThrough labels and annotates an Istio object from the repository.
+func passThrough(b built) manifest.Object {
+	m := meta(b.obj)
+	labels, ok := m["labels"].(map[string]any)
+	if !ok {
+		labels = map[string]any{}
+		m["labels"] = labels
+	}
+	labels[manifest.ManagedByLabel] = manifest.ManagedByValue
+	annotations, ok := m["annotations"].(map[string]any)
+	if !ok {
+		annotations = map[string]any{}
+		m["annotations"] = annotations
+	}
+	annotations[manifest.SourceAnnotation] = b.source
+	delete(annotations, manifest.IntentAnnotation) // only generated objects have an intent
+	return manifest.Object{Unstructured: &unstructured.Unstructured{Object: b.obj}, Source: b.source}
+}
+
+// checkCollisions refuses two objects with the same kind, namespace and name,
+// and two ServiceIntents for the same service.
+func checkCollisions(objs manifest.Set, docs []intent.Document) error {
+	var errs []error
+	seen := make(map[string]manifest.Object, len(objs))
+	for _, o := range objs {
+		id := o.ID()
+		first, dup := seen[id]
+		if !dup {
+			seen[id] = o
+			continue
+		}
+		errs = append(errs, fmt.Errorf("%s is %s and %s", id, origin(first), origin(o)))
+	}
+	services := make(map[string]intent.Document, len(docs))
+	for _, d := range docs {
+		if d.ServiceIntent == nil {
+			continue
+		}
+		svc := d.ServiceIntent.Namespace + "/" + d.ServiceIntent.ServiceName()
+		if first, dup := services[svc]; dup {
+			errs = append(errs, fmt.Errorf("service %s is described by both %s (%s) and %s (%s)", svc, first.ID(), first.Source, d.ID(), d.Source))
+			continue
+		}
+		services[svc] = d
+	}
+	return errors.Join(errs...)
+}
+
+func origin(o manifest.Object) string {
+	if o.Intent != "" {
+		return fmt.Sprintf("generated from %s (%s)", o.Intent, o.Source)
+	}
+	return "declared in " + o.Source
+}
+
+func meta(obj map[string]any) map[string]any {
+	m, _ := obj["metadata"].(map[string]any)
+	return m
+}
+
+func str(m map[string]any, key string) string {
+	s, _ := m[key].(string)
+	return s
+}
+
+// objectName is Kind/namespace/name for messages.
+func objectName(obj map[string]any) string {
+	m := meta(obj)
+	return manifest.ObjectID(str(obj, "kind"), str(m, "namespace"), str(m, "name"))
+}
+
+func refOf(obj map[string]any) intent.ObjectRef {
+	m := meta(obj)
+	return intent.ObjectRef{Kind: str(obj, "kind"), Namespace: str(m, "namespace"), Name: str(m, "name")}
+}

@@ -1,0 +1,106 @@
+package render
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
+
+const exampleRepo = "../../examples/repo"
+
+func renderYAML(t *testing.T, opts Options) (*Result, []byte) {
+	t.Helper()
+	res, err := Render(context.Background(), opts)
+	if err != nil {
+		t.Fatalf("Render(%s): %v", opts.Path, err)
+	}
+	b, err := res.Objects.YAML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res, b
+}
+
+func TestRenderGolden(t *testing.T) {
+	tests := []struct {
+		path, golden string
+		kustomized   bool
+	}{
+		{"base", "base.yaml", false},
+		{"overlays/staging", "staging.yaml", true},
+		{"overlays/prod", "prod.yaml", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.path, func(t *testing.T) {
+			res, got := renderYAML(t, Options{Root: exampleRepo, Path: tt.path})
+			if res.Kustomized != tt.kustomized {
+				t.Errorf("Kustomized = %v, want %v", res.Kustomized, tt.kustomized)
+			}
+			golden := filepath.Join("testdata", "golden", tt.golden)
+			if *update {
+				if err := os.WriteFile(golden, got, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run with -update to create it)", err)
+			}
+			if diff := cmp.Diff(string(want), string(got)); diff != "" {
+				t.Errorf("render differs from %s (-want +got):\n%s", golden, diff)
+			}
+		})
+	}
+}
+
+func TestRenderFastPathMatchesKustomize(t *testing.T) {
+	r, dir, err := newRenderer(Options{Root: exampleRepo, Path: "base"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := &scanner{fs: r.fs}
+	top, err := sc.scan(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !top.plain {
+		t.Fatal("base is not plain")
+	}
+	fast, err := r.fastBuild(context.Background(), top)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slow, err := r.krustyBuild(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(index(slow), index(fast)); diff != "" {
+		t.Errorf("fast path differs from kustomize (-kustomize +fast):\n%s", diff)
+	}
+}
+
+// index maps objects to their content and source, ignoring order and lines.
+func index(bs []built) map[string]any {
+	m := map[string]any{}
+	for _, b := range bs {
+		m[objectName(b.obj)] = map[string]any{"obj": b.obj, "source": b.source}
+	}
+	return m
+}
+
+func TestRenderDeterministic(t *testing.T) {
+	_, first := renderYAML(t, Options{Root: exampleRepo, Path: "overlays/prod"})
+	for i := 0; i < 3; i++ {
+		_, again := renderYAML(t, Options{Root: exampleRepo, Path: "overlays/prod", Workers: i + 1})
+		if !bytes.Equal(first, again) {
+			t.Fatalf("render %d differs from the first", i+2)
+		}
+	}
+}
