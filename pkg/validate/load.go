@@ -1,0 +1,231 @@
+package validate
+
+import (
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"maps"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+	"sigs.k8s.io/yaml"
+
+	"github.com/meshintent/meshintent/policies"
+)
+
+// Source is a tree of policy files: *.rego policies, *_test.rego their Rego
+// unit tests, and data.yaml, data.yml or data.json data merged over the
+// built-in defaults. Other files are ignored, and so are directories whose
+// name starts with a dot.
+type Source struct {
+	// Name prefixes the paths of the source's files in errors and results,
+	// e.g. "policies" for a repository's policies/ directory.
+	Name string
+	// FS holds the files.
+	FS fs.FS
+}
+
+// Dir is the Source for a directory on disk, named by its path.
+func Dir(dir string) Source {
+	return Source{Name: filepath.ToSlash(filepath.Clean(dir)), FS: os.DirFS(dir)}
+}
+
+// BuiltinSourceName names the embedded built-in policies in errors and
+// results: "builtin/weights.rego".
+const BuiltinSourceName = "builtin"
+
+// Paths under data that belong to the engine: a data file may set
+// meshintent.config but nothing else under meshintent.
+var reservedDataKeys = []string{"objects", "intents", "index"}
+
+// bundle is what the sources hold, parsed.
+type bundle struct {
+	// modules are the policies by file name, tests holds the *_test.rego files.
+	modules map[string]*ast.Module
+	tests   map[string]*ast.Module
+	// data is the merged data, rooted at data.
+	data map[string]any
+}
+
+// load reads the built-ins, then the sources in order, then extra, merging
+// their data in that order.
+func load(sources []Source, extra map[string]any) (*bundle, error) {
+	b := &bundle{modules: map[string]*ast.Module{}, tests: map[string]*ast.Module{}, data: map[string]any{}}
+	all := append([]Source{{Name: BuiltinSourceName, FS: policies.FS}}, sources...)
+	for _, src := range all {
+		if err := b.add(src); err != nil {
+			return nil, err
+		}
+	}
+	if extra != nil {
+		if err := checkReserved(extra); err != nil {
+			return nil, fmt.Errorf("options data: %w", err)
+		}
+		b.data = merge(b.data, extra)
+	}
+	return b, nil
+}
+
+func (b *bundle) add(src Source) error {
+	if src.FS == nil {
+		return fmt.Errorf("policy source %q has no file system", src.Name)
+	}
+	return fs.WalkDir(src.FS, ".", func(p string, d fs.DirEntry, err error) error {
+		name := path.Join(src.Name, p)
+		if err != nil {
+			return fmt.Errorf("reading policies: %w", err)
+		}
+		if d.IsDir() {
+			if p != "." && strings.HasPrefix(d.Name(), ".") {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		switch {
+		case strings.HasSuffix(p, ".rego"):
+			return b.addModule(src.FS, p, name)
+		case d.Name() == "data.yaml" || d.Name() == "data.yml" || d.Name() == "data.json":
+			return b.addData(src.FS, p, name)
+		}
+		return nil
+	})
+}
+
+func (b *bundle) addModule(fsys fs.FS, p, name string) error {
+	if _, dup := b.modules[name]; dup {
+		return fmt.Errorf("policy %s is loaded twice: give the sources distinct names", name)
+	}
+	if _, dup := b.tests[name]; dup {
+		return fmt.Errorf("policy %s is loaded twice: give the sources distinct names", name)
+	}
+	src, err := fs.ReadFile(fsys, p)
+	if err != nil {
+		return fmt.Errorf("reading policy %s: %w", name, err)
+	}
+	// ProcessAnnotation keeps METADATA comments available to policies (rego.metadata).
+	m, err := ast.ParseModuleWithOpts(name, string(src), ast.ParserOptions{RegoVersion: ast.RegoV1, ProcessAnnotation: true})
+	if err != nil {
+		return fmt.Errorf("parsing policy %s: %w", name, err)
+	}
+	if m == nil {
+		return fmt.Errorf("parsing policy %s: empty module, a package declaration is missing", name)
+	}
+	if strings.HasSuffix(p, "_test.rego") {
+		b.tests[name] = m
+	} else {
+		b.modules[name] = m
+	}
+	return nil
+}
+
+func (b *bundle) addData(fsys fs.FS, p, name string) error {
+	raw, err := fs.ReadFile(fsys, p)
+	if err != nil {
+		return fmt.Errorf("reading data %s: %w", name, err)
+	}
+	var doc map[string]any
+	// sigs.k8s.io/yaml reads JSON too, and yields JSON types (float64 numbers).
+	if err := yaml.Unmarshal(raw, &doc); err != nil {
+		return fmt.Errorf("parsing data %s: %w", name, err)
+	}
+	if err := checkReserved(doc); err != nil {
+		return fmt.Errorf("data %s: %w", name, err)
+	}
+	b.data = merge(b.data, doc)
+	return nil
+}
+
+// checkReserved refuses data that would shadow what the engine provides.
+func checkReserved(doc map[string]any) error {
+	mi, ok := doc["meshintent"]
+	if !ok {
+		return nil
+	}
+	m, ok := mi.(map[string]any)
+	if !ok {
+		return fmt.Errorf("meshintent must be a map with a config key")
+	}
+	for _, k := range reservedDataKeys {
+		if _, ok := m[k]; ok {
+			return fmt.Errorf("meshintent.%s is provided by the engine and cannot be set", k)
+		}
+	}
+	if c, ok := m["config"]; ok {
+		if _, ok := c.(map[string]any); !ok {
+			return fmt.Errorf("meshintent.config must be a map")
+		}
+	}
+	return nil
+}
+
+// merge returns dst with src merged over it: maps merge key by key, anything
+// else in src replaces. Neither argument is modified.
+func merge(dst, src map[string]any) map[string]any {
+	out := maps.Clone(dst)
+	if out == nil {
+		out = map[string]any{}
+	}
+	for k, v := range src {
+		sm, sok := v.(map[string]any)
+		dm, dok := out[k].(map[string]any)
+		if sok && dok {
+			out[k] = merge(dm, sm)
+			continue
+		}
+		out[k] = deepCopy(v)
+	}
+	return out
+}
+
+// deepCopy copies maps and slices so that later merges never write into a
+// caller's data.
+func deepCopy(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(v))
+		for k, e := range v {
+			out[k] = deepCopy(e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(v))
+		for i, e := range v {
+			out[i] = deepCopy(e)
+		}
+		return out
+	default:
+		return v
+	}
+}
+
+// configOf is data.meshintent.config, or an empty map.
+func configOf(data map[string]any) map[string]any {
+	if mi, ok := data["meshintent"].(map[string]any); ok {
+		if c, ok := mi["config"].(map[string]any); ok {
+			return c
+		}
+	}
+	return map[string]any{}
+}
+
+// sortedKeys returns the module file names in order, for deterministic compiles.
+func sortedKeys(m map[string]*ast.Module) []string {
+	return slices.Sorted(maps.Keys(m))
+}
+
+// toJSONMap turns a typed value into the map form JSON gives it.
+func toJSONMap(v any) (map[string]any, error) {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, err
+	}
+	return m, nil
+}

@@ -1,0 +1,6 @@
+package team.broken
+
+deny contains msg if {
+	input.kind == "VirtualService"
+	msg := "unterminated
+}

@@ -1,0 +1,46 @@
+# The three mesh rules a team would script with conftest today, over
+# `kubectl kustomize | conftest test --combine`: the same checks as
+# meshintent's meshintent.weights, meshintent.subsets and
+# meshintent.wildcardhosts built-ins.
+package main
+
+import rego.v1
+
+# Route weights sum to 100.
+deny contains msg if {
+	some doc in input
+	doc.contents.kind == "VirtualService"
+	some i, rule in doc.contents.spec.http
+	count(rule.route) > 1
+	total := sum([d.weight | some d in rule.route])
+	total != 100
+	msg := sprintf("%s: http[%d] weights sum to %d", [doc.contents.metadata.name, i, total])
+}
+
+# Every subset routed to exists in a DestinationRule for that host.
+subsets[host] contains name if {
+	some doc in input
+	doc.contents.kind == "DestinationRule"
+	host := doc.contents.spec.host
+	some s in doc.contents.spec.subsets
+	name := s.name
+}
+
+deny contains msg if {
+	some doc in input
+	doc.contents.kind == "VirtualService"
+	some rule in doc.contents.spec.http
+	some d in rule.route
+	d.destination.subset
+	not subsets[d.destination.host][d.destination.subset]
+	msg := sprintf("%s: subset %s of %s is not defined", [doc.contents.metadata.name, d.destination.subset, d.destination.host])
+}
+
+# No wildcard hosts.
+deny contains msg if {
+	some doc in input
+	doc.contents.kind == "VirtualService"
+	some h in doc.contents.spec.hosts
+	h == "*"
+	msg := sprintf("%s: wildcard host", [doc.contents.metadata.name])
+}
