@@ -36,6 +36,7 @@ type inputFlags struct {
 	sshKey     string
 	knownHosts string
 	policyDirs []string
+	allowedNS  []string
 	remote     bool
 }
 
@@ -52,6 +53,7 @@ func (f *inputFlags) register(cmd *cobra.Command, withRef bool) {
 	fs.StringVar(&f.sshKey, "ssh-key", "", "private key file for SSH repositories")
 	fs.StringVar(&f.knownHosts, "known-hosts", "", "known_hosts file for SSH repositories (default ~/.ssh/known_hosts)")
 	fs.StringSliceVar(&f.policyDirs, "policy-dir", nil, "extra Rego policy directory (repeatable); the repository's own policies/ is always read")
+	fs.StringSliceVar(&f.allowedNS, "allowed-namespaces", nil, "tenancy fence: deny any intent or object outside these namespaces (policy meshintent.tenancy)")
 	fs.BoolVar(&f.remote, "allow-remote-bases", false, "let kustomizations load remote bases (off: only files inside the repository)")
 }
 

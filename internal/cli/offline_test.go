@@ -168,6 +168,21 @@ spec:
   - {name: v2, labels: {version: v2}}
 `
 
+func TestValidateTenancyFence(t *testing.T) {
+	code, stdout, _ := run(t, "validate", exampleRepo+"/overlays/prod", "--allowed-namespaces", "shop")
+	if code != ExitDenied {
+		t.Fatalf("exit %d, want 1", code)
+	}
+	for _, w := range []string{"DENY base/namespace.yaml", "NamespaceIntent/bookinfo", "meshintent.tenancy", `namespace "bookinfo" is outside`} {
+		if !strings.Contains(stdout, w) {
+			t.Errorf("output lacks %q:\n%s", w, stdout)
+		}
+	}
+	if code, _, _ := run(t, "validate", exampleRepo+"/overlays/prod", "--allowed-namespaces", "bookinfo"); code != ExitOK {
+		t.Errorf("inside the fence: exit %d, want 0", code)
+	}
+}
+
 func TestValidateJSON(t *testing.T) {
 	repo := newExampleRepo(t)
 	repo.Write("base/mongodb.yaml", badWeightsVS)

@@ -12,5 +12,6 @@ func (f *inputFlags) build(ctx context.Context, t tree, gate bool) (*pipeline.Ou
 	return pipeline.Build(ctx, pipeline.Options{
 		Root: t.Root, Path: t.Path, AllowRemoteBases: f.remote,
 		PolicyDirs: f.policyDirs, SkipPolicy: !gate,
+		Data: pipeline.FenceData(f.allowedNS),
 	})
 }

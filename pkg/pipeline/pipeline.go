@@ -80,3 +80,16 @@ func Build(ctx context.Context, opts Options) (*Outcome, error) {
 	}
 	return out, nil
 }
+
+// FenceData is the policy data that fences a render to some namespaces
+// (policy meshintent.tenancy); nil when namespaces is empty (no fence).
+func FenceData(namespaces []string) map[string]any {
+	if len(namespaces) == 0 {
+		return nil
+	}
+	allowed := make([]any, len(namespaces))
+	for i, ns := range namespaces {
+		allowed[i] = ns
+	}
+	return map[string]any{"meshintent": map[string]any{"config": map[string]any{"allowedNamespaces": allowed}}}
+}
