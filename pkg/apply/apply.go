@@ -137,6 +137,11 @@ func (m *Manager) Apply(ctx context.Context, set manifest.Set, opts ApplyOptions
 			now = append(now, p)
 		}
 	}
+	// Objects whose live copy carries our last configuration and nobody
+	// else's changes need no dry-run: a no-op apply stays cheap.
+	if err := m.markUnchanged(ctx, now); err != nil {
+		return nil, err
+	}
 	m.dryRun(ctx, now, opts.Force)
 	if failures := append(nsFailures, failed(now)...); len(failures) > 0 {
 		return nil, &DryRunError{Failures: failures, Total: len(ps)}
@@ -259,7 +264,11 @@ func plan(set manifest.Set) ([]*planned, error) {
 		if o.Unstructured == nil {
 			return nil, fmt.Errorf("%s: nil object in set", o.Source)
 		}
-		p := &planned{obj: prepare(o), ref: RefOf(o.Unstructured)}
+		obj, err := prepare(o)
+		if err != nil {
+			return nil, err
+		}
+		p := &planned{obj: obj, ref: RefOf(o.Unstructured)}
 		if src, dup := seen[p.ref.key()]; dup {
 			return nil, fmt.Errorf("%s: declared twice, in %s and %s", p.ref.ID(), src, o.Source)
 		}
@@ -277,7 +286,7 @@ func plan(set manifest.Set) ([]*planned, error) {
 // prepare returns the copy of o that is applied: a Namespace reduced to
 // apiVersion, kind, name, labels and annotations; every object labelled
 // app.kubernetes.io/managed-by=meshintent.
-func prepare(o manifest.Object) manifest.Object {
+func prepare(o manifest.Object) (manifest.Object, error) {
 	var u *unstructured.Unstructured
 	if isNamespace(o.Unstructured) {
 		u = &unstructured.Unstructured{}
@@ -299,7 +308,7 @@ func prepare(o manifest.Object) manifest.Object {
 		labels[manifest.ManagedByLabel] = manifest.ManagedByValue
 	}
 	u.SetLabels(labels)
-	return manifest.Object{Unstructured: u, Source: o.Source, Intent: o.Intent}
+	return manifest.Object{Unstructured: u, Source: o.Source, Intent: o.Intent}, setDigest(u)
 }
 
 // checkNamespaces finds the namespaces the set needs that do not exist.
@@ -410,6 +419,9 @@ func (m *Manager) applyOptions(force, dryRun bool) []client.ApplyOption {
 func (m *Manager) dryRun(ctx context.Context, ps []*planned, force bool) {
 	m.each(ctx, len(ps), func(ctx context.Context, i int) {
 		p := ps[i]
+		if p.action == Unchanged {
+			return
+		}
 		live := p.ref.empty()
 		if err := m.client.Get(ctx, client.ObjectKeyFromObject(live), live); err != nil {
 			if !apierrors.IsNotFound(err) {

@@ -71,7 +71,12 @@ func TestApply(t *testing.T) {
 			"meshintent.io/source": "namespaces/bookinfo.yaml",
 			"owner":                "alice@example.com",
 		}
-		if diff := cmp.Diff(wantAnnotations, u.GetAnnotations()); diff != "" {
+		gotAnnotations := u.GetAnnotations()
+		if d := gotAnnotations[apply.DigestAnnotation]; !strings.HasPrefix(d, "sha256:") {
+			t.Errorf("annotation %s = %q, want a sha256 digest", apply.DigestAnnotation, d)
+		}
+		delete(gotAnnotations, apply.DigestAnnotation)
+		if diff := cmp.Diff(wantAnnotations, gotAnnotations); diff != "" {
 			t.Errorf("annotations (-want +got):\n%s", diff)
 		}
 	})

@@ -81,7 +81,11 @@ func EntryOf(o manifest.Object) Entry {
 func NewInventory(name, revision string, set manifest.Set) *Inventory {
 	inv := &Inventory{Name: name, Revision: revision, Entries: make([]Entry, 0, len(set))}
 	for _, o := range set {
-		inv.Entries = append(inv.Entries, EntryOf(prepare(o)))
+		prepared, err := prepare(o)
+		if err != nil {
+			prepared = o // the digest is the only thing prepare can fail on
+		}
+		inv.Entries = append(inv.Entries, EntryOf(prepared))
 	}
 	sortEntries(inv.Entries)
 	return inv

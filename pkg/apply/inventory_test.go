@@ -34,7 +34,7 @@ func TestInventory(t *testing.T) {
 					ObjectRef:   apply.ObjectRef{Version: "v1", Kind: "Namespace", Name: ns},
 					Source:      "namespaces/bookinfo.yaml",
 					Labels:      []string{"app.kubernetes.io/managed-by", "istio-injection"},
-					Annotations: []string{"meshintent.io/intent", "meshintent.io/source"},
+					Annotations: []string{apply.DigestAnnotation, "meshintent.io/intent", "meshintent.io/source"},
 				},
 				{ObjectRef: apply.ObjectRef{Group: "networking.istio.io", Version: "v1", Kind: "DestinationRule", Namespace: ns, Name: "reviews"}, Source: "services/reviews.yaml"},
 				{ObjectRef: apply.ObjectRef{Group: "networking.istio.io", Version: "v1", Kind: "VirtualService", Namespace: ns, Name: "reviews"}, Source: "services/reviews.yaml"},
