@@ -103,6 +103,8 @@ Exit codes: 0 valid or in sync, 1 denied by policy or drifted, 2 bad input or fa
 		newSchemaCommand(a),
 		newApplyCommand(a),
 		newDiffCommand(a),
+		newRunCommand(a),
+		newImportCommand(a),
 	)
 	return root
 }

@@ -1,0 +1,117 @@
+package cli
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"k8s.io/klog/v2"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
+	"github.com/meshintent/meshintent/internal/controller"
+	"github.com/meshintent/meshintent/pkg/apply"
+)
+
+// envWebhookSecret carries the webhook secret when --webhook-secret-file is
+// not given; secrets are never taken as flags.
+const envWebhookSecret = "MESHINTENT_WEBHOOK_SECRET"
+
+func newRunCommand(a *app) *cobra.Command {
+	var (
+		cl         clusterFlags
+		opts       controller.Options
+		secretFile string
+		zopts      = zap.Options{}
+	)
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Run the controller: keep the cluster equal to the IntentSyncs' Git revisions",
+		Long: `run starts the IntentSync controller. For each IntentSync it fetches the Git
+source (polling at spec.interval, or at once on a push webhook), renders and
+validates it (built-in and repository policies plus the allowedNamespaces
+fence), dry-runs and applies it, and records the outcome in status, Events and
+metrics. Objects it applied are watched: a change by anyone else is reported
+as drift within a second, and reverted when spec.driftMode is correct.
+
+The webhook receiver (/hooks/github, /hooks/gitlab, /hooks/generic) is served
+on --webhook-addr when a secret is given in --webhook-secret-file or $` + envWebhookSecret + `.`,
+		Example: `  reconciler run --leader-elect --leader-election-namespace meshintent-system \
+    --webhook-secret-file /etc/meshintent/webhook-secret`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			logger := zap.New(zap.UseFlagOptions(&zopts), zap.WriteTo(a.stderr))
+			ctrl.SetLogger(logger)
+			klog.SetLogger(logger) // client-go's own logs (leader election...)
+			cfg, err := cl.restConfig()
+			if err != nil {
+				return err
+			}
+			secret, err := webhookSecret(secretFile)
+			if err != nil {
+				return err
+			}
+			switch {
+			case len(secret) > 0:
+				opts.WebhookSecret = secret
+			case cmd.Flags().Changed("webhook-addr"):
+				return fmt.Errorf("--webhook-addr needs a secret: --webhook-secret-file or $%s", envWebhookSecret)
+			default:
+				logger.Info("no webhook secret: the webhook receiver is off, IntentSyncs are polled only")
+				opts.WebhookAddr = ""
+			}
+			opts.Config = cfg
+			opts.Logger = logger
+			opts.InventoryNamespace = cl.invNS
+			mgr, err := controller.NewManager(opts)
+			if err != nil {
+				return err
+			}
+			logger.Info("starting", "namespace", opts.Namespace, "webhook", mgr.WebhookAddr(),
+				"leaderElection", opts.LeaderElection, "kinds", len(mgr.Kinds))
+			if err := mgr.Start(cmd.Context()); err != nil {
+				return fmt.Errorf("running the controller: %w", err)
+			}
+			return nil
+		},
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&cl.kubeconfig, "kubeconfig", "", "kubeconfig file (default: $KUBECONFIG, ~/.kube/config, then in-cluster)")
+	fs.StringVar(&cl.context, "context", "", "kubeconfig context (default: the current one)")
+	fs.StringVar(&cl.invNS, "inventory-namespace", apply.DefaultInventoryNamespace, "namespace of the inventory ConfigMaps")
+	fs.StringVar(&opts.Namespace, "namespace", "", "only reconcile IntentSyncs in this namespace (default: all)")
+	fs.StringVar(&opts.MetricsAddr, "metrics-addr", ":8080", `address of the Prometheus metrics endpoint; "0" turns it off`)
+	fs.StringVar(&opts.HealthProbeAddr, "health-probe-addr", ":8081", "address of the /healthz and /readyz probes")
+	fs.StringVar(&opts.WebhookAddr, "webhook-addr", ":9292", "address of the push webhook receiver")
+	fs.StringVar(&secretFile, "webhook-secret-file", "", "file holding the webhook secret (default: $"+envWebhookSecret+")")
+	fs.BoolVar(&opts.LeaderElection, "leader-elect", false, "elect a leader among replicas; only the leader reconciles")
+	fs.StringVar(&opts.LeaderElectionNamespace, "leader-election-namespace", "", "namespace of the leader election Lease (default: the pod's)")
+	fs.StringVar(&opts.CacheDir, "cache-dir", defaultCacheDir(), "where fetched repositories are cached")
+	fs.IntVar(&opts.Concurrent, "concurrent", 4, "IntentSyncs reconciled at once")
+	// zap's flags (--zap-log-level, --zap-encoder, --zap-devel...) on a
+	// flag set of this command only.
+	gofs := flag.NewFlagSet("zap", flag.ContinueOnError)
+	zopts.BindFlags(gofs)
+	fs.AddGoFlagSet(gofs)
+	return cmd
+}
+
+// webhookSecret reads the secret from file, or from $MESHINTENT_WEBHOOK_SECRET
+// when file is empty. Surrounding whitespace (a trailing newline) is dropped.
+func webhookSecret(file string) ([]byte, error) {
+	s := os.Getenv(envWebhookSecret)
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return nil, fmt.Errorf("reading the webhook secret: %w", err)
+		}
+		s = string(b)
+		if strings.TrimSpace(s) == "" {
+			return nil, errors.New("the webhook secret file is empty")
+		}
+	}
+	return []byte(strings.TrimSpace(s)), nil
+}

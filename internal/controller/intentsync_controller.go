@@ -1,0 +1,560 @@
+// Package controller is meshintent's Kubernetes controller: for each
+// IntentSync it keeps a cluster's mesh configuration equal to the intents at
+// a Git branch, tag or commit, and reports drift from it.
+//
+// Two controllers share one IntentSyncReconciler:
+//   - the sync controller (Reconcile) runs the pipeline fetch → render and
+//     validate (policies plus the tenancy fence) → dry-run and apply →
+//     record, on spec changes, webhook triggers, retries and every poll
+//     interval;
+//   - the drift controller (reconcileDrift) reacts within a second to
+//     someone else changing or deleting an object an IntentSync applied,
+//     which the manager's cache watches by label only.
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/record"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	"github.com/meshintent/meshintent/api/v1alpha1"
+	"github.com/meshintent/meshintent/pkg/apply"
+	"github.com/meshintent/meshintent/pkg/manifest"
+	"github.com/meshintent/meshintent/pkg/pipeline"
+	"github.com/meshintent/meshintent/pkg/source"
+	"github.com/meshintent/meshintent/pkg/validate"
+)
+
+// Labels, annotations and the finalizer the controller sets.
+const (
+	// SyncNamespaceLabel and SyncNameLabel are put on every object an
+	// IntentSync applies, naming it, so that watch events on the object map
+	// back to it.
+	SyncNamespaceLabel = "meshintent.io/sync-namespace"
+	SyncNameLabel      = "meshintent.io/sync-name"
+	// RequestedAtAnnotation on an IntentSync asks for a reconcile now; a
+	// replica that is not the leader sets it when a webhook arrives.
+	RequestedAtAnnotation = "meshintent.io/reconcile-requested-at"
+	// Finalizer is held while spec.prune is on, so that deleting the
+	// IntentSync first prunes what it applied.
+	Finalizer = "meshintent.io/prune"
+)
+
+// Event reasons besides the condition reasons.
+const (
+	EventApplied        = "Applied"
+	EventDriftCorrected = "DriftCorrected"
+	EventPruned         = "Pruned"
+)
+
+// statusTimeout bounds the final status patch, which runs even when the
+// reconcile's context was cancelled (e.g. the manager is stopping), so that
+// an interrupted attempt is still on record.
+const statusTimeout = 5 * time.Second
+
+// IntentSyncReconciler reconciles IntentSyncs. Create it with NewManager,
+// which wires it into a controller-runtime manager.
+type IntentSyncReconciler struct {
+	// Client reads IntentSyncs and Secrets from the manager's cache and
+	// writes IntentSync status and metadata.
+	Client client.Client
+	// Apply applies, prunes and diffs through a client that reads the API
+	// server directly, as pkg/apply requires.
+	Apply *apply.Manager
+	// Fetcher fetches Git repositories into the cache directory.
+	Fetcher *source.Fetcher
+	// Recorder emits Events about IntentSyncs.
+	Recorder record.EventRecorder
+	// Namespace, when set, is the only namespace whose IntentSyncs are
+	// reconciled; empty means all.
+	Namespace string
+
+	states  *stateStore
+	trigger chan event.GenericEvent
+	// elected is closed once this replica leads (or runs without leader
+	// election); nil means it always leads.
+	elected <-chan struct{}
+	now     func() time.Time
+
+	// counts are reconciles per IntentSync, for tests and debugging.
+	counts counters
+}
+
+var _ reconcile.Reconciler = &IntentSyncReconciler{}
+
+// counters counts calls per IntentSync.
+type counters struct {
+	sync  sync.Map // types.NamespacedName → *atomic.Int64
+	drift sync.Map
+}
+
+func (c *counters) inc(m *sync.Map, key types.NamespacedName) {
+	v, _ := m.LoadOrStore(key, new(atomic.Int64))
+	v.(*atomic.Int64).Add(1)
+}
+
+func (c *counters) get(m *sync.Map, key types.NamespacedName) int64 {
+	v, ok := m.Load(key)
+	if !ok {
+		return 0
+	}
+	return v.(*atomic.Int64).Load()
+}
+
+// Reconcile brings one IntentSync's cluster state to its Git revision.
+func (r *IntentSyncReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
+	r.counts.inc(&r.counts.sync, req.NamespacedName)
+	log := ctrl.LoggerFrom(ctx)
+
+	// Get the IntentSync; once it is gone there is nothing to do.
+	obj := &v1alpha1.IntentSync{}
+	if err := r.Client.Get(ctx, req.NamespacedName, obj); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.states.forget(req.NamespacedName)
+			forgetMetrics(req.Namespace, req.Name)
+			return ctrl.Result{}, nil
+		}
+		return ctrl.Result{}, err
+	}
+
+	// Prune on deletion, then let the object go.
+	if !obj.DeletionTimestamp.IsZero() {
+		return r.finalize(ctx, obj)
+	}
+
+	// Hold the finalizer exactly while prune is on.
+	if err := r.syncFinalizer(ctx, obj); err != nil {
+		return ctrl.Result{}, err
+	}
+
+	// Leave a suspended IntentSync and its cluster state alone.
+	if obj.Spec.Suspend {
+		base := obj.DeepCopy()
+		markSuspended(obj)
+		reconcileTotal.WithLabelValues(v1alpha1.ReasonSuspended).Inc()
+		return ctrl.Result{}, r.patchStatus(ctx, base, obj)
+	}
+
+	// Patch the status once at the end, whatever happened.
+	base := obj.DeepCopy()
+	defer func() {
+		if err := r.patchStatus(ctx, base, obj); err != nil {
+			log.Error(err, "patching status")
+			retErr = errors.Join(retErr, err)
+		}
+	}()
+	return r.sync(ctx, obj, base), nil
+}
+
+// sync runs the pipeline on obj, recording the outcome in obj.Status, and
+// says when to come back. base is obj as read, for progress patches.
+func (r *IntentSyncReconciler) sync(ctx context.Context, obj, base *v1alpha1.IntentSync) ctrl.Result {
+	log := ctrl.LoggerFrom(ctx)
+	key := client.ObjectKeyFromObject(obj)
+	st := r.states.get(key)
+	started := r.now()
+	interval := intervalOf(obj)
+	if obj.Generation != obj.Status.ObservedGeneration {
+		markProgressing(obj, fmt.Sprintf("reconciling generation %d", obj.Generation))
+		r.patchProgress(ctx, base, obj)
+	}
+
+	// Fetch the source, with the credentials of spec.source.secretRef.
+	art, err := r.fetch(ctx, obj)
+	if err != nil {
+		return r.fail(ctx, obj, st, failure{step: "fetch", reason: v1alpha1.ReasonFetchFailed,
+			revision: refString(obj.Spec.Source), started: started, err: err})
+	}
+	obj.Status.LastFetchedRevision = art.Revision
+
+	// From here on the drift reconciler waits: it must not correct objects
+	// while a new revision is being applied.
+	st.mu.Lock()
+	defer st.mu.Unlock()
+
+	// Wait for a new commit or spec when this revision was found bad.
+	if st.stalled.revision == art.Revision && st.stalled.generation == obj.Generation {
+		log.V(1).Info("revision already found bad; waiting for a new commit or spec", "revision", art.Revision)
+		markFailed(obj, st.stalled.reason, st.stalled.message, true, interval) // e.g. after a fetch failure
+		reconcileTotal.WithLabelValues("Skipped").Inc()
+		return ctrl.Result{RequeueAfter: interval}
+	}
+
+	// Render and validate the revision: the policy gate and the tenancy fence.
+	built, report, err := r.build(ctx, obj, st, art)
+	if err != nil {
+		if ctx.Err() != nil {
+			return r.fail(ctx, obj, st, failure{step: "build", reason: v1alpha1.ReasonRenderFailed,
+				revision: art.Revision, started: started, err: err})
+		}
+		return r.fail(ctx, obj, st, failure{step: "build", reason: v1alpha1.ReasonRenderFailed,
+			revision: art.Revision, started: started, err: err, stalled: true})
+	}
+	if report != nil {
+		obj.Status.Policy = policyStatus(art.Revision, report)
+		policyViolations.WithLabelValues(obj.Namespace, obj.Name, string(validate.SeverityDeny)).Set(float64(report.Denials))
+		policyViolations.WithLabelValues(obj.Namespace, obj.Name, string(validate.SeverityWarn)).Set(float64(report.Warnings))
+		if report.Denied() {
+			return r.fail(ctx, obj, st, failure{step: "build", reason: v1alpha1.ReasonPolicyDenied,
+				revision: art.Revision, started: started, err: errors.New(deniedMessage(report)), stalled: true})
+		}
+	}
+
+	// Check drift instead of applying when the revision is applied already
+	// and report mode must leave drift alone (the periodic backstop of the
+	// drift controller).
+	if !r.mustApply(obj, st, built) {
+		st.applied = built
+		r.checkDrift(ctx, obj, st)
+		st.failures = 0
+		reconcileTotal.WithLabelValues("Unchanged").Inc()
+		return ctrl.Result{RequeueAfter: interval}
+	}
+
+	// Dry-run and apply the set; in correct mode an already applied
+	// revision is re-applied, which reverts drift and is the drift backstop.
+	newRevision := obj.Status.LastAppliedRevision != art.Revision || st.applied == nil ||
+		st.applied.generation != obj.Generation
+	if newRevision {
+		obj.Status.LastAttemptedRevision = art.Revision
+		markProgressing(obj, "applying revision "+art.Revision)
+		r.patchProgress(ctx, base, obj)
+	}
+	applyStart := r.now()
+	res, err := r.Apply.Apply(ctx, built.set, apply.ApplyOptions{
+		Force:            obj.Spec.DriftMode == v1alpha1.DriftModeCorrect,
+		CreateNamespaces: obj.Spec.CreateNamespaces,
+		Prune:            obj.Spec.Prune,
+		Inventory:        inventoryName(obj),
+		Revision:         art.Revision,
+	})
+	observeStep("apply", applyStart)
+	if res != nil && res.Inventory != nil {
+		obj.Status.Inventory = inventoryStatus(res.Inventory)
+	}
+	if err != nil {
+		var dr *apply.DryRunError
+		if errors.As(err, &dr) && ctx.Err() == nil {
+			// Bad for this cluster, not necessarily for ever (a namespace or
+			// a CRD may appear): tried again at each poll, never in a loop.
+			return r.fail(ctx, obj, st, failure{step: "apply", reason: v1alpha1.ReasonDryRunFailed,
+				revision: art.Revision, started: started, err: err, stalled: true, retry: true})
+		}
+		return r.fail(ctx, obj, st, failure{step: "apply", reason: v1alpha1.ReasonApplyFailed,
+			revision: art.Revision, started: started, err: err})
+	}
+
+	// Record the outcome.
+	r.record(ctx, obj, st, built, res, started, newRevision)
+	return ctrl.Result{RequeueAfter: interval}
+}
+
+// record notes a successful apply of built in state, status, events and
+// metrics. A re-apply of the applied revision (correct mode) that changed
+// objects reverted drift the watch missed, and says so.
+func (r *IntentSyncReconciler) record(ctx context.Context, obj *v1alpha1.IntentSync, st *syncState, built *appliedSet, res *apply.Result, started time.Time, newRevision bool) {
+	st.failures = 0
+	st.stalled = stalledKey{}
+	summary := res.ChangeSet.Summary()
+	if newRevision {
+		st.applied = built
+		st.drift = map[string]objectDrift{}
+		st.corrected = 0
+		now := r.now()
+		obj.Status.LastAppliedRevision = built.revision
+		obj.Status.LastAppliedTime = &metav1.Time{Time: now}
+		obj.Status.History = addAttempt(obj.Status.History, v1alpha1.Attempt{
+			Revision: built.revision, Result: v1alpha1.ReasonSynced,
+			StartedAt: metav1.NewTime(started), Duration: metav1.Duration{Duration: now.Sub(started)},
+			Message: summary,
+		})
+		lastAppliedTime.WithLabelValues(obj.Namespace, obj.Name).Set(float64(now.Unix()))
+		r.Recorder.Eventf(obj, corev1.EventTypeNormal, EventApplied, "applied revision %s: %s", built.revision, summary)
+		ctrl.LoggerFrom(ctx).Info("applied", "revision", built.revision, "changes", summary)
+	} else if n := res.ChangeSet.Count(apply.Created) + res.ChangeSet.Count(apply.Configured); n > 0 {
+		var ids []string
+		for _, e := range res.ChangeSet.Entries {
+			if e.Action == apply.Created || e.Action == apply.Configured {
+				ids = append(ids, e.ID)
+				delete(st.drift, e.ID)
+			}
+		}
+		st.corrected += n
+		r.Recorder.Eventf(obj, corev1.EventTypeNormal, EventDriftCorrected, "re-applied %d %s of revision %s: %s",
+			n, plural(n, "object", "objects"), built.revision, strings.Join(ids, ", "))
+	}
+	obj.Status.Drift = driftStatus(st.drift, st.unmanaged, st.corrected, r.now())
+	driftedObjects.WithLabelValues(obj.Namespace, obj.Name).Set(float64(driftCount(st.drift)))
+	markSynced(obj, built.revision)
+	obj.Status.ObservedGeneration = obj.Generation
+	reconcileTotal.WithLabelValues(v1alpha1.ReasonSynced).Inc()
+}
+
+// mustApply says whether built must be applied, rather than only checked
+// for drift: in correct mode always (a no-op when nothing drifted), in
+// report mode only when it is not the revision and generation applied last.
+// After a restart, status stands in for the memory of what was applied.
+func (r *IntentSyncReconciler) mustApply(obj *v1alpha1.IntentSync, st *syncState, built *appliedSet) bool {
+	if obj.Spec.DriftMode == v1alpha1.DriftModeCorrect {
+		return true
+	}
+	if obj.Status.LastAppliedRevision != built.revision {
+		return true
+	}
+	if st.applied != nil {
+		return st.applied.revision != built.revision || st.applied.generation != built.generation
+	}
+	reason := readyReason(obj)
+	return obj.Status.ObservedGeneration != obj.Generation ||
+		(reason != v1alpha1.ReasonSynced && reason != v1alpha1.ReasonDriftDetected)
+}
+
+// fetch fetches spec.source.
+func (r *IntentSyncReconciler) fetch(ctx context.Context, obj *v1alpha1.IntentSync) (*source.Artifact, error) {
+	defer observeStep("fetch", r.now())
+	auth, err := r.auth(ctx, obj)
+	if err != nil {
+		return nil, err
+	}
+	src := obj.Spec.Source
+	var timeout time.Duration
+	if src.Timeout != nil {
+		timeout = src.Timeout.Duration
+	}
+	return r.Fetcher.Fetch(ctx, source.Options{
+		URL:     src.URL,
+		Ref:     source.Ref{Branch: src.Branch, Tag: src.Tag, Commit: src.Commit},
+		Auth:    auth,
+		Timeout: timeout,
+	})
+}
+
+// build renders and validates art, reusing the last build of the same
+// revision and generation. The report is nil when the build was reused.
+func (r *IntentSyncReconciler) build(ctx context.Context, obj *v1alpha1.IntentSync, st *syncState, art *source.Artifact) (*appliedSet, *validate.Report, error) {
+	if a := st.applied; a != nil && a.revision == art.Revision && a.generation == obj.Generation {
+		return a, nil, nil
+	}
+	defer observeStep("build", r.now())
+	var policyDirs []string
+	for _, d := range obj.Spec.PolicyDirs {
+		abs, err := inRepo(art.Dir, d)
+		if err != nil {
+			return nil, nil, fmt.Errorf("spec.policyDirs: %w", err)
+		}
+		policyDirs = append(policyDirs, abs)
+	}
+	out, err := pipeline.Build(ctx, pipeline.Options{
+		Root:       art.Dir,
+		Path:       obj.Spec.Source.Path,
+		PolicyDirs: policyDirs,
+		Data:       fenceData(obj.Spec.AllowedNamespaces),
+		Cache:      st.cache,
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	report := withFence(out.Report, checkFence(obj.Spec.AllowedNamespaces, out.Render.Intents, out.Render.Objects))
+	ignore := append([]apply.IgnoreRule(nil), out.Config.Ignore...)
+	for _, ig := range obj.Spec.Ignore {
+		ignore = append(ignore, apply.IgnoreRule{Paths: ig.Paths, Group: ig.Group, Kind: ig.Kind, Namespace: ig.Namespace, Name: ig.Name})
+	}
+	return &appliedSet{
+		revision:   art.Revision,
+		generation: obj.Generation,
+		set:        labelled(out.Render.Objects, obj.Namespace, obj.Name),
+		ignore:     ignore,
+	}, report, nil
+}
+
+// inRepo resolves a repository-relative directory, refusing to leave root.
+func inRepo(root, rel string) (string, error) {
+	if filepath.IsAbs(rel) {
+		return "", fmt.Errorf("%q is not relative to the repository", rel)
+	}
+	abs := filepath.Join(root, filepath.FromSlash(rel))
+	if r, err := filepath.Rel(root, abs); err != nil || r == ".." || strings.HasPrefix(r, ".."+string(filepath.Separator)) {
+		return "", fmt.Errorf("%q is outside the repository", rel)
+	}
+	return abs, nil
+}
+
+// labelled returns copies of set's objects labelled with the IntentSync
+// that applies them; set itself (which the render cache may share) is not
+// touched.
+func labelled(set manifest.Set, namespace, name string) manifest.Set {
+	out := make(manifest.Set, len(set))
+	for i, o := range set {
+		u := o.DeepCopy()
+		labels := u.GetLabels()
+		if labels == nil {
+			labels = map[string]string{}
+		}
+		labels[SyncNamespaceLabel] = namespace
+		labels[SyncNameLabel] = name
+		u.SetLabels(labels)
+		out[i] = manifest.Object{Unstructured: u, Source: o.Source, Intent: o.Intent}
+	}
+	return out
+}
+
+// inventoryName is the inventory ConfigMap of obj: unique per IntentSync.
+func inventoryName(obj *v1alpha1.IntentSync) string {
+	return obj.Namespace + "." + obj.Name
+}
+
+// refString describes what spec.source follows, for attempts without a
+// fetched revision.
+func refString(src v1alpha1.GitSource) string {
+	switch {
+	case src.Commit != "":
+		return "sha1:" + src.Commit
+	case src.Tag != "":
+		return src.Tag
+	case src.Branch != "":
+		return src.Branch
+	default:
+		return "HEAD"
+	}
+}
+
+// failure describes a failed step.
+type failure struct {
+	step     string
+	reason   string
+	revision string
+	started  time.Time
+	err      error
+	// stalled marks a known-bad revision or spec.
+	stalled bool
+	// retry, with stalled, still tries the revision again at the poll
+	// interval (a dry-run failure may be the cluster's fault).
+	retry bool
+}
+
+// fail records f in status, history, events and metrics, and says when to
+// try again: at the poll interval when stalled, after an exponential
+// backoff capped by spec.retryInterval otherwise.
+func (r *IntentSyncReconciler) fail(ctx context.Context, obj *v1alpha1.IntentSync, st *syncState, f failure) ctrl.Result {
+	log := ctrl.LoggerFrom(ctx)
+	msg := f.err.Error()
+	var wait time.Duration
+	if f.stalled {
+		wait = intervalOf(obj)
+		st.failures = 0
+		if !f.retry {
+			st.stalled = stalledKey{revision: f.revision, generation: obj.Generation, reason: f.reason, message: msg}
+		}
+		if f.revision != "" && f.revision != refString(obj.Spec.Source) {
+			obj.Status.LastAttemptedRevision = f.revision
+		}
+	} else {
+		st.failures++
+		wait = backoff(st.failures, firstRetry, retryCapOf(obj))
+	}
+	markFailed(obj, f.reason, msg, f.stalled, wait)
+	obj.Status.ObservedGeneration = obj.Generation
+	obj.Status.History = addAttempt(obj.Status.History, v1alpha1.Attempt{
+		Revision: f.revision, Result: f.reason,
+		StartedAt: metav1.NewTime(f.started), Duration: metav1.Duration{Duration: r.now().Sub(f.started)},
+		Message: msg,
+	})
+	r.Recorder.Event(obj, corev1.EventTypeWarning, f.reason, truncate(msg, messageLimit))
+	reconcileTotal.WithLabelValues(f.reason).Inc()
+	log.Info("reconcile failed", "step", f.step, "reason", f.reason, "revision", f.revision,
+		"stalled", f.stalled, "retryIn", wait, "error", msg)
+	return ctrl.Result{RequeueAfter: wait}
+}
+
+// patchStatus writes obj's status as a merge patch against base, when it
+// changed. It runs even when ctx is done, within statusTimeout.
+func (r *IntentSyncReconciler) patchStatus(ctx context.Context, base, obj *v1alpha1.IntentSync) error {
+	if equality.Semantic.DeepEqual(base.Status, obj.Status) {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), statusTimeout)
+	defer cancel()
+	if err := r.Client.Status().Patch(ctx, obj, client.MergeFrom(base)); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		return fmt.Errorf("patching status of IntentSync %s/%s: %w", obj.Namespace, obj.Name, err)
+	}
+	return nil
+}
+
+// patchProgress writes a progress message between steps; a failure is only
+// logged, as the final patch writes everything again.
+func (r *IntentSyncReconciler) patchProgress(ctx context.Context, base, obj *v1alpha1.IntentSync) {
+	if err := r.Client.Status().Patch(ctx, obj, client.MergeFrom(base)); err != nil {
+		ctrl.LoggerFrom(ctx).V(1).Info("patching progress", "error", err.Error())
+	}
+}
+
+// syncFinalizer adds the finalizer when spec.prune is on and removes it
+// when it is off. The patch changes metadata only, so it does not wake the
+// reconciler.
+func (r *IntentSyncReconciler) syncFinalizer(ctx context.Context, obj *v1alpha1.IntentSync) error {
+	has := controllerutil.ContainsFinalizer(obj, Finalizer)
+	if has == obj.Spec.Prune {
+		return nil
+	}
+	base := obj.DeepCopy()
+	if obj.Spec.Prune {
+		controllerutil.AddFinalizer(obj, Finalizer)
+	} else {
+		controllerutil.RemoveFinalizer(obj, Finalizer)
+	}
+	if err := r.Client.Patch(ctx, obj, client.MergeFrom(base)); err != nil {
+		return fmt.Errorf("updating finalizer of IntentSync %s/%s: %w", obj.Namespace, obj.Name, err)
+	}
+	return nil
+}
+
+// finalize prunes everything the IntentSync applied (it holds the finalizer
+// only with spec.prune), deletes its inventory and releases the object.
+// Namespaces are kept; only meshintent's labels are removed from them.
+func (r *IntentSyncReconciler) finalize(ctx context.Context, obj *v1alpha1.IntentSync) (ctrl.Result, error) {
+	key := client.ObjectKeyFromObject(obj)
+	if !controllerutil.ContainsFinalizer(obj, Finalizer) {
+		r.states.forget(key)
+		return ctrl.Result{}, nil
+	}
+	if !obj.Spec.Suspend {
+		res, err := r.Apply.Apply(ctx, nil, apply.ApplyOptions{Prune: true, AllowEmpty: true, Inventory: inventoryName(obj)})
+		if err != nil {
+			r.Recorder.Eventf(obj, corev1.EventTypeWarning, v1alpha1.ReasonApplyFailed, "pruning before deletion: %s", truncate(err.Error(), messageLimit))
+			return ctrl.Result{}, fmt.Errorf("pruning IntentSync %s/%s before deletion: %w", obj.Namespace, obj.Name, err)
+		}
+		r.Recorder.Eventf(obj, corev1.EventTypeNormal, EventPruned, "pruned before deletion: %s", res.ChangeSet.Summary())
+		inv := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: r.Apply.Options().InventoryNamespace, Name: inventoryName(obj)}}
+		if err := r.Apply.Client().Delete(ctx, inv); err != nil && !apierrors.IsNotFound(err) {
+			return ctrl.Result{}, fmt.Errorf("deleting inventory of IntentSync %s/%s: %w", obj.Namespace, obj.Name, err)
+		}
+	}
+	base := obj.DeepCopy()
+	controllerutil.RemoveFinalizer(obj, Finalizer)
+	if err := r.Client.Patch(ctx, obj, client.MergeFrom(base)); err != nil && !apierrors.IsNotFound(err) {
+		return ctrl.Result{}, fmt.Errorf("removing finalizer of IntentSync %s/%s: %w", obj.Namespace, obj.Name, err)
+	}
+	r.states.forget(key)
+	forgetMetrics(obj.Namespace, obj.Name)
+	return ctrl.Result{}, nil
+}

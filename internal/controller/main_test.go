@@ -1,0 +1,417 @@
+package controller
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/go-logr/logr"
+	"github.com/go-logr/logr/funcr"
+	corev1 "k8s.io/api/core/v1"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	"github.com/meshintent/meshintent/api/v1alpha1"
+	"github.com/meshintent/meshintent/internal/gitfixture"
+	"github.com/meshintent/meshintent/internal/testenv"
+)
+
+var (
+	env *testenv.Env
+	// k8s is a client whose scheme knows IntentSync.
+	k8s client.Client
+)
+
+// TestMain starts one control plane for the package with the Istio CRDs
+// (testenv) and the IntentSync CRD from config/crd/bases.
+func TestMain(m *testing.M) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	e, err := testenv.Start(ctx)
+	cancel()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "testenv: %v\n", err)
+		os.Exit(1)
+	}
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-sig
+		_ = e.Stop()
+		os.Exit(130)
+	}()
+	code := func() int {
+		if err := setup(e); err != nil {
+			fmt.Fprintf(os.Stderr, "setup: %v\n", err)
+			return 1
+		}
+		return m.Run()
+	}()
+	signal.Stop(sig)
+	if err := e.Stop(); err != nil {
+		fmt.Fprintf(os.Stderr, "testenv: %v\n", err)
+		if code == 0 {
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+func setup(e *testenv.Env) error {
+	env = e
+	root, err := testenv.ModuleRoot()
+	if err != nil {
+		return err
+	}
+	if _, err := envtest.InstallCRDs(e.Config, envtest.CRDInstallOptions{
+		Paths:              []string{filepath.Join(root, "config", "crd", "bases")},
+		ErrorIfPathMissing: true,
+		MaxTime:            60 * time.Second,
+	}); err != nil {
+		return fmt.Errorf("installing the IntentSync CRD: %w", err)
+	}
+	scheme := runtime.NewScheme()
+	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
+	utilruntime.Must(v1alpha1.AddToScheme(scheme))
+	k8s, err = client.New(e.Config, client.Options{Scheme: scheme})
+	return err
+}
+
+var (
+	vsGVK = schema.GroupVersionKind{Group: "networking.istio.io", Version: "v1", Kind: "VirtualService"}
+	drGVK = schema.GroupVersionKind{Group: "networking.istio.io", Version: "v1", Kind: "DestinationRule"}
+)
+
+// eventually calls f until it returns nil or timeout passes, then fails the
+// test with f's last error.
+func eventually(t *testing.T, timeout time.Duration, f func() error) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		err := f()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not within %s: %v", timeout, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// testManager is a manager running in the test's process.
+type testManager struct {
+	*Manager
+	cancel context.CancelFunc
+	done   chan error
+}
+
+// stop cancels the manager and waits for it to return.
+func (m *testManager) stop(t *testing.T) {
+	t.Helper()
+	m.cancel()
+	select {
+	case err := <-m.done:
+		if err != nil {
+			t.Errorf("manager: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Error("manager did not stop within 30s")
+	}
+	m.done = nil
+}
+
+// startManager starts a manager watching ns. mod adjusts the options. It is
+// stopped when the test ends; its log is printed when the test failed.
+func startManager(t *testing.T, ns string, mod func(*Options)) *testManager {
+	t.Helper()
+	opts := Options{
+		Config:             env.Config,
+		Namespace:          ns,
+		CacheDir:           t.TempDir(),
+		Logger:             testLogger(t),
+		skipNameValidation: true,
+	}
+	if mod != nil {
+		mod(&opts)
+	}
+	mgr, err := NewManager(opts)
+	if err != nil {
+		t.Fatalf("NewManager: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	m := &testManager{Manager: mgr, cancel: cancel, done: make(chan error, 1)}
+	go func() { m.done <- mgr.Start(ctx) }()
+	t.Cleanup(func() {
+		if m.done != nil {
+			m.stop(t)
+		}
+	})
+	return m
+}
+
+// testLogger collects a manager's log and prints it when the test failed
+// (logging to t directly could outlive the test).
+func testLogger(t *testing.T) logr.Logger {
+	var mu sync.Mutex
+	var buf bytes.Buffer
+	t.Cleanup(func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if t.Failed() {
+			t.Logf("manager log:\n%s", buf.String())
+		}
+	})
+	return funcr.New(func(prefix, args string) {
+		mu.Lock()
+		defer mu.Unlock()
+		fmt.Fprintf(&buf, "%s %s %s\n", time.Now().Format("15:04:05.000"), prefix, args)
+	}, funcr.Options{Verbosity: 1})
+}
+
+// intentRepo is a Git repository of intents for one namespace, served over
+// smart HTTP.
+type intentRepo struct {
+	*gitfixture.Repo
+	srv *gitfixture.Server
+	// head is the last commit.
+	head string
+}
+
+// serviceIntent returns a ServiceIntent for name in ns splitting traffic
+// between v1 and v2.
+func serviceIntent(ns, name string, v1, v2 int) string {
+	return fmt.Sprintf(`apiVersion: meshintent.io/v1alpha1
+kind: ServiceIntent
+metadata:
+  name: %s
+  namespace: %s
+spec:
+  versions:
+  - name: v1
+  - name: v2
+  split:
+  - version: v1
+    weight: %d
+  - version: v2
+    weight: %d
+`, name, ns, v1, v2)
+}
+
+// newIntentRepo makes and serves a repository whose kustomization lists
+// the given files.
+func newIntentRepo(t *testing.T, files map[string]string) *intentRepo {
+	t.Helper()
+	r := &intentRepo{Repo: gitfixture.New(t)}
+	r.setFiles(files)
+	r.head = r.Commit("intents")
+	r.srv = gitfixture.Serve(t, r.Dir)
+	return r
+}
+
+// setFiles writes the files and a kustomization.yaml listing them (without
+// committing).
+func (r *intentRepo) setFiles(files map[string]string) {
+	for name, content := range files {
+		r.Write(name, content)
+	}
+	r.writeKustomization()
+}
+
+func (r *intentRepo) writeKustomization() {
+	entries, err := os.ReadDir(r.Dir)
+	if err != nil {
+		panic(err)
+	}
+	var b strings.Builder
+	b.WriteString("resources:\n")
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), ".yaml") && e.Name() != "kustomization.yaml" {
+			b.WriteString("- " + e.Name() + "\n")
+		}
+	}
+	r.Write("kustomization.yaml", b.String())
+}
+
+// commit writes files, updates the kustomization and commits.
+func (r *intentRepo) commit(files map[string]string) string {
+	r.setFiles(files)
+	r.head = r.Commit("update")
+	return r.head
+}
+
+// newIntentSync creates an IntentSync named "mesh" in ns following the
+// repository's main branch; mod adjusts the spec.
+func newIntentSync(t *testing.T, ns string, repo *intentRepo, mod func(*v1alpha1.IntentSyncSpec)) *v1alpha1.IntentSync {
+	t.Helper()
+	obj := &v1alpha1.IntentSync{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "mesh"},
+		Spec: v1alpha1.IntentSyncSpec{
+			Source:        v1alpha1.GitSource{URL: repo.srv.URL, Branch: "main"},
+			Interval:      metav1.Duration{Duration: time.Hour},
+			RetryInterval: &metav1.Duration{Duration: 2 * time.Second},
+		},
+	}
+	if mod != nil {
+		mod(&obj.Spec)
+	}
+	if err := k8s.Create(context.Background(), obj); err != nil {
+		t.Fatalf("creating IntentSync: %v", err)
+	}
+	return obj
+}
+
+// getSync reads the IntentSync.
+func getSync(t *testing.T, obj *v1alpha1.IntentSync) *v1alpha1.IntentSync {
+	t.Helper()
+	got := &v1alpha1.IntentSync{}
+	if err := k8s.Get(context.Background(), client.ObjectKeyFromObject(obj), got); err != nil {
+		t.Fatalf("reading IntentSync: %v", err)
+	}
+	return got
+}
+
+// condition returns the condition typ or an empty one.
+func condition(obj *v1alpha1.IntentSync, typ string) metav1.Condition {
+	if c := apimeta.FindStatusCondition(obj.Status.Conditions, typ); c != nil {
+		return *c
+	}
+	return metav1.Condition{Type: typ}
+}
+
+// waitReady waits until the IntentSync is Ready with revision applied.
+func waitReady(t *testing.T, obj *v1alpha1.IntentSync, revision string, timeout time.Duration) *v1alpha1.IntentSync {
+	t.Helper()
+	var got *v1alpha1.IntentSync
+	eventually(t, timeout, func() error {
+		got = getSync(t, obj)
+		ready := condition(got, v1alpha1.ConditionReady)
+		if ready.Status != metav1.ConditionTrue || got.Status.LastAppliedRevision != revision {
+			return fmt.Errorf("Ready=%s %s %q, lastAppliedRevision %q, want %s", ready.Status, ready.Reason, ready.Message, got.Status.LastAppliedRevision, revision)
+		}
+		return nil
+	})
+	return got
+}
+
+// waitReason waits until Ready has the reason.
+func waitReason(t *testing.T, obj *v1alpha1.IntentSync, reason string, timeout time.Duration) *v1alpha1.IntentSync {
+	t.Helper()
+	var got *v1alpha1.IntentSync
+	eventually(t, timeout, func() error {
+		got = getSync(t, obj)
+		if ready := condition(got, v1alpha1.ConditionReady); ready.Reason != reason {
+			return fmt.Errorf("Ready=%s %s %q, want reason %s", ready.Status, ready.Reason, ready.Message, reason)
+		}
+		return nil
+	})
+	return got
+}
+
+func get(gvk schema.GroupVersionKind, ns, name string) (*unstructured.Unstructured, error) {
+	u := &unstructured.Unstructured{}
+	u.SetGroupVersionKind(gvk)
+	err := k8s.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: name}, u)
+	return u, err
+}
+
+func mustGet(t *testing.T, gvk schema.GroupVersionKind, ns, name string) *unstructured.Unstructured {
+	t.Helper()
+	u, err := get(gvk, ns, name)
+	if err != nil {
+		t.Fatalf("%s %s/%s: %v", gvk.Kind, ns, name, err)
+	}
+	return u
+}
+
+// weights returns the weights of the first http route of a VirtualService.
+func weights(vs *unstructured.Unstructured) []int64 {
+	http, _, _ := unstructured.NestedSlice(vs.Object, "spec", "http")
+	if len(http) == 0 {
+		return nil
+	}
+	route, _, _ := unstructured.NestedSlice(http[0].(map[string]any), "route")
+	var w []int64
+	for _, r := range route {
+		v, _, _ := unstructured.NestedInt64(r.(map[string]any), "weight")
+		w = append(w, v)
+	}
+	return w
+}
+
+// resourceVersions snapshots the resourceVersions of the mesh objects in ns.
+func resourceVersions(t *testing.T, ns string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, gvk := range []schema.GroupVersionKind{vsGVK, drGVK} {
+		list := &unstructured.UnstructuredList{}
+		list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
+		if err := k8s.List(context.Background(), list, client.InNamespace(ns)); err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range list.Items {
+			out[gvk.Kind+"/"+u.GetName()] = u.GetResourceVersion()
+		}
+	}
+	return out
+}
+
+// events returns the messages of the Events about the IntentSync with reason.
+func events(t *testing.T, obj *v1alpha1.IntentSync, reason string) []string {
+	t.Helper()
+	list := &corev1.EventList{}
+	if err := k8s.List(context.Background(), list, client.InNamespace(obj.Namespace)); err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range list.Items {
+		if e.InvolvedObject.Kind == v1alpha1.IntentSyncKind && e.InvolvedObject.Name == obj.Name && e.Reason == reason {
+			out = append(out, e.Message)
+		}
+	}
+	return out
+}
+
+// waitEvent waits for an Event with reason whose message contains all of
+// parts, and returns the message.
+func waitEvent(t *testing.T, obj *v1alpha1.IntentSync, reason string, timeout time.Duration, parts ...string) string {
+	t.Helper()
+	var msg string
+	eventually(t, timeout, func() error {
+	next:
+		for _, m := range events(t, obj, reason) {
+			for _, p := range parts {
+				if !strings.Contains(m, p) {
+					continue next
+				}
+			}
+			msg = m
+			return nil
+		}
+		return fmt.Errorf("no %s event containing %q; have %q", reason, parts, events(t, obj, reason))
+	})
+	return msg
+}
+
+// counts returns the sync and drift reconciles of obj by m.
+func (m *testManager) syncCount(obj client.Object) int64 {
+	return m.Reconciler.counts.get(&m.Reconciler.counts.sync, client.ObjectKeyFromObject(obj))
+}
+
+func (m *testManager) driftCount(obj client.Object) int64 {
+	return m.Reconciler.counts.get(&m.Reconciler.counts.drift, client.ObjectKeyFromObject(obj))
+}

@@ -1,0 +1,352 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/go-logr/logr"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
+
+	"github.com/meshintent/meshintent/api/v1alpha1"
+	"github.com/meshintent/meshintent/pkg/apply"
+	"github.com/meshintent/meshintent/pkg/manifest"
+	"github.com/meshintent/meshintent/pkg/render"
+	gitsource "github.com/meshintent/meshintent/pkg/source"
+	"github.com/meshintent/meshintent/pkg/webhook"
+)
+
+// DefaultLeaderElectionID is the name of the leader election Lease.
+const DefaultLeaderElectionID = "meshintent-reconciler"
+
+// eventSource is the component name on the controller's Events.
+const eventSource = "meshintent-reconciler"
+
+// Options configure NewManager.
+type Options struct {
+	// Config reaches the API server.
+	Config *rest.Config
+	// Namespace restricts the IntentSyncs (and Secrets) watched to one
+	// namespace; empty watches all. Applied objects are watched in every
+	// namespace either way.
+	Namespace string
+	// MetricsAddr serves Prometheus metrics at /metrics; "0" or empty turns
+	// it off.
+	MetricsAddr string
+	// HealthProbeAddr serves /healthz and /readyz; empty turns it off.
+	HealthProbeAddr string
+	// WebhookAddr serves the push webhook receiver (webhook.PathGitHub,
+	// PathGitLab, PathGeneric); empty turns it off. It is served on every
+	// replica, not only the leader.
+	WebhookAddr string
+	// WebhookSecret authenticates webhook deliveries; required with
+	// WebhookAddr.
+	WebhookSecret []byte
+	// LeaderElection makes replicas elect one that reconciles.
+	LeaderElection bool
+	// LeaderElectionNamespace holds the Lease; empty means the namespace
+	// the pod runs in.
+	LeaderElectionNamespace string
+	// LeaderElectionID names the Lease; empty means DefaultLeaderElectionID.
+	LeaderElectionID string
+	// CacheDir holds the Git cache; required.
+	CacheDir string
+	// Concurrent is how many IntentSyncs are reconciled at once; below 1
+	// means 4.
+	Concurrent int
+	// InventoryNamespace holds the inventory ConfigMaps; empty means
+	// apply.DefaultInventoryNamespace.
+	InventoryNamespace string
+	// Logger logs; the zero value discards.
+	Logger logr.Logger
+
+	// Lease timings; zero means controller-runtime's defaults. Tests shorten
+	// them.
+	leaseDuration, renewDeadline, retryPeriod time.Duration
+	// skipNameValidation lets tests start several managers in one process.
+	skipNameValidation bool
+}
+
+// Manager is a controller-runtime manager running the IntentSync sync and
+// drift controllers, probes, metrics and the webhook receiver.
+type Manager struct {
+	manager.Manager
+	// Reconciler is the IntentSync reconciler both controllers run.
+	Reconciler *IntentSyncReconciler
+	// Kinds are the managed kinds watched for drift (Namespace and the
+	// allowed Istio kinds the API server serves).
+	Kinds []schema.GroupVersionKind
+
+	webhook net.Listener
+}
+
+// NewManager sets up a manager for opts. Call Start to run it; until then a
+// WebhookAddr is already listening (see WebhookAddr), and Close releases it
+// when Start is never called.
+func NewManager(opts Options) (*Manager, error) {
+	if opts.Config == nil {
+		return nil, errors.New("no API server config")
+	}
+	if opts.CacheDir == "" {
+		return nil, errors.New("no Git cache directory")
+	}
+	if opts.WebhookAddr != "" && len(opts.WebhookSecret) == 0 {
+		return nil, errors.New("the webhook receiver needs a secret")
+	}
+	if opts.Concurrent < 1 {
+		opts.Concurrent = 4
+	}
+	if opts.LeaderElectionID == "" {
+		opts.LeaderElectionID = DefaultLeaderElectionID
+	}
+	if opts.MetricsAddr == "" {
+		opts.MetricsAddr = "0"
+	}
+	if opts.Logger.GetSink() == nil {
+		opts.Logger = logr.Discard()
+	}
+	registerMetrics()
+
+	scheme := runtime.NewScheme()
+	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
+	utilruntime.Must(v1alpha1.AddToScheme(scheme))
+
+	// pkg/apply must read the API server, not a cache: a client of its own.
+	direct, err := client.New(opts.Config, client.Options{Scheme: scheme})
+	if err != nil {
+		return nil, fmt.Errorf("creating client: %w", err)
+	}
+	kinds, err := managedKinds(direct.RESTMapper())
+	if err != nil {
+		return nil, err
+	}
+
+	// Watch only what meshintent manages: memory stays flat in the number
+	// of objects others own. Metadata is all the drift controller needs.
+	managed := labels.SelectorFromSet(labels.Set{manifest.ManagedByLabel: manifest.ManagedByValue})
+	cacheOpts := cache.Options{ByObject: map[client.Object]cache.ByObject{}}
+	if opts.Namespace != "" {
+		cacheOpts.DefaultNamespaces = map[string]cache.Config{opts.Namespace: {}}
+	}
+	for _, gvk := range kinds {
+		by := cache.ByObject{Label: managed}
+		if opts.Namespace != "" && gvk.Kind != "Namespace" {
+			by.Namespaces = map[string]cache.Config{cache.AllNamespaces: {}}
+		}
+		cacheOpts.ByObject[metadataOf(gvk)] = by
+	}
+
+	mopts := ctrl.Options{
+		Scheme:                        scheme,
+		Cache:                         cacheOpts,
+		Logger:                        opts.Logger,
+		Metrics:                       metricsserver.Options{BindAddress: opts.MetricsAddr},
+		HealthProbeBindAddress:        opts.HealthProbeAddr,
+		LeaderElection:                opts.LeaderElection,
+		LeaderElectionID:              opts.LeaderElectionID,
+		LeaderElectionNamespace:       opts.LeaderElectionNamespace,
+		LeaderElectionReleaseOnCancel: true,
+		Controller: config.Controller{
+			MaxConcurrentReconciles: opts.Concurrent,
+			SkipNameValidation:      &opts.skipNameValidation,
+		},
+	}
+	if opts.leaseDuration > 0 {
+		mopts.LeaseDuration, mopts.RenewDeadline, mopts.RetryPeriod = &opts.leaseDuration, &opts.renewDeadline, &opts.retryPeriod
+	}
+	mgr, err := ctrl.NewManager(opts.Config, mopts)
+	if err != nil {
+		return nil, fmt.Errorf("creating manager: %w", err)
+	}
+	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
+		return nil, err
+	}
+	if err := mgr.AddReadyzCheck("cache", func(req *http.Request) error {
+		if !mgr.GetCache().WaitForCacheSync(req.Context()) {
+			return errors.New("cache not synced")
+		}
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+
+	fetcher, err := gitsource.NewFetcher(opts.CacheDir)
+	if err != nil {
+		return nil, err
+	}
+	r := &IntentSyncReconciler{
+		Client: mgr.GetClient(),
+		Apply: apply.NewManager(direct, apply.Options{
+			InventoryNamespace: opts.InventoryNamespace,
+			Concurrency:        apply.DefaultConcurrency,
+		}),
+		Fetcher:   fetcher,
+		Recorder:  mgr.GetEventRecorderFor(eventSource), //nolint:staticcheck // see below
+		Namespace: opts.Namespace,
+		states:    newStateStore(),
+		trigger:   make(chan event.GenericEvent, triggerBuffer),
+		elected:   mgr.Elected(),
+		now:       time.Now,
+	}
+	// The core/v1 recorder above is used rather than GetEventRecorder
+	// (events.k8s.io): that one folds every later Event with the same
+	// reason on the same IntentSync into a series carrying the first one's
+	// message, so a second drift would never be named.
+	if err := r.setup(mgr, kinds); err != nil {
+		return nil, err
+	}
+	m := &Manager{Manager: mgr, Reconciler: r, Kinds: kinds}
+
+	if opts.WebhookAddr != "" {
+		recv, err := webhook.NewReceiver(webhook.Options{
+			Secret: opts.WebhookSecret,
+			Logger: slog.New(logr.ToSlogHandler(opts.Logger.WithName("webhook"))),
+		}, r.Trigger)
+		if err != nil {
+			return nil, err
+		}
+		l, err := net.Listen("tcp", opts.WebhookAddr)
+		if err != nil {
+			return nil, fmt.Errorf("webhook listener: %w", err)
+		}
+		m.webhook = l
+		if err := mgr.Add(&webhookServer{listener: l, handler: recv}); err != nil {
+			_ = l.Close()
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+// WebhookAddr is the address the webhook receiver listens on, e.g. to learn
+// the port chosen for ":0"; empty without a receiver.
+func (m *Manager) WebhookAddr() string {
+	if m.webhook == nil {
+		return ""
+	}
+	return m.webhook.Addr().String()
+}
+
+// Close releases the webhook listener of a manager that was never started.
+func (m *Manager) Close() error {
+	if m.webhook == nil {
+		return nil
+	}
+	err := m.webhook.Close()
+	if errors.Is(err, net.ErrClosed) {
+		return nil
+	}
+	return err
+}
+
+// setup registers the sync and drift controllers with mgr.
+func (r *IntentSyncReconciler) setup(mgr ctrl.Manager, kinds []schema.GroupVersionKind) error {
+	// The sync controller: spec changes, deletion, webhook triggers and its
+	// own requeues. Status and other metadata updates do not wake it.
+	err := ctrl.NewControllerManagedBy(mgr).
+		Named("intentsync").
+		For(&v1alpha1.IntentSync{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, requestedOrDeleted()))).
+		WatchesRawSource(source.Channel(r.trigger, &handler.EnqueueRequestForObject{})).
+		Complete(r)
+	if err != nil {
+		return fmt.Errorf("setting up the sync controller: %w", err)
+	}
+
+	// The drift controller: managed objects changed or deleted by others.
+	b := ctrl.NewControllerManagedBy(mgr).Named("intentsync-drift")
+	for _, gvk := range kinds {
+		b = b.WatchesMetadata(metadataOf(gvk),
+			handler.EnqueueRequestsFromMapFunc(r.mapManaged(gvk.Kind)),
+			builder.WithPredicates(foreignChange(r.Apply.Options().FieldManager)))
+	}
+	if err := b.Complete(reconcile.Func(r.reconcileDrift)); err != nil {
+		return fmt.Errorf("setting up the drift controller: %w", err)
+	}
+	return nil
+}
+
+// metadataOf returns an empty metadata-only object of gvk, for watches.
+func metadataOf(gvk schema.GroupVersionKind) *metav1.PartialObjectMetadata {
+	m := &metav1.PartialObjectMetadata{}
+	m.SetGroupVersionKind(gvk)
+	return m
+}
+
+// managedKinds returns Namespace and the Istio kinds a repository may hold
+// (render.AllowedKinds) that the API server serves, at their preferred
+// versions. Kinds whose CRD is missing are left out rather than failing
+// the manager; they are not watched for drift until a restart.
+func managedKinds(mapper apimeta.RESTMapper) ([]schema.GroupVersionKind, error) {
+	kinds := []schema.GroupVersionKind{{Version: "v1", Kind: "Namespace"}}
+	for _, gk := range render.AllowedKinds() {
+		i := strings.LastIndex(gk, "/")
+		group, kind := gk[:i], gk[i+1:]
+		if group == v1alpha1.Group {
+			continue // intents are not stored in the cluster
+		}
+		m, err := mapper.RESTMapping(schema.GroupKind{Group: group, Kind: kind})
+		switch {
+		case apimeta.IsNoMatchError(err):
+			continue
+		case err != nil:
+			return nil, fmt.Errorf("looking up %s: %w", gk, err)
+		}
+		kinds = append(kinds, m.GroupVersionKind)
+	}
+	return kinds, nil
+}
+
+// webhookServer serves the webhook receiver on its own listener, on every
+// replica.
+type webhookServer struct {
+	listener net.Listener
+	handler  http.Handler
+}
+
+// NeedLeaderElection is false: a replica that does not lead forwards
+// triggers through the API server (see requestReconcile).
+func (s *webhookServer) NeedLeaderElection() bool { return false }
+
+// Start serves until ctx is done, then shuts down gracefully.
+func (s *webhookServer) Start(ctx context.Context) error {
+	srv := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		BaseContext:       func(net.Listener) context.Context { return ctx },
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(s.listener) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("webhook server: %w", err)
+	case <-ctx.Done():
+		shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		return srv.Shutdown(shutdown)
+	}
+}

@@ -1,0 +1,123 @@
+package controller
+
+import (
+	"sync"
+
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/meshintent/meshintent/pkg/apply"
+	"github.com/meshintent/meshintent/pkg/manifest"
+	"github.com/meshintent/meshintent/pkg/render"
+)
+
+// syncState is what the controller keeps in memory about one IntentSync.
+// None of it is needed for correctness after a restart: the next reconcile
+// rebuilds it (the applied set by rendering the revision again).
+type syncState struct {
+	// mu serialises the sync and drift reconcilers of this IntentSync, so a
+	// drift correction never races an apply of a new revision.
+	mu sync.Mutex
+
+	// cache keeps kustomize builds between renders of the repository.
+	cache *render.Cache
+	// applied is the set last applied (labelled as applied) and its
+	// revision; nil until a reconcile has rendered or applied one.
+	applied *appliedSet
+	// stalled is the revision and generation last found bad by render or
+	// policy; they are not rendered again until one of them changes.
+	stalled stalledKey
+	// failures counts consecutive transient failures, for the backoff.
+	failures int
+	// drift holds the last drift found per object ID; missing objects have
+	// a nil entry with gone set.
+	drift map[string]objectDrift
+	// unmanaged is the number of unmanaged objects the last full check found.
+	unmanaged int
+	// corrected counts objects re-applied in correct mode since the last
+	// apply of a new revision.
+	corrected int
+
+	// touched holds the IDs of managed objects changed by someone else since
+	// the drift reconciler last ran; guarded by touchedMu, not mu, so the
+	// watch handlers never wait for an apply.
+	touchedMu sync.Mutex
+	touched   map[string]bool
+}
+
+// appliedSet is a rendered set as it was (or would be) applied.
+type appliedSet struct {
+	revision   string
+	generation int64
+	set        manifest.Set
+	ignore     []apply.IgnoreRule
+}
+
+// stalledKey identifies a revision judged bad for a spec generation.
+type stalledKey struct {
+	revision   string
+	generation int64
+	reason     string
+	message    string
+}
+
+// objectDrift is the drift of one object.
+type objectDrift struct {
+	fields  []apply.FieldDiff
+	missing bool
+	source  string
+}
+
+// touch records that a managed object changed.
+func (s *syncState) touch(id string) {
+	s.touchedMu.Lock()
+	defer s.touchedMu.Unlock()
+	if s.touched == nil {
+		s.touched = map[string]bool{}
+	}
+	s.touched[id] = true
+}
+
+// takeTouched returns and clears the touched object IDs.
+func (s *syncState) takeTouched() map[string]bool {
+	s.touchedMu.Lock()
+	defer s.touchedMu.Unlock()
+	t := s.touched
+	s.touched = nil
+	return t
+}
+
+// stateStore holds the syncState of every IntentSync seen.
+type stateStore struct {
+	mu     sync.Mutex
+	states map[types.NamespacedName]*syncState
+}
+
+func newStateStore() *stateStore {
+	return &stateStore{states: map[types.NamespacedName]*syncState{}}
+}
+
+// get returns the state of key, creating it.
+func (s *stateStore) get(key types.NamespacedName) *syncState {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st, ok := s.states[key]
+	if !ok {
+		st = &syncState{cache: render.NewCache(), drift: map[string]objectDrift{}}
+		s.states[key] = st
+	}
+	return st
+}
+
+// lookup returns the state of key, or nil when there is none.
+func (s *stateStore) lookup(key types.NamespacedName) *syncState {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.states[key]
+}
+
+// forget drops the state of a deleted IntentSync.
+func (s *stateStore) forget(key types.NamespacedName) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.states, key)
+}
