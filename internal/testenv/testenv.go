@@ -30,6 +30,8 @@ import (
 	"time"
 
 	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
+
+	"github.com/meshintent/meshintent/api/v1alpha1"
 	securityv1 "istio.io/client-go/pkg/apis/security/v1"
 	telemetryv1 "istio.io/client-go/pkg/apis/telemetry/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -61,8 +63,8 @@ type Env struct {
 }
 
 // NewScheme returns a scheme with the built-in Kubernetes types,
-// CustomResourceDefinition and Istio's networking, security and telemetry v1
-// types.
+// CustomResourceDefinition, Istio's networking, security and telemetry v1
+// types and meshintent.io/v1alpha1 (IntentSync).
 func NewScheme() *runtime.Scheme {
 	s := runtime.NewScheme()
 	utilruntime.Must(clientgoscheme.AddToScheme(s))
@@ -70,6 +72,7 @@ func NewScheme() *runtime.Scheme {
 	utilruntime.Must(networkingv1.AddToScheme(s))
 	utilruntime.Must(securityv1.AddToScheme(s))
 	utilruntime.Must(telemetryv1.AddToScheme(s))
+	utilruntime.Must(v1alpha1.AddToScheme(s))
 	return s
 }
 

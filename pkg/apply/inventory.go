@@ -243,12 +243,20 @@ func (m *Manager) WriteInventory(ctx context.Context, inv *Inventory) (Action, e
 	return Configured, nil
 }
 
-// ensureNamespace creates the namespace when it does not exist.
+// ensureNamespace creates the namespace when it does not exist. It reads
+// first, so that an identity without "create" on Namespaces (the deployed
+// controller's) works wherever the namespace is already there.
 func (m *Manager) ensureNamespace(ctx context.Context, name string) error {
 	ns := &unstructured.Unstructured{}
 	ns.SetAPIVersion("v1")
 	ns.SetKind("Namespace")
 	ns.SetName(name)
+	switch err := m.client.Get(ctx, client.ObjectKey{Name: name}, ns.DeepCopy()); {
+	case err == nil:
+		return nil
+	case !apierrors.IsNotFound(err):
+		return fmt.Errorf("reading namespace %s: %w", name, err)
+	}
 	err := m.client.Create(ctx, ns, client.FieldOwner(m.opts.FieldManager))
 	if err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("creating namespace %s: %w", name, err)

@@ -1,0 +1,131 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os/exec"
+	"testing"
+	"time"
+
+	"github.com/go-logr/logr"
+	corev1 "k8s.io/api/core/v1"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/meshintent/meshintent/api/v1alpha1"
+	"github.com/meshintent/meshintent/internal/controller"
+	"github.com/meshintent/meshintent/internal/gitfixture"
+	"github.com/meshintent/meshintent/internal/testenv"
+)
+
+// TestDeployedRBACIsEnough installs config/default with kubectl, then runs
+// the controller as the reconciler's ServiceAccount (impersonated, so the
+// API server enforces the ClusterRole and Role) and checks that an
+// IntentSync following a repository over HTTP becomes Ready with its objects
+// applied: the least-privilege rules are sufficient.
+func TestDeployedRBACIsEnough(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	kubeconfig := env.Kubeconfig(t)
+	kubectl := func(args ...string) {
+		t.Helper()
+		out, err := exec.CommandContext(ctx, "kubectl", append([]string{"--kubeconfig", kubeconfig}, args...)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("kubectl %v: %v\n%s", args, err, out)
+		}
+	}
+	kubectl("apply", "--server-side", "-k", "../../config/default")
+	kubectl("wait", "--for=condition=Established", "--timeout=60s", "crd/intentsyncs.meshintent.io")
+
+	// A small intent repository for a namespace of this test's own.
+	ns := testenv.NamespaceName(t)
+	if err := env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
+		t.Fatal(err)
+	}
+	repo := gitfixture.New(t)
+	repo.Write("kustomization.yaml", "resources:\n- namespace.yaml\n- cart.yaml\n")
+	repo.Write("namespace.yaml", fmt.Sprintf("apiVersion: meshintent.io/v1alpha1\nkind: NamespaceIntent\nmetadata:\n  name: %s\nspec:\n  dataplane: sidecar\n  tracing:\n    provider: zipkin\n    samplingPercentage: 5\n", ns))
+	repo.Write("cart.yaml", fmt.Sprintf(`apiVersion: meshintent.io/v1alpha1
+kind: ServiceIntent
+metadata:
+  name: cart
+  namespace: %s
+spec:
+  versions: [{name: v1}, {name: v2}]
+  split: [{version: v1, weight: 90}, {version: v2, weight: 10}]
+  trafficPolicy: {tls: ISTIO_MUTUAL}
+`, ns))
+	sha := repo.Commit("cart canary")
+	srv := gitfixture.Serve(t, repo.Dir)
+
+	// The controller, as the ServiceAccount.
+	sa := rest.CopyConfig(env.Config)
+	sa.Impersonate = rest.ImpersonationConfig{
+		UserName: "system:serviceaccount:meshintent-system:meshintent-reconciler",
+		Groups:   []string{"system:serviceaccounts", "system:serviceaccounts:meshintent-system", "system:authenticated"},
+	}
+	mgr, err := controller.NewManager(controller.Options{
+		Config:                  sa,
+		CacheDir:                t.TempDir(),
+		LeaderElection:          true,
+		LeaderElectionNamespace: "meshintent-system",
+		Logger:                  logr.Discard(),
+	})
+	if err != nil {
+		t.Fatalf("starting the controller as the ServiceAccount: %v", err)
+	}
+	mctx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- mgr.Start(mctx) }()
+	defer func() {
+		stop()
+		if err := <-done; err != nil {
+			t.Errorf("controller: %v", err)
+		}
+	}()
+
+	sync := &v1alpha1.IntentSync{
+		ObjectMeta: metav1.ObjectMeta{Name: "cart", Namespace: "meshintent-system"},
+		Spec: v1alpha1.IntentSyncSpec{
+			Source:            v1alpha1.GitSource{URL: srv.URL, Branch: "main", Path: "."},
+			Interval:          metav1.Duration{Duration: time.Hour},
+			Prune:             true,
+			DriftMode:         v1alpha1.DriftModeCorrect,
+			AllowedNamespaces: []string{ns},
+		},
+	}
+	if err := env.Client.Create(ctx, sync); err != nil {
+		t.Fatal(err)
+	}
+	var last v1alpha1.IntentSync
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if err := env.Client.Get(ctx, client.ObjectKeyFromObject(sync), &last); err != nil {
+			t.Fatal(err)
+		}
+		ready := apimeta.FindStatusCondition(last.Status.Conditions, v1alpha1.ConditionReady)
+		if ready != nil && ready.Status == metav1.ConditionTrue {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not Ready within 60s as the ServiceAccount; conditions: %+v", last.Status.Conditions)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if want := "main@sha1:" + sha; last.Status.LastAppliedRevision != want {
+		t.Errorf("lastAppliedRevision = %q, want %q", last.Status.LastAppliedRevision, want)
+	}
+	vs := mustGet(t, vsGVK, ns, "cart")
+	if got := splitWeights(t, vs); len(got) != 2 || got[0] != 90 || got[1] != 10 {
+		t.Errorf("cart weights = %v, want [90 10]", got)
+	}
+	live := &corev1.Namespace{}
+	if err := env.Client.Get(ctx, client.ObjectKey{Name: ns}, live); err != nil {
+		t.Fatal(err)
+	}
+	if live.Labels["istio-injection"] != "enabled" {
+		t.Errorf("namespace labels = %v, want istio-injection=enabled", live.Labels)
+	}
+}
