@@ -1,6 +1,7 @@
 // Package testenv runs a real Kubernetes control plane (kube-apiserver and
-// etcd through controller-runtime's envtest) with the Istio CRDs installed,
-// for the tests of packages that talk to a cluster.
+// etcd through controller-runtime's envtest) with the Istio CRDs and
+// meshintent's IntentSync CRD installed, for the tests of packages that talk
+// to a cluster, and for the demo.
 //
 // Start it once per package from TestMain:
 //
@@ -78,8 +79,9 @@ func NewScheme() *runtime.Scheme {
 
 // Start starts kube-apiserver and etcd from the directory in KUBEBUILDER_ASSETS
 // or, when that is unset, the one test/tools/install.sh prints on its last
-// line; installs the Istio CRDs shipped in istio.io/api's module directory;
-// and waits until they are served. Stop must be called to end the processes.
+// line; installs the Istio CRDs shipped in istio.io/api's module directory
+// and the IntentSync CRD from config/crd/bases, and waits until they are
+// served. Stop must be called to end the processes.
 func Start(ctx context.Context) (*Env, error) {
 	root, err := ModuleRoot()
 	if err != nil {
@@ -98,7 +100,7 @@ func Start(ctx context.Context) (*Env, error) {
 		BinaryAssetsDirectory: assets,
 		Scheme:                scheme,
 		CRDInstallOptions: envtest.CRDInstallOptions{
-			Paths:              []string{crds},
+			Paths:              []string{crds, filepath.Join(root, "config", "crd", "bases")},
 			ErrorIfPathMissing: true,
 			MaxTime:            60 * time.Second,
 		},

@@ -27,6 +27,9 @@ func TestDemo(t *testing.T) {
 		"(set by kubectl-patch)",                     // the drift report names the manager
 		"made by Kiali wizard",                       // and the unmanaged object
 		"VirtualService/bookinfo/reviews configured", // the correction
+		"bookinfo   True    Synced",                  // the controller synced the IntentSync
+		"after the push",                             // the webhook-triggered commit was applied
+		"DriftCorrected",                             // and the hand edit reverted
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("demo output lacks %q", want)

@@ -137,11 +137,17 @@ func run(ctx context.Context, opts options, w io.Writer) error {
 	step(w, "The drift report after the correction (the wizard's object stays reported until someone adopts or deletes it)")
 	reconciler("diff", dir, "--kubeconfig", kubeconfig)
 
+	ctl, err := runController(ctx, w, env, tmp, opts, kubectl)
+	if err != nil {
+		return err
+	}
+	defer ctl.stop()
+
 	if !opts.wait {
 		return nil
 	}
-	step(w, "Done. The control plane keeps running; try kubectl and reconciler against it. Ctrl-C stops everything.")
-	fmt.Fprintf(w, "export KUBECONFIG=%s\n", kubeconfig)
+	step(w, "Done. The control plane and the controller keep running. Commit to the repository below and watch it applied; Ctrl-C stops everything.")
+	fmt.Fprintf(w, "export KUBECONFIG=%s\nrepository: %s (served at %s)\n", kubeconfig, ctl.repoDir, ctl.url)
 	<-ctx.Done()
 	return nil
 }

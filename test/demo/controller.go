@@ -1,0 +1,286 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/cgi"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/go-logr/logr"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/meshintent/meshintent/api/v1alpha1"
+	"github.com/meshintent/meshintent/internal/controller"
+	"github.com/meshintent/meshintent/internal/testenv"
+)
+
+// webhookSecret signs the demo's push webhook.
+const webhookSecret = "demo-webhook-secret"
+
+// controllerRun is the running controller part of the demo.
+type controllerRun struct {
+	repoDir, url string
+	stop         func()
+}
+
+// runController serves a Git copy of the intent repository over HTTP on
+// 127.0.0.1, runs the IntentSync controller (what `reconciler run` runs),
+// creates an IntentSync for it, then pushes a commit and shows it applied,
+// and edits a weight by hand and shows it reverted.
+func runController(ctx context.Context, w io.Writer, env *testenv.Env, tmp string, opts options, kubectl func(...string) error) (*controllerRun, error) {
+	step(w, "Serving a Git copy of "+opts.repoDir+" over HTTP on 127.0.0.1 and starting the controller (reconciler run)")
+	repoDir := filepath.Join(tmp, "git", "mesh")
+	if err := copyDir(opts.repoDir, repoDir); err != nil {
+		return nil, err
+	}
+	git := func(args ...string) (string, error) {
+		cmd := exec.CommandContext(ctx, "git", args...)
+		cmd.Dir = repoDir
+		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=Demo", "GIT_AUTHOR_EMAIL=demo@example.com",
+			"GIT_COMMITTER_NAME=Demo", "GIT_COMMITTER_EMAIL=demo@example.com")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			return "", fmt.Errorf("git %s: %w\n%s", strings.Join(args, " "), err, out)
+		}
+		return strings.TrimSpace(string(out)), nil
+	}
+	for _, args := range [][]string{{"init", "-q", "-b", "main"}, {"add", "-A"}, {"commit", "-q", "-m", "bookinfo mesh"}} {
+		if _, err := git(args...); err != nil {
+			return nil, err
+		}
+	}
+	url, stopGit, err := serveGit(repoDir)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(w, "repository %s served at %s\n", repoDir, url)
+
+	if err := env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "meshintent-system"}}); err != nil && !strings.Contains(err.Error(), "already exists") {
+		stopGit()
+		return nil, err
+	}
+	mgr, err := controller.NewManager(controller.Options{
+		Config:        env.Config,
+		CacheDir:      filepath.Join(tmp, "cache"),
+		WebhookAddr:   "127.0.0.1:0",
+		WebhookSecret: []byte(webhookSecret),
+		Logger:        logr.Discard(),
+	})
+	if err != nil {
+		stopGit()
+		return nil, err
+	}
+	mctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- mgr.Start(mctx) }()
+	run := &controllerRun{repoDir: repoDir, url: url, stop: func() {
+		cancel()
+		<-done
+		stopGit()
+	}}
+	fail := func(err error) (*controllerRun, error) { run.stop(); return nil, err }
+	fmt.Fprintf(w, "webhook receiver at http://%s/hooks/github\n", mgr.WebhookAddr())
+
+	step(w, "Creating an IntentSync: follow main, overlays/prod, prune, correct drift, fenced to bookinfo")
+	sync := &v1alpha1.IntentSync{
+		ObjectMeta: metav1.ObjectMeta{Name: "bookinfo", Namespace: "meshintent-system"},
+		Spec: v1alpha1.IntentSyncSpec{
+			Source:            v1alpha1.GitSource{URL: url, Branch: "main", Path: opts.path},
+			Interval:          metav1.Duration{Duration: 30 * time.Second},
+			Prune:             true,
+			DriftMode:         v1alpha1.DriftModeCorrect,
+			AllowedNamespaces: []string{"bookinfo"},
+		},
+	}
+	if err := env.Client.Create(ctx, sync); err != nil {
+		return fail(err)
+	}
+	head, err := git("rev-parse", "HEAD")
+	if err != nil {
+		return fail(err)
+	}
+	if err := waitApplied(ctx, env.Client, sync, head); err != nil {
+		return fail(err)
+	}
+	if err := kubectl("get", "intentsyncs", "-A"); err != nil {
+		return fail(err)
+	}
+
+	step(w, "Pushing a commit (reviews in prod: 60% v1, 35% v2) and sending the signed GitHub push webhook")
+	kustomization := filepath.Join(repoDir, opts.path, "reviews.yaml")
+	b, err := os.ReadFile(kustomization)
+	if err != nil {
+		return fail(err)
+	}
+	edited := strings.Replace(strings.Replace(string(b), "weight: 80", "weight: 60", 1), "weight: 15", "weight: 35", 1)
+	if edited == string(b) {
+		return fail(errors.New("the demo's weight edit no longer matches " + kustomization))
+	}
+	if err := os.WriteFile(kustomization, []byte(edited), 0o644); err != nil {
+		return fail(err)
+	}
+	if _, err := git("commit", "-q", "-am", "reviews: more traffic to v2"); err != nil {
+		return fail(err)
+	}
+	head, err = git("rev-parse", "HEAD")
+	if err != nil {
+		return fail(err)
+	}
+	start := time.Now()
+	if err := pushWebhook(ctx, mgr.WebhookAddr(), url, head); err != nil {
+		return fail(err)
+	}
+	if err := waitApplied(ctx, env.Client, sync, head); err != nil {
+		return fail(err)
+	}
+	fmt.Fprintf(w, "applied %s %s after the push\n", head[:12], time.Since(start).Round(time.Millisecond))
+	if err := kubectl("get", "virtualservice", "reviews", "-n", "bookinfo", "-o", `jsonpath={range .spec.http[-1:].route[*]}{.destination.subset}={.weight}{"\n"}{end}`); err != nil {
+		return fail(err)
+	}
+
+	step(w, "Editing a weight by hand: the controller sees it within a second and reverts it (driftMode: correct)")
+	patch, err := weightPatch(ctx, env.Client)
+	if err != nil {
+		return fail(err)
+	}
+	if err := kubectl("patch", "virtualservice", "reviews", "-n", "bookinfo", "--type=json", "-p", patch); err != nil {
+		return fail(err)
+	}
+	if err := waitWeightsRestored(ctx, env.Client); err != nil {
+		return fail(err)
+	}
+	if err := kubectl("get", "events", "-n", "meshintent-system", "--field-selector", "involvedObject.name=bookinfo", "--sort-by=.lastTimestamp"); err != nil {
+		return fail(err)
+	}
+	return run, nil
+}
+
+// waitApplied waits until the IntentSync is Ready with commit applied.
+func waitApplied(ctx context.Context, c client.Client, sync *v1alpha1.IntentSync, commit string) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	var last v1alpha1.IntentSync
+	for {
+		if err := c.Get(ctx, client.ObjectKeyFromObject(sync), &last); err == nil {
+			ready := apimeta.FindStatusCondition(last.Status.Conditions, v1alpha1.ConditionReady)
+			if ready != nil && ready.Status == metav1.ConditionTrue && strings.HasSuffix(last.Status.LastAppliedRevision, commit) {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("IntentSync %s did not apply %s: conditions %+v", sync.Name, commit, last.Status.Conditions)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// waitWeightsRestored waits until no weight of the reviews catch-all route is
+// the hand-edited 50.
+func waitWeightsRestored(ctx context.Context, c client.Client) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	for {
+		vs := &unstructured.Unstructured{}
+		vs.SetAPIVersion("networking.istio.io/v1")
+		vs.SetKind("VirtualService")
+		if err := c.Get(ctx, client.ObjectKey{Namespace: "bookinfo", Name: "reviews"}, vs); err == nil {
+			http, _, _ := unstructured.NestedSlice(vs.Object, "spec", "http")
+			route, _, _ := unstructured.NestedSlice(http[len(http)-1].(map[string]any), "route")
+			w, _, _ := unstructured.NestedInt64(route[0].(map[string]any), "weight")
+			if w != 50 {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return errors.New("the hand edit was not reverted within 30s")
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// pushWebhook sends a GitHub push event for commit, signed like GitHub does.
+func pushWebhook(ctx context.Context, addr, repoURL, commit string) error {
+	body := fmt.Sprintf(`{"ref":"refs/heads/main","after":%q,"repository":{"clone_url":%q}}`, commit, repoURL)
+	mac := hmac.New(sha256.New, []byte(webhookSecret))
+	mac.Write([]byte(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+addr+"/hooks/github", bytes.NewBufferString(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-GitHub-Event", "push")
+	req.Header.Set("X-GitHub-Delivery", "demo-"+commit)
+	req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(mac.Sum(nil)))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("sending the webhook: %w", err)
+	}
+	defer resp.Body.Close()
+	msg, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusAccepted {
+		return fmt.Errorf("webhook answered %s: %s", resp.Status, msg)
+	}
+	return nil
+}
+
+// serveGit serves the repository at dir over Git's smart HTTP protocol with
+// git http-backend, on 127.0.0.1.
+func serveGit(dir string) (url string, stop func(), err error) {
+	execPath, err := exec.Command("git", "--exec-path").Output()
+	if err != nil {
+		return "", nil, fmt.Errorf("git --exec-path: %w", err)
+	}
+	backend := &cgi.Handler{
+		Path:       filepath.Join(strings.TrimSpace(string(execPath)), "git-http-backend"),
+		Env:        []string{"GIT_PROJECT_ROOT=" + filepath.Dir(dir), "GIT_HTTP_EXPORT_ALL=1"},
+		InheritEnv: []string{"PATH"},
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	srv := &http.Server{Handler: backend, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(l) }()
+	return "http://" + l.Addr().String() + "/" + filepath.Base(dir), func() { _ = srv.Close() }, nil
+}
+
+// copyDir copies the regular files below src into dst.
+func copyDir(src, dst string) error {
+	return filepath.Walk(src, func(path string, info os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(src, path)
+		if err != nil {
+			return err
+		}
+		target := filepath.Join(dst, rel)
+		if info.IsDir() {
+			return os.MkdirAll(target, 0o755)
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(target, b, 0o644)
+	})
+}
