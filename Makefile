@@ -4,7 +4,7 @@ GO    ?= go
 BIN   ?= $(CURDIR)/bin
 CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/meshintent
 
-.PHONY: all build demo test test-unit vet bench tools fmt
+.PHONY: all build demo test vet bench tools generate
 
 all: build
 
@@ -33,3 +33,7 @@ vet:
 ## bench: render + policy gate benchmarks (figures in README.md)
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./pkg/render/ ./pkg/validate/ ./test/bench/...
+
+## generate: deepcopy code and the IntentSync CRD from the kubebuilder markers
+generate:
+	hack/generate.sh
