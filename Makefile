@@ -32,8 +32,15 @@ vet:
 
 ## bench: render + policy gate benchmarks (figures in README.md)
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./pkg/render/ ./pkg/validate/ ./test/bench/...
+	$(GO) test -run '^$$' -bench . -benchmem ./pkg/pipeline/ ./pkg/render/ ./pkg/validate/
 
 ## generate: deepcopy code and the IntentSync CRD from the kubebuilder markers
 generate:
 	hack/generate.sh
+
+## bench-compare: meshintent vs kubectl kustomize | conftest and kubectl apply, then
+## the controller's latency and RSS on a local control plane (test/bench; ~25 min
+## on two shared cores, progress on stderr)
+.PHONY: bench-compare
+bench-compare: tools
+	@KUBEBUILDER_ASSETS="$$(test/tools/install.sh)" $(GO) run ./test/bench -parts offline,apply,latency,rss
