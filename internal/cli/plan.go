@@ -8,6 +8,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/meshintent/meshintent/pkg/apply"
+	"github.com/meshintent/meshintent/pkg/manifest"
 	"github.com/meshintent/meshintent/pkg/plan"
 	"github.com/meshintent/meshintent/pkg/validate"
 )
@@ -15,6 +17,7 @@ import (
 func newPlanCommand(a *app) *cobra.Command {
 	var (
 		in         inputFlags
+		cl         clusterFlags
 		base, head string
 		output     string
 	)
@@ -67,6 +70,11 @@ policy matches, 2 on bad input or a failed fetch.`,
 				Path: headTree.Path, Base: baseTree.Revision, Head: headTree.Revision,
 				Summary: sum, Changes: changes, Report: headOut.Report,
 			}
+			if cmd.Flags().Changed("kubeconfig") || cmd.Flags().Changed("context") {
+				if p.Live, err = liveDiff(cmd, cl, headOut.Render.Objects, headTree.Revision, headOut.Config.Ignore); err != nil {
+					return err
+				}
+			}
 			switch output {
 			case "json":
 				err = writeJSON(a.stdout, p.json())
@@ -85,6 +93,7 @@ policy matches, 2 on bad input or a failed fetch.`,
 		},
 	}
 	in.register(cmd, false)
+	cl.register(cmd)
 	cmd.Flags().StringVar(&base, "base", "", "base revision: branch, tag or commit (required)")
 	cmd.Flags().StringVar(&head, "head", "", "head revision: branch, tag or commit (required)")
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text, markdown or json")
@@ -97,6 +106,52 @@ type planView struct {
 	Summary          plan.Summary
 	Changes          []plan.Change
 	Report           *validate.Report
+	// Live is the head compared with the cluster; nil without --kubeconfig.
+	Live *liveView
+}
+
+// liveView is what applying head would do to the live cluster: the
+// server-side dry-run's actions (the API server validates every object) and
+// the fields that differ live.
+type liveView struct {
+	Actions  []apply.ChangeSetEntry `json:"actions"`
+	Rejected []string               `json:"rejected,omitempty"`
+	Drift    *apply.Report          `json:"drift"`
+}
+
+// liveDiff dry-runs head against the cluster (with prune, to show what
+// would be deleted) and compares it field by field with the live objects.
+func liveDiff(cmd *cobra.Command, cl clusterFlags, set manifest.Set, revision string, ignore []apply.IgnoreRule) (*liveView, error) {
+	m, err := cl.manager()
+	if err != nil {
+		return nil, err
+	}
+	lv := &liveView{}
+	res, err := m.Apply(cmd.Context(), set, apply.ApplyOptions{
+		DryRun: true, Prune: true, Inventory: cl.inventory, Revision: revision,
+	})
+	var dr *apply.DryRunError
+	switch {
+	case errors.As(err, &dr):
+		for _, f := range dr.Failures {
+			lv.Rejected = append(lv.Rejected, f.Error())
+		}
+	case err != nil:
+		return nil, fmt.Errorf("live dry-run: %w", err)
+	default:
+		for _, e := range res.ChangeSet.Entries {
+			if e.Action != apply.Unchanged {
+				lv.Actions = append(lv.Actions, e)
+			}
+		}
+	}
+	dopts := apply.DefaultDriftOptions()
+	dopts.Inventory = cl.inventory
+	dopts.Ignore = append(dopts.Ignore, ignore...)
+	if lv.Drift, err = m.Drift(cmd.Context(), set, dopts); err != nil {
+		return nil, fmt.Errorf("live diff: %w", err)
+	}
+	return lv, nil
 }
 
 type planJSON struct {
@@ -108,6 +163,7 @@ type planJSON struct {
 	Policy   validationJSON `json:"policy"`
 	Denied   bool           `json:"denied"`
 	Warnings int            `json:"warnings"`
+	Live     *liveView      `json:"live,omitempty"`
 }
 
 func (p planView) json() planJSON {
@@ -123,6 +179,7 @@ func (p planView) json() planJSON {
 			Results: resultsJSON(p.Report.Results),
 		},
 		Denied: p.Report.Denied(), Warnings: p.Report.Warnings,
+		Live: p.Live,
 	}
 }
 
@@ -138,6 +195,24 @@ func (p planView) writeText(w io.Writer) error {
 		}
 		b.WriteString("\n")
 		b.WriteString(indent(c.Diff, "    "))
+		b.WriteString("\n")
+	}
+	if p.Live != nil {
+		b.WriteString("live cluster (server-side dry-run of head):\n")
+		for _, r := range p.Live.Rejected {
+			fmt.Fprintf(&b, "    REJECTED %s\n", r)
+		}
+		for _, e := range p.Live.Actions {
+			fmt.Fprintf(&b, "    %s\n", e.String())
+		}
+		if len(p.Live.Rejected) == 0 && len(p.Live.Actions) == 0 {
+			b.WriteString("    no changes\n")
+		}
+		var d strings.Builder
+		if err := p.Live.Drift.WriteText(&d); err != nil {
+			return err
+		}
+		b.WriteString(indent(d.String(), "    "))
 		b.WriteString("\n")
 	}
 	if _, err := io.WriteString(w, b.String()); err != nil {
@@ -169,6 +244,23 @@ func (p planView) writeMarkdown(w io.Writer) error {
 				where = strings.TrimPrefix(where+" `"+r.Field+"`", " ")
 			}
 			fmt.Fprintf(&b, "| %s | `%s` | `%s` | %s | %s |\n", icon, r.Policy, r.Object, where, mdEscape(r.Message))
+		}
+		b.WriteString("\n")
+	}
+	if p.Live != nil {
+		b.WriteString("#### Live cluster (server-side dry-run of head)\n\n")
+		for _, r := range p.Live.Rejected {
+			fmt.Fprintf(&b, "- ❌ rejected by the API server: %s\n", mdEscape(r))
+		}
+		for _, e := range p.Live.Actions {
+			fmt.Fprintf(&b, "- %s `%s`\n", e.Action, e.ID)
+		}
+		if len(p.Live.Rejected) == 0 && len(p.Live.Actions) == 0 {
+			b.WriteString("- no changes\n")
+		}
+		b.WriteString("\n")
+		if err := p.Live.Drift.WriteMarkdown(&b); err != nil {
+			return err
 		}
 		b.WriteString("\n")
 	}

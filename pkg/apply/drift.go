@@ -53,6 +53,8 @@ var BuiltinIgnores = []string{
 	"/metadata/uid",
 	"/metadata/creationTimestamp",
 	"/metadata/annotations/kubectl.kubernetes.io~1last-applied-configuration",
+	// The digest changes with any field; the fields themselves are compared.
+	"/metadata/annotations/meshintent.io~1applied-digest",
 }
 
 // IgnoreRule leaves fields out of the drift comparison.
