@@ -105,6 +105,7 @@ Exit codes: 0 valid or in sync, 1 denied by policy or drifted, 2 bad input or fa
 		newDiffCommand(a),
 		newRunCommand(a),
 		newImportCommand(a),
+		newReportCommand(a),
 	)
 	return root
 }

@@ -103,6 +103,8 @@ type Manager struct {
 	Kinds []schema.GroupVersionKind
 
 	webhook net.Listener
+	// reports runs the scheduled drift reports (report_scheduler.go).
+	reports *reportScheduler
 }
 
 // NewManager sets up a manager for opts. Call Start to run it; until then a
@@ -220,7 +222,11 @@ func NewManager(opts Options) (*Manager, error) {
 	if err := r.setup(mgr, kinds); err != nil {
 		return nil, err
 	}
-	m := &Manager{Manager: mgr, Reconciler: r, Kinds: kinds}
+	reports, err := r.setupReports(mgr, opts.Logger)
+	if err != nil {
+		return nil, err
+	}
+	m := &Manager{Manager: mgr, Reconciler: r, Kinds: kinds, reports: reports}
 
 	if opts.WebhookAddr != "" {
 		recv, err := webhook.NewReceiver(webhook.Options{

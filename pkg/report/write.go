@@ -1,0 +1,196 @@
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/meshintent/meshintent/pkg/apply"
+)
+
+// valueLimit caps a value in a Markdown cell or a Slack line; the JSON
+// report always has it whole.
+const valueLimit = 200
+
+// WriteJSON writes the report as indented JSON.
+func (r *Report) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r.normalized())
+}
+
+// normalized returns r with nil lists made empty, so JSON has [] not null
+// for a Report built by hand.
+func (r *Report) normalized() *Report {
+	c := *r
+	if c.Drifted == nil {
+		c.Drifted = []apply.FieldDiff{}
+	}
+	if c.Missing == nil {
+		c.Missing = []apply.ObjectInfo{}
+	}
+	if c.Unmanaged == nil {
+		c.Unmanaged = []apply.Unmanaged{}
+	}
+	if c.Stale == nil {
+		c.Stale = []apply.ObjectInfo{}
+	}
+	if c.Conflicts == nil {
+		c.Conflicts = []Conflict{}
+	}
+	return &c
+}
+
+// WriteMarkdown writes the report for humans: a headline with the summary,
+// the report's facts (IntentSync, source, revision, times), then a table per
+// kind of finding: drifted fields, missing objects, unmanaged mesh objects
+// (Kiali wizard ones flagged), conflicts with other field managers, stale
+// objects, and notes.
+func (r *Report) WriteMarkdown(w io.Writer) error {
+	ew := &errWriter{w: w}
+	title := "Drift report"
+	if r.IntentSync != "" {
+		title += ": " + r.IntentSync
+	}
+	ew.printf("# %s\n\n", mdText(title))
+	if r.Clean() {
+		ew.printf("**In sync**: the cluster matches revision %s.\n", mdCode(orUnknown(r.Revision)))
+	} else {
+		ew.printf("**%s**\n", mdText(capitalize(r.Line())))
+	}
+
+	ew.printf("\n| | |\n|---|---|\n")
+	if r.IntentSync != "" {
+		ew.printf("| IntentSync | %s |\n", mdCode(r.IntentSync))
+	}
+	if r.Source != "" {
+		ew.printf("| Source | %s |\n", mdCode(r.Source))
+	}
+	ew.printf("| Last applied revision | %s |\n", mdCode(orUnknown(r.Revision)))
+	if r.AppliedAt != nil {
+		ew.printf("| Last applied | %s |\n", formatTime(*r.AppliedAt))
+	}
+	ew.printf("| Generated | %s |\n", formatTime(r.GeneratedAt))
+	if r.ConfigMap != "" {
+		ew.printf("| ConfigMap | %s |\n", mdCode(r.ConfigMap))
+	}
+	s := r.Summary
+	ew.printf("\n| Finding | Count |\n|---|---|\n")
+	ew.printf("| Drifted fields | %d |\n| Missing objects | %d |\n| Unmanaged mesh objects | %d |\n| Kiali wizard objects | %d |\n| Fields owned by other managers | %d |\n| Stale objects | %d |\n",
+		s.Drifted, s.Missing, s.Unmanaged, s.KialiWizard, s.Conflicts, s.Stale)
+
+	if len(r.Drifted) > 0 {
+		ew.printf("\n## Drifted fields\n\nFields set in Git whose live value differs.\n\n| Object | Field | Want | Have | Manager |\n|---|---|---|---|---|\n")
+		for _, d := range r.Drifted {
+			ew.printf("| %s | %s | %s | %s | %s |\n", mdCode(d.ID), mdCode(d.Path),
+				mdCode(formatValue(d.Want)), mdCode(formatValue(d.Have)), mdCode(d.Manager))
+		}
+	}
+	if len(r.Missing) > 0 {
+		ew.printf("\n## Missing objects\n\nObjects of the revision that do not exist in the cluster.\n\n| Object | Source |\n|---|---|\n")
+		for _, o := range r.Missing {
+			ew.printf("| %s | %s |\n", mdCode(o.ID), mdCode(o.Source))
+		}
+	}
+	if len(r.Unmanaged) > 0 {
+		ew.printf("\n## Unmanaged mesh objects\n\nIstio objects in managed namespaces that are not managed through Git.\n\n| Object | Kiali wizard | Managers | Reason |\n|---|---|---|---|\n")
+		for _, u := range r.Unmanaged {
+			wizard := ""
+			if u.KialiWizard != "" {
+				wizard = "⚠ " + mdCode(u.KialiWizard)
+			}
+			ew.printf("| %s | %s | %s | %s |\n", mdCode(u.ID), wizard, mdCode(strings.Join(u.Managers, ", ")), mdText(u.Reason))
+		}
+	}
+	if len(r.Conflicts) > 0 {
+		ew.printf("\n## Conflicts with other field managers\n\nFields other managers own with values other than Git's: an apply without force fails on them.\n\n| Object | Field | Manager |\n|---|---|---|\n")
+		for _, c := range r.Conflicts {
+			ew.printf("| %s | %s | %s |\n", mdCode(c.ID), mdCode(c.Field), mdCode(c.Manager))
+		}
+	}
+	if len(r.Stale) > 0 {
+		ew.printf("\n## Stale objects\n\nObjects applied earlier that left Git; the next apply with prune deletes them.\n\n| Object | Source |\n|---|---|\n")
+		for _, o := range r.Stale {
+			ew.printf("| %s | %s |\n", mdCode(o.ID), mdCode(o.Source))
+		}
+	}
+	if len(r.Notes) > 0 {
+		ew.printf("\n## Notes\n\n")
+		for _, n := range r.Notes {
+			ew.printf("- %s\n", mdText(oneLine(n)))
+		}
+	}
+	return ew.err
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "unknown"
+	}
+	return s
+}
+
+func capitalize(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+func formatTime(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+// formatValue renders a value as compact JSON, "<absent>" for nil, capped
+// at valueLimit bytes.
+func formatValue(v any) string {
+	if v == nil {
+		return "<absent>"
+	}
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false) // each output escapes for itself
+	if err := enc.Encode(v); err != nil {
+		return truncate(fmt.Sprint(v), valueLimit)
+	}
+	return truncate(strings.TrimSuffix(b.String(), "\n"), valueLimit)
+}
+
+// mdText escapes what would break a table row.
+func mdText(s string) string {
+	return strings.NewReplacer("|", `\|`, "\n", " ", "\r", " ").Replace(s)
+}
+
+// mdCode puts s in a code span fit for a table cell.
+func mdCode(s string) string {
+	if s == "" {
+		return ""
+	}
+	return "`" + strings.NewReplacer("`", "'", "|", `\|`, "\n", " ", "\r", " ").Replace(s) + "`"
+}
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// truncate shortens s to at most n bytes on a rune boundary, marking the cut.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n - len("…")
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}
+
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) printf(format string, args ...any) {
+	if e.err == nil {
+		_, e.err = fmt.Fprintf(e.w, format, args...)
+	}
+}
