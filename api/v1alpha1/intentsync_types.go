@@ -168,7 +168,8 @@ type IntentSyncStatus struct {
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
-	// Conditions: Ready, Reconciling, Stalled.
+	// Conditions: Ready, Reconciling, Stalled (kstatus), and
+	// DriftReportScheduled when spec.driftReport is set.
 	// +listType=map
 	// +listMapKey=type
 	// +optional

@@ -87,13 +87,14 @@ spec:
 	}()
 
 	sync := &v1alpha1.IntentSync{
-		ObjectMeta: metav1.ObjectMeta{Name: "cart", Namespace: "meshintent-system"},
+		ObjectMeta: metav1.ObjectMeta{Name: "cart", Namespace: ns}, // a team namespace: the ClusterRole, not the Role, must cover it
 		Spec: v1alpha1.IntentSyncSpec{
 			Source:            v1alpha1.GitSource{URL: srv.URL, Branch: "main", Path: "."},
 			Interval:          metav1.Duration{Duration: time.Hour},
 			Prune:             true,
 			DriftMode:         v1alpha1.DriftModeCorrect,
 			AllowedNamespaces: []string{ns},
+			DriftReport:       &v1alpha1.DriftReportSpec{Schedule: "@every 2s"},
 		},
 	}
 	if err := env.Client.Create(ctx, sync); err != nil {
@@ -127,5 +128,28 @@ spec:
 	}
 	if live.Labels["istio-injection"] != "enabled" {
 		t.Errorf("namespace labels = %v, want istio-injection=enabled", live.Labels)
+	}
+
+	// A scheduled drift report is written to its ConfigMap, as the
+	// ServiceAccount too.
+	deadline = time.Now().Add(30 * time.Second)
+	for {
+		if err := env.Client.Get(ctx, client.ObjectKeyFromObject(sync), &last); err != nil {
+			t.Fatal(err)
+		}
+		if r := last.Status.DriftReport; r != nil && r.ConfigMap != "" && r.LastRunTime != nil {
+			cm := &corev1.ConfigMap{}
+			if err := env.Client.Get(ctx, client.ObjectKey{Namespace: sync.Namespace, Name: r.ConfigMap}, cm); err != nil {
+				t.Fatalf("drift report ConfigMap: %v", err)
+			}
+			if cm.Data["report.md"] == "" || cm.Data["report.json"] == "" {
+				t.Errorf("drift report ConfigMap lacks report.md or report.json: %v", cm.Data)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no drift report within 30s as the ServiceAccount; status %+v, conditions %+v", last.Status.DriftReport, last.Status.Conditions)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }
