@@ -22,7 +22,7 @@ deny contains {"msg": msg, "field": field} if {
 	ns := namespace_of(input)
 	not ns in allowed
 	field := fence_field(input)
-	msg := sprintf("namespace %q is outside this IntentSync's allowed namespaces %v", [ns, allowed])
+	msg := sprintf("namespace %q is outside the allowed namespaces %v", [ns, allowed])
 }
 
 fence_field(obj) := "metadata.name" if obj.kind in {"Namespace", "NamespaceIntent"}

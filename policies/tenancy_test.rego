@@ -14,7 +14,7 @@ test_allows_intents_and_objects_inside_the_fence if {
 }
 
 test_denies_a_service_intent_outside_the_fence if {
-	deny == {{"msg": "namespace \"bookinfo\" is outside this IntentSync's allowed namespaces [\"shop\"]", "field": "metadata.namespace"}} with input as f.service_intent("bookinfo", "reviews", {}) with data.meshintent.config as fence.meshintent.config
+	deny == {{"msg": "namespace \"bookinfo\" is outside the allowed namespaces [\"shop\"]", "field": "metadata.namespace"}} with input as f.service_intent("bookinfo", "reviews", {}) with data.meshintent.config as fence.meshintent.config
 }
 
 test_denies_a_namespace_outside_the_fence if {

@@ -80,9 +80,16 @@ func printError(w io.Writer, err error) {
 		}
 		return
 	}
-	msg := strings.TrimSpace(err.Error())
-	fmt.Fprintf(w, "error: %s\n", msg)
+	fmt.Fprintf(w, "error: %s\n", oneLine(strings.TrimSpace(err.Error())))
 }
+
+// lineBreaks escapes what would start a new output line. Errors and policy
+// messages quote text from repositories (names, kinds, regexes): escaped, it
+// can never print a line of its own, such as a forged "error:" or "DENY".
+var lineBreaks = strings.NewReplacer("\r\n", `\n`, "\n", `\n`, "\r", `\r`, "\u2028", `\u2028`, "\u2029", `\u2029`)
+
+// oneLine returns s with line breaks escaped.
+func oneLine(s string) string { return lineBreaks.Replace(s) }
 
 func newRootCommand(a *app) *cobra.Command {
 	root := &cobra.Command{

@@ -128,16 +128,18 @@ func location(r validate.Result) string {
 func writeResultsText(w io.Writer, rep *validate.Report) error {
 	var b strings.Builder
 	for _, r := range rep.Results {
-		b.WriteString(strings.ToUpper(string(r.Severity)))
-		b.WriteString(" ")
+		var line strings.Builder
+		line.WriteString(strings.ToUpper(string(r.Severity)))
+		line.WriteString(" ")
 		if loc := location(r); loc != "" {
-			b.WriteString(loc + ": ")
+			line.WriteString(loc + ": ")
 		}
-		b.WriteString(r.Object)
+		line.WriteString(r.Object)
 		if r.Field != "" {
-			b.WriteString(" " + r.Field)
+			line.WriteString(" " + r.Field)
 		}
-		fmt.Fprintf(&b, ": %s [%s]\n", r.Message, r.Policy)
+		fmt.Fprintf(&line, ": %s [%s]", r.Message, r.Policy)
+		b.WriteString(oneLine(line.String()) + "\n")
 	}
 	verdict := "valid"
 	if rep.Denied() {

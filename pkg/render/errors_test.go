@@ -139,12 +139,12 @@ func TestRenderErrors(t *testing.T) {
 		name:  "a remote Git base",
 		files: map[string]string{"base/kustomization.yaml": "resources:\n- github.com/istio/istio//samples/bookinfo?ref=1.24.0\n"},
 		path:  "base",
-		want:  `base/kustomization.yaml: resources: remote reference "github.com/istio/istio//samples/bookinfo?ref=1.24.0" is not allowed (remote bases are off; see Options.AllowRemoteBases)`,
+		want:  `base/kustomization.yaml: resources: remote reference "github.com/istio/istio//samples/bookinfo?ref=1.24.0" is not allowed (remote bases are off: allow them only for trusted repositories, with --allow-remote-bases)`,
 	}, {
 		name:  "a remote HTTPS base in a nested kustomization",
 		files: map[string]string{"overlays/prod/kustomization.yaml": "resources:\n- ../../base\n", "base/kustomization.yaml": "resources:\n- https://example.com/vs.yaml\n"},
 		path:  "overlays/prod",
-		want:  `base/kustomization.yaml: resources: remote reference "https://example.com/vs.yaml" is not allowed (remote bases are off; see Options.AllowRemoteBases)`,
+		want:  `base/kustomization.yaml: resources: remote reference "https://example.com/vs.yaml" is not allowed (remote bases are off: allow them only for trusted repositories, with --allow-remote-bases)`,
 	}, {
 		name: "an exec KRM function as a transformer",
 		files: map[string]string{

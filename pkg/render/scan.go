@@ -210,7 +210,7 @@ func (s *scanner) resource(n *kustNode, listing map[string]fs.FileMode, kfile, f
 func (s *scanner) checkPath(dir, kfile, field, entry string, base bool) (abs string, remote bool, err error) {
 	if isRemoteFile(entry) || (base && looksLikeGitURL(entry)) {
 		if !s.allowRemote {
-			return "", true, fmt.Errorf("%s: %s: remote reference %q is not allowed (remote bases are off; see Options.AllowRemoteBases)", kfile, field, entry)
+			return "", true, fmt.Errorf("%s: %s: remote reference %q is not allowed (remote bases are off: allow them only for trusted repositories, with --allow-remote-bases)", kfile, field, entry)
 		}
 		return "", true, nil
 	}

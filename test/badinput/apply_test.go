@@ -740,7 +740,7 @@ spec:
 		code:     cli.ExitDenied,
 		problems: 2, // the intent and its VirtualService
 		want: []string{
-			`DENY base/payments.yaml:1: ServiceIntent/payments/payments metadata.namespace: namespace "payments" is outside this IntentSync's allowed namespaces ["bookinfo"] [meshintent.tenancy]`,
+			`DENY base/payments.yaml:1: ServiceIntent/payments/payments metadata.namespace: namespace "payments" is outside the allowed namespaces ["bookinfo"] [meshintent.tenancy]`,
 			`DENY base/payments.yaml: VirtualService/payments/payments metadata.namespace: namespace "payments" is outside`,
 			"nothing applied: the policy gate denied this revision",
 		},
@@ -753,7 +753,7 @@ spec:
 		code:     cli.ExitDenied,
 		problems: 2, // the intent and its Namespace
 		want: []string{
-			`DENY base/payments-ns.yaml:1: NamespaceIntent/payments metadata.name: namespace "payments" is outside this IntentSync's allowed namespaces ["bookinfo"] [meshintent.tenancy]`,
+			`DENY base/payments-ns.yaml:1: NamespaceIntent/payments metadata.name: namespace "payments" is outside the allowed namespaces ["bookinfo"] [meshintent.tenancy]`,
 			`DENY base/payments-ns.yaml: Namespace/payments metadata.name: namespace "payments" is outside`,
 			"nothing applied: the policy gate denied this revision",
 		},

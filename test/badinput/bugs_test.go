@@ -134,8 +134,6 @@ func TestBugOverlayErrorsNameTheOverlay(t *testing.T) {
 }
 
 func TestBugRemoteBaseErrorNamesTheFlag(t *testing.T) {
-	knownBug(t, "the CLI passes on pkg/render's remote-reference error, which tells the user to \"see Options.AllowRemoteBases\", "+
-		"a Go API field, instead of the --allow-remote-bases flag")
 	r := newBadRepo(t)
 	r.listResource("overlays/prod", "github.com/istio/istio/samples/bookinfo/networking?ref=1.24.0")
 	res := validate(t, r, goodPath, 20*time.Second)
@@ -161,9 +159,6 @@ func TestBugCommittedSymlinkOutOfTheRepository(t *testing.T) {
 }
 
 func TestBugLineBreaksInNamesForgeOutputLines(t *testing.T) {
-	knownBug(t, "pkg/intent (FieldError.Error) and pkg/render (objectName in its errors) print kinds, namespaces and names as they are, "+
-		"so a name or kind holding a line break (refused, rightly) splits the error, and the CLI prints lines such as "+
-		"\"error: forged line: …\" or \"DENY fake: all good…\" that the repository's author wrote")
 	tests := []struct {
 		name      string
 		breakRepo func(r *badRepo)
