@@ -64,7 +64,7 @@ func TestValidateExitCodes(t *testing.T) {
 		},
 		path:     "overlays/prod",
 		wantCode: ExitError,
-		wantErr:  []string{"base/reviews.yaml:", "ServiceIntent/bookinfo/reviews", "spec.split", "90"},
+		wantErr:  []string{"overlays/prod/reviews.yaml:", "ServiceIntent/bookinfo/reviews", "spec.split", "90"},
 	}, {
 		name: "a passed-through VirtualService whose weights do not sum to 100 is denied, naming policy, object and file",
 		change: func(r *gitfixture.Repo) {

@@ -16,6 +16,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -27,6 +28,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	utilnet "k8s.io/apimachinery/pkg/util/net"
 	"k8s.io/client-go/tools/record"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -251,7 +253,7 @@ func (r *IntentSyncReconciler) sync(ctx context.Context, obj, base *v1alpha1.Int
 	}
 	if err != nil {
 		var dr *apply.DryRunError
-		if errors.As(err, &dr) && ctx.Err() == nil {
+		if errors.As(err, &dr) && ctx.Err() == nil && !transientDryRun(dr) {
 			// Bad for this cluster, not necessarily for ever (a namespace or
 			// a CRD may appear): tried again at each poll, never in a loop.
 			return r.fail(ctx, obj, st, failure{step: "apply", reason: v1alpha1.ReasonDryRunFailed,
@@ -557,4 +559,35 @@ func (r *IntentSyncReconciler) finalize(ctx context.Context, obj *v1alpha1.Inten
 	r.states.forget(key)
 	forgetMetrics(obj.Namespace, obj.Name)
 	return ctrl.Result{}, nil
+}
+
+// transientDryRun reports whether every failure of a dry-run is the API
+// server being unavailable rather than a verdict on the objects: a dropped
+// connection, a timeout, throttling or a server error. Such a revision is not
+// bad: it is retried with backoff like any other transient failure, instead
+// of waiting for the next poll as a rejected revision does.
+func transientDryRun(dr *apply.DryRunError) bool {
+	if len(dr.Failures) == 0 {
+		return false
+	}
+	for _, f := range dr.Failures {
+		err := f.Err
+		switch {
+		case apierrors.IsServerTimeout(err), apierrors.IsTimeout(err), apierrors.IsTooManyRequests(err),
+			apierrors.IsServiceUnavailable(err), apierrors.IsInternalError(err), apierrors.IsUnexpectedServerError(err):
+		case utilnet.IsConnectionRefused(err), utilnet.IsConnectionReset(err), utilnet.IsProbableEOF(err),
+			errors.Is(err, context.DeadlineExceeded):
+		default:
+			var se apierrors.APIStatus
+			if errors.As(err, &se) && se.Status().Code >= 500 {
+				continue
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			return false
+		}
+	}
+	return true
 }

@@ -97,7 +97,10 @@ func (p *planned) entry() ChangeSetEntry {
 //     moves no resourceVersion.
 //  4. With Prune, objects in the previous inventory but not in set are
 //     pruned (see Prune).
-//  5. The inventory is written when opts.Inventory is set.
+//  5. The inventory is written when opts.Inventory is set. Objects it
+//     lacks are added to it before anything else is written, so that an
+//     apply cut short (the process killed, the API server gone) leaves
+//     every object it may have created on record for a later prune.
 //
 // Objects get the app.kubernetes.io/managed-by=meshintent label when they
 // lack it. set is not modified. On a failure after writes began, Apply
@@ -169,14 +172,31 @@ func (m *Manager) Apply(ctx context.Context, set manifest.Set, opts ApplyOptions
 		}
 		return res, nil
 	}
+	// merged is the previous inventory plus the set: everything that may
+	// exist once writes begin.
+	merged := func() *Inventory {
+		inv := &Inventory{Name: old.Name, Revision: old.Revision, Entries: append([]Entry(nil), old.Entries...)}
+		inv.add(NewInventory(opts.Inventory, opts.Revision, set).Entries...)
+		return inv
+	}
+	// Record the objects about to be created before writing anything, so
+	// that those created by an apply that never finishes (the process
+	// killed, the API server gone before finish could write) are still found
+	// by a later prune. add only appends for objects not yet recorded.
+	if opts.Inventory != "" {
+		if ahead := merged(); len(ahead.Entries) > len(old.Entries) {
+			if _, err := m.WriteInventory(ctx, ahead); err != nil {
+				return res, err
+			}
+		}
+	}
 	// finish records the inventory after a failure: everything that may now
 	// exist stays recorded so a later prune can still find it.
 	finish := func(applyErr error) (*Result, error) {
 		if opts.Inventory == "" {
 			return res, applyErr
 		}
-		inv := &Inventory{Name: old.Name, Revision: old.Revision, Entries: append([]Entry(nil), old.Entries...)}
-		inv.add(NewInventory(opts.Inventory, opts.Revision, set).Entries...)
+		inv := merged()
 		if _, err := m.WriteInventory(ctx, inv); err != nil {
 			return res, errors.Join(applyErr, err)
 		}

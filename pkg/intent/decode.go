@@ -25,10 +25,35 @@ type LineFinder interface {
 	FieldLine(source string, obj ObjectRef, path Path) int
 }
 
+// FieldLocator is a LineFinder that also knows the files an object was
+// built from, the file that declares it and the overlays' patches, so that
+// an error names the file whose value failed rather than a line of the
+// declaring file that holds another value.
+type FieldLocator interface {
+	LineFinder
+	// LocateField returns where the value of path in obj, as built (value;
+	// found is false when the built object has no such field), is written.
+	// source is the file that declares obj.
+	LocateField(source string, obj ObjectRef, path Path, value any, found bool) Location
+}
+
+// Location is where a field's value is written.
+type Location struct {
+	// File is the repo-relative file; Line its 1-based line there, 0 when
+	// unknown.
+	File string
+	Line int
+	// AfterOverlays is true when File declares the object but not this
+	// value, which an overlay that could not be found changed (see
+	// FieldError.AfterOverlays).
+	AfterOverlays bool
+}
+
 // Decoder decodes intent documents. The zero value is ready to use and
 // reports the document's line for every error.
 type Decoder struct {
-	// Lines, when set, gives each error the line of its field.
+	// Lines, when set, gives each error the line of its field; when it is
+	// also a FieldLocator, the file and line that wrote the field's value.
 	Lines LineFinder
 }
 
@@ -98,9 +123,16 @@ func (d Decoder) Decode(raw map[string]any, source string, line int) (Document, 
 	// The strict decoder walks maps in random order: sort its errors by field.
 	sort.SliceStable(sd.errs, func(i, j int) bool { return sd.errs[i].Field < sd.errs[j].Field })
 	errs := make(ErrorList, 0, len(sd.errs)+len(val.errs))
+	loc, _ := d.Lines.(FieldLocator)
 	for _, e := range append(sd.errs, val.errs...) {
 		e.File, e.Object, e.Line = source, object, line
-		if d.Lines != nil {
+		switch {
+		case loc != nil:
+			v, found := valueAt(raw, e.Path)
+			if l := loc.LocateField(source, ref, e.Path, v, found); l.File != "" {
+				e.File, e.Line, e.AfterOverlays = l.File, l.Line, l.AfterOverlays
+			}
+		case d.Lines != nil:
 			if l := d.Lines.FieldLine(source, ref, e.Path); l > 0 {
 				e.Line = l
 			}
@@ -109,4 +141,29 @@ func (d Decoder) Decode(raw map[string]any, source string, line int) (Document, 
 	}
 	errs.Sort()
 	return Document{}, errs
+}
+
+// valueAt returns the value at path in obj and whether it is there.
+func valueAt(obj map[string]any, path Path) (any, bool) {
+	var v any = obj
+	for _, e := range path {
+		switch c := v.(type) {
+		case map[string]any:
+			if e.IsIndex {
+				return nil, false
+			}
+			var ok bool
+			if v, ok = c[e.Key]; !ok {
+				return nil, false
+			}
+		case []any:
+			if !e.IsIndex || e.Index < 0 || e.Index >= len(c) {
+				return nil, false
+			}
+			v = c[e.Index]
+		default:
+			return nil, false
+		}
+	}
+	return v, true
 }

@@ -2,6 +2,7 @@ package intent
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -338,6 +339,50 @@ func TestDecodeFieldError(t *testing.T) {
 		Path: P("spec", "versionz"), Field: "spec.versionz", Message: "unknown field"}
 	if diff := cmp.Diff(want, fe); diff != "" {
 		t.Errorf("FieldError (-want +got):\n%s", diff)
+	}
+}
+
+// fakeLocator locates every field in an overlay's patch, except those it
+// says an overlay changed where it could not tell.
+type fakeLocator struct {
+	LineFinder
+	got []string // what LocateField was asked: path=value
+}
+
+func (f *fakeLocator) LocateField(source string, obj ObjectRef, path Path, value any, found bool) Location {
+	f.got = append(f.got, fmt.Sprintf("%s %s %s=%v %v", source, obj.Name, path, value, found))
+	if path.String() == "spec.split[1].weight" {
+		return Location{File: "overlays/prod/reviews.yaml", Line: 9}
+	}
+	return Location{File: source, AfterOverlays: true}
+}
+
+func TestDecodeWithFieldLocator(t *testing.T) {
+	src := svcHeader + "  split:\n  - version: v1\n    weight: 105\n  - version: v2\n    weight: -5\n"
+	var raw map[string]any
+	if err := yaml.Unmarshal([]byte(src), &raw); err != nil {
+		t.Fatal(err)
+	}
+	loc := &fakeLocator{LineFinder: NewFileLines(nil)}
+	_, err := Decoder{Lines: loc}.Decode(raw, "base/reviews.yaml", 1)
+	want := "base/reviews.yaml (after overlays): ServiceIntent/bookinfo/reviews: spec.split[0].weight: weight 105 must be between 0 and 100\n" +
+		"overlays/prod/reviews.yaml:9: ServiceIntent/bookinfo/reviews: spec.split[1].weight: weight -5 must be between 0 and 100"
+	if err == nil || err.Error() != want {
+		t.Errorf("error:\n got %v\nwant %s", err, want)
+	}
+	wantAsked := []string{
+		"base/reviews.yaml reviews spec.split[0].weight=105 true",
+		"base/reviews.yaml reviews spec.split[1].weight=-5 true",
+	}
+	if diff := cmp.Diff(wantAsked, loc.got); diff != "" {
+		t.Errorf("LocateField calls (-want +got):\n%s", diff)
+	}
+}
+
+func TestFieldErrorIsOneLine(t *testing.T) {
+	e := &FieldError{File: "base/x.yaml", Line: 3, Object: "ServiceIntent/ns/a\nDENY b", Field: "spec.x", Message: "bad\rvalue"}
+	if got, want := e.Error(), `base/x.yaml:3: "ServiceIntent/ns/a\nDENY b": spec.x: bad\rvalue`; got != want {
+		t.Errorf("error = %s, want %s", got, want)
 	}
 }
 

@@ -96,29 +96,59 @@ type FieldError struct {
 	Field string
 	// Message says what is wrong, e.g. "unknown field".
 	Message string
+	// AfterOverlays is true when the field's value is not the one File
+	// declares, and the overlay that changed it could not be found: Line is
+	// then 0, and the error says "(after overlays)" after the file.
+	AfterOverlays bool
 }
 
-// Error implements error.
+// Error implements error. It is one line: an object ID holding a line
+// break (a kind or name that the decoder refuses) is quoted, and so is any
+// line break left in the message.
 func (e *FieldError) Error() string {
 	var b strings.Builder
 	if e.File != "" {
-		b.WriteString(e.File)
+		b.WriteString(oneLine(e.File))
 		if e.Line > 0 {
 			b.WriteByte(':')
 			b.WriteString(strconv.Itoa(e.Line))
 		}
+		if e.AfterOverlays {
+			b.WriteString(" (after overlays)")
+		}
 		b.WriteString(": ")
 	}
 	if e.Object != "" {
-		b.WriteString(e.Object)
+		if hasLineBreak(e.Object) {
+			b.WriteString(strconv.Quote(e.Object))
+		} else {
+			b.WriteString(e.Object)
+		}
 		b.WriteString(": ")
 	}
 	if e.Field != "" {
-		b.WriteString(e.Field)
+		b.WriteString(oneLine(e.Field))
 		b.WriteString(": ")
 	}
-	b.WriteString(e.Message)
+	b.WriteString(oneLine(e.Message))
 	return b.String()
+}
+
+// lineBreaks are what would start a new line in a terminal or a log.
+const lineBreaks = "\r\n\v\f\u0085\u2028\u2029"
+
+func hasLineBreak(s string) bool { return strings.ContainsAny(s, lineBreaks) }
+
+// lineBreakEscaper writes line breaks as Go escapes.
+var lineBreakEscaper = strings.NewReplacer("\r", `\r`, "\n", `\n`, "\v", `\v`, "\f", `\f`, "\u0085", `\u0085`, "\u2028", `\u2028`, "\u2029", `\u2029`)
+
+// oneLine returns s with its line breaks escaped; most messages quote the
+// text they embed already (%q), this is the safety net.
+func oneLine(s string) string {
+	if !hasLineBreak(s) {
+		return s
+	}
+	return lineBreakEscaper.Replace(s)
 }
 
 // ErrorList is every problem found in one or more documents, in file, line

@@ -155,9 +155,6 @@ func checkDecodeError(t *testing.T, err error, source string, withLines bool) {
 		case e.Field != e.Path.String():
 			t.Fatalf("error %d: Field %q is not its Path %q", i, e.Field, e.Path.String())
 		case strings.ContainsAny(msg, "\n\r"):
-			if bug := knownMultiLineBug(e); bug != "" {
-				t.Skip("BUG: " + bug)
-			}
 			t.Fatalf("error %d spreads over several lines: %q", i, msg)
 		}
 		if i > 0 && list[i-1].Line > e.Line {
@@ -166,32 +163,9 @@ func checkDecodeError(t *testing.T, err error, source string, withLines bool) {
 	}
 }
 
-// Known bugs that spread one FieldError over several lines; see
-// TestBugDecodeErrorsStayOnOneLine.
-const (
-	bugObjectLineBreak = "FieldError.Error prints the object ID (kind/namespace/name) as it is, so an intent whose kind, " +
-		"namespace or name holds a line break spreads its error over several lines, the later ones free to read like " +
-		"further errors (\"error: …\", \"DENY …\") in the CLI's output and CI logs"
-	bugRegexLineBreak = "the \"invalid RE2 regex\" message quotes the regex in backticks as it is (regexp's own error), " +
-		"so a regex holding a line break spreads the error over several lines"
-)
-
-func knownMultiLineBug(e *FieldError) string {
-	switch {
-	case strings.ContainsAny(e.Object, "\n\r"):
-		return bugObjectLineBreak
-	case strings.HasPrefix(e.Message, "invalid RE2 regex: ") && strings.ContainsAny(e.Message, "\n\r"):
-		return bugRegexLineBreak
-	}
-	return ""
-}
-
-// TestBugDecodeErrorsStayOnOneLine shows the known bugs FuzzDecode skips:
-// each error must be one line, whatever the document holds.
+// TestBugDecodeErrorsStayOnOneLine: each error is one line, whatever the
+// document holds (FuzzDecode checks it too).
 func TestBugDecodeErrorsStayOnOneLine(t *testing.T) {
-	if os.Getenv("MESHINTENT_RUN_KNOWN_BUGS") == "" {
-		t.Skip("BUG: " + bugObjectLineBreak + "; and " + bugRegexLineBreak)
-	}
 	tests := []struct{ name, doc string }{
 		{"a name with a line break", strings.Replace(svcHeader, "  name: reviews\n", "  name: \"reviews\\nDENY forged\"\n", 1)},
 		{"a kind with a line break", strings.Replace(svcHeader, "kind: ServiceIntent\n", "kind: \"Service\\nIntent\"\n", 1)},

@@ -56,6 +56,31 @@ func (f *FileLines) FieldLine(source string, obj ObjectRef, path Path) int {
 	return NodeLine(doc, path)
 }
 
+// FieldNode returns the node of path inside the document of source that
+// declares obj, nil when the document or the field is not there.
+func (f *FileLines) FieldNode(source string, obj ObjectRef, path Path) *yaml.Node {
+	return NodeAt(FindDocument(f.docs(source), obj), path)
+}
+
+// NodeAt returns the node of path under n, nil when it is not there.
+func NodeAt(n *yaml.Node, path Path) *yaml.Node {
+	n = content(n)
+	for _, e := range path {
+		if n == nil {
+			return nil
+		}
+		if e.IsIndex {
+			if n.Kind != yaml.SequenceNode || e.Index < 0 || e.Index >= len(n.Content) {
+				return nil
+			}
+			n = content(n.Content[e.Index])
+			continue
+		}
+		n = content(lookup(n, e.Key))
+	}
+	return n
+}
+
 // DocumentLine returns the line of obj's document in source, 0 when not found.
 func (f *FileLines) DocumentLine(source string, obj ObjectRef) int {
 	if doc := FindDocument(f.docs(source), obj); doc != nil {

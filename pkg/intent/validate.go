@@ -1,8 +1,10 @@
 package intent
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
+	"regexp/syntax"
 	"sort"
 	"strconv"
 	"strings"
@@ -322,7 +324,14 @@ func (v *validator) stringMatch(p Path, m v1alpha1.StringMatch, prefixOK bool) {
 	}
 	if m.Regex != "" {
 		if _, err := regexp.Compile(m.Regex); err != nil {
-			v.errf(p.Child("regex"), "invalid RE2 regex: %v", err)
+			var se *syntax.Error
+			if errors.As(err, &se) && hasLineBreak(se.Expr) {
+				// regexp quotes the expression in backticks as it is: a line
+				// break in it would split the error.
+				v.errf(p.Child("regex"), "invalid RE2 regex: error parsing regexp: %s: %q", se.Code, se.Expr)
+			} else {
+				v.errf(p.Child("regex"), "invalid RE2 regex: %v", oneLine(err.Error()))
+			}
 		}
 	}
 }

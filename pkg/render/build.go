@@ -163,7 +163,17 @@ func (r *renderer) readResourceFile(item kustItem, sum *[sha256.Size]byte) ([]bu
 		}
 		v, err := nodeValue(d)
 		if errors.Is(err, errExotic) {
+			// Kustomize reads the file, but not deeper than the limit.
+			for _, d := range docs {
+				if err := checkDepth(d, 0); err != nil {
+					return nil, errors.New(err.(*valueError).at(source))
+				}
+			}
 			return nil, errNotFast
+		}
+		var ve *valueError
+		if errors.As(err, &ve) {
+			return nil, errors.New(ve.at(source))
 		}
 		if err != nil {
 			return nil, fmt.Errorf("%s: invalid YAML: %w", source, err)
@@ -204,9 +214,16 @@ func kustomizeTreatsSpecially(obj map[string]any) bool {
 // OpenAPI schema in use) and is not safe for concurrent builds.
 var krustyMu sync.Mutex
 
-// krustyBuild runs kustomize on dir with plugins disabled, root-only loading
-// and origin annotations on, and maps each object to its source file.
-func (r *renderer) krustyBuild(dir string) ([]built, error) {
+// krustyBuild runs kustomize on dir (the top of the scanned tree top) with
+// plugins disabled, root-only loading and origin annotations on, and maps
+// each object to its source file. Every file of the tree is checked first
+// (see precheck), and kustomize's errors are rewritten in the repository's
+// terms (see kustomizeError).
+func (r *renderer) krustyBuild(ctx context.Context, dir string, top *kustNode) ([]built, error) {
+	declared, err := r.precheck(ctx, top)
+	if err != nil {
+		return nil, prefixEach(fmt.Sprintf("kustomize build %s: ", r.dirRel(dir)), err)
+	}
 	kfile, content, err := r.withOriginAnnotations(dir)
 	if err != nil {
 		return nil, err
@@ -216,22 +233,17 @@ func (r *renderer) krustyBuild(dir string) ([]built, error) {
 
 	out, err := runKrusty(r.fs, dir)
 	if err != nil {
-		// Kustomize's messages name absolute paths; make them repo-relative.
-		err = errors.New(strings.ReplaceAll(err.Error(), r.fs.root+string(filepath.Separator), ""))
-		if msg := err.Error(); strings.Contains(msg, "external plugins disabled") || strings.Contains(msg, "--enable-helm") {
-			return nil, fmt.Errorf("kustomize build %s: %w (meshintent runs kustomize without plugins, KRM functions or Helm)", r.dirRel(dir), err)
-		}
-		return nil, fmt.Errorf("kustomize build %s: %w", r.dirRel(dir), err)
+		return nil, r.kustomizeError(dir, err, declared)
 	}
 	docs, err := intent.ParseDocuments(out)
 	if err != nil {
-		return nil, fmt.Errorf("reading kustomize output: %w", err)
+		return nil, fmt.Errorf("kustomize build %s: reading its output: %w", r.dirRel(dir), oneLineError(err))
 	}
 	res := make([]built, 0, len(docs))
 	for _, d := range docs {
 		v, err := nodeValue(d)
 		if err != nil {
-			return nil, fmt.Errorf("reading kustomize output: %w", err)
+			return nil, r.outputError(dir, d, err)
 		}
 		obj, ok := v.(map[string]any)
 		if !ok {
@@ -411,4 +423,52 @@ func parallel(ctx context.Context, n, workers int, fn func(i int)) {
 	}
 	close(next)
 	wg.Wait()
+}
+
+// outputError describes a document of kustomize's output that cannot be
+// read, naming the file that declared it (from its origin annotation) and
+// the field, without the line, which is one of kustomize's output.
+func (r *renderer) outputError(dir string, doc *yaml.Node, err error) error {
+	source := r.dirRel(dir)
+	if p := originPath(doc); p != "" {
+		source = path.Clean(path.Join(source, p))
+	}
+	var ve *valueError
+	if errors.As(err, &ve) {
+		if len(ve.path) == 0 {
+			return fmt.Errorf("%s: %s (as kustomize built it)", source, ve.msg)
+		}
+		return fmt.Errorf("%s: %s: %s (as kustomize built it)", source, shortPath(ve.path), ve.msg)
+	}
+	return fmt.Errorf("kustomize build %s: %s: its output cannot be read: %s", r.dirRel(dir), source, strings.TrimPrefix(oneLineError(err).Error(), errExotic.Error()+": "))
+}
+
+// originPath is the path of the origin annotation kustomize put on doc.
+func originPath(doc *yaml.Node) string {
+	var obj struct {
+		Metadata struct {
+			Annotations map[string]any `yaml:"annotations"`
+		} `yaml:"metadata"`
+	}
+	if doc.Decode(&obj) != nil {
+		return ""
+	}
+	raw, _ := obj.Metadata.Annotations[originAnnotation].(string)
+	var origin struct {
+		Path string `yaml:"path"`
+	}
+	if yaml.Unmarshal([]byte(raw), &origin) != nil {
+		return ""
+	}
+	return filepath.ToSlash(origin.Path)
+}
+
+// oneLineError joins the lines of a multi-line error (yaml.v3 lists its
+// unmarshal errors one a line).
+func oneLineError(err error) error {
+	msg := err.Error()
+	if !strings.ContainsAny(msg, "\r\n") {
+		return err
+	}
+	return errors.New(strings.Join(strings.Fields(strings.ReplaceAll(msg, "\n", " ")), " "))
 }

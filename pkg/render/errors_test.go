@@ -3,12 +3,14 @@ package render
 import (
 	"context"
 	"errors"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/meshintent/meshintent/pkg/intent"
+	"github.com/meshintent/meshintent/pkg/source"
 )
 
 // writeRepo writes files (slash paths relative to the returned root) into a
@@ -179,10 +181,10 @@ metadata:
 		path:     "base",
 		contains: []string{"kustomize build base: ", "external plugins disabled; unable to load external plugin 'Generator'", "(meshintent runs kustomize without plugins, KRM functions or Helm)"},
 	}, {
-		name:     "a Helm chart",
-		files:    map[string]string{"base/kustomization.yaml": "helmCharts:\n- name: podinfo\n  repo: https://stefanprodan.github.io/podinfo\n  version: 6.0.0\n"},
-		path:     "base",
-		contains: []string{"kustomize build base: ", "must specify --enable-helm", "(meshintent runs kustomize without plugins, KRM functions or Helm)"},
+		name:  "a Helm chart",
+		files: map[string]string{"base/kustomization.yaml": "helmCharts:\n- name: podinfo\n  repo: https://stefanprodan.github.io/podinfo\n  version: 6.0.0\n"},
+		path:  "base",
+		want:  "base/kustomization.yaml:1: helmCharts: Helm is off: meshintent runs kustomize without Helm, plugins or KRM functions (render the chart and commit its output instead)",
 	}, {
 		name: "a kind that is not allowed",
 		files: map[string]string{
@@ -269,7 +271,7 @@ metadata:
 		path: "base",
 		want: `base/reviews.yaml:16: ServiceIntent/bookinfo/reviews: spec.timeout: invalid duration "soon": use a number and a unit such as "500ms", "2s" or "1m30s"`,
 	}, {
-		name: "an intent error from an overlay patch, at the base's closest line",
+		name: "an unknown field an overlay patch adds, at the patch's line",
 		files: map[string]string{
 			"base/kustomization.yaml":          "resources:\n- reviews.yaml\n",
 			"base/reviews.yaml":                testIntent,
@@ -277,7 +279,152 @@ metadata:
 			"overlays/prod/patch.yaml":         "apiVersion: meshintent.io/v1alpha1\nkind: ServiceIntent\nmetadata:\n  name: reviews\n  namespace: bookinfo\nspec:\n  splt: []\n",
 		},
 		path: "overlays/prod",
-		want: `base/reviews.yaml:6: ServiceIntent/bookinfo/reviews: spec.splt: unknown field`,
+		want: `overlays/prod/patch.yaml:7: ServiceIntent/bookinfo/reviews: spec.splt: unknown field`,
+	}, {
+		name: "a bad weight an overlay patch writes where the base has a good one, at the patch's line",
+		files: map[string]string{
+			"base/kustomization.yaml":          "resources:\n- reviews.yaml\n",
+			"base/reviews.yaml":                testIntent,
+			"overlays/prod/kustomization.yaml": "resources:\n- ../../base\npatches:\n- path: patch.yaml\n",
+			"overlays/prod/patch.yaml": "apiVersion: meshintent.io/v1alpha1\nkind: ServiceIntent\nmetadata:\n  name: reviews\n  namespace: bookinfo\nspec:\n" +
+				"  split:\n  - version: v1\n    weight: 105\n  - version: v2\n    weight: -5\n",
+		},
+		path: "overlays/prod",
+		want: "overlays/prod/patch.yaml:9: ServiceIntent/bookinfo/reviews: spec.split[0].weight: weight 105 must be between 0 and 100\n" +
+			"overlays/prod/patch.yaml:11: ServiceIntent/bookinfo/reviews: spec.split[1].weight: weight -5 must be between 0 and 100",
+	}, {
+		name: "a bad weight from an inline JSON patch, at its line in the kustomization",
+		files: map[string]string{
+			"base/kustomization.yaml": "resources:\n- reviews.yaml\n",
+			"base/reviews.yaml":       testIntent,
+			"overlays/prod/kustomization.yaml": "resources:\n- ../../base\npatches:\n- target: {kind: ServiceIntent, name: reviews}\n  patch: |-\n" +
+				"    - op: replace\n      path: /spec/split/1/weight\n      value: -5\n",
+		},
+		path:     "overlays/prod",
+		contains: []string{"overlays/prod/kustomization.yaml:8: ServiceIntent/bookinfo/reviews: spec.split[1].weight: weight -5 must be between 0 and 100"},
+	}, {
+		name: "a value a transformer changed, in the declaring file after overlays",
+		files: map[string]string{
+			"base/kustomization.yaml":          "resources:\n- reviews.yaml\n",
+			"base/reviews.yaml":                testIntent,
+			"overlays/prod/kustomization.yaml": "resources:\n- ../../base\nnamePrefix: Prod_\n",
+		},
+		path:     "overlays/prod",
+		contains: []string{"base/reviews.yaml (after overlays): ServiceIntent/bookinfo/Prod_reviews: metadata.name: invalid name"},
+	}, {
+		name: "an intent error in a base built through an overlay, at the base's line",
+		files: map[string]string{
+			"base/kustomization.yaml":          "resources:\n- reviews.yaml\n",
+			"base/reviews.yaml":                strings.Replace(testIntent, "weight: 10", "weight: -10", 1),
+			"overlays/prod/kustomization.yaml": "resources:\n- ../../base\npatches:\n- path: patch.yaml\n",
+			"overlays/prod/patch.yaml":         "apiVersion: meshintent.io/v1alpha1\nkind: ServiceIntent\nmetadata:\n  name: reviews\n  namespace: bookinfo\nspec:\n  timeout: 2s\n",
+		},
+		path:     "overlays/prod",
+		contains: []string{"base/reviews.yaml:14: ServiceIntent/bookinfo/reviews: spec.split[1].weight: weight -10 must be between 0 and 100"},
+	}, {
+		name: "bad YAML in a base built through an overlay, naming the base file",
+		files: map[string]string{
+			"base/kustomization.yaml":          "resources:\n- reviews.yaml\n",
+			"base/reviews.yaml":                strings.Replace(testIntent, "  name: reviews\n", "\tname: reviews\n", 1),
+			"overlays/prod/kustomization.yaml": "resources:\n- ../../base\nnamePrefix: p-\n",
+		},
+		path: "overlays/prod",
+		want: "kustomize build overlays/prod: base/reviews.yaml: invalid YAML: yaml: line 4: found character that cannot start any token",
+	}, {
+		name: "a duplicate in a base built through an overlay, naming both files",
+		files: map[string]string{
+			"base/kustomization.yaml":          "resources:\n- a.yaml\n- b.yaml\n",
+			"base/a.yaml":                      testVS,
+			"base/b.yaml":                      testVS,
+			"overlays/prod/kustomization.yaml": "resources:\n- ../../base\nnamePrefix: p-\n",
+		},
+		path: "overlays/prod",
+		want: "kustomize build overlays/prod: base/b.yaml: VirtualService/bookinfo/reviews is declared twice, also in base/a.yaml " +
+			"(kustomize: may not add resource with an already registered id: VirtualService.v1.networking.istio.io/reviews.bookinfo)",
+	}, {
+		name: "a kustomize error in a base, without its chain of accumulations",
+		files: map[string]string{
+			"base/kustomization.yaml":          "resources:\n- vs.yaml\nreplicas:\n- name: x\n  count: many\n",
+			"base/vs.yaml":                     testVS,
+			"overlays/prod/kustomization.yaml": "resources:\n- ../../base\n",
+		},
+		path:     "overlays/prod",
+		contains: []string{"kustomize build overlays/prod: base: invalid Kustomization: json: cannot unmarshal string into Go struct field"},
+	}, {
+		name: "maps nested too deeply, on the fast path",
+		files: map[string]string{
+			"base/kustomization.yaml": "resources:\n- vs.yaml\n",
+			"base/vs.yaml":            testVS + "  deep: " + strings.Repeat("{a: ", 1000) + "1" + strings.Repeat("}", 1000) + "\n",
+		},
+		path: "base",
+		want: "base/vs.yaml:8: spec.deep.a.a.a.a.a.a…: maps and lists nest more than 64 levels deep",
+	}, {
+		name: "lists nested too deeply in a base built through an overlay",
+		files: map[string]string{
+			"base/kustomization.yaml":          "resources:\n- vs.yaml\n",
+			"base/vs.yaml":                     testVS + "  deep: " + strings.Repeat("[", 1000) + strings.Repeat("]", 1000) + "\n",
+			"overlays/prod/kustomization.yaml": "resources:\n- ../../base\nnamePrefix: p-\n",
+		},
+		path: "overlays/prod",
+		want: "kustomize build overlays/prod: base/vs.yaml:8: spec.deep[0][0][0][0][0][0]…: maps and lists nest more than 64 levels deep",
+	}, {
+		name: "an alias nested too deeply, left to kustomize by the fast path",
+		files: map[string]string{
+			"base/kustomization.yaml": "resources:\n- vs.yaml\n",
+			"base/vs.yaml":            testVS + "  a: &a 1\n  b: *a\n  deep: " + strings.Repeat("[", 100) + strings.Repeat("]", 100) + "\n",
+		},
+		path:     "base",
+		contains: []string{"base/vs.yaml:10: spec.deep", "maps and lists nest more than 64 levels deep"},
+	}, {
+		name: "a patch nested too deeply",
+		files: map[string]string{
+			"base/kustomization.yaml":          "resources:\n- vs.yaml\n",
+			"base/vs.yaml":                     testVS,
+			"overlays/prod/kustomization.yaml": "resources:\n- ../../base\npatches:\n- path: patch.yaml\n",
+			"overlays/prod/patch.yaml":         strings.Replace(testVS, "  hosts: [reviews]\n", "  deep: "+strings.Repeat("[", 100)+strings.Repeat("]", 100)+"\n", 1),
+		},
+		path:     "overlays/prod",
+		contains: []string{"kustomize build overlays/prod: overlays/prod/patch.yaml:7: spec.deep", "maps and lists nest more than 64 levels deep"},
+	}, {
+		name: "a kustomization nested too deeply",
+		files: map[string]string{
+			"base/kustomization.yaml": "resources: " + strings.Repeat("[", 100) + strings.Repeat("]", 100) + "\n",
+		},
+		path:     "base",
+		contains: []string{"base/kustomization.yaml:1: resources", "maps and lists nest more than 64 levels deep"},
+	}, {
+		name: "a resource file larger than the limit",
+		files: map[string]string{
+			"base/kustomization.yaml": "resources:\n- vs.yaml\n",
+			"base/vs.yaml":            testVS + "  junk: \"" + strings.Repeat("x", MaxFileSize) + "\"\n",
+		},
+		path: "base",
+		want: "base/vs.yaml: the file is 4.0 MiB, more than the 4 MiB a file may be",
+	}, {
+		name: "a number beyond 64 bits, on the fast path",
+		files: map[string]string{
+			"base/kustomization.yaml": "resources:\n- vs.yaml\n",
+			"base/vs.yaml":            testVS + "  http:\n  - route:\n    - destination: {host: reviews, port: {number: 12345678901234567890}}\n",
+		},
+		path: "base",
+		want: `base/vs.yaml:10: spec.http[0].route[0].destination.port.number: number "12345678901234567890" is too large: a whole number must fit in 64 bits`,
+	}, {
+		name: "a float beyond 64 bits in a base built through an overlay",
+		files: map[string]string{
+			"base/kustomization.yaml":          "resources:\n- vs.yaml\n",
+			"base/vs.yaml":                     testVS + "  n: 1e20\n",
+			"overlays/prod/kustomization.yaml": "resources:\n- ../../base\nnamePrefix: p-\n",
+		},
+		path: "overlays/prod",
+		want: `kustomize build overlays/prod: base/vs.yaml:8: spec.n: number "1e20" is too large: a whole number must fit in 64 bits`,
+	}, {
+		name: "a kind with a line break",
+		files: map[string]string{
+			"base/kustomization.yaml": "resources:\n- x.yaml\n",
+			"base/x.yaml":             "apiVersion: apps/v1\nkind: \"Deployment\\nDENY fake\"\nmetadata: {name: x, namespace: bookinfo}\n",
+		},
+		path: "base",
+		want: `base/x.yaml: "Deployment\nDENY fake/bookinfo/x": kind "Deployment\nDENY fake" (apps/v1) is not allowed: a mesh repository holds intents and Istio networking, security and telemetry resources only`,
 	}, {
 		name:  "a path outside the root",
 		files: map[string]string{"base/kustomization.yaml": "resources: []\n"},
@@ -305,6 +452,11 @@ metadata:
 			}
 			if strings.Contains(got, root) {
 				t.Errorf("error %q names the repository's absolute path", got)
+			}
+			for _, line := range strings.Split(got, "\n") {
+				if len(line) > 600 {
+					t.Errorf("error line is %d bytes long: %.200q…", len(line), line)
+				}
 			}
 		})
 	}
@@ -353,6 +505,28 @@ func TestRenderSymlinkedKustomizationOut(t *testing.T) {
 	_, err := Render(context.Background(), Options{Root: root, Path: "base"})
 	if want := "base: open base/kustomization.yaml: a symlink leads outside the repository"; err == nil || err.Error() != want {
 		t.Errorf("error = %v, want %s", err, want)
+	}
+}
+
+func TestRenderSymlinkLeavingAGitTree(t *testing.T) {
+	// pkg/source turns a committed symlink leading out of the repository
+	// into one that cannot be followed; render names it.
+	root, _ := writeRepo(t, map[string]string{
+		"base/kustomization.yaml":          "resources:\n- vs.yaml\n",
+		"overlays/prod/kustomization.yaml": "resources:\n- ../../base\n- gw.yaml\n",
+	})
+	for link, target := range map[string]string{"base/vs.yaml": "/etc/passwd", "overlays/prod/gw.yaml": "../../../x.yaml"} {
+		if err := os.Symlink(escapingLinkPrefix+url.PathEscape(target), filepath.Join(root, filepath.FromSlash(link))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err := Render(context.Background(), Options{Root: root, Path: "overlays/prod"})
+	want := `base/kustomization.yaml: resources: "vs.yaml" leads outside the repository through a symlink: base/vs.yaml is committed as a link to "/etc/passwd"`
+	if err == nil || err.Error() != want {
+		t.Errorf("error = %v, want %s", err, want)
+	}
+	if escapingLinkPrefix != source.EscapingLinkPrefix {
+		t.Errorf("escapingLinkPrefix = %q, pkg/source writes %q", escapingLinkPrefix, source.EscapingLinkPrefix)
 	}
 }
 

@@ -58,6 +58,30 @@ spec:
     unicode: "héllo ✓"
     quoted: '5'
     "key with: colon": value
+  # YAML 1.1 forms and yaml.v3's own readings, which kustomize decodes
+  # with yaml.v3: a leading zero is octal, the rest are strings.
+  yaml11:
+    octal: 010
+    negativeOctal: -010
+    plusOctal: +010
+    zeroes: 0009
+    notOctal: 08
+    underscoreOctal: 0_10
+    underscores: 1__000
+    o: 0o17
+    hex: 0x1F
+    negativeHex: -0x1F
+    hexUnderscores: 0xFF_FF
+    bin: 0b101
+    plus: +12
+    sexagesimal: 1:20
+    sexagesimalFloat: 190:20:30.15
+    floatLeadingZero: 07.5e1
+    floatUnderscores: 1_0.5
+    bigFloat: 1e17
+    float2to60: 1.152921504606846976e18
+    bools: [yes, no, on, off, y, n, Yes, NO, True, FALSE]
+    nulls: [~, Null, NULL, null]
 ---
 ---
 apiVersion: security.istio.io/v1
@@ -90,7 +114,7 @@ func TestFastPathMatchesKustomizeOnTrickyYAML(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	slow, err := r.krustyBuild(dir)
+	slow, err := r.krustyBuild(context.Background(), dir, top)
 	if err != nil {
 		t.Fatal(err)
 	}

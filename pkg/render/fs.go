@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -61,18 +62,73 @@ func (c *confinedFS) resolve(path string) (string, error) {
 	return resolved, err
 }
 
+// errLinkLeaves says a path goes through a symlink that leads outside the
+// repository.
+var errLinkLeaves = errors.New("a symlink leads outside the repository")
+
 func (c *confinedFS) resolveAbs(abs string) (string, error) {
 	resolved, err := evalExisting(abs)
 	if err != nil {
+		if link, target, ok := c.escapingLink(abs); ok {
+			return "", &fs.PathError{Op: "open", Path: link, Err: &escapingLinkError{target: target}}
+		}
 		return "", err
 	}
 	if within(c.root, resolved) || (c.cloneDir != "" && strings.HasPrefix(resolved, c.cloneDir)) {
 		return resolved, nil
 	}
 	if within(c.root, abs) {
-		return "", &fs.PathError{Op: "open", Path: c.rel(abs), Err: errors.New("a symlink leads outside the repository")}
+		return "", &fs.PathError{Op: "open", Path: c.rel(abs), Err: errLinkLeaves}
 	}
 	return "", &fs.PathError{Op: "open", Path: abs, Err: errors.New("outside the repository")}
+}
+
+// escapingLinkError is errLinkLeaves for a symlink of a Git tree that
+// pkg/source made unfollowable; target is where the committed link led.
+type escapingLinkError struct{ target string }
+
+func (e *escapingLinkError) Error() string {
+	return fmt.Sprintf("%v (committed as a link to %q)", errLinkLeaves, e.target)
+}
+
+func (e *escapingLinkError) Is(target error) bool { return target == errLinkLeaves }
+
+// escapingLinkPrefix is pkg/source's EscapingLinkPrefix: a tree fetched from
+// Git has a committed symlink that leads outside the repository replaced by
+// a link to this unfollowable target (below /dev/null), followed by the
+// original target, path-escaped. (pkg/source is not imported for one
+// string; a test checks that both agree.)
+const escapingLinkPrefix = "/dev/null/meshintent-symlink-leaves-the-repository/to:"
+
+// escapingLink finds, on the way from the root to abs, a symlink that
+// pkg/source made unfollowable because it led outside the repository, and
+// returns it (repo-relative) and its original target.
+func (c *confinedFS) escapingLink(abs string) (link, target string, ok bool) {
+	if !within(c.root, abs) || abs == c.root {
+		return "", "", false
+	}
+	p := c.root
+	for _, part := range strings.Split(c.rel(abs), "/") {
+		p = filepath.Join(p, part)
+		st, err := os.Lstat(p)
+		if err != nil {
+			return "", "", false
+		}
+		if st.Mode()&fs.ModeSymlink == 0 {
+			continue
+		}
+		t, err := os.Readlink(p)
+		if err != nil {
+			return "", "", false
+		}
+		if rest, found := strings.CutPrefix(t, escapingLinkPrefix); found {
+			if orig, err := url.PathUnescape(rest); err == nil {
+				rest = orig
+			}
+			return c.rel(p), rest, true
+		}
+	}
+	return "", "", false
 }
 
 // evalExisting is filepath.EvalSymlinks for a path whose tail may not exist.
@@ -214,19 +270,63 @@ func (c *confinedFS) listDir(dir string) (map[string]fs.FileMode, error) {
 	return out, err
 }
 
+// fileTooLarge is the error for a file larger than MaxFileSize.
+type fileTooLarge struct{ size int64 }
+
+func (e *fileTooLarge) Error() string {
+	return fmt.Sprintf("the file is %.1f MiB, more than the %d MiB a file may be", float64(e.size)/(1<<20), MaxFileSize>>20)
+}
+
 // readResolved reads a file whose path is already resolved and checked (see
 // resolve), refusing a symlink that would have replaced it since.
 func (c *confinedFS) readResolved(path string) ([]byte, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+	return c.readCapped(path, os.O_RDONLY|syscall.O_NOFOLLOW)
+}
+
+// readCapped reads a file of at most MaxFileSize bytes, without reading a
+// larger one.
+func (c *confinedFS) readCapped(path string, flag int) ([]byte, error) {
+	f, err := os.OpenFile(path, flag, 0)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	b, err := io.ReadAll(f)
+	var b []byte
+	st, err := f.Stat()
+	switch {
+	case err != nil:
+	case st.Size() > MaxFileSize:
+		err = &fileTooLarge{size: st.Size()}
+	default:
+		b = make([]byte, 0, st.Size()+1) // +1: io.ReadAll's EOF check needs no second buffer
+		b, err = readAllInto(f, b)
+		if err == nil && len(b) > MaxFileSize {
+			b, err = nil, &fileTooLarge{size: int64(len(b))}
+		}
+	}
 	if c.rec != nil {
 		c.rec.note(opRead, path, contentResult(b, err))
 	}
 	return b, err
+}
+
+// readAllInto is io.ReadAll appending to b, stopping a little past
+// MaxFileSize (for a file that grew since its size was read).
+func readAllInto(r io.Reader, b []byte) ([]byte, error) {
+	lr := io.LimitReader(r, MaxFileSize+1-int64(len(b)))
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := lr.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+	}
 }
 
 func (c *confinedFS) ReadFile(path string) ([]byte, error) {
@@ -237,11 +337,7 @@ func (c *confinedFS) ReadFile(path string) ([]byte, error) {
 	if b, ok := c.overrides[p]; ok {
 		return b, nil // derived from the file, which was recorded when it was read
 	}
-	b, err := os.ReadFile(p)
-	if c.rec != nil {
-		c.rec.note(opRead, p, contentResult(b, err))
-	}
-	return b, err
+	return c.readCapped(p, os.O_RDONLY)
 }
 
 func (c *confinedFS) Walk(path string, walkFn filepath.WalkFunc) error {

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -70,6 +69,10 @@ func FuzzRender(f *testing.F) {
 		"apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: x, namespace: y}\n" +
 			"spec: {a: yes, b: on, d: 0x1F, e: 1_000, f: +1, g: .5, h: 1e3, i: ~, j: 0o17, m: !!str 5, o: 1.0, p: -0, s: TRUE, u: 0b101, v: 1:20}\n",
 		"apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: x, namespace: y}\nspec: {n: 12345678901234567890}\n",
+		"apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: x, namespace: y}\n" +
+			"spec: {a: 010, b: -010, c: +010, d: 0_10, e: 08, f: 0009, g: 1e17, h: 1e20, i: 1.152921504606846976e18, j: 07.5e1, k: 0xFF_FF, l: 190:20:30.15}\n",
+		"apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: x, namespace: y}\nspec: {deep: " +
+			strings.Repeat("[", 70) + strings.Repeat("]", 70) + "}\n",
 	} {
 		f.Add([]byte(s), false)
 		f.Add([]byte(s), true)
@@ -129,28 +132,15 @@ func FuzzRender(f *testing.F) {
 			return // refused, or left to kustomize anyway
 		}
 		if !bytes.Equal(first, fastYAML) {
-			if leadingZeroInt.Match(data) {
-				t.Skip("BUG: " + bugLeadingZero)
-			}
 			t.Fatalf("the fast path differs from kustomize:\n--- kustomize\n%s\n--- fast path\n%s", first, fastYAML)
 		}
 	})
 }
 
-// bugLeadingZero is a known bug FuzzRender skips; see
-// TestBugFastPathReadsLeadingZeroAsDecimal.
-const bugLeadingZero = "the fast path reads an integer with a leading zero (weight: 010) as decimal (10) and kustomize " +
-	"(yaml.v3) as octal (8): scalarValue tries strconv.ParseInt(s, 10, 64) before yaml.v3's " +
-	"own reading, so the same file renders differently depending on whether its kustomization is a plain list"
-
-// leadingZeroInt finds a plain scalar that looks like an integer with a leading zero.
-var leadingZeroInt = regexp.MustCompile(`(^|[\s:\[{,-])[-+]?0[0-9_]+($|[\s,\]}])`)
-
-// TestBugFastPathReadsLeadingZeroAsDecimal shows the known bug FuzzRender skips.
+// TestBugFastPathReadsLeadingZeroAsDecimal: the fast path reads an integer
+// with a leading zero as kustomize (yaml.v3) does, as octal; see also
+// FuzzRender's seed testdata/fuzz/FuzzRender/leading-zero-integer.
 func TestBugFastPathReadsLeadingZeroAsDecimal(t *testing.T) {
-	if os.Getenv("MESHINTENT_RUN_KNOWN_BUGS") == "" {
-		t.Skip("BUG: " + bugLeadingZero)
-	}
 	intent := strings.NewReplacer("weight: 90", "weight: 070", "weight: 10", "weight: 030").Replace(testIntent)
 	var outputs []string
 	for _, k := range []string{fuzzPlainKustomization, fuzzKustomizeKustomization} {
@@ -165,6 +155,9 @@ func TestBugFastPathReadsLeadingZeroAsDecimal(t *testing.T) {
 	// 070 + 030 is 56 + 24 = 80 in octal, as kustomize reads it.
 	if outputs[0] != outputs[1] {
 		t.Errorf("the fast path and kustomize disagree on weights 070 and 030:\nfast path: %s\nkustomize: %s", outputs[0], outputs[1])
+	}
+	if !strings.Contains(outputs[0], "weights sum to 80") {
+		t.Errorf("error = %s, want the weights read as octal (sum 80)", outputs[0])
 	}
 }
 

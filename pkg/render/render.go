@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -76,14 +77,24 @@ type Result struct {
 // YAML aliases, merge keys, tags, timestamps) goes to kustomize.
 //
 // Before building, the kustomization tree is scanned and the first remote
-// reference (when not allowed), absolute path, path leading outside Root,
-// missing resource or unreadable kustomization is returned, naming the
-// kustomization file. After building, every problem of the objects is
-// reported at once, joined: objects without apiVersion, kind or name, kinds
-// not allowed, Istio objects without namespace, intent errors (an
-// intent.ErrorList, found with errors.As), and objects that collide with
-// each other (generated or passed through) or two intents for one service.
-// The output is sorted and byte-for-byte deterministic.
+// reference (when not allowed), absolute path, path leading outside Root
+// (including a symlink of a Git tree that pkg/source made unfollowable),
+// missing resource, unreadable kustomization or Helm chart is returned,
+// naming the kustomization file. Every file a build reads is then checked
+// before kustomize sees it: at most MaxFileSize bytes, maps and lists
+// nested at most MaxDepth deep, numbers that fit in 64 bits, and resources
+// read as the fast path reads them, so that kustomize's errors (rewritten
+// to name repo-relative files, see kustomizeError) are the exception.
+//
+// After building, every problem of the objects is reported at once, joined:
+// objects without apiVersion, kind or name, kinds not allowed, Istio objects
+// without namespace, intent errors (an intent.ErrorList, found with
+// errors.As; when overlays built the intent, an error names the patch that
+// wrote the failing value, or the declaring file "after overlays"), and
+// objects that collide with each other (generated or passed through) or two
+// intents for one service. Every error is one line: text from the
+// repository that holds a line break is quoted. The output is sorted and
+// byte-for-byte deterministic.
 func Render(ctx context.Context, opts Options) (*Result, error) {
 	r, dir, err := newRenderer(opts)
 	if err != nil {
@@ -131,7 +142,7 @@ func Render(ctx context.Context, opts Options) (*Result, error) {
 			passthrough = append(passthrough, b)
 		default:
 			errs = append(errs, fmt.Errorf("%s: %s: kind %s (%s) is not allowed: a mesh repository holds intents and Istio networking, security and telemetry resources only",
-				b.source, objectName(b.obj), kind, apiVersion))
+				b.source, objectName(b.obj), oneLine(kind), oneLine(apiVersion)))
 		}
 	}
 
@@ -140,6 +151,11 @@ func Render(ctx context.Context, opts Options) (*Result, error) {
 	generated := make([]manifest.Set, len(intents))
 	decodeErrs := make([]error, len(intents))
 	dec := intent.Decoder{Lines: r.lines}
+	if !top.plain {
+		// Overlays may have changed the intents: name the patch that wrote
+		// a failing value rather than the base's line for that field.
+		dec.Lines = &locator{lines: r.lines, fs: r.fs, patches: treePatches(top)}
+	}
 	parallel(ctx, len(intents), r.workers, func(i int) {
 		b := intents[i]
 		doc, err := dec.Decode(b.obj, b.source, b.line)
@@ -258,7 +274,7 @@ func (r *renderer) build(ctx context.Context, dir string, top *kustNode, opts Op
 	}
 	if !top.plain || errors.Is(err, errNotFast) {
 		kustomized = true
-		objs, err = r.krustyBuild(dir)
+		objs, err = r.krustyBuild(ctx, dir, top)
 	}
 	if err != nil {
 		return nil, false, err
@@ -323,7 +339,7 @@ func checkCollisions(objs manifest.Set, docs []intent.Document) error {
 			seen[id] = o
 			continue
 		}
-		errs = append(errs, fmt.Errorf("%s is %s and %s", id, origin(first), origin(o)))
+		errs = append(errs, fmt.Errorf("%s is %s and %s", oneLine(id), origin(first), origin(o)))
 	}
 	services := make(map[string]intent.Document, len(docs))
 	for _, d := range docs {
@@ -332,7 +348,7 @@ func checkCollisions(objs manifest.Set, docs []intent.Document) error {
 		}
 		svc := d.ServiceIntent.Namespace + "/" + d.ServiceIntent.ServiceName()
 		if first, dup := services[svc]; dup {
-			errs = append(errs, fmt.Errorf("service %s is described by both %s (%s) and %s (%s)", svc, first.ID(), first.Source, d.ID(), d.Source))
+			errs = append(errs, fmt.Errorf("service %s is described by both %s (%s) and %s (%s)", oneLine(svc), oneLine(first.ID()), first.Source, oneLine(d.ID()), d.Source))
 			continue
 		}
 		services[svc] = d
@@ -342,7 +358,7 @@ func checkCollisions(objs manifest.Set, docs []intent.Document) error {
 
 func origin(o manifest.Object) string {
 	if o.Intent != "" {
-		return fmt.Sprintf("generated from %s (%s)", o.Intent, o.Source)
+		return fmt.Sprintf("generated from %s (%s)", oneLine(o.Intent), o.Source)
 	}
 	return "declared in " + o.Source
 }
@@ -357,10 +373,21 @@ func str(m map[string]any, key string) string {
 	return s
 }
 
-// objectName is Kind/namespace/name for messages.
+// objectName is Kind/namespace/name for messages, quoted when it holds a
+// line break (see oneLine).
 func objectName(obj map[string]any) string {
 	m := meta(obj)
-	return manifest.ObjectID(str(obj, "kind"), str(m, "namespace"), str(m, "name"))
+	return oneLine(manifest.ObjectID(str(obj, "kind"), str(m, "namespace"), str(m, "name")))
+}
+
+// oneLine quotes s (as Go does) when it holds a line break: a kind or name
+// from the repository must not start a line of its own in an error, where
+// it could pass for another error or a policy verdict.
+func oneLine(s string) string {
+	if strings.ContainsAny(s, "\r\n\v\f\u0085\u2028\u2029") {
+		return strconv.Quote(s)
+	}
+	return s
 }
 
 func refOf(obj map[string]any) intent.ObjectRef {

@@ -77,7 +77,7 @@ func TestRenderFastPathMatchesKustomize(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	slow, err := r.krustyBuild(dir)
+	slow, err := r.krustyBuild(context.Background(), dir, top)
 	if err != nil {
 		t.Fatal(err)
 	}

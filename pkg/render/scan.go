@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	yaml "go.yaml.in/yaml/v3"
+
+	"github.com/meshintent/meshintent/pkg/intent"
 )
 
 // kustomizationFileNames are the names kustomize looks for, in its order.
@@ -25,7 +27,34 @@ type kustNode struct {
 	// below dir, or directories whose kustomizations are plain too), so that
 	// kustomize's output is exactly those resources' documents.
 	plain bool
-	items []kustItem // resources in order, for a plain node
+	// items are the local resources, bases and components in kustomize's
+	// order (for every node: the fast path builds a plain tree from them,
+	// and the checks before kustomize read them).
+	items []kustItem
+	// files are the other local files the kustomization names (patches,
+	// transformer configurations, generator inputs...), for the checks
+	// before kustomize.
+	files []kustFile
+	// patches are the patches of the kustomization, in order.
+	patches []patchRef
+}
+
+// kustFile is a file a kustomization names besides its resources.
+type kustFile struct {
+	file   string // absolute path, symlinks resolved
+	source string // repo-relative, as written
+	field  string // the kustomization field naming it
+	yaml   bool   // read as YAML by kustomize (not generator data)
+}
+
+// patchRef is one patch of a kustomization: a file, or an inline patch held
+// by the kustomization file itself.
+type patchRef struct {
+	source string         // repo-relative file holding the patch
+	file   string         // absolute path of a patch file, "" for an inline patch
+	inline string         // the inline patch
+	line   int            // line of an inline patch in the kustomization file
+	target map[string]any // the patch's target selector, if any
 }
 
 // kustItem is one resources entry of a plain kustomization: a file or a base.
@@ -96,13 +125,19 @@ func (s *scanner) scanAs(dir, srcDir string) (*kustNode, error) {
 		return nil, fmt.Errorf("%s: invalid YAML: %w", kfile, err)
 	}
 	v, err := nodeValue(&doc)
+	var ve *valueError
 	if errors.Is(err, errExotic) {
 		n.plain = false
+		if err := checkDepth(&doc, 0); errors.As(err, &ve) {
+			return nil, errors.New(ve.at(kfile))
+		}
 		var m map[string]any
 		if err := doc.Decode(&m); err != nil {
 			return nil, fmt.Errorf("%s: invalid YAML: %w", kfile, err)
 		}
 		v = m
+	} else if errors.As(err, &ve) {
+		return nil, errors.New(ve.at(kfile))
 	} else if err != nil {
 		return nil, fmt.Errorf("%s: invalid YAML: %w", kfile, err)
 	}
@@ -114,6 +149,9 @@ func (s *scanner) scanAs(dir, srcDir string) (*kustNode, error) {
 		if !plainKeys[key] {
 			n.plain = false
 		}
+	}
+	if err := refuseExec(kfile, &doc, k); err != nil {
+		return nil, err
 	}
 	if av, _ := k["apiVersion"].(string); k["apiVersion"] != nil && av != "kustomize.config.k8s.io/v1beta1" {
 		n.plain = false
@@ -143,11 +181,11 @@ func (s *scanner) scanAs(dir, srcDir string) (*kustNode, error) {
 			if err != nil {
 				return nil, err
 			}
-			if remote || field != "resources" {
+			if remote {
 				n.plain = false
 				continue
 			}
-			if item.sub != nil && !item.sub.plain {
+			if field != "resources" || (item.sub != nil && !item.sub.plain) {
 				n.plain = false
 			}
 			if item.file != "" && !within(dir, item.file) {
@@ -159,10 +197,29 @@ func (s *scanner) scanAs(dir, srcDir string) (*kustNode, error) {
 	if err := s.otherPaths(n, kfile, k); err != nil {
 		return nil, err
 	}
-	if !n.plain {
-		n.items = nil
-	}
+	n.patches = s.patchesOf(n, kfile, &doc, k)
 	return n, nil
+}
+
+// execFields are kustomization fields that need Helm (an external program
+// and the network), which meshintent's kustomize never runs.
+var execFields = []string{"helmCharts", "helmChartInflationGenerator", "helmGlobals"}
+
+// refuseExec refuses the kustomization fields that need Helm up front, with
+// one line naming the file and the field's line (kustomize's own error
+// quotes the chart's configuration over several lines).
+func refuseExec(kfile string, doc *yaml.Node, k map[string]any) error {
+	for _, field := range execFields {
+		if _, ok := k[field]; !ok {
+			continue
+		}
+		where := kfile
+		if l := intent.NodeLine(doc, intent.P(field)); l > 0 {
+			where = fmt.Sprintf("%s:%d", kfile, l)
+		}
+		return fmt.Errorf("%s: %s: Helm is off: meshintent runs kustomize without Helm, plugins or KRM functions (render the chart and commit its output instead)", where, field)
+	}
+	return nil
 }
 
 // resource checks a resources, bases or components entry and scans a base.
@@ -223,7 +280,18 @@ func (s *scanner) checkPath(dir, kfile, field, entry string, base bool) (abs str
 	}
 	abs, err = s.fs.resolve(joined)
 	if err != nil {
-		return "", false, fmt.Errorf("%s: %s: %q leads outside the repository through a symlink", kfile, field, entry)
+		var pe *fs.PathError
+		var el *escapingLinkError
+		switch {
+		case errors.As(err, &el) && errors.As(err, &pe):
+			// A link of a Git tree, which pkg/source made unfollowable.
+			return "", false, fmt.Errorf("%s: %s: %q leads outside the repository through a symlink: %s is committed as a link to %q", kfile, field, entry, pe.Path, el.target)
+		case errors.Is(err, errLinkLeaves):
+			return "", false, fmt.Errorf("%s: %s: %q leads outside the repository through a symlink", kfile, field, entry)
+		case errors.As(err, &pe):
+			err = pe.Err // its path is absolute
+		}
+		return "", false, fmt.Errorf("%s: %s: %q: %w", kfile, field, entry, err)
 	}
 	return abs, false, nil
 }
@@ -235,9 +303,15 @@ func (s *scanner) otherPaths(n *kustNode, kfile string, k map[string]any) error 
 		if !ok || p == "" || strings.Contains(p, "\n") {
 			return nil // not a path: an inline patch or transformer config
 		}
-		_, remote, err := s.checkPath(n.dir, kfile, field, p, false)
+		abs, remote, err := s.checkPath(n.dir, kfile, field, p, false)
 		if remote {
 			n.plain = false
+		}
+		if err == nil && !remote && field != "helmGlobals" {
+			n.files = append(n.files, kustFile{
+				file: abs, source: path.Join(n.srcDir, filepath.ToSlash(p)), field: field,
+				yaml: field != "configMapGenerator" && field != "secretGenerator",
+			})
 		}
 		return err
 	}
@@ -331,4 +405,45 @@ func ambiguous(p string) bool {
 		}
 	}
 	return false
+}
+
+// patchesOf lists the patches of kustomization k (parsed from doc, in kfile)
+// in the order kustomize applies them: patches, patchesStrategicMerge, then
+// patchesJson6902.
+func (s *scanner) patchesOf(n *kustNode, kfile string, doc *yaml.Node, k map[string]any) []patchRef {
+	var out []patchRef
+	fileRef := func(p string) (patchRef, bool) {
+		if p == "" || strings.Contains(p, "\n") || isRemoteFile(p) || filepath.IsAbs(p) {
+			return patchRef{}, false
+		}
+		abs, err := s.fs.resolve(filepath.Join(n.dir, p))
+		if err != nil {
+			return patchRef{}, false
+		}
+		return patchRef{source: path.Join(n.srcDir, filepath.ToSlash(p)), file: abs}, true
+	}
+	list := func(v any) []any { l, _ := v.([]any); return l }
+	for _, field := range []string{"patches", "patchesStrategicMerge", "patchesJson6902"} {
+		for i, e := range list(k[field]) {
+			var ref patchRef
+			var ok bool
+			switch e := e.(type) {
+			case string: // patchesStrategicMerge: a file or an inline patch
+				if ref, ok = fileRef(e); !ok && strings.Contains(e, "\n") {
+					ref, ok = patchRef{source: kfile, inline: e, line: intent.NodeLine(doc, intent.P(field, i))}, true
+				}
+			case map[string]any:
+				p, _ := e["path"].(string)
+				inline, _ := e["patch"].(string)
+				if ref, ok = fileRef(p); !ok && inline != "" {
+					ref, ok = patchRef{source: kfile, inline: inline, line: intent.NodeLine(doc, intent.P(field, i, "patch"))}, true
+				}
+				ref.target, _ = e["target"].(map[string]any)
+			}
+			if ok {
+				out = append(out, ref)
+			}
+		}
+	}
+	return out
 }

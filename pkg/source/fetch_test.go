@@ -3,6 +3,7 @@ package source
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -296,13 +297,22 @@ func TestFetchWritesSymlinksAndModes(t *testing.T) {
 		"bin/run.sh":              "#!/bin/sh\n",
 		"overlay/base":            "-> ../base",
 		"self":                    "-> .",
-		"escape-up":               "../../etc",
-		"escape-abs":              "/etc/passwd",
-		"escape-via":              "self/..",
-		"overlay/climb":           "../self/../x",
+		"escape-up":               "-> " + EscapingLinkPrefix + "..%2F..%2Fetc",
+		"escape-abs":              "-> " + EscapingLinkPrefix + "%2Fetc%2Fpasswd",
+		"escape-via":              "-> " + EscapingLinkPrefix + "self%2F..",
+		"overlay/climb":           "-> " + EscapingLinkPrefix + "..%2Fself%2F..%2Fx",
 	}
 	if diff := cmp.Diff(want, readTree(t, got.Dir)); diff != "" {
 		t.Errorf("tree mismatch (-want +got):\n%s", diff)
+	}
+	// A link leading out cannot be followed, by any reader.
+	for _, link := range []string{"escape-up", "escape-abs", "escape-via", "overlay/climb"} {
+		if b, err := os.ReadFile(filepath.Join(got.Dir, link)); err == nil {
+			t.Errorf("reading %s through its link gave %q, want an error", link, b)
+		}
+		if _, err := fs.ReadFile(os.DirFS(got.Dir), link); err == nil {
+			t.Errorf("reading %s through os.DirFS worked, want an error", link)
+		}
 	}
 	fi, err := os.Stat(filepath.Join(got.Dir, "bin/run.sh"))
 	if err != nil {

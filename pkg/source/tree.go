@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path"
 	"path/filepath"
@@ -144,9 +145,28 @@ func writeBlob(repo *git.Repository, hash plumbing.Hash, dst string, perm os.Fil
 	return nil
 }
 
+// EscapingLinkPrefix starts the target that a committed symlink leading
+// outside the repository gets in a materialised tree (see writeSymlink). The
+// rest of the target is the original one, path-escaped (no '/'), cut to
+// EscapingLinkMaxTarget bytes first (which keeps the link's target well
+// below PATH_MAX).
+//
+// The target lies below /dev/null, a character device, so the link can never
+// be followed: whoever opens it, render or a policy loader using os.DirFS,
+// gets "not a directory", never the content of a file outside the tree. The
+// prefix holds no "." or ".." element, so cleaning it lexically keeps it
+// below /dev/null too. pkg/render recognises it (it keeps its own copy of
+// the prefix) and says which file is a symlink leading out.
+const EscapingLinkPrefix = "/dev/null/meshintent-symlink-leaves-the-repository/to:"
+
+// EscapingLinkMaxTarget bounds the original target kept in an escaping link.
+const EscapingLinkMaxTarget = 200
+
 // writeSymlink creates a symlink whose target stays inside the tree. A
-// target that is absolute or leaves the tree is written as a plain file
-// holding the target, as git does with core.symlinks=false.
+// target that is absolute or leaves the tree is replaced by one that cannot
+// be followed (see EscapingLinkPrefix), so that the tree still shows a
+// symlink where the repository has one, and nothing reads outside the tree
+// through it.
 func writeSymlink(repo *git.Repository, hash plumbing.Hash, name, dst string) error {
 	blob, err := repo.BlobObject(hash)
 	if err != nil {
@@ -163,9 +183,18 @@ func writeSymlink(repo *git.Repository, hash plumbing.Hash, name, dst string) er
 	}
 	t := string(target)
 	if !safeSymlink(name, t) {
-		return os.WriteFile(dst, target, 0o644)
+		return os.Symlink(escapingLinkTarget(t), dst)
 	}
 	return os.Symlink(t, dst)
+}
+
+// escapingLinkTarget is the unfollowable stand-in for target (see
+// EscapingLinkPrefix).
+func escapingLinkTarget(target string) string {
+	if len(target) > EscapingLinkMaxTarget {
+		target = strings.ToValidUTF8(target[:EscapingLinkMaxTarget], "") + "..."
+	}
+	return EscapingLinkPrefix + url.PathEscape(target)
 }
 
 // safeSymlink reports whether the symlink at name with the given target

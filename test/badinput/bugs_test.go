@@ -10,16 +10,9 @@ import (
 	"github.com/meshintent/meshintent/internal/cli"
 )
 
-// The tests below show bugs the bad-input cases found in other packages. They
-// are skipped so that the suite stays green; set MESHINTENT_RUN_KNOWN_BUGS=1
-// to run them, and remove a skip with its fix.
-
-func knownBug(t *testing.T, what string) {
-	t.Helper()
-	if os.Getenv("MESHINTENT_RUN_KNOWN_BUGS") == "" {
-		t.Skip("BUG: " + what)
-	}
-}
+// The tests below pin bugs the bad-input cases once found in other packages
+// (unclear errors, output forged by line breaks, a fast path that read YAML
+// differently from kustomize): each now runs as a regression test.
 
 // validate runs `reconciler validate` (render and policy gate, no cluster)
 // on path of the broken repository.
@@ -30,11 +23,6 @@ func validate(t *testing.T, r *badRepo, path string, budget time.Duration, flags
 }
 
 func TestBugKustomizeErrorsNameTheRepoFile(t *testing.T) {
-	knownBug(t, "pkg/render passes kustomize's accumulation errors through as they are when an overlay is built: "+
-		"a broken base file is named by its base name only (\"File: details.yaml\", not base/details.yaml), "+
-		"a duplicate names one of its two files, and both carry misleading noise "+
-		"(\"'base' must resolve to a file\", \"must build at directory: 'base/details.yaml': file is not directory\"); "+
-		"the fast path (building base itself) names the files properly")
 	t.Run("a tab in a base file", func(t *testing.T) {
 		r := newBadRepo(t)
 		r.Edit("base/details.yaml", "  name: details\n", "\tname: details\n")
@@ -69,11 +57,6 @@ func TestBugKustomizeErrorsNameTheRepoFile(t *testing.T) {
 }
 
 func TestBugDeepNestingThroughKustomize(t *testing.T) {
-	knownBug(t, "pkg/render hands deeply nested YAML to kustomize unchecked: 10k nested lists in base/details.yaml "+
-		"built through overlays/prod give a single 160 KB error line that dumps the whole object as a Go map "+
-		"(yaml: exceeded max depth of 10000), and 10k nested maps make kustomize work for ~30 s "+
-		"(quadratic: 1k 0.6 s, 2k 2.4 s, 4k 9.3 s) while holding the global kustomize mutex, so every other render waits; "+
-		"the fast path refuses both at once as an unknown field")
 	t.Run("10k nested lists", func(t *testing.T) {
 		r := newBadRepo(t)
 		r.Edit("base/details.yaml", "    team: books\n", "    team: books\n  deep: "+strings.Repeat("[", 10_000)+strings.Repeat("]", 10_000)+"\n")
@@ -100,8 +83,6 @@ func TestBugDeepNestingThroughKustomize(t *testing.T) {
 }
 
 func TestBugHelmChartsErrorIsOneLine(t *testing.T) {
-	knownBug(t, "pkg/render wraps kustomize's helmCharts error, which quotes the chart's configuration over several lines, "+
-		"so the CLI prints one problem as 5 lines, 4 of them without the \"error: \" prefix")
 	r := newBadRepo(t)
 	r.appendTo("overlays/prod/kustomization.yaml", "helmCharts:\n- name: istio-gateway\n  repo: https://istio-release.storage.googleapis.com/charts\n  version: 1.24.0\n")
 	res := validate(t, r, goodPath, 20*time.Second)
@@ -115,10 +96,6 @@ func TestBugHelmChartsErrorIsOneLine(t *testing.T) {
 }
 
 func TestBugOverlayErrorsNameTheOverlay(t *testing.T) {
-	knownBug(t, "pkg/render/pkg/intent report an intent error that an overlay's patch brought in at the base file's line for that field: "+
-		"weight -5 written in overlays/prod/reviews.yaml is reported as base/reviews.yaml:51, a line that says weight: 20, "+
-		"and the overlay file is not named (same for split versions, suspend and policy results on patched fields); "+
-		"render's own test only covers a field absent from the base (\"at the base's closest line\")")
 	r := newBadRepo(t)
 	r.Edit("overlays/prod/reviews.yaml", "weight: 15", "weight: -5")
 	res := validate(t, r, goodPath, 20*time.Second)
@@ -143,9 +120,6 @@ func TestBugRemoteBaseErrorNamesTheFlag(t *testing.T) {
 }
 
 func TestBugCommittedSymlinkOutOfTheRepository(t *testing.T) {
-	knownBug(t, "pkg/source writes a committed symlink that leads outside the repository as a plain file holding the target path, "+
-		"so render reports \"base/details.yaml:1: a resource must be a YAML mapping\" (or, through an overlay, kustomize's "+
-		"\"missing Resource metadata\"); nothing says the file is a symlink leading out, as the local-directory form does")
 	r := newBadRepo(t)
 	r.symlink(filepath.Join(r.Outside, "base", "details.yaml"), "base/details.yaml")
 	r.Commit("link details out")
@@ -190,9 +164,6 @@ func TestBugLineBreaksInNamesForgeOutputLines(t *testing.T) {
 }
 
 func TestBugHugeNumberErrorNamesTheFile(t *testing.T) {
-	knownBug(t, "pkg/render refuses a number beyond int64 in any resource with \"reading kustomize output: YAML feature left to kustomize: "+
-		"line 69: large number 1e+20\" (or, for 12345678901234567890, a two-line yaml.v3 unmarshal error): the line is one of "+
-		"kustomize's output, no file or field is named, and the fast path's internal fallback message leaks out")
 	r := newBadRepo(t)
 	r.addResource("base", "base/mongodb.yaml", strings.Replace(mongoVS, "{host: mongodb}", "{host: mongodb, port: {number: 12345678901234567890}}", 1))
 	res := validate(t, r, "base", 20*time.Second)
@@ -209,9 +180,6 @@ func TestBugHugeNumberErrorNamesTheFile(t *testing.T) {
 }
 
 func TestBugFastPathReadsLeadingZeroAsDecimal(t *testing.T) {
-	knownBug(t, "pkg/render's fast path reads an integer with a leading zero as decimal and kustomize as octal: weights "+
-		"070/020/010 in base/reviews.yaml are valid when base is built alone (70+20+10) and sum to 80 (56+16+8) when an overlay "+
-		"builds it with kustomize; see also FuzzRender's seed testdata/fuzz/FuzzRender/leading-zero-integer")
 	r := newBadRepo(t)
 	r.Edit("base/reviews.yaml", "weight: 70", "weight: 070")
 	r.Edit("base/reviews.yaml", "weight: 20", "weight: 020")
