@@ -51,11 +51,6 @@ func TestAPIServerDroppingRequests(t *testing.T) {
 		t.Logf("recovered %s after the API server answered dry-runs again (dropped for %s)", time.Since(passing).Round(time.Millisecond), passing.Sub(dropping).Round(time.Millisecond))
 		checkConverged(t, obj, c2, repo.rendered(t, c2))
 
-		if ready.Reason == v1alpha1.ReasonDryRunFailed && stalled.Status == metav1.ConditionTrue {
-			t.Skip("BUG: a dry-run cut off by the network is reported as Ready=False DryRunFailed with Stalled=True " +
-				"(internal/controller/intentsync_controller.go:254 takes every *apply.DryRunError for a revision bad for this cluster), " +
-				"so it is retried at spec.interval instead of with backoff")
-		}
 		if ready.Reason != v1alpha1.ReasonApplyFailed || !strings.Contains(ready.Message, "EOF") {
 			t.Errorf("Ready while dry-runs were dropped: %s %q, want ApplyFailed naming the closed connection (EOF)", ready.Reason, ready.Message)
 		}
