@@ -31,7 +31,7 @@ func kubectlEdit(t *testing.T, ns, name string, w1, w2 int64) {
 	if err := unstructured.SetNestedSlice(vs.Object, http, "spec", "http"); err != nil {
 		t.Fatal(err)
 	}
-	if err := k8s.Patch(context.Background(), vs, client.MergeFrom(base), client.FieldOwner("kubectl-edit")); err != nil {
+	if err := env.Client.Patch(context.Background(), vs, client.MergeFrom(base), client.FieldOwner("kubectl-edit")); err != nil {
 		t.Fatalf("editing VirtualService %s/%s: %v", ns, name, err)
 	}
 }
@@ -102,7 +102,7 @@ func TestDriftIsDetectedAndCorrected(t *testing.T) {
 		cur := getSync(t, obj)
 		base := cur.DeepCopy()
 		cur.Spec.DriftMode = v1alpha1.DriftModeCorrect
-		if err := k8s.Patch(context.Background(), cur, client.MergeFrom(base)); err != nil {
+		if err := env.Client.Patch(context.Background(), cur, client.MergeFrom(base)); err != nil {
 			t.Fatal(err)
 		}
 		eventually(t, 10*time.Second, func() error {
@@ -145,7 +145,7 @@ func TestDriftIsDetectedAndCorrected(t *testing.T) {
 	t.Run("in correct mode a deleted object is recreated", func(t *testing.T) {
 		dr := mustGet(t, drGVK, ns, "reviews")
 		start := time.Now()
-		if err := k8s.Delete(context.Background(), dr); err != nil {
+		if err := env.Client.Delete(context.Background(), dr); err != nil {
 			t.Fatal(err)
 		}
 		waitEventFast(t, obj, v1alpha1.ReasonDriftDetected, start, 3*time.Second, "DestinationRule/"+ns+"/reviews: missing")
@@ -162,7 +162,7 @@ func TestDriftIsDetectedAndCorrected(t *testing.T) {
 		cur := getSync(t, obj)
 		base := cur.DeepCopy()
 		cur.Annotations = map[string]string{RequestedAtAnnotation: time.Now().Format(time.RFC3339Nano)}
-		if err := k8s.Patch(context.Background(), cur, client.MergeFrom(base)); err != nil {
+		if err := env.Client.Patch(context.Background(), cur, client.MergeFrom(base)); err != nil {
 			t.Fatal(err)
 		}
 		waitReady(t, obj, "main@sha1:"+next, 10*time.Second)

@@ -123,7 +123,7 @@ func TestSyncPollsNewCommits(t *testing.T) {
 		raw.SetNamespace(ns)
 		raw.SetName("kiali-made")
 		raw.Object["spec"] = map[string]any{"hosts": []any{"details"}}
-		if err := k8s.Create(context.Background(), raw); err != nil {
+		if err := env.Client.Create(context.Background(), raw); err != nil {
 			t.Fatal(err)
 		}
 		kubectlEdit(t, ns, "reviews", 10, 90)
@@ -136,7 +136,7 @@ func TestSyncPollsNewCommits(t *testing.T) {
 		})
 		time.Sleep(3 * time.Second) // three more polls
 		list := &corev1.EventList{}
-		if err := k8s.List(context.Background(), list, client.InNamespace(ns)); err != nil {
+		if err := env.Client.List(context.Background(), list, client.InNamespace(ns)); err != nil {
 			t.Fatal(err)
 		}
 		var counts []int32
@@ -300,7 +300,7 @@ func TestSyncFencesNamespaces(t *testing.T) {
 				t.Errorf("VirtualService %s exists (err %v)", key, err)
 			}
 		}
-		if err := k8s.Get(context.Background(), client.ObjectKey{Name: other}, &corev1.Namespace{}); !apierrors.IsNotFound(err) {
+		if err := env.Client.Get(context.Background(), client.ObjectKey{Name: other}, &corev1.Namespace{}); !apierrors.IsNotFound(err) {
 			t.Errorf("namespace %s was created (err %v)", other, err)
 		}
 		if s := getSync(t, obj).Status; s.LastAppliedRevision != "" || s.Inventory != nil {
@@ -390,7 +390,7 @@ func TestSuspendLeavesTheClusterAlone(t *testing.T) {
 		cur := getSync(t, obj)
 		base := cur.DeepCopy()
 		cur.Spec.Suspend = suspend
-		if err := k8s.Patch(context.Background(), cur, client.MergeFrom(base)); err != nil {
+		if err := env.Client.Patch(context.Background(), cur, client.MergeFrom(base)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -431,11 +431,11 @@ func TestDeletingAPruningSyncRemovesWhatItApplied(t *testing.T) {
 		t.Fatalf("finalizers = %v, want %s while prune is on", got.Finalizers, Finalizer)
 	}
 
-	if err := k8s.Delete(context.Background(), got); err != nil {
+	if err := env.Client.Delete(context.Background(), got); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, 15*time.Second, func() error {
-		if err := k8s.Get(context.Background(), client.ObjectKeyFromObject(obj), &v1alpha1.IntentSync{}); !apierrors.IsNotFound(err) {
+		if err := env.Client.Get(context.Background(), client.ObjectKeyFromObject(obj), &v1alpha1.IntentSync{}); !apierrors.IsNotFound(err) {
 			return fmt.Errorf("IntentSync still there (err %v)", err)
 		}
 		return nil
@@ -446,7 +446,7 @@ func TestDeletingAPruningSyncRemovesWhatItApplied(t *testing.T) {
 		}
 	}
 	inv := &corev1.ConfigMap{}
-	if err := k8s.Get(context.Background(), client.ObjectKey{Namespace: apply.DefaultInventoryNamespace, Name: inventoryName(obj)}, inv); !apierrors.IsNotFound(err) {
+	if err := env.Client.Get(context.Background(), client.ObjectKey{Namespace: apply.DefaultInventoryNamespace, Name: inventoryName(obj)}, inv); !apierrors.IsNotFound(err) {
 		t.Errorf("inventory ConfigMap survived the deletion (err %v)", err)
 	}
 }
@@ -465,12 +465,12 @@ func TestStatusUpdatesDoNotWakeTheReconciler(t *testing.T) {
 		cur := getSync(t, obj)
 		base := cur.DeepCopy()
 		cur.Status.DriftReport = &v1alpha1.DriftReportStatus{Summary: "written by the test"}
-		if err := k8s.Status().Patch(context.Background(), cur, client.MergeFrom(base)); err != nil {
+		if err := env.Client.Status().Patch(context.Background(), cur, client.MergeFrom(base)); err != nil {
 			t.Fatal(err)
 		}
 		base = cur.DeepCopy()
 		cur.Labels = map[string]string{"team": "mesh"}
-		if err := k8s.Patch(context.Background(), cur, client.MergeFrom(base)); err != nil {
+		if err := env.Client.Patch(context.Background(), cur, client.MergeFrom(base)); err != nil {
 			t.Fatal(err)
 		}
 		time.Sleep(2 * time.Second)
@@ -483,7 +483,7 @@ func TestStatusUpdatesDoNotWakeTheReconciler(t *testing.T) {
 		cur := getSync(t, obj)
 		base := cur.DeepCopy()
 		cur.Spec.Interval.Duration = 2 * time.Hour
-		if err := k8s.Patch(context.Background(), cur, client.MergeFrom(base)); err != nil {
+		if err := env.Client.Patch(context.Background(), cur, client.MergeFrom(base)); err != nil {
 			t.Fatal(err)
 		}
 		eventually(t, 5*time.Second, func() error {
@@ -499,7 +499,7 @@ func TestStatusUpdatesDoNotWakeTheReconciler(t *testing.T) {
 		cur := getSync(t, obj)
 		base := cur.DeepCopy()
 		cur.Annotations = map[string]string{RequestedAtAnnotation: time.Now().Format(time.RFC3339Nano)}
-		if err := k8s.Patch(context.Background(), cur, client.MergeFrom(base)); err != nil {
+		if err := env.Client.Patch(context.Background(), cur, client.MergeFrom(base)); err != nil {
 			t.Fatal(err)
 		}
 		eventually(t, 5*time.Second, func() error {

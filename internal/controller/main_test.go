@@ -5,11 +5,8 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/signal"
-	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -19,77 +16,19 @@ import (
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/meshintent/meshintent/api/v1alpha1"
 	"github.com/meshintent/meshintent/internal/gitfixture"
 	"github.com/meshintent/meshintent/internal/testenv"
 )
 
-var (
-	env *testenv.Env
-	// k8s is a client whose scheme knows IntentSync.
-	k8s client.Client
-)
+var env *testenv.Env
 
-// TestMain starts one control plane for the package with the Istio CRDs
-// (testenv) and the IntentSync CRD from config/crd/bases.
-func TestMain(m *testing.M) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	e, err := testenv.Start(ctx)
-	cancel()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "testenv: %v\n", err)
-		os.Exit(1)
-	}
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
-	go func() {
-		<-sig
-		_ = e.Stop()
-		os.Exit(130)
-	}()
-	code := func() int {
-		if err := setup(e); err != nil {
-			fmt.Fprintf(os.Stderr, "setup: %v\n", err)
-			return 1
-		}
-		return m.Run()
-	}()
-	signal.Stop(sig)
-	if err := e.Stop(); err != nil {
-		fmt.Fprintf(os.Stderr, "testenv: %v\n", err)
-		if code == 0 {
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
-
-func setup(e *testenv.Env) error {
-	env = e
-	root, err := testenv.ModuleRoot()
-	if err != nil {
-		return err
-	}
-	if _, err := envtest.InstallCRDs(e.Config, envtest.CRDInstallOptions{
-		Paths:              []string{filepath.Join(root, "config", "crd", "bases")},
-		ErrorIfPathMissing: true,
-		MaxTime:            60 * time.Second,
-	}); err != nil {
-		return fmt.Errorf("installing the IntentSync CRD: %w", err)
-	}
-	scheme := runtime.NewScheme()
-	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
-	utilruntime.Must(v1alpha1.AddToScheme(scheme))
-	k8s, err = client.New(e.Config, client.Options{Scheme: scheme})
-	return err
-}
+// TestMain starts one control plane for the package, with the Istio and
+// IntentSync CRDs.
+func TestMain(m *testing.M) { testenv.Main(m, &env) }
 
 var (
 	vsGVK = schema.GroupVersionKind{Group: "networking.istio.io", Version: "v1", Kind: "VirtualService"}
@@ -269,7 +208,7 @@ func newIntentSync(t *testing.T, ns string, repo *intentRepo, mod func(*v1alpha1
 	if mod != nil {
 		mod(&obj.Spec)
 	}
-	if err := k8s.Create(context.Background(), obj); err != nil {
+	if err := env.Client.Create(context.Background(), obj); err != nil {
 		t.Fatalf("creating IntentSync: %v", err)
 	}
 	return obj
@@ -279,7 +218,7 @@ func newIntentSync(t *testing.T, ns string, repo *intentRepo, mod func(*v1alpha1
 func getSync(t *testing.T, obj *v1alpha1.IntentSync) *v1alpha1.IntentSync {
 	t.Helper()
 	got := &v1alpha1.IntentSync{}
-	if err := k8s.Get(context.Background(), client.ObjectKeyFromObject(obj), got); err != nil {
+	if err := env.Client.Get(context.Background(), client.ObjectKeyFromObject(obj), got); err != nil {
 		t.Fatalf("reading IntentSync: %v", err)
 	}
 	return got
@@ -325,7 +264,7 @@ func waitReason(t *testing.T, obj *v1alpha1.IntentSync, reason string, timeout t
 func get(gvk schema.GroupVersionKind, ns, name string) (*unstructured.Unstructured, error) {
 	u := &unstructured.Unstructured{}
 	u.SetGroupVersionKind(gvk)
-	err := k8s.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: name}, u)
+	err := env.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: name}, u)
 	return u, err
 }
 
@@ -360,7 +299,7 @@ func resourceVersions(t *testing.T, ns string) map[string]string {
 	for _, gvk := range []schema.GroupVersionKind{vsGVK, drGVK} {
 		list := &unstructured.UnstructuredList{}
 		list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
-		if err := k8s.List(context.Background(), list, client.InNamespace(ns)); err != nil {
+		if err := env.Client.List(context.Background(), list, client.InNamespace(ns)); err != nil {
 			t.Fatal(err)
 		}
 		for _, u := range list.Items {
@@ -374,7 +313,7 @@ func resourceVersions(t *testing.T, ns string) map[string]string {
 func events(t *testing.T, obj *v1alpha1.IntentSync, reason string) []string {
 	t.Helper()
 	list := &corev1.EventList{}
-	if err := k8s.List(context.Background(), list, client.InNamespace(obj.Namespace)); err != nil {
+	if err := env.Client.List(context.Background(), list, client.InNamespace(obj.Namespace)); err != nil {
 		t.Fatal(err)
 	}
 	var out []string
