@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/meshintent/meshintent/internal/markdown"
 	"github.com/meshintent/meshintent/pkg/apply"
 	"github.com/meshintent/meshintent/pkg/manifest"
 	"github.com/meshintent/meshintent/pkg/plan"
@@ -243,14 +244,14 @@ func (p planView) writeMarkdown(w io.Writer) error {
 			if r.Field != "" {
 				where = strings.TrimPrefix(where+" `"+r.Field+"`", " ")
 			}
-			fmt.Fprintf(&b, "| %s | `%s` | `%s` | %s | %s |\n", icon, r.Policy, r.Object, where, mdEscape(r.Message))
+			fmt.Fprintf(&b, "| %s | `%s` | `%s` | %s | %s |\n", icon, r.Policy, r.Object, where, markdown.Text(r.Message))
 		}
 		b.WriteString("\n")
 	}
 	if p.Live != nil {
 		b.WriteString("#### Live cluster (server-side dry-run of head)\n\n")
 		for _, r := range p.Live.Rejected {
-			fmt.Fprintf(&b, "- ❌ rejected by the API server: %s\n", mdEscape(r))
+			fmt.Fprintf(&b, "- ❌ rejected by the API server: %s\n", markdown.Text(r))
 		}
 		for _, e := range p.Live.Actions {
 			fmt.Fprintf(&b, "- %s `%s`\n", e.Action, e.ID)
@@ -299,8 +300,4 @@ func indent(s, prefix string) string {
 		lines[i] = prefix + l
 	}
 	return strings.Join(lines, "") + "\n"
-}
-
-func mdEscape(s string) string {
-	return strings.NewReplacer("|", "\\|", "\n", " ").Replace(s)
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/meshintent/meshintent/internal/markdown"
 )
 
 // Report is the result of Drift: how the cluster differs from Git. Every
@@ -123,7 +125,7 @@ func (r *Report) WriteText(w io.Writer) error {
 				ew.printf("  %s\n", withSource(d.ID, d.Source))
 				last = d.ID
 			}
-			ew.printf("    %s: want %s, have %s%s\n", d.Path, formatValue(d.Want), formatValue(d.Have), byManager(d.Manager))
+			ew.printf("    %s: want %s, have %s%s\n", d.Path, markdown.Value(d.Want, 0), markdown.Value(d.Have, 0), byManager(d.Manager))
 		}
 	}
 	if len(r.Missing) > 0 {
@@ -154,26 +156,26 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	if len(r.Drifted) > 0 {
 		ew.printf("\n### Drifted fields\n\n| Object | Source | Field | Want | Have | Manager |\n|---|---|---|---|---|---|\n")
 		for _, d := range r.Drifted {
-			ew.printf("| %s | %s | %s | %s | %s | %s |\n", mdCode(d.ID), mdCode(d.Source), mdCode(d.Path),
-				mdCode(formatValue(d.Want)), mdCode(formatValue(d.Have)), mdCode(d.Manager))
+			ew.printf("| %s | %s | %s | %s | %s | %s |\n", markdown.Code(d.ID), markdown.Code(d.Source), markdown.Code(d.Path),
+				markdown.Code(markdown.Value(d.Want, 0)), markdown.Code(markdown.Value(d.Have, 0)), markdown.Code(d.Manager))
 		}
 	}
 	if len(r.Missing) > 0 {
 		ew.printf("\n### Missing objects\n\n| Object | Source |\n|---|---|\n")
 		for _, o := range r.Missing {
-			ew.printf("| %s | %s |\n", mdCode(o.ID), mdCode(o.Source))
+			ew.printf("| %s | %s |\n", markdown.Code(o.ID), markdown.Code(o.Source))
 		}
 	}
 	if len(r.Unmanaged) > 0 {
 		ew.printf("\n### Unmanaged objects\n\n| Object | Kiali wizard | Managers | Reason |\n|---|---|---|---|\n")
 		for _, u := range r.Unmanaged {
-			ew.printf("| %s | %s | %s | %s |\n", mdCode(u.ID), mdCode(u.KialiWizard), mdCode(strings.Join(u.Managers, ", ")), mdText(u.Reason))
+			ew.printf("| %s | %s | %s | %s |\n", markdown.Code(u.ID), markdown.Code(u.KialiWizard), markdown.Code(strings.Join(u.Managers, ", ")), markdown.Text(u.Reason))
 		}
 	}
 	if len(r.Stale) > 0 {
 		ew.printf("\n### Stale objects\n\n| Object | Source |\n|---|---|\n")
 		for _, o := range r.Stale {
-			ew.printf("| %s | %s |\n", mdCode(o.ID), mdCode(o.Source))
+			ew.printf("| %s | %s |\n", markdown.Code(o.ID), markdown.Code(o.Source))
 		}
 	}
 	return ew.err
@@ -202,27 +204,6 @@ func byManager(m string) string {
 		return ""
 	}
 	return " (set by " + m + ")"
-}
-
-// formatValue renders a value as compact JSON, or <absent> for nil.
-func formatValue(v any) string {
-	if v == nil {
-		return "<absent>"
-	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Sprint(v)
-	}
-	return string(b)
-}
-
-func mdText(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
-
-func mdCode(s string) string {
-	if s == "" {
-		return ""
-	}
-	return "`" + strings.NewReplacer("`", "'", "|", `\|`).Replace(s) + "`"
 }
 
 type errWriter struct {

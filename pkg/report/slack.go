@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+
+	"github.com/meshintent/meshintent/internal/markdown"
 )
 
 // Slack limits (https://api.slack.com/reference/block-kit/blocks).
@@ -53,8 +55,8 @@ func (r *Report) Slack() SlackMessage {
 		headline = ":warning: *" + slackEscape(capitalize(r.Line())) + "*"
 	}
 	blocks := []SlackBlock{
-		{Type: "header", Text: &SlackText{Type: "plain_text", Text: truncate(title, slackHeaderLimit)}},
-		{Type: "section", Text: &SlackText{Type: "mrkdwn", Text: truncate(headline, slackSectionLimit)}},
+		{Type: "header", Text: &SlackText{Type: "plain_text", Text: markdown.Truncate(title, slackHeaderLimit)}},
+		{Type: "section", Text: &SlackText{Type: "mrkdwn", Text: markdown.Truncate(headline, slackSectionLimit)}},
 	}
 	if lines := r.slackFindings(); len(lines) > 0 {
 		blocks = append(blocks, SlackBlock{Type: "section", Text: &SlackText{Type: "mrkdwn", Text: lines}})
@@ -67,7 +69,7 @@ func (r *Report) Slack() SlackMessage {
 	if r.ConfigMap != "" {
 		ctx = append(ctx, "full report in ConfigMap "+slackCode(r.ConfigMap))
 	}
-	blocks = append(blocks, SlackBlock{Type: "context", Elements: []*SlackText{{Type: "mrkdwn", Text: truncate(strings.Join(ctx, " · "), slackSectionLimit)}}})
+	blocks = append(blocks, SlackBlock{Type: "context", Elements: []*SlackText{{Type: "mrkdwn", Text: markdown.Truncate(strings.Join(ctx, " · "), slackSectionLimit)}}})
 	return SlackMessage{Text: text, Blocks: blocks}
 }
 
@@ -81,7 +83,7 @@ func (r *Report) SlackPayload() ([]byte, error) {
 func (r *Report) slackFindings() string {
 	var lines []string
 	for _, d := range r.Drifted {
-		l := fmt.Sprintf("• %s %s: want %s, have %s", slackCode(d.ID), slackCode(d.Path), slackCode(formatValue(d.Want)), slackCode(formatValue(d.Have)))
+		l := fmt.Sprintf("• %s %s: want %s, have %s", slackCode(d.ID), slackCode(d.Path), slackCode(markdown.Value(d.Want, valueLimit)), slackCode(markdown.Value(d.Have, valueLimit)))
 		if d.Manager != "" {
 			l += " (" + slackEscape(d.Manager) + ")"
 		}

@@ -6,8 +6,8 @@ import (
 	"io"
 	"strings"
 	"time"
-	"unicode/utf8"
 
+	"github.com/meshintent/meshintent/internal/markdown"
 	"github.com/meshintent/meshintent/pkg/apply"
 )
 
@@ -55,27 +55,27 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	if r.IntentSync != "" {
 		title += ": " + r.IntentSync
 	}
-	ew.printf("# %s\n\n", mdText(title))
+	ew.printf("# %s\n\n", markdown.Text(title))
 	if r.Clean() {
-		ew.printf("**In sync**: the cluster matches revision %s.\n", mdCode(orUnknown(r.Revision)))
+		ew.printf("**In sync**: the cluster matches revision %s.\n", markdown.Code(orUnknown(r.Revision)))
 	} else {
-		ew.printf("**%s**\n", mdText(capitalize(r.Line())))
+		ew.printf("**%s**\n", markdown.Text(capitalize(r.Line())))
 	}
 
 	ew.printf("\n| | |\n|---|---|\n")
 	if r.IntentSync != "" {
-		ew.printf("| IntentSync | %s |\n", mdCode(r.IntentSync))
+		ew.printf("| IntentSync | %s |\n", markdown.Code(r.IntentSync))
 	}
 	if r.Source != "" {
-		ew.printf("| Source | %s |\n", mdCode(r.Source))
+		ew.printf("| Source | %s |\n", markdown.Code(r.Source))
 	}
-	ew.printf("| Last applied revision | %s |\n", mdCode(orUnknown(r.Revision)))
+	ew.printf("| Last applied revision | %s |\n", markdown.Code(orUnknown(r.Revision)))
 	if r.AppliedAt != nil {
 		ew.printf("| Last applied | %s |\n", formatTime(*r.AppliedAt))
 	}
 	ew.printf("| Generated | %s |\n", formatTime(r.GeneratedAt))
 	if r.ConfigMap != "" {
-		ew.printf("| ConfigMap | %s |\n", mdCode(r.ConfigMap))
+		ew.printf("| ConfigMap | %s |\n", markdown.Code(r.ConfigMap))
 	}
 	s := r.Summary
 	ew.printf("\n| Finding | Count |\n|---|---|\n")
@@ -85,14 +85,14 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	if len(r.Drifted) > 0 {
 		ew.printf("\n## Drifted fields\n\nFields set in Git whose live value differs.\n\n| Object | Field | Want | Have | Manager |\n|---|---|---|---|---|\n")
 		for _, d := range r.Drifted {
-			ew.printf("| %s | %s | %s | %s | %s |\n", mdCode(d.ID), mdCode(d.Path),
-				mdCode(formatValue(d.Want)), mdCode(formatValue(d.Have)), mdCode(d.Manager))
+			ew.printf("| %s | %s | %s | %s | %s |\n", markdown.Code(d.ID), markdown.Code(d.Path),
+				markdown.Code(markdown.Value(d.Want, valueLimit)), markdown.Code(markdown.Value(d.Have, valueLimit)), markdown.Code(d.Manager))
 		}
 	}
 	if len(r.Missing) > 0 {
 		ew.printf("\n## Missing objects\n\nObjects of the revision that do not exist in the cluster.\n\n| Object | Source |\n|---|---|\n")
 		for _, o := range r.Missing {
-			ew.printf("| %s | %s |\n", mdCode(o.ID), mdCode(o.Source))
+			ew.printf("| %s | %s |\n", markdown.Code(o.ID), markdown.Code(o.Source))
 		}
 	}
 	if len(r.Unmanaged) > 0 {
@@ -100,27 +100,27 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 		for _, u := range r.Unmanaged {
 			wizard := ""
 			if u.KialiWizard != "" {
-				wizard = "⚠ " + mdCode(u.KialiWizard)
+				wizard = "⚠ " + markdown.Code(u.KialiWizard)
 			}
-			ew.printf("| %s | %s | %s | %s |\n", mdCode(u.ID), wizard, mdCode(strings.Join(u.Managers, ", ")), mdText(u.Reason))
+			ew.printf("| %s | %s | %s | %s |\n", markdown.Code(u.ID), wizard, markdown.Code(strings.Join(u.Managers, ", ")), markdown.Text(u.Reason))
 		}
 	}
 	if len(r.Conflicts) > 0 {
 		ew.printf("\n## Conflicts with other field managers\n\nFields other managers own with values other than Git's: an apply without force fails on them.\n\n| Object | Field | Manager |\n|---|---|---|\n")
 		for _, c := range r.Conflicts {
-			ew.printf("| %s | %s | %s |\n", mdCode(c.ID), mdCode(c.Field), mdCode(c.Manager))
+			ew.printf("| %s | %s | %s |\n", markdown.Code(c.ID), markdown.Code(c.Field), markdown.Code(c.Manager))
 		}
 	}
 	if len(r.Stale) > 0 {
 		ew.printf("\n## Stale objects\n\nObjects applied earlier that left Git; the next apply with prune deletes them.\n\n| Object | Source |\n|---|---|\n")
 		for _, o := range r.Stale {
-			ew.printf("| %s | %s |\n", mdCode(o.ID), mdCode(o.Source))
+			ew.printf("| %s | %s |\n", markdown.Code(o.ID), markdown.Code(o.Source))
 		}
 	}
 	if len(r.Notes) > 0 {
 		ew.printf("\n## Notes\n\n")
 		for _, n := range r.Notes {
-			ew.printf("- %s\n", mdText(oneLine(n)))
+			ew.printf("- %s\n", markdown.Text(oneLine(n)))
 		}
 	}
 	return ew.err
@@ -142,47 +142,7 @@ func capitalize(s string) string {
 
 func formatTime(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
-// formatValue renders a value as compact JSON, "<absent>" for nil, capped
-// at valueLimit bytes.
-func formatValue(v any) string {
-	if v == nil {
-		return "<absent>"
-	}
-	var b strings.Builder
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false) // each output escapes for itself
-	if err := enc.Encode(v); err != nil {
-		return truncate(fmt.Sprint(v), valueLimit)
-	}
-	return truncate(strings.TrimSuffix(b.String(), "\n"), valueLimit)
-}
-
-// mdText escapes what would break a table row.
-func mdText(s string) string {
-	return strings.NewReplacer("|", `\|`, "\n", " ", "\r", " ").Replace(s)
-}
-
-// mdCode puts s in a code span fit for a table cell.
-func mdCode(s string) string {
-	if s == "" {
-		return ""
-	}
-	return "`" + strings.NewReplacer("`", "'", "|", `\|`, "\n", " ", "\r", " ").Replace(s) + "`"
-}
-
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
-
-// truncate shortens s to at most n bytes on a rune boundary, marking the cut.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	cut := n - len("…")
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
-}
 
 type errWriter struct {
 	w   io.Writer
