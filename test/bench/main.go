@@ -6,11 +6,21 @@
 //     --combine` over the equivalent hand-written VirtualServices and
 //     DestinationRules with the same three mesh rules;
 //   - the first apply of 2,000 objects vs `kubectl apply --server-side` on the
-//     same local API server, and a no-op re-apply (writes and CPU time).
+//     same local API server, and a no-op re-apply (writes and CPU time);
+//   - latency: `reconciler run` as a subprocess against a local control
+//     plane, timing push → applied via webhook and via poll, and an
+//     out-of-band edit → drift reported and → corrected (p50 and p95 of
+//     -trials trials each; see latencyBench);
+//   - rss: the same subprocess's resident set with 2,000 managed objects,
+//     then after -unmanaged unmanaged Istio objects appear in other
+//     namespaces (see rssBench).
 //
 // Run it with `make bench-compare` (or go run ./test/bench); it builds
 // conftest and kube-apiserver into the cache when they are missing. Figures
-// are medians of -runs runs. Nothing here is a pass/fail assertion.
+// of the offline and apply parts are medians of -runs runs. Nothing here is
+// a pass/fail assertion. On two shared cores all parts take about 25
+// minutes: offline and apply about 5, latency about 5, rss about 15 (most
+// of it creating the unmanaged objects); progress goes to stderr.
 package main
 
 import (
@@ -21,6 +31,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -29,7 +40,9 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/go-logr/logr/funcr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/meshintent/meshintent/internal/testenv"
 	"github.com/meshintent/meshintent/pkg/apply"
@@ -42,15 +55,40 @@ func main() {
 	var (
 		sizes = flag.String("sizes", "100,1000,5000", "numbers of services for the render + gate comparison")
 		runs  = flag.Int("runs", 5, "runs per figure (the median is printed)")
-		parts = flag.String("parts", "offline,apply", "which comparisons: offline, apply")
+		parts = flag.String("parts", "offline,apply,latency,rss", "which comparisons: offline, apply, latency, rss")
 	)
+	flag.IntVar(&trials, "trials", 20, "trials per latency figure (p50 and p95 are printed)")
+	flag.IntVar(&unmanaged, "unmanaged", 20000, "unmanaged objects created for the rss part")
+	flag.DurationVar(&trialGap, "trial-gap", 2*time.Second, "idle time before each latency trial")
+	flag.IntVar(&rssServices, "rss-services", 1000, "services synced in the rss part (2 objects each)")
+	flag.StringVar(&reconcilerFlags, "reconciler-flags", "", "extra flags for `reconciler run`, e.g. --zap-log-level=5")
+	flag.BoolVar(&keep, "keep", false, "keep the work directory (the reconciler's and git's logs) and print its path")
 	flag.Parse()
-	ctx := context.Background()
-	if err := run(ctx, *sizes, *runs, strings.Split(*parts, ",")); err != nil {
+	// Clients log API server warnings through controller-runtime's logger.
+	ctrllog.SetLogger(funcr.New(func(prefix, args string) {
+		fmt.Fprintf(os.Stderr, "bench: client: %s %s\n", prefix, args)
+	}, funcr.Options{}))
+	// Interrupting cancels ctx, so the control planes and the reconciler
+	// subprocess are stopped on the way out.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := run(ctx, *sizes, *runs, strings.Split(*parts, ","))
+	stop()
+	if err != nil {
 		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
 		os.Exit(1)
 	}
 }
+
+// Settings of the latency and rss parts.
+var (
+	trials          int
+	trialGap        time.Duration
+	rssServices     int
+	unmanaged       int
+	reconcilerFlags string
+	keep            bool
+)
 
 // row is one line of the result table.
 type row struct {
@@ -66,7 +104,24 @@ func run(ctx context.Context, sizeList string, runs int, parts []string) error {
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(work)
+	if keep {
+		fmt.Fprintf(os.Stderr, "bench: work directory %s\n", work)
+	} else {
+		defer os.RemoveAll(work)
+	}
+	for _, p := range parts {
+		if !slices.Contains([]string{"offline", "apply", "latency", "rss"}, p) {
+			return fmt.Errorf("-parts: unknown part %q", p)
+		}
+	}
+	// The reconciler binary, built once for the parts that run it.
+	var reconciler string
+	if slices.ContainsFunc(parts, func(p string) bool { return p == "offline" || p == "latency" || p == "rss" }) {
+		reconciler = filepath.Join(work, "reconciler")
+		if err := sh(root, "go", "build", "-o", reconciler, "./cmd/reconciler"); err != nil {
+			return err
+		}
+	}
 
 	var rows []row
 	if slices.Contains(parts, "offline") {
@@ -78,7 +133,7 @@ func run(ctx context.Context, sizeList string, runs int, parts []string) error {
 			}
 			sizes = append(sizes, n)
 		}
-		r, err := offline(ctx, root, work, sizes, runs)
+		r, err := offline(ctx, root, work, reconciler, sizes, runs)
 		if err != nil {
 			return err
 		}
@@ -91,6 +146,20 @@ func run(ctx context.Context, sizeList string, runs int, parts []string) error {
 		}
 		rows = append(rows, r...)
 	}
+	if slices.Contains(parts, "latency") {
+		r, err := latencyBench(ctx, root, work, reconciler, trials)
+		if err != nil {
+			return fmt.Errorf("latency: %w", err)
+		}
+		rows = append(rows, r...)
+	}
+	if slices.Contains(parts, "rss") {
+		r, err := rssBench(ctx, root, work, reconciler, rssServices, unmanaged)
+		if err != nil {
+			return fmt.Errorf("rss: %w", err)
+		}
+		rows = append(rows, r...)
+	}
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "benchmark\tmeshintent\tpeer\tratio\ttarget")
 	for _, r := range rows {
@@ -100,13 +169,9 @@ func run(ctx context.Context, sizeList string, runs int, parts []string) error {
 }
 
 // offline compares render + gate with kubectl kustomize | conftest.
-func offline(ctx context.Context, root, work string, sizes []int, runs int) ([]row, error) {
+func offline(ctx context.Context, root, work, reconciler string, sizes []int, runs int) ([]row, error) {
 	conftest, err := tool(root, "test/tools/conftest", "github.com/open-policy-agent/conftest", "conftest")
 	if err != nil {
-		return nil, err
-	}
-	reconciler := filepath.Join(work, "reconciler")
-	if err := sh(root, "go", "build", "-o", reconciler, "./cmd/reconciler"); err != nil {
 		return nil, err
 	}
 	engineOpts := validate.Options{}
