@@ -39,8 +39,8 @@ generate:
 	hack/generate.sh
 
 ## bench-compare: meshintent vs kubectl kustomize | conftest and kubectl apply, then
-## the controller's latency and RSS on a local control plane (test/bench; ~25 min
-## on two shared cores, progress on stderr)
+## the controller's latency and RSS on a local control plane (test/bench; ~50 min
+## on two shared cores, 36 of them in conftest)
 .PHONY: bench-compare
 bench-compare: tools
 	@KUBEBUILDER_ASSETS="$$(test/tools/install.sh)" $(GO) run ./test/bench -parts offline,apply,latency,rss

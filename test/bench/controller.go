@@ -29,7 +29,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/watch"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/meshintent/meshintent/api/v1alpha1"
 	"github.com/meshintent/meshintent/internal/testenv"
@@ -59,37 +58,23 @@ type cluster struct {
 	c client.WithWatch
 }
 
-// startCluster starts a control plane and installs the IntentSync CRD from
-// config/crd/bases (installing it again when testenv already did is an
-// update, not an error).
-func startCluster(ctx context.Context, root, work, name string) (*cluster, error) {
+// startCluster starts a control plane (testenv installs the Istio and
+// IntentSync CRDs) and writes a kubeconfig named after the part.
+func startCluster(ctx context.Context, work, name string) (*cluster, error) {
 	env, err := testenv.Start(ctx)
 	if err != nil {
 		return nil, err
 	}
-	cl := &cluster{env: env}
-	if err := cl.setup(root, work, name); err != nil {
+	cl := &cluster{env: env, kubeconfig: filepath.Join(work, name+"-kubeconfig")}
+	if cl.c, err = client.NewWithWatch(env.Config, client.Options{Scheme: env.Scheme}); err != nil {
+		_ = env.Stop()
+		return nil, fmt.Errorf("creating client: %w", err)
+	}
+	if err := env.WriteKubeconfig(cl.kubeconfig); err != nil {
 		_ = env.Stop()
 		return nil, err
 	}
 	return cl, nil
-}
-
-func (cl *cluster) setup(root, work, name string) error {
-	if _, err := envtest.InstallCRDs(cl.env.Config, envtest.CRDInstallOptions{
-		Paths:              []string{filepath.Join(root, "config", "crd", "bases")},
-		ErrorIfPathMissing: true,
-		MaxTime:            60 * time.Second,
-	}); err != nil {
-		return fmt.Errorf("installing the IntentSync CRD: %w", err)
-	}
-	c, err := client.NewWithWatch(cl.env.Config, client.Options{Scheme: testenv.NewScheme()})
-	if err != nil {
-		return fmt.Errorf("creating client: %w", err)
-	}
-	cl.c = c
-	cl.kubeconfig = filepath.Join(work, name+"-kubeconfig")
-	return cl.env.WriteKubeconfig(cl.kubeconfig)
 }
 
 func (cl *cluster) stop() {

@@ -48,8 +48,8 @@ const trialTimeout = 60 * time.Second
 // edits are: under a client-side rate limit (client-go's default is 5 QPS,
 // burst 10) back-to-back trials would each wait for the tokens the last
 // one spent.
-func latencyBench(ctx context.Context, root, work, reconciler string, trials int) ([]row, error) {
-	cl, err := startCluster(ctx, root, work, "latency")
+func latencyBench(ctx context.Context, work, reconciler string, trials int) ([]row, error) {
+	cl, err := startCluster(ctx, work, "latency")
 	if err != nil {
 		return nil, err
 	}

@@ -43,8 +43,8 @@ const (
 // idle figure is a single sample 5 s after the reconciler is ready, before
 // the IntentSync exists; the time of the first sync and of each forced
 // re-sync are printed too.
-func rssBench(ctx context.Context, root, work, reconciler string, services, unmanaged int) ([]row, error) {
-	cl, err := startCluster(ctx, root, work, "rss")
+func rssBench(ctx context.Context, work, reconciler string, services, unmanaged int) ([]row, error) {
+	cl, err := startCluster(ctx, work, "rss")
 	if err != nil {
 		return nil, err
 	}
