@@ -22,6 +22,7 @@ import (
 	"syscall"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -510,4 +511,27 @@ func sleep(ctx context.Context, d time.Duration) error {
 	case <-time.After(d):
 		return nil
 	}
+}
+
+// serve serves the repository over HTTP, logging git http-backend's output
+// to <work>/<name>-git.log; stop ends the server and closes the log.
+func (r *gitRepo) serve(work, name string) (url string, stop func(), err error) {
+	log, err := os.Create(filepath.Join(work, name+"-git.log"))
+	if err != nil {
+		return "", nil, err
+	}
+	url, stopGit, err := serveGit(r.dir, log)
+	if err != nil {
+		log.Close()
+		return "", nil, err
+	}
+	return url, func() { stopGit(); log.Close() }, nil
+}
+
+// createNamespace creates the namespace ns.
+func (c *cluster) createNamespace(ctx context.Context, ns string) error {
+	if err := c.c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
+		return fmt.Errorf("creating namespace %s: %w", ns, err)
+	}
+	return nil
 }

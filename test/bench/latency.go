@@ -12,8 +12,6 @@ import (
 	"strings"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -55,8 +53,8 @@ func latencyBench(ctx context.Context, work, reconciler string, trials int) ([]r
 	}
 	defer cl.stop()
 	const ns = "latency"
-	if err := cl.c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
-		return nil, fmt.Errorf("creating namespace %s: %w", ns, err)
+	if err := cl.createNamespace(ctx, ns); err != nil {
+		return nil, err
 	}
 
 	// A repository of a few services, served over HTTP.
@@ -80,12 +78,7 @@ func latencyBench(ctx context.Context, work, reconciler string, trials int) ([]r
 	if err != nil {
 		return nil, err
 	}
-	gitLog, err := os.Create(filepath.Join(work, "latency-git.log"))
-	if err != nil {
-		return nil, err
-	}
-	defer gitLog.Close()
-	url, stopGit, err := serveGit(repo.dir, gitLog)
+	url, stopGit, err := repo.serve(work, "latency")
 	if err != nil {
 		return nil, err
 	}

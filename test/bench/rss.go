@@ -50,8 +50,8 @@ func rssBench(ctx context.Context, work, reconciler string, services, unmanaged 
 	}
 	defer cl.stop()
 	const ns = "rss"
-	if err := cl.c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
-		return nil, fmt.Errorf("creating namespace %s: %w", ns, err)
+	if err := cl.createNamespace(ctx, ns); err != nil {
+		return nil, err
 	}
 
 	// The repository, served over HTTP.
@@ -66,12 +66,7 @@ func rssBench(ctx context.Context, work, reconciler string, services, unmanaged 
 	if err != nil {
 		return nil, err
 	}
-	gitLog, err := os.Create(filepath.Join(work, "rss-git.log"))
-	if err != nil {
-		return nil, err
-	}
-	defer gitLog.Close()
-	url, stopGit, err := serveGit(repo.dir, gitLog)
+	url, stopGit, err := repo.serve(work, "rss")
 	if err != nil {
 		return nil, err
 	}
