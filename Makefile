@@ -8,9 +8,9 @@ CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/meshintent
 
 all: build
 
-## build: the reconciler binary into ./bin (git-ignored)
+## build: the reconciler binary into ./bin (git-ignored), static like the image's
 build:
-	$(GO) build -o $(BIN)/reconciler ./cmd/reconciler
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags="-s -w" -o $(BIN)/reconciler ./cmd/reconciler
 
 ## tools: kube-apiserver (built from Go modules) and etcd into the cache outside the repo
 tools:

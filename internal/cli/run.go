@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"k8s.io/klog/v2"
@@ -85,12 +86,15 @@ on --webhook-addr when a secret is given in --webhook-secret-file or $` + envWeb
 	fs.StringVar(&opts.Namespace, "namespace", "", "only reconcile IntentSyncs in this namespace (default: all)")
 	fs.StringVar(&opts.MetricsAddr, "metrics-addr", ":8080", `address of the Prometheus metrics endpoint; "0" turns it off`)
 	fs.StringVar(&opts.HealthProbeAddr, "health-probe-addr", ":8081", "address of the /healthz and /readyz probes")
+	fs.StringVar(&opts.PprofAddr, "pprof-addr", "", "address serving Go's profiles at /debug/pprof/ (default: off)")
 	fs.StringVar(&opts.WebhookAddr, "webhook-addr", ":9292", "address of the push webhook receiver")
 	fs.StringVar(&secretFile, "webhook-secret-file", "", "file holding the webhook secret (default: $"+envWebhookSecret+")")
 	fs.BoolVar(&opts.LeaderElection, "leader-elect", false, "elect a leader among replicas; only the leader reconciles")
 	fs.StringVar(&opts.LeaderElectionNamespace, "leader-election-namespace", "", "namespace of the leader election Lease (default: the pod's)")
 	fs.StringVar(&opts.CacheDir, "cache-dir", defaultCacheDir(), "where fetched repositories are cached")
 	fs.IntVar(&opts.Concurrent, "concurrent", 4, "IntentSyncs reconciled at once")
+	fs.DurationVar(&opts.MemoryReleaseInterval, "memory-release-interval", 10*time.Second,
+		"return the heap a sync leaves behind to the OS, at most this often; 0 turns it off")
 	// zap's flags (--zap-log-level, --zap-encoder, --zap-devel...) on a
 	// flag set of this command only.
 	gofs := flag.NewFlagSet("zap", flag.ContinueOnError)

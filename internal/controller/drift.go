@@ -112,11 +112,9 @@ func (r *IntentSyncReconciler) reconcileDrift(ctx context.Context, req ctrl.Requ
 	if len(touched) == 0 || st.applied == nil {
 		return ctrl.Result{}, nil
 	}
-	var subset manifest.Set
-	for _, o := range st.applied.set {
-		if touched[o.ID()] {
-			subset = append(subset, o)
-		}
+	subset, err := st.applied.lazy(func(id string) bool { return touched[id] })
+	if err != nil {
+		return ctrl.Result{}, err
 	}
 	if len(subset) == 0 {
 		return ctrl.Result{}, nil // e.g. pruned by the last apply
@@ -161,16 +159,18 @@ func (r *IntentSyncReconciler) reconcileDrift(ctx context.Context, req ctrl.Requ
 // stale objects. A failure is logged and left for the next poll.
 func (r *IntentSyncReconciler) checkDrift(ctx context.Context, obj *v1alpha1.IntentSync, st *syncState) {
 	start := r.now()
-	report, err := r.Apply.Drift(ctx, st.applied.set, apply.DriftOptions{Ignore: st.applied.ignore, Inventory: inventoryName(obj)})
+	set, err := st.applied.lazy(nil)
+	if err != nil {
+		ctrl.LoggerFrom(ctx).Info("drift check failed", "error", err.Error())
+		return
+	}
+	report, err := r.Apply.Drift(ctx, set, apply.DriftOptions{Ignore: st.applied.ignore, Inventory: inventoryName(obj)})
 	observeStep("drift", start)
 	if err != nil {
 		ctrl.LoggerFrom(ctx).Info("drift check failed", "error", err.Error())
 		return
 	}
-	ids := make([]string, 0, len(st.applied.set))
-	for _, o := range st.applied.set {
-		ids = append(ids, o.ID())
-	}
+	ids := st.applied.ids()
 	for id := range st.drift {
 		if !slices.Contains(ids, id) {
 			delete(st.drift, id) // a full check replaces what is known
@@ -226,11 +226,10 @@ func (r *IntentSyncReconciler) recordDrift(obj *v1alpha1.IntentSync, st *syncSta
 // correct re-applies the drifted objects ids with force, taking their fields
 // back from other managers; deleted objects are created again.
 func (r *IntentSyncReconciler) correct(ctx context.Context, obj *v1alpha1.IntentSync, st *syncState, ids []string) {
-	var set manifest.Set
-	for _, o := range st.applied.set {
-		if slices.Contains(ids, o.ID()) {
-			set = append(set, o)
-		}
+	set, err := st.applied.lazy(func(id string) bool { return slices.Contains(ids, id) })
+	if err != nil {
+		r.Recorder.Eventf(obj, corev1.EventTypeWarning, v1alpha1.ReasonApplyFailed, "correcting drift: %s", truncate(err.Error(), messageLimit))
+		return
 	}
 	start := r.now()
 	res, err := r.Apply.Apply(ctx, set, apply.ApplyOptions{Force: true, CreateNamespaces: obj.Spec.CreateNamespaces})

@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 
@@ -214,4 +215,28 @@ func TestDriftPredicate(t *testing.T) {
 			t.Errorf("Delete = %v, Create = %v; want true, false", p.Delete(event.DeleteEvent{Object: o}), p.Create(event.CreateEvent{Object: o}))
 		}
 	})
+}
+
+func TestDropFieldSets(t *testing.T) {
+	at := metav1.NewTime(time.Unix(1000, 0))
+	entry := metav1.ManagedFieldsEntry{Manager: "kubectl-edit", Operation: metav1.ManagedFieldsOperationUpdate, Time: &at,
+		FieldsType: "FieldsV1", FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:spec":{"f:hosts":{}}}`)}}
+	o := &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Name: "r", ManagedFields: []metav1.ManagedFieldsEntry{entry}}}
+	got, err := dropFieldSets(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mf := got.(*metav1.PartialObjectMetadata).ManagedFields
+	want := entry
+	want.FieldsV1 = nil
+	if diff := cmp.Diff([]metav1.ManagedFieldsEntry{want}, mf); diff != "" {
+		t.Errorf("managedFields (-want +got):\n%s", diff)
+	}
+	if !lastWriteIsOurs(got.(client.Object), "kubectl-edit") {
+		t.Error("the last writer is no longer known")
+	}
+	tombstone := toolscache.DeletedFinalStateUnknown{Key: "a/r"}
+	if got, err := dropFieldSets(tombstone); err != nil || got != tombstone {
+		t.Errorf("tombstone: %v, %v", got, err)
+	}
 }

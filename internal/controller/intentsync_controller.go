@@ -94,6 +94,8 @@ type IntentSyncReconciler struct {
 	// election); nil means it always leads.
 	elected <-chan struct{}
 	now     func() time.Time
+	// memory releases the heap of each sync reconcile; nil is off.
+	memory *memoryReleaser
 
 	// counts are reconciles per IntentSync, for tests and debugging.
 	counts counters
@@ -161,6 +163,7 @@ func (r *IntentSyncReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 			log.Error(err, "patching status")
 			retErr = errors.Join(retErr, err)
 		}
+		r.memory.release()
 	}()
 	return r.sync(ctx, obj, base), nil
 }
@@ -239,8 +242,13 @@ func (r *IntentSyncReconciler) sync(ctx context.Context, obj, base *v1alpha1.Int
 		markProgressing(obj, "applying revision "+art.Revision)
 		r.patchProgress(ctx, base, obj)
 	}
+	set, err := built.lazy(nil)
+	if err != nil {
+		return r.fail(ctx, obj, st, failure{step: "apply", reason: v1alpha1.ReasonApplyFailed,
+			revision: art.Revision, started: started, err: err})
+	}
 	applyStart := r.now()
-	res, err := r.Apply.Apply(ctx, built.set, apply.ApplyOptions{
+	res, err := r.Apply.Apply(ctx, set, apply.ApplyOptions{
 		Force:            obj.Spec.DriftMode == v1alpha1.DriftModeCorrect,
 		CreateNamespaces: obj.Spec.CreateNamespaces,
 		Prune:            obj.Spec.Prune,
@@ -355,6 +363,7 @@ func (r *IntentSyncReconciler) build(ctx context.Context, obj *v1alpha1.IntentSy
 		return a, nil, nil
 	}
 	defer observeStep("build", r.now())
+	ctrl.LoggerFrom(ctx).V(1).Info("rendering", "revision", art.Revision, "generation", obj.Generation)
 	var policyDirs []string
 	for _, d := range obj.Spec.PolicyDirs {
 		abs, err := inRepo(art.Dir, d)
@@ -378,12 +387,11 @@ func (r *IntentSyncReconciler) build(ctx context.Context, obj *v1alpha1.IntentSy
 	for _, ig := range obj.Spec.Ignore {
 		ignore = append(ignore, apply.IgnoreRule{Paths: ig.Paths, Group: ig.Group, Kind: ig.Kind, Namespace: ig.Namespace, Name: ig.Name})
 	}
-	return &appliedSet{
-		revision:   art.Revision,
-		generation: obj.Generation,
-		set:        labelled(out.Render.Objects, obj.Namespace, obj.Name),
-		ignore:     ignore,
-	}, report, nil
+	built, err := newAppliedSet(art.Revision, obj.Generation, label(out.Render.Objects, obj.Namespace, obj.Name), ignore)
+	if err != nil {
+		return nil, nil, err
+	}
+	return built, report, nil
 }
 
 // inRepo resolves a repository-relative directory, refusing to leave root.
@@ -398,23 +406,27 @@ func inRepo(root, rel string) (string, error) {
 	return abs, nil
 }
 
-// labelled returns copies of set's objects labelled with the IntentSync
-// that applies them; set itself (which the render cache may share) is not
-// touched.
-func labelled(set manifest.Set, namespace, name string) manifest.Set {
-	out := make(manifest.Set, len(set))
-	for i, o := range set {
-		u := o.DeepCopy()
-		labels := u.GetLabels()
-		if labels == nil {
-			labels = map[string]string{}
+// label labels set's objects in place with the IntentSync that applies
+// them, and returns set. The set must be the caller's own, as a render's
+// result is (the render cache keeps encoded copies): the applied set lives
+// as long as the IntentSync, and labelling copies would keep a second
+// metadata per object.
+func label(set manifest.Set, namespace, name string) manifest.Set {
+	for _, o := range set {
+		meta, ok := o.Object["metadata"].(map[string]any)
+		if !ok {
+			meta = map[string]any{}
+			o.Object["metadata"] = meta
+		}
+		labels, ok := meta["labels"].(map[string]any)
+		if !ok {
+			labels = make(map[string]any, 2)
+			meta["labels"] = labels
 		}
 		labels[SyncNamespaceLabel] = namespace
 		labels[SyncNameLabel] = name
-		u.SetLabels(labels)
-		out[i] = manifest.Object{Unstructured: u, Source: o.Source, Intent: o.Intent}
 	}
-	return out
+	return set
 }
 
 // inventoryName is the inventory ConfigMap of obj: unique per IntentSync.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	corev1 "k8s.io/api/core/v1"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -60,6 +61,9 @@ type Options struct {
 	MetricsAddr string
 	// HealthProbeAddr serves /healthz and /readyz; empty turns it off.
 	HealthProbeAddr string
+	// PprofAddr serves Go's profiles at /debug/pprof/; empty or "0" turns
+	// it off.
+	PprofAddr string
 	// WebhookAddr serves the push webhook receiver (webhook.PathGitHub,
 	// PathGitLab, PathGeneric); empty turns it off. It is served on every
 	// replica, not only the leader.
@@ -84,6 +88,12 @@ type Options struct {
 	InventoryNamespace string
 	// Logger logs; the zero value discards.
 	Logger logr.Logger
+	// MemoryReleaseInterval, when positive, returns the heap each sync
+	// reconcile leaves behind to the operating system (a forced collection
+	// and scavenge, debug.FreeOSMemory), at most once per interval. The
+	// controller works in bursts and idles in between; without it the Go
+	// runtime keeps a burst's heap resident until a later collection.
+	MemoryReleaseInterval time.Duration
 
 	// Lease timings; zero means controller-runtime's defaults. Tests shorten
 	// them.
@@ -156,7 +166,7 @@ func NewManager(opts Options) (*Manager, error) {
 		cacheOpts.DefaultNamespaces = map[string]cache.Config{opts.Namespace: {}}
 	}
 	for _, gvk := range kinds {
-		by := cache.ByObject{Label: managed}
+		by := cache.ByObject{Label: managed, Transform: dropFieldSets}
 		if opts.Namespace != "" && gvk.Kind != "Namespace" {
 			by.Namespaces = map[string]cache.Config{cache.AllNamespaces: {}}
 		}
@@ -164,11 +174,16 @@ func NewManager(opts Options) (*Manager, error) {
 	}
 
 	mopts := ctrl.Options{
-		Scheme:                        scheme,
-		Cache:                         cacheOpts,
+		Scheme: scheme,
+		Cache:  cacheOpts,
+		// Secrets are read when needed, never cached: a cluster's Secrets
+		// (Helm releases among them) can be large, and only the few that
+		// IntentSyncs name are of interest.
+		Client:                        client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}}}},
 		Logger:                        opts.Logger,
 		Metrics:                       metricsserver.Options{BindAddress: opts.MetricsAddr},
 		HealthProbeBindAddress:        opts.HealthProbeAddr,
+		PprofBindAddress:              opts.PprofAddr,
 		LeaderElection:                opts.LeaderElection,
 		LeaderElectionID:              opts.LeaderElectionID,
 		LeaderElectionNamespace:       opts.LeaderElectionNamespace,
@@ -206,6 +221,10 @@ func NewManager(opts Options) (*Manager, error) {
 		Apply: apply.NewManager(direct, apply.Options{
 			InventoryNamespace: opts.InventoryNamespace,
 			Concurrency:        apply.DefaultConcurrency,
+			// The drift watches' cache answers which objects are certainly
+			// unchanged, so a no-op reconcile lists nothing from the API
+			// server.
+			MetadataReader: mgr.GetCache(),
 		}),
 		Fetcher:   fetcher,
 		Recorder:  mgr.GetEventRecorderFor(eventSource), //nolint:staticcheck // see below
@@ -214,6 +233,7 @@ func NewManager(opts Options) (*Manager, error) {
 		trigger:   make(chan event.GenericEvent, triggerBuffer),
 		elected:   mgr.Elected(),
 		now:       time.Now,
+		memory:    newMemoryReleaser(opts.MemoryReleaseInterval),
 	}
 	// The core/v1 recorder above is used rather than GetEventRecorder
 	// (events.k8s.io): that one folds every later Event with the same
@@ -294,6 +314,19 @@ func (r *IntentSyncReconciler) setup(mgr ctrl.Manager, kinds []schema.GroupVersi
 		return fmt.Errorf("setting up the drift controller: %w", err)
 	}
 	return nil
+}
+
+// dropFieldSets removes the field sets from the managedFields of a cached
+// object: the watches look at who wrote last and when (lastWriteIsOurs),
+// and the sets are most of an object's metadata.
+func dropFieldSets(obj any) (any, error) {
+	if o, ok := obj.(metav1.Object); ok {
+		mf := o.GetManagedFields()
+		for i := range mf {
+			mf[i].FieldsV1 = nil
+		}
+	}
+	return obj, nil
 }
 
 // metadataOf returns an empty metadata-only object of gvk, for watches.

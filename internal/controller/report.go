@@ -121,7 +121,7 @@ func RenderApplied(ctx context.Context, fetcher *source.Fetcher, obj *v1alpha1.I
 	}
 	return &AppliedRevision{
 		Revision: revision,
-		Set:      labelled(out.Render.Objects, obj.Namespace, obj.Name),
+		Set:      label(out.Render.Objects, obj.Namespace, obj.Name),
 		Ignore:   ignoreRules(out.Config.Ignore, obj.Spec.Ignore),
 	}, nil
 }
@@ -224,7 +224,9 @@ func (s *reportScheduler) compute(ctx context.Context, obj *v1alpha1.IntentSync)
 	if st := s.r.states.lookup(client.ObjectKeyFromObject(obj)); st != nil {
 		st.mu.Lock()
 		if ap := st.applied; ap != nil && ap.revision == obj.Status.LastAppliedRevision {
-			a = &AppliedRevision{Revision: ap.revision, Set: ap.set, Ignore: ap.ignore}
+			if set, err := ap.decode(nil); err == nil {
+				a = &AppliedRevision{Revision: ap.revision, Set: set, Ignore: ap.ignore}
+			}
 		}
 		st.mu.Unlock()
 	}

@@ -1,10 +1,14 @@
 package controller
 
 import (
+	"bytes"
+	"fmt"
 	"sync"
 
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/meshintent/meshintent/internal/canonical"
 	"github.com/meshintent/meshintent/pkg/apply"
 	"github.com/meshintent/meshintent/pkg/manifest"
 	"github.com/meshintent/meshintent/pkg/render"
@@ -44,12 +48,110 @@ type syncState struct {
 	touched   map[string]bool
 }
 
-// appliedSet is a rendered set as it was (or would be) applied.
+// appliedSet is a rendered set as it was (or would be) applied. It lives
+// as long as its IntentSync, so the objects are kept in the canonical
+// encoding (about a tenth of the memory of unstructured maps, which cost
+// some 8 KiB per VirtualService) and decoded when used.
 type appliedSet struct {
 	revision   string
 	generation int64
-	set        manifest.Set
+	objects    []packedObject
 	ignore     []apply.IgnoreRule
+}
+
+// packedObject is one object of an appliedSet: its identity, its digest as
+// applied (apply.Digest) and its encoding.
+type packedObject struct {
+	id, source, intent                string
+	apiVersion, kind, namespace, name string
+	digest                            string
+	data                              []byte
+}
+
+// newAppliedSet encodes set.
+func newAppliedSet(revision string, generation int64, set manifest.Set, ignore []apply.IgnoreRule) (*appliedSet, error) {
+	a := &appliedSet{revision: revision, generation: generation, ignore: ignore, objects: make([]packedObject, len(set))}
+	var buf []byte
+	for i, o := range set {
+		var err error
+		if buf, err = canonical.Append(buf[:0], o.Object); err != nil {
+			return nil, fmt.Errorf("%s: %w", o.ID(), err)
+		}
+		digest, err := apply.Digest(o)
+		if err != nil {
+			return nil, err
+		}
+		a.objects[i] = packedObject{
+			id: o.ID(), source: o.Source, intent: o.Intent,
+			apiVersion: o.GetAPIVersion(), kind: o.GetKind(), namespace: o.GetNamespace(), name: o.GetName(),
+			digest: digest, data: bytes.Clone(buf),
+		}
+	}
+	return a, nil
+}
+
+// lazy returns the objects whose ID keep accepts (all with a nil keep) as
+// lazy objects (manifest.Object.Load): apply decodes only those whose live
+// copy may differ. Namespaces, which apply needs in full, are decoded.
+func (a *appliedSet) lazy(keep func(id string) bool) (manifest.Set, error) {
+	var set manifest.Set
+	for i := range a.objects {
+		o := &a.objects[i]
+		if keep != nil && !keep(o.id) {
+			continue
+		}
+		if o.apiVersion == "v1" && o.kind == "Namespace" {
+			u, err := o.decode()
+			if err != nil {
+				return nil, err
+			}
+			set = append(set, manifest.Object{Unstructured: u, Source: o.source, Intent: o.intent})
+			continue
+		}
+		stub := &unstructured.Unstructured{Object: map[string]any{
+			"apiVersion": o.apiVersion, "kind": o.kind,
+			"metadata": map[string]any{"namespace": o.namespace, "name": o.name},
+		}}
+		set = append(set, manifest.Object{Unstructured: stub, Source: o.source, Intent: o.intent, Digest: o.digest, Load: o.decode})
+	}
+	return set, nil
+}
+
+// decode returns the object in full, a copy of the caller's own.
+func (o *packedObject) decode() (*unstructured.Unstructured, error) {
+	v, err := canonical.Decode(o.data)
+	m, ok := v.(map[string]any)
+	if err != nil || !ok {
+		return nil, fmt.Errorf("decoding the applied %s: %v", o.id, err)
+	}
+	return &unstructured.Unstructured{Object: m}, nil
+}
+
+// ids returns the IDs of the objects, in order.
+func (a *appliedSet) ids() []string {
+	ids := make([]string, len(a.objects))
+	for i, o := range a.objects {
+		ids[i] = o.id
+	}
+	return ids
+}
+
+// decode returns the objects whose ID keep accepts (all with a nil keep),
+// as a set of the caller's own.
+func (a *appliedSet) decode(keep func(id string) bool) (manifest.Set, error) {
+	var set manifest.Set
+	for i := range a.objects {
+		o := &a.objects[i]
+		if keep != nil && !keep(o.id) {
+			continue
+		}
+		u, err := o.decode()
+		if err != nil {
+			return nil, err
+		}
+		set = append(set, manifest.Object{Unstructured: u, Source: o.source, Intent: o.intent})
+	}
+	return set, nil
 }
 
 // stalledKey identifies a revision judged bad for a spec generation.

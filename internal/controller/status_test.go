@@ -315,15 +315,20 @@ func TestDeniedMessage(t *testing.T) {
 	}
 }
 
-func TestLabelledCopiesTheSet(t *testing.T) {
-	set := manifest.Set{object("VirtualService", "a", "r", "r.yaml", "")}
-	set[0].SetLabels(map[string]string{manifest.ManagedByLabel: manifest.ManagedByValue})
-	got := labelled(set, "team", "mesh")
-	want := map[string]string{manifest.ManagedByLabel: manifest.ManagedByValue, SyncNamespaceLabel: "team", SyncNameLabel: "mesh"}
-	if diff := cmp.Diff(want, got[0].GetLabels()); diff != "" {
-		t.Errorf("labels of the copy (-want +got):\n%s", diff)
+func TestLabel(t *testing.T) {
+	set := manifest.Set{
+		object("VirtualService", "a", "r", "r.yaml", ""),
+		object("DestinationRule", "a", "r", "r.yaml", ""),
 	}
-	if diff := cmp.Diff(map[string]string{manifest.ManagedByLabel: manifest.ManagedByValue}, set[0].GetLabels()); diff != "" {
-		t.Errorf("the original was changed (-want +got):\n%s", diff)
+	set[0].SetLabels(map[string]string{manifest.ManagedByLabel: manifest.ManagedByValue})
+	got := label(set, "team", "mesh")
+	wants := []map[string]string{
+		{manifest.ManagedByLabel: manifest.ManagedByValue, SyncNamespaceLabel: "team", SyncNameLabel: "mesh"},
+		{SyncNamespaceLabel: "team", SyncNameLabel: "mesh"},
+	}
+	for i, want := range wants {
+		if diff := cmp.Diff(want, got[i].GetLabels()); diff != "" {
+			t.Errorf("labels of %s (-want +got):\n%s", got[i].ID(), diff)
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -65,13 +66,45 @@ type Result struct {
 
 // planned is one object on its way through Apply.
 type planned struct {
-	obj      manifest.Object // prepared copy
+	obj      manifest.Object // prepared copy, or the lazy object until load
+	digest   string          // of the prepared object
+	lazy     bool            // obj is lazy: load before use beyond its ref
+	scratch  *[]byte
 	ref      ObjectRef
 	ns       string // the namespace that must exist first
 	deferred bool   // in a namespace that is created by this Apply
 	blocked  bool   // in a namespace that is missing
 	action   Action
 	err      *ObjectError
+}
+
+// load replaces a lazy object by its prepared full copy.
+func (p *planned) load() error {
+	if !p.lazy {
+		return nil
+	}
+	u, err := p.obj.Load()
+	if err != nil {
+		return fmt.Errorf("%s: loading: %w", p.ref.ID(), err)
+	}
+	obj, err := prepare(manifest.Object{Unstructured: u, Source: p.obj.Source, Intent: p.obj.Intent}, p.scratch)
+	if err != nil {
+		return err
+	}
+	p.obj, p.digest, p.lazy = obj, obj.GetAnnotations()[DigestAnnotation], false
+	return nil
+}
+
+// loadChanged loads the lazy objects of ps that are not Unchanged.
+func loadChanged(ps []*planned) error {
+	for _, p := range ps {
+		if p.action != Unchanged {
+			if err := p.load(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func (p *planned) fail(op string, err error) {
@@ -141,8 +174,10 @@ func (m *Manager) Apply(ctx context.Context, set manifest.Set, opts ApplyOptions
 		}
 	}
 	// Objects whose live copy carries our last configuration and nobody
-	// else's changes need no dry-run: a no-op apply stays cheap.
-	if err := m.markUnchanged(ctx, now); err != nil {
+	// else's changes need no dry-run: a no-op apply stays cheap. Lazy
+	// objects are loaded only when they are not such.
+	m.markUnchanged(ctx, now)
+	if err := loadChanged(ps); err != nil {
 		return nil, err
 	}
 	m.dryRun(ctx, now, opts.Force)
@@ -280,15 +315,21 @@ func plan(set manifest.Set) ([]*planned, error) {
 	sorted.Sort()
 	seen := make(map[string]string, len(set))
 	ps := make([]*planned, 0, len(set))
+	scratch := new([]byte)
 	for _, o := range sorted {
 		if o.Unstructured == nil {
 			return nil, fmt.Errorf("%s: nil object in set", o.Source)
 		}
-		obj, err := prepare(o)
-		if err != nil {
-			return nil, err
+		p := &planned{ref: RefOf(o.Unstructured), scratch: scratch}
+		if o.Lazy() && !isNamespace(o.Unstructured) {
+			p.obj, p.digest, p.lazy = o, o.Digest, true
+		} else {
+			obj, err := prepare(o, scratch)
+			if err != nil {
+				return nil, err
+			}
+			p.obj, p.digest = obj, obj.GetAnnotations()[DigestAnnotation]
 		}
-		p := &planned{obj: obj, ref: RefOf(o.Unstructured)}
 		if src, dup := seen[p.ref.key()]; dup {
 			return nil, fmt.Errorf("%s: declared twice, in %s and %s", p.ref.ID(), src, o.Source)
 		}
@@ -305,8 +346,9 @@ func plan(set manifest.Set) ([]*planned, error) {
 
 // prepare returns the copy of o that is applied: a Namespace reduced to
 // apiVersion, kind, name, labels and annotations; every object labelled
-// app.kubernetes.io/managed-by=meshintent.
-func prepare(o manifest.Object) (manifest.Object, error) {
+// app.kubernetes.io/managed-by=meshintent and annotated with its digest.
+// scratch is reused for the digest's encoding.
+func prepare(o manifest.Object, scratch *[]byte) (manifest.Object, error) {
 	var u *unstructured.Unstructured
 	if isNamespace(o.Unstructured) {
 		u = &unstructured.Unstructured{}
@@ -318,17 +360,37 @@ func prepare(o manifest.Object) (manifest.Object, error) {
 		}
 		u.SetLabels(o.GetLabels())
 	} else {
-		u = o.DeepCopy()
+		// Only metadata changes below: the spec is shared with o, and
+		// nothing in Apply writes to it (requests are made from deep copies).
+		u = manifest.MetadataCopy(o.Unstructured)
 	}
-	labels := u.GetLabels()
+	// The label and the digest are set on the maps directly: the getters
+	// and setters of unstructured convert and copy each map, which a no-op
+	// apply of thousands of objects would feel.
+	meta, ok := u.Object["metadata"].(map[string]any)
+	if !ok {
+		meta = map[string]any{}
+		u.Object["metadata"] = meta
+	}
+	labels, _ := meta["labels"].(map[string]any)
+	labels = maps.Clone(labels) // shared with o
 	if labels == nil {
-		labels = map[string]string{}
+		labels = make(map[string]any, 1)
 	}
-	if labels[manifest.ManagedByLabel] != manifest.ManagedByValue {
-		labels[manifest.ManagedByLabel] = manifest.ManagedByValue
+	labels[manifest.ManagedByLabel] = manifest.ManagedByValue
+	meta["labels"] = labels
+	return manifest.Object{Unstructured: u, Source: o.Source, Intent: o.Intent}, setDigest(u, scratch)
+}
+
+// Digest returns the digest meshintent applies o with (the
+// meshintent.io/applied-digest annotation), for making o lazy (see
+// manifest.Object.Digest).
+func Digest(o manifest.Object) (string, error) {
+	obj, err := prepare(o, new([]byte))
+	if err != nil {
+		return "", err
 	}
-	u.SetLabels(labels)
-	return manifest.Object{Unstructured: u, Source: o.Source, Intent: o.Intent}, setDigest(u)
+	return obj.GetAnnotations()[DigestAnnotation], nil
 }
 
 // checkNamespaces finds the namespaces the set needs that do not exist.

@@ -15,6 +15,7 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -132,12 +133,24 @@ func (m *Manager) Drift(ctx context.Context, set manifest.Set, opts DriftOptions
 		kinds = DefaultMeshKinds
 	}
 
-	// Compare each object with its live copy.
+	// Compare each object with its live copy, but those whose metadata
+	// shows they cannot have drifted.
+	unchanged := m.unchangedLive(ctx, ps, driftListThreshold)
+	for i, p := range ps {
+		if !unchanged[i] {
+			if err := p.load(); err != nil {
+				return nil, err
+			}
+		}
+	}
 	diffs := make([][]FieldDiff, len(ps))
 	missing := make([]bool, len(ps))
 	errs := make([]error, len(ps))
 	m.each(ctx, len(ps), func(ctx context.Context, i int) {
 		p := ps[i]
+		if unchanged[i] {
+			return
+		}
 		live := p.ref.empty()
 		if err := m.client.Get(ctx, client.ObjectKeyFromObject(live), live); err != nil {
 			if apierrors.IsNotFound(err) || meta.IsNoMatchError(err) {
@@ -237,57 +250,61 @@ func (m *Manager) unmanaged(ctx context.Context, ps []*planned, kinds []schema.G
 			jobs = append(jobs, job{ns, gvk})
 		}
 	}
-	lists := make([][]unstructured.Unstructured, len(jobs))
+	// Each list is reduced to its findings at once, page by page, so that
+	// memory does not grow with the objects in the namespaces.
+	type found struct {
+		unmanaged []Unmanaged
+		stale     []ObjectInfo
+	}
+	founds := make([]found, len(jobs))
 	errs := make([]error, len(jobs))
 	m.each(ctx, len(jobs), func(ctx context.Context, i int) {
-		l := &unstructured.UnstructuredList{}
-		l.SetGroupVersionKind(jobs[i].gvk.GroupVersion().WithKind(jobs[i].gvk.Kind + "List"))
-		if err := m.client.List(ctx, l, client.InNamespace(jobs[i].ns)); err != nil {
-			if !apierrors.IsNotFound(err) && !meta.IsNoMatchError(err) {
-				errs[i] = fmt.Errorf("listing %s in namespace %s: %w", jobs[i].gvk.Kind, jobs[i].ns, err)
-			}
-			return
-		}
-		lists[i] = l.Items
-	})
-	if err := errors.Join(errs...); err != nil {
-		return nil, nil, err
-	}
-	var unmanaged []Unmanaged
-	var stale []ObjectInfo
-	for _, items := range lists {
-		for i := range items {
-			u := &items[i]
-			ref := RefOf(u)
+		gvk := jobs[i].gvk
+		f := &founds[i]
+		// Unmanaged objects are not in a cache of meshintent's objects.
+		err := m.listMetadata(ctx, nil, gvk, jobs[i].ns, nil, func(u *metav1.PartialObjectMetadata) {
+			ref := ObjectRef{Group: gvk.Group, Version: gvk.Version, Kind: gvk.Kind, Namespace: u.GetNamespace(), Name: u.GetName()}
 			if inSet[ref.key()] {
-				continue
+				return
 			}
 			ours := u.GetLabels()[manifest.ManagedByLabel] == manifest.ManagedByValue
 			var reason string
 			switch {
 			case ours && inv == nil:
-				stale = append(stale, ObjectInfo{ID: ref.ID(), Object: ref, Source: u.GetAnnotations()[manifest.SourceAnnotation]})
-				continue
+				f.stale = append(f.stale, ObjectInfo{ID: ref.ID(), Object: ref, Source: u.GetAnnotations()[manifest.SourceAnnotation]})
+				return
 			case ours && inv.Has(ref):
-				continue // reported as stale from the inventory
+				return // reported as stale from the inventory
 			case ours:
 				reason = fmt.Sprintf("labelled %s=%s but not in inventory %s", manifest.ManagedByLabel, manifest.ManagedByValue, inv.Name)
 			default:
 				reason = fmt.Sprintf("not in Git: no %s=%s label", manifest.ManagedByLabel, manifest.ManagedByValue)
 			}
 			var managers []string
-			for _, f := range u.GetManagedFields() {
-				if !slices.Contains(managers, f.Manager) {
-					managers = append(managers, f.Manager)
+			for _, mf := range u.GetManagedFields() {
+				if !slices.Contains(managers, mf.Manager) {
+					managers = append(managers, mf.Manager)
 				}
 			}
-			unmanaged = append(unmanaged, Unmanaged{
+			f.unmanaged = append(f.unmanaged, Unmanaged{
 				ObjectInfo:  ObjectInfo{ID: ref.ID(), Object: ref},
 				KialiWizard: u.GetLabels()[KialiWizardLabel],
 				Managers:    managers,
 				Reason:      reason,
 			})
+		})
+		if err != nil && !apierrors.IsNotFound(err) && !meta.IsNoMatchError(err) {
+			errs[i] = fmt.Errorf("listing %s in namespace %s: %w", gvk.Kind, jobs[i].ns, err)
 		}
+	})
+	if err := errors.Join(errs...); err != nil {
+		return nil, nil, err
+	}
+	var unmanaged []Unmanaged
+	var stale []ObjectInfo
+	for _, f := range founds {
+		unmanaged = append(unmanaged, f.unmanaged...)
+		stale = append(stale, f.stale...)
 	}
 	sort.Slice(unmanaged, func(i, j int) bool { return unmanaged[i].ID < unmanaged[j].ID })
 	return unmanaged, stale, nil

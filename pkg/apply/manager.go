@@ -32,6 +32,13 @@ type Options struct {
 	// Concurrency bounds how many requests run in parallel for dry-runs,
 	// applies, deletes and drift reads; below 1 means DefaultConcurrency.
 	Concurrency int
+	// MetadataReader, when set, answers the label-selected metadata lists
+	// (metav1.PartialObjectMetadataList) by which Apply and Drift pass over
+	// objects that are certainly unchanged: typically a controller's
+	// informer cache of meshintent's objects. It may lag the API server;
+	// the watch that feeds it reports an object changed meanwhile. Nil
+	// means the API server, in pages.
+	MetadataReader client.Reader
 }
 
 // DefaultOptions returns the options NewManager uses for unset fields.
@@ -48,6 +55,18 @@ func DefaultOptions() Options {
 type Manager struct {
 	client client.Client
 	opts   Options
+
+	// inventories are the inventories last read or written, by name, so
+	// that one whose ConfigMap has not changed is not decoded again.
+	invMu       sync.Mutex
+	inventories map[string]storedInventory
+}
+
+// storedInventory is an inventory as stored in its ConfigMap.
+type storedInventory struct {
+	resourceVersion string
+	entries         string // as encoded in the ConfigMap
+	parsed          []Entry
 }
 
 // NewManager returns a Manager writing through c, which must read from the
@@ -63,7 +82,7 @@ func NewManager(c client.Client, opts Options) *Manager {
 	if opts.Concurrency < 1 {
 		opts.Concurrency = d.Concurrency
 	}
-	return &Manager{client: c, opts: opts}
+	return &Manager{client: c, opts: opts, inventories: map[string]storedInventory{}}
 }
 
 // Client returns the client the Manager writes through.

@@ -4,13 +4,15 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
+	"maps"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/meshintent/meshintent/internal/canonical"
 	"github.com/meshintent/meshintent/pkg/manifest"
 )
 
@@ -20,72 +22,146 @@ import (
 const DigestAnnotation = "meshintent.io/applied-digest"
 
 // setDigest annotates u with the digest of its content (without the
-// annotation itself). encoding/json sorts map keys, so equal objects give
-// equal digests.
-func setDigest(u *unstructured.Unstructured) error {
-	ann := u.GetAnnotations()
+// annotation itself), hashed in the canonical encoding: equal objects give
+// equal digests, and it is several times cheaper than encoding/json, which
+// matters when a no-op apply digests thousands of objects. scratch is
+// reused for the encoding.
+func setDigest(u *unstructured.Unstructured, scratch *[]byte) error {
+	meta, ok := u.Object["metadata"].(map[string]any)
+	if !ok {
+		meta = map[string]any{}
+		u.Object["metadata"] = meta
+	}
+	ann, _ := meta["annotations"].(map[string]any)
+	ann = maps.Clone(ann) // u's metadata may be a copy sharing the map
 	delete(ann, DigestAnnotation)
-	u.SetAnnotations(ann)
-	b, err := json.Marshal(u.Object)
+	if len(ann) == 0 {
+		delete(meta, "annotations")
+	} else {
+		meta["annotations"] = ann
+	}
+	b, err := canonical.Append((*scratch)[:0], u.Object)
 	if err != nil {
 		return fmt.Errorf("%s: digest: %w", RefOf(u).ID(), err)
 	}
+	*scratch = b
 	sum := sha256.Sum256(b)
 	if ann == nil {
-		ann = map[string]string{}
+		ann = make(map[string]any, 1)
 	}
 	ann[DigestAnnotation] = "sha256:" + hex.EncodeToString(sum[:])
-	u.SetAnnotations(ann)
+	meta["annotations"] = ann
 	return nil
 }
 
-// markUnchanged finds the planned objects that are certainly unchanged: the
-// live object carries the digest of the same configuration, and no field
-// manager but ours has touched it (status aside), so none of our fields can
-// have drifted. They get action Unchanged and skip the dry-run. It lists
-// each kind per namespace once, selecting meshintent's objects by label.
-func (m *Manager) markUnchanged(ctx context.Context, ps []*planned) error {
+// driftListThreshold is the number of objects of one kind in one namespace
+// from which Drift lists their metadata rather than reading each object (a
+// list returns every object of the kind in the namespace, which for a few
+// objects costs more than reading them). Apply always lists: it saves a
+// read and a dry-run per object.
+const driftListThreshold = 8
+
+// markUnchanged gives action Unchanged to the planned objects that are
+// certainly unchanged (see unchangedLive), which then skip the dry-run.
+func (m *Manager) markUnchanged(ctx context.Context, ps []*planned) {
+	for i, unchanged := range m.unchangedLive(ctx, ps, 1) {
+		if unchanged {
+			ps[i].action = Unchanged
+		}
+	}
+}
+
+// unchangedLive reports, for each of ps in order, whether its live object is
+// certainly unchanged: it carries the digest of p's configuration, and no
+// field manager but meshintent's apply has touched it (status aside), so
+// none of its fields can differ from p's.
+//
+// It lists metadata, with meshintent's label as selector, once per kind and
+// namespace holding at least minGroup of ps. The API server sends metadata
+// as protobuf, even for custom resources, which is far cheaper to decode
+// than the objects as JSON. Objects not listed (missing, unlabelled, in a
+// group too small, or their list failed: listing is only a shortcut) are
+// not unchanged.
+func (m *Manager) unchangedLive(ctx context.Context, ps []*planned, minGroup int) []bool {
 	type group struct {
 		gvk schema.GroupVersionKind
 		ns  string
 	}
-	groups := map[group][]*planned{}
+	groups := map[group]map[string]int{} // name → index in ps
 	var order []group
-	for _, p := range ps {
+	for i, p := range ps {
 		g := group{p.ref.GroupVersionKind(), p.ref.Namespace}
 		if _, ok := groups[g]; !ok {
 			order = append(order, g)
+			groups[g] = map[string]int{}
 		}
-		groups[g] = append(groups[g], p)
+		groups[g][p.ref.Name] = i
 	}
+	out := make([]bool, len(ps))
+	selector := client.MatchingLabels{manifest.ManagedByLabel: manifest.ManagedByValue}
 	for _, g := range order {
-		list := &unstructured.UnstructuredList{}
-		list.SetGroupVersionKind(g.gvk.GroupVersion().WithKind(g.gvk.Kind + "List"))
-		opts := []client.ListOption{client.MatchingLabels{manifest.ManagedByLabel: manifest.ManagedByValue}}
-		if g.ns != "" {
-			opts = append(opts, client.InNamespace(g.ns))
-		}
-		if err := m.client.List(ctx, list, opts...); err != nil {
-			// Listing is only a shortcut: the dry-run reads each object.
+		byName := groups[g]
+		if len(byName) < minGroup {
 			continue
 		}
-		live := make(map[string]*unstructured.Unstructured, len(list.Items))
-		for i := range list.Items {
-			live[list.Items[i].GetName()] = &list.Items[i]
-		}
-		for _, p := range groups[g] {
-			l, ok := live[p.ref.Name]
-			if ok && l.GetAnnotations()[DigestAnnotation] == p.obj.GetAnnotations()[DigestAnnotation] && m.onlyOurs(l) {
-				p.action = Unchanged
+		_ = m.listMetadata(ctx, m.opts.MetadataReader, g.gvk, g.ns, selector, func(live *metav1.PartialObjectMetadata) {
+			i, ok := byName[live.GetName()]
+			if ok && live.GetAnnotations()[DigestAnnotation] == ps[i].digest && m.onlyOurs(live) {
+				out[i] = true
 			}
+		})
+	}
+	return out
+}
+
+// listPageSize bounds the objects of one list response.
+const listPageSize = 500
+
+// listMetadata calls fn with the metadata of each object of gvk in
+// namespace ns (all namespaces when empty) that selector selects (all when
+// nil). Without a cache (nil), it lists the API server in pages of
+// listPageSize, so that memory stays bounded whatever the number of
+// objects; with one it lists the cache without copying, and fn must not
+// change what it is given.
+func (m *Manager) listMetadata(ctx context.Context, cache client.Reader, gvk schema.GroupVersionKind, ns string, selector client.ListOption, fn func(*metav1.PartialObjectMetadata)) error {
+	var opts []client.ListOption
+	if ns != "" {
+		opts = append(opts, client.InNamespace(ns))
+	}
+	if selector != nil {
+		opts = append(opts, selector)
+	}
+	if cache != nil {
+		list := &metav1.PartialObjectMetadataList{}
+		list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
+		if err := cache.List(ctx, list, append(opts, client.UnsafeDisableDeepCopy)...); err != nil {
+			return err
+		}
+		for i := range list.Items {
+			fn(&list.Items[i])
+		}
+		return nil
+	}
+	opts = append(opts, client.Limit(listPageSize))
+	var cont string
+	for {
+		list := &metav1.PartialObjectMetadataList{}
+		list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
+		if err := m.client.List(ctx, list, append(opts, client.Continue(cont))...); err != nil {
+			return err
+		}
+		for i := range list.Items {
+			fn(&list.Items[i])
+		}
+		if cont = list.GetContinue(); cont == "" {
+			return nil
 		}
 	}
-	return nil
 }
 
 // onlyOurs reports whether every field manager entry of u, but those of the
 // status subresource, is meshintent's own apply.
-func (m *Manager) onlyOurs(u *unstructured.Unstructured) bool {
+func (m *Manager) onlyOurs(u metav1.Object) bool {
 	entries := u.GetManagedFields()
 	if len(entries) == 0 {
 		return false

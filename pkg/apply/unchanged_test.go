@@ -2,14 +2,19 @@ package apply_test
 
 import (
 	"context"
+	"slices"
 	"sync/atomic"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
 	"github.com/meshintent/meshintent/pkg/apply"
+	"github.com/meshintent/meshintent/pkg/manifest"
 )
 
 // TestNoOpApplySkipsDryRuns checks that a re-apply of an unchanged set reads
@@ -87,4 +92,209 @@ func TestNoOpApplySkipsDryRuns(t *testing.T) {
 			t.Errorf("%d objects configured, want 1:\n%s", got, res.ChangeSet.String())
 		}
 	})
+}
+
+// TestDriftReadsOnlyTouchedObjects checks that a drift check of a large set
+// lists metadata and reads only the objects someone else touched, and
+// still finds every kind of drift.
+func TestDriftReadsOnlyTouchedObjects(t *testing.T) {
+	ctx := context.Background()
+	ns := env.Namespace(t)
+	set := benchSet(ns, 10) // 10 VirtualServices and 10 DestinationRules
+	base, err := client.NewWithWatch(env.Config, client.Options{Scheme: env.Scheme})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gets atomic.Int64
+	counting := interceptor.NewClient(base, interceptor.Funcs{
+		Get: func(ctx context.Context, c client.WithWatch, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+			gets.Add(1)
+			return c.Get(ctx, key, obj, opts...)
+		},
+	})
+	m := apply.NewManager(counting, apply.DefaultOptions())
+	if _, err := m.Apply(ctx, set, apply.ApplyOptions{Inventory: ns}); err != nil {
+		t.Fatal(err)
+	}
+	dopts := apply.DriftOptions{Inventory: ns, MeshKinds: apply.DefaultMeshKinds}
+
+	gets.Store(0)
+	r, err := m.Drift(ctx, set, dopts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(r.Drifted) + len(r.Missing) + len(r.Unmanaged) + len(r.Stale); n != 0 {
+		t.Errorf("untouched set: %d findings, want none: %+v", n, r)
+	}
+	if got := gets.Load(); got > 1 {
+		t.Errorf("untouched set: %d reads, want only the inventory's", got)
+	}
+
+	// Someone edits a VirtualService, deletes a DestinationRule and adds a
+	// VirtualService of their own.
+	vs := find(t, set, "VirtualService")
+	editWeights(t, vs, 50, 50)
+	dr := find(t, set, "DestinationRule")
+	if err := env.Client.Delete(ctx, dr.DeepCopy()); err != nil {
+		t.Fatal(err)
+	}
+	hand := benchSet(ns, 1)[0].DeepCopy()
+	hand.SetName("by-hand")
+	hand.SetLabels(nil)
+	hand.SetAnnotations(nil)
+	if err := env.Client.Create(ctx, hand, client.FieldOwner("kubectl-create")); err != nil {
+		t.Fatal(err)
+	}
+
+	gets.Store(0)
+	r, err = m.Drift(ctx, set, dopts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var drifted []string
+	for _, d := range r.Drifted {
+		drifted = append(drifted, d.ID+d.Path+" by "+d.Manager)
+	}
+	wantDrift := []string{
+		vs.ID() + ".spec.http[0].route[0].weight by kubectl-edit",
+		vs.ID() + ".spec.http[0].route[1].weight by kubectl-edit",
+	}
+	if diff := cmp.Diff(wantDrift, drifted); diff != "" {
+		t.Errorf("drifted fields (-want +got):\n%s", diff)
+	}
+	if len(r.Missing) != 1 || r.Missing[0].ID != dr.ID() {
+		t.Errorf("missing = %+v, want %s", r.Missing, dr.ID())
+	}
+	if len(r.Unmanaged) != 1 || r.Unmanaged[0].ID != "VirtualService/"+ns+"/by-hand" ||
+		!slices.Contains(r.Unmanaged[0].Managers, "kubectl-create") {
+		t.Errorf("unmanaged = %+v, want VirtualService/%s/by-hand made by kubectl-create", r.Unmanaged, ns)
+	}
+	// The inventory, the edited and the deleted object.
+	if got := gets.Load(); got > 3 {
+		t.Errorf("%d reads, want 3: the inventory and the two touched objects", got)
+	}
+}
+
+// TestMetadataReaderAnswersTheLists checks that with a MetadataReader (a
+// controller's cache) a no-op apply lists nothing from the client it writes
+// through, and that what the reader shows decides which objects are passed
+// over.
+func TestMetadataReaderAnswersTheLists(t *testing.T) {
+	ctx := context.Background()
+	ns := env.Namespace(t)
+	set := benchSet(ns, 10)
+	base, err := client.NewWithWatch(env.Config, client.Options{Scheme: env.Scheme})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var direct, cached atomic.Int64
+	counting := func(n *atomic.Int64) client.WithWatch {
+		return interceptor.NewClient(base, interceptor.Funcs{
+			List: func(ctx context.Context, c client.WithWatch, list client.ObjectList, opts ...client.ListOption) error {
+				n.Add(1)
+				return c.List(ctx, list, opts...)
+			},
+		})
+	}
+	m := apply.NewManager(counting(&direct), apply.Options{MetadataReader: counting(&cached)})
+	opts := apply.ApplyOptions{Inventory: ns}
+	if _, err := m.Apply(ctx, set, opts); err != nil {
+		t.Fatal(err)
+	}
+	direct.Store(0)
+	cached.Store(0)
+	res, err := m.Apply(ctx, set, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := res.ChangeSet.Count(apply.Unchanged); n != len(set) {
+		t.Errorf("%d of %d objects unchanged:\n%s", n, len(set), res.ChangeSet.String())
+	}
+	if got := direct.Load(); got != 0 {
+		t.Errorf("%d lists through the writing client, want 0", got)
+	}
+	if got := cached.Load(); got != 2 { // VirtualServices and DestinationRules
+		t.Errorf("%d lists through the metadata reader, want 2", got)
+	}
+
+	// An edit the reader shows is dry-run and reverted.
+	vs := find(t, set, "VirtualService")
+	editWeights(t, vs, 50, 50)
+	force := opts
+	force.Force = true
+	res, err = m.Apply(ctx, set, force)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := actions(res.ChangeSet)[vs.ID()]; got != apply.Configured {
+		t.Errorf("%s: %s, want %s", vs.ID(), got, apply.Configured)
+	}
+}
+
+// TestLazyObjectsLoadOnlyWhenNeeded checks that Apply and Drift load a lazy
+// object only when its live copy may differ, and handle it like the full
+// object then.
+func TestLazyObjectsLoadOnlyWhenNeeded(t *testing.T) {
+	ctx := context.Background()
+	ns := env.Namespace(t)
+	set := benchSet(ns, 10)
+	m := apply.NewManager(env.Client, apply.DefaultOptions())
+	opts := apply.ApplyOptions{Inventory: ns, Force: true}
+	if _, err := m.Apply(ctx, set, opts); err != nil {
+		t.Fatal(err)
+	}
+	var loads []string
+	lazy := make(manifest.Set, len(set))
+	for i, o := range set {
+		digest, err := apply.Digest(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stub := &unstructured.Unstructured{}
+		stub.SetAPIVersion(o.GetAPIVersion())
+		stub.SetKind(o.GetKind())
+		stub.SetNamespace(o.GetNamespace())
+		stub.SetName(o.GetName())
+		full := o
+		lazy[i] = manifest.Object{Unstructured: stub, Source: o.Source, Digest: digest, Load: func() (*unstructured.Unstructured, error) {
+			loads = append(loads, full.ID())
+			return full.DeepCopy(), nil
+		}}
+	}
+
+	res, err := m.Apply(ctx, lazy, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := res.ChangeSet.Count(apply.Unchanged); n != len(set) || len(loads) != 0 {
+		t.Errorf("untouched: %d of %d unchanged, loaded %v; want all unchanged, none loaded", n, len(set), loads)
+	}
+
+	vs := find(t, set, "VirtualService")
+	editWeights(t, vs, 50, 50)
+	r, err := m.Drift(ctx, lazy, apply.DriftOptions{Inventory: ns, MeshKinds: []schema.GroupVersionKind{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Drifted) != 2 || r.Drifted[0].ID != vs.ID() || r.Drifted[0].Source != vs.Source {
+		t.Errorf("drift = %+v, want the two weights of %s from %s", r.Drifted, vs.ID(), vs.Source)
+	}
+	if diff := cmp.Diff([]string{vs.ID()}, loads); diff != "" {
+		t.Errorf("Drift loaded (-want +got):\n%s", diff)
+	}
+
+	loads = nil
+	res, err = m.Apply(ctx, lazy, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := actions(res.ChangeSet)[vs.ID()]; got != apply.Configured {
+		t.Errorf("%s: %s, want %s", vs.ID(), got, apply.Configured)
+	}
+	if diff := cmp.Diff([]string{vs.ID()}, loads); diff != "" {
+		t.Errorf("Apply loaded (-want +got):\n%s", diff)
+	}
+	if u := live(t, vs); !cmp.Equal(u.Object["spec"], vs.Object["spec"]) {
+		t.Errorf("spec after apply = %v, want Git's %v", u.Object["spec"], vs.Object["spec"])
+	}
 }

@@ -5,6 +5,7 @@ package manifest
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"sort"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -31,11 +32,36 @@ type Object struct {
 	// Intent is "ServiceIntent/<ns>/<name>" or "NamespaceIntent/<name>" for generated
 	// objects and empty for Istio objects passed through from the repository.
 	Intent string
+
+	// Digest and Load, when both are set, make the object lazy: Digest is
+	// what apply.Digest gave for the full object, Unstructured holds only
+	// its apiVersion, kind, name and namespace, and Load returns the full
+	// object. A long-running caller keeping large sets encoded uses them so
+	// that apply needs the full objects only of those whose live copy may
+	// differ. Namespaces are never lazy.
+	Digest string
+	Load   func() (*unstructured.Unstructured, error)
 }
+
+// Lazy reports whether o is a lazy object (see Digest and Load).
+func (o Object) Lazy() bool { return o.Digest != "" && o.Load != nil }
 
 // ID names an object as Kind/namespace/name, or Kind/name when cluster-scoped.
 func (o Object) ID() string {
 	return ObjectID(o.GetKind(), o.GetNamespace(), o.GetName())
+}
+
+// MetadataCopy returns a copy of u whose top level and metadata are its
+// own, for changing labels, annotations or other metadata, while everything
+// below the top level but metadata (the spec) is shared with u. It is for
+// large sets kept in memory, where deep copies of every spec would double
+// the cost; the spec of neither object may be changed afterwards.
+func MetadataCopy(u *unstructured.Unstructured) *unstructured.Unstructured {
+	c := &unstructured.Unstructured{Object: maps.Clone(u.Object)}
+	if meta, ok := u.Object["metadata"].(map[string]any); ok {
+		c.Object["metadata"] = maps.Clone(meta)
+	}
+	return c
 }
 
 // ObjectID formats Kind/namespace/name, or Kind/name when namespace is empty.

@@ -58,3 +58,28 @@ func TestYAMLIsDeterministic(t *testing.T) {
 		t.Errorf("YAML (-want +got):\n%s", diff)
 	}
 }
+
+func TestMetadataCopy(t *testing.T) {
+	o := obj("networking.istio.io/v1", "VirtualService", "shop", "reviews")
+	o.SetLabels(map[string]string{"app": "reviews"})
+	spec := map[string]any{"hosts": []any{"reviews"}}
+	o.Object["spec"] = spec
+
+	c := MetadataCopy(o.Unstructured)
+	c.SetLabels(map[string]string{"app": "reviews", "extra": "yes"})
+	c.SetAnnotations(map[string]string{"a": "b"})
+	c.SetNamespace("other")
+
+	if diff := cmp.Diff(map[string]string{"app": "reviews"}, o.GetLabels()); diff != "" {
+		t.Errorf("the original's labels changed (-want +got):\n%s", diff)
+	}
+	if o.GetAnnotations() != nil || o.GetNamespace() != "shop" {
+		t.Errorf("the original's metadata changed: %v", o.Object["metadata"])
+	}
+	if got := c.GetLabels()["extra"]; got != "yes" {
+		t.Errorf("the copy's label = %q", got)
+	}
+	if diff := cmp.Diff(o.Object["spec"], c.Object["spec"]); diff != "" {
+		t.Errorf("spec differs (-original +copy):\n%s", diff)
+	}
+}

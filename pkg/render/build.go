@@ -86,8 +86,8 @@ func (r *renderer) fastBuild(ctx context.Context, top *kustNode) ([]built, error
 			source := f.source
 			if prev, ok := r.parsed[source]; ok && prev.sum == sums[i] {
 				next[source] = prev
-			} else {
-				next[source] = parsedFile{sum: sums[i], objs: deepCopy(perFile[i])}
+			} else if ps, ok := pack(perFile[i]); ok {
+				next[source] = parsedFile{sum: sums[i], objs: ps}
 			}
 		}
 		r.nextParsed = next
@@ -147,7 +147,9 @@ func (r *renderer) readResourceFile(item kustItem, sum *[sha256.Size]byte) ([]bu
 	if sum != nil {
 		*sum = sha256.Sum256(b)
 		if prev, ok := r.parsed[source]; ok && prev.sum == *sum {
-			return deepCopy(prev.objs), nil
+			if objs, ok := unpack(prev.objs); ok {
+				return objs, nil
+			}
 		}
 	}
 	// The nodes are not kept for line look-ups: errors are rare, and a file

@@ -1,6 +1,7 @@
 package render
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"io/fs"
@@ -8,7 +9,7 @@ import (
 	"strings"
 	"sync"
 
-	"k8s.io/apimachinery/pkg/runtime"
+	"github.com/meshintent/meshintent/internal/canonical"
 )
 
 // Cache keeps the kustomize stage of renders: for each root, path and
@@ -53,7 +54,7 @@ type cacheKey struct {
 
 type cacheEntry struct {
 	record map[recordKey]string // nil when the build cannot be reused
-	objs   []built              // never handed out: get returns deep copies
+	objs   []packed             // get hands out decoded copies
 	// parsed are the fast path's files by source, parsed, for the next
 	// build of the key when the whole build cannot be reused.
 	parsed map[string]parsedFile
@@ -62,7 +63,47 @@ type cacheEntry struct {
 // parsedFile is the objects of a resource file with the given content hash.
 type parsedFile struct {
 	sum  [sha256.Size]byte
-	objs []built
+	objs []packed
+}
+
+// packed is a built object in the canonical encoding. The cache lives as
+// long as the controller, so it keeps objects in this form: about a tenth
+// of the memory of the maps, and decoding gives the deep copy a cache must
+// hand out anyway.
+type packed struct {
+	obj    []byte
+	source string
+	line   int
+}
+
+// pack encodes objs; ok is false when an object holds a value that is not
+// JSON content, which then is not cached.
+func pack(objs []built) (ps []packed, ok bool) {
+	ps = make([]packed, len(objs))
+	var buf []byte
+	for i, b := range objs {
+		var err error
+		if buf, err = canonical.Append(buf[:0], b.obj); err != nil {
+			return nil, false
+		}
+		ps[i] = packed{obj: bytes.Clone(buf), source: b.source, line: b.line}
+	}
+	return ps, true
+}
+
+// unpack decodes ps; ok is false when one does not decode (which would be
+// a bug), so that the caller builds afresh.
+func unpack(ps []packed) (objs []built, ok bool) {
+	objs = make([]built, len(ps))
+	for i, p := range ps {
+		v, err := canonical.Decode(p.obj)
+		m, isMap := v.(map[string]any)
+		if err != nil || !isMap {
+			return nil, false
+		}
+		objs[i] = built{obj: m, source: p.source, line: p.line}
+	}
+	return objs, true
 }
 
 // get returns a deep copy of the key's build when its record still holds,
@@ -71,39 +112,40 @@ func (c *Cache) get(key cacheKey, fsys *confinedFS) ([]built, map[string]parsedF
 	c.mu.Lock()
 	e := c.entries[key]
 	c.mu.Unlock()
-	if e == nil || e.record == nil || !replay(e.record, fsys) {
-		c.mu.Lock()
-		c.misses++
-		c.mu.Unlock()
-		if e == nil {
-			return nil, nil, false
-		}
-		return nil, e.parsed, false
+	var objs []built
+	ok := e != nil && e.record != nil && replay(e.record, fsys)
+	if ok {
+		objs, ok = unpack(e.objs)
 	}
 	c.mu.Lock()
-	c.hits++
+	if ok {
+		c.hits++
+	} else {
+		c.misses++
+	}
 	c.mu.Unlock()
-	return deepCopy(e.objs), nil, true
+	switch {
+	case ok:
+		return objs, nil, true
+	case e == nil:
+		return nil, nil, false
+	default:
+		return nil, e.parsed, false
+	}
 }
 
 // put stores a build; parsed may be nil (a kustomize build).
 func (c *Cache) put(key cacheKey, rec *recording, objs []built, parsed map[string]parsedFile) {
 	e := &cacheEntry{parsed: parsed}
 	if rec != nil && !rec.uncacheable {
-		// Copied now: the render goes on to label and annotate its objects.
-		e.record, e.objs = rec.seen, deepCopy(objs)
+		// Encoded now: the render goes on to label and annotate its objects.
+		if ps, ok := pack(objs); ok {
+			e.record, e.objs = rec.seen, ps
+		}
 	}
 	c.mu.Lock()
 	c.entries[key] = e
 	c.mu.Unlock()
-}
-
-func deepCopy(objs []built) []built {
-	out := make([]built, len(objs))
-	for i, b := range objs {
-		out[i] = built{obj: runtime.DeepCopyJSON(b.obj), source: b.source, line: b.line}
-	}
-	return out
 }
 
 // recording is what a build looked at in its confinedFS.

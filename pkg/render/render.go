@@ -45,7 +45,9 @@ type Options struct {
 // Result is a rendered repository.
 type Result struct {
 	// Objects are the objects to apply, sorted (manifest.Set.Sort): those
-	// generated from intents and the Istio objects passed through.
+	// generated from intents and the Istio objects passed through. They are
+	// the caller's to change: nothing else, a Cache included, refers to
+	// them.
 	Objects manifest.Set
 	// Intents are the decoded intents, sorted by ID.
 	Intents []intent.Document

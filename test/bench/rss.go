@@ -14,6 +14,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -127,6 +128,17 @@ func rssBench(ctx context.Context, work, reconciler string, services, unmanaged 
 	}
 	fmt.Fprintf(os.Stderr, "bench: rss: + %d unmanaged objects: %s\n", unmanaged, after)
 
+	// The same no-op reconcile in correct mode, which re-applies the set
+	// (every object found unchanged) instead of only checking it.
+	if err := cl.patchSpec(ctx, key, map[string]any{"driftMode": "correct"}, 5*time.Minute); err != nil {
+		return fail(err)
+	}
+	_, resync3, err := m.measure(ctx)
+	if err != nil {
+		return fail(err)
+	}
+	fmt.Fprintf(os.Stderr, "bench: rss: forced re-syncs: report mode %s; with the unmanaged objects %s; correct mode %s\n", resync1, resync2, resync3)
+
 	objects := thousands(managed) + " managed objects"
 	return []row{
 		{"controller RSS, idle (no IntentSync)", idle.split(), "", "", ""},
@@ -134,9 +146,27 @@ func rssBench(ctx context.Context, work, reconciler string, services, unmanaged 
 		{fmt.Sprintf("controller RSS, + %s unmanaged VS/DR in %d other namespaces", thousands(unmanaged), namespaces),
 			after.split(), "", fmt.Sprintf("%.2f× the above", float64(after.RSS)/float64(before.RSS)), "< 100 MiB, flat"},
 		{"controller first sync, " + objects, fmt.Sprintf("%.1f s", firstSync.Seconds()), "", "", ""},
-		{"forced re-sync (full drift check), " + objects,
-			fmt.Sprintf("%.1f s; %.1f s with the unmanaged objects", resync1.Seconds(), resync2.Seconds()), "", "", ""},
+		{"no-op reconcile, report mode (full drift check), " + objects, resync1.String(), "", "", "0 writes, < 100 ms CPU"},
+		{"  the same, with the unmanaged objects", resync2.String(), "", "", ""},
+		{"no-op reconcile, correct mode (re-apply), " + objects, resync3.String(), "", "", "0 writes, < 100 ms CPU"},
 	}, nil
+}
+
+// resourceVersions maps the VirtualServices and DestinationRules in ns to
+// their resourceVersions.
+func (cl *cluster) resourceVersions(ctx context.Context, ns string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, gvk := range []schema.GroupVersionKind{vsGVK, drGVK} {
+		list := &metav1.PartialObjectMetadataList{}
+		list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
+		if err := cl.c.List(ctx, list, client.InNamespace(ns)); err != nil {
+			return nil, fmt.Errorf("listing %s in %s: %w", gvk.Kind, ns, err)
+		}
+		for _, o := range list.Items {
+			out[gvk.Kind+"/"+o.Name] = o.ResourceVersion
+		}
+	}
+	return out, nil
 }
 
 // rssMeter measures the controller's resident set.
@@ -147,17 +177,30 @@ type rssMeter struct {
 	url, commit string
 }
 
+// resync is what a forced re-sync of an applied commit (a no-op reconcile)
+// took: wall time from the push to status.drift.checkedAt moving, the
+// reconciler's CPU time (user + system) over that span, and the writes it
+// made to the managed objects (resourceVersions that moved).
+type resync struct {
+	wall, cpu time.Duration
+	writes    int
+}
+
+func (r resync) String() string {
+	return fmt.Sprintf("%.1f s wall, %s CPU, %d writes", r.wall.Seconds(), ms(r.cpu), r.writes)
+}
+
 // measure waits settlePeriod, forces a re-sync by pushing the applied
 // commit, and returns the sample of largest VmRSS, taken every 250 ms until
 // status.drift.checkedAt moves and once a second for 4 s after, with the
-// VmHWM at the end, and how long the re-sync took.
-func (m *rssMeter) measure(ctx context.Context) (peak memory, resync time.Duration, err error) {
+// VmHWM at the end, and what the re-sync took.
+func (m *rssMeter) measure(ctx context.Context) (peak memory, rs resync, err error) {
 	if err := sleep(ctx, settlePeriod); err != nil {
-		return memory{}, 0, err
+		return memory{}, resync{}, err
 	}
 	obj, err := m.cl.getSync(ctx, m.key)
 	if err != nil {
-		return memory{}, 0, err
+		return memory{}, resync{}, err
 	}
 	var checked time.Time
 	if obj.Status.Drift != nil {
@@ -166,7 +209,11 @@ func (m *rssMeter) measure(ctx context.Context) (peak memory, resync time.Durati
 	// checkedAt has a one-second resolution: a check in the second of the
 	// last one could not be told apart.
 	if err := sleep(ctx, time.Until(checked.Add(1100*time.Millisecond))); err != nil {
-		return memory{}, 0, err
+		return memory{}, resync{}, err
+	}
+	versions, err := m.cl.resourceVersions(ctx, m.key.Namespace)
+	if err != nil {
+		return memory{}, resync{}, err
 	}
 
 	sample := func() error {
@@ -181,11 +228,15 @@ func (m *rssMeter) measure(ctx context.Context) (peak memory, resync time.Durati
 		return nil
 	}
 	if err := sample(); err != nil {
-		return memory{}, 0, err
+		return memory{}, resync{}, err
+	}
+	cpu0, err := m.proc.cpu()
+	if err != nil {
+		return memory{}, resync{}, err
 	}
 	start := time.Now()
 	if err := m.proc.push(ctx, m.url, m.commit); err != nil {
-		return memory{}, 0, err
+		return memory{}, resync{}, err
 	}
 	err = poll(ctx, 30*time.Minute, 250*time.Millisecond, func() (bool, error) {
 		if err := sample(); err != nil {
@@ -198,18 +249,32 @@ func (m *rssMeter) measure(ctx context.Context) (peak memory, resync time.Durati
 		return obj.Status.Drift != nil && obj.Status.Drift.CheckedAt.After(checked), nil
 	})
 	if err != nil {
-		return memory{}, 0, fmt.Errorf("waiting for the forced re-sync: %w", err)
+		return memory{}, resync{}, fmt.Errorf("waiting for the forced re-sync: %w", err)
 	}
-	resync = time.Since(start)
+	rs.wall = time.Since(start)
+	cpu1, err := m.proc.cpu()
+	if err != nil {
+		return memory{}, resync{}, err
+	}
+	rs.cpu = cpu1 - cpu0
+	after, err := m.cl.resourceVersions(ctx, m.key.Namespace)
+	if err != nil {
+		return memory{}, resync{}, err
+	}
+	for id, v := range after {
+		if versions[id] != v {
+			rs.writes++
+		}
+	}
 	for range 4 {
 		if err := sleep(ctx, time.Second); err != nil {
-			return memory{}, 0, err
+			return memory{}, resync{}, err
 		}
 		if err := sample(); err != nil {
-			return memory{}, 0, err
+			return memory{}, resync{}, err
 		}
 	}
-	return peak, resync, nil
+	return peak, rs, nil
 }
 
 // createUnmanaged creates n VirtualServices and DestinationRules without
