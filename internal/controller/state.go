@@ -3,6 +3,7 @@ package controller
 import (
 	"bytes"
 	"fmt"
+	"strings"
 	"sync"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -68,24 +69,45 @@ type packedObject struct {
 	data                              []byte
 }
 
-// newAppliedSet encodes set.
+// newAppliedSet encodes set. The encodings, and the strings of the objects'
+// identities, are each laid out in one allocation: the set lives long, and
+// thousands of small ones would be spread over the heap by the garbage of
+// the reconcile that made them, keeping its pages resident.
 func newAppliedSet(revision string, generation int64, set manifest.Set, ignore []apply.IgnoreRule) (*appliedSet, error) {
 	a := &appliedSet{revision: revision, generation: generation, ignore: ignore, objects: make([]packedObject, len(set))}
-	var buf []byte
+	type span struct{ start, end int }
+	const fields = 8 // id, source, intent, apiVersion, kind, namespace, name, digest
+	var data []byte
+	var text strings.Builder
+	ends := make([]int, len(set))
+	strs := make([][fields]span, len(set))
 	for i, o := range set {
 		var err error
-		if buf, err = canonical.Append(buf[:0], o.Object); err != nil {
+		if data, err = canonical.Append(data, o.Object); err != nil {
 			return nil, fmt.Errorf("%s: %w", o.ID(), err)
 		}
+		ends[i] = len(data)
 		digest, err := apply.Digest(o)
 		if err != nil {
 			return nil, err
 		}
-		a.objects[i] = packedObject{
-			id: o.ID(), source: o.Source, intent: o.Intent,
-			apiVersion: o.GetAPIVersion(), kind: o.GetKind(), namespace: o.GetNamespace(), name: o.GetName(),
-			digest: digest, data: bytes.Clone(buf),
+		for j, v := range [fields]string{o.ID(), o.Source, o.Intent, o.GetAPIVersion(), o.GetKind(), o.GetNamespace(), o.GetName(), digest} {
+			start := text.Len()
+			text.WriteString(v)
+			strs[i][j] = span{start, text.Len()}
 		}
+	}
+	data = bytes.Clone(data) // exactly sized
+	all := strings.Clone(text.String())
+	start := 0
+	for i := range set {
+		str := func(j int) string { return all[strs[i][j].start:strs[i][j].end] }
+		a.objects[i] = packedObject{
+			id: str(0), source: str(1), intent: str(2),
+			apiVersion: str(3), kind: str(4), namespace: str(5), name: str(6),
+			digest: str(7), data: data[start:ends[i]:ends[i]],
+		}
+		start = ends[i]
 	}
 	return a, nil
 }

@@ -79,14 +79,23 @@ type packed struct {
 // pack encodes objs; ok is false when an object holds a value that is not
 // JSON content, which then is not cached.
 func pack(objs []built) (ps []packed, ok bool) {
+	// One allocation for all: the cache lives long, and many small ones
+	// would be spread over pages the render's garbage leaves behind.
 	ps = make([]packed, len(objs))
 	var buf []byte
+	ends := make([]int, len(objs))
 	for i, b := range objs {
 		var err error
-		if buf, err = canonical.Append(buf[:0], b.obj); err != nil {
+		if buf, err = canonical.Append(buf, b.obj); err != nil {
 			return nil, false
 		}
-		ps[i] = packed{obj: bytes.Clone(buf), source: b.source, line: b.line}
+		ends[i] = len(buf)
+	}
+	buf = bytes.Clone(buf)
+	start := 0
+	for i, b := range objs {
+		ps[i] = packed{obj: buf[start:ends[i]:ends[i]], source: b.source, line: b.line}
+		start = ends[i]
 	}
 	return ps, true
 }
