@@ -30,9 +30,10 @@ vet:
 	@unformatted="$$(gofmt -l $$(git ls-files '*.go'))"; \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 
-## bench: render + policy gate benchmarks (figures in README.md)
-bench:
+## bench: render + policy gate and no-op apply benchmarks (figures in README.md)
+bench: tools
 	$(GO) test -run '^$$' -bench . -benchmem ./pkg/pipeline/ ./pkg/render/ ./pkg/validate/
+	@KUBEBUILDER_ASSETS="$$(test/tools/install.sh)" $(GO) test -run '^$$' -bench . -benchmem -benchtime 10x ./pkg/apply/
 
 ## generate: deepcopy code and the IntentSync CRD from the kubebuilder markers
 generate:

@@ -13,7 +13,8 @@
 //     -trials trials each; see latencyBench);
 //   - rss: the same subprocess's resident set with 2,000 managed objects,
 //     then after -unmanaged unmanaged Istio objects appear in other
-//     namespaces (see rssBench).
+//     namespaces, and the CPU time and writes of its no-op reconciles (see
+//     rssBench).
 //
 // Run it with `make bench-compare` (or go run ./test/bench); it builds
 // conftest and kube-apiserver into the cache when they are missing. Figures

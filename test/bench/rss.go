@@ -42,8 +42,10 @@ const (
 // re-sync (a push of the applied commit: in report mode, a full drift
 // check) runs and for a few seconds after, following a settle period. The
 // idle figure is a single sample 5 s after the reconciler is ready, before
-// the IntentSync exists; the time of the first sync and of each forced
-// re-sync are printed too.
+// the IntentSync exists. Each forced re-sync is a no-op reconcile: its wall
+// time, the reconciler's CPU time and the writes it made to the managed
+// objects are printed, for report mode and, after switching the IntentSync
+// to it, correct mode (which re-applies instead of only checking).
 func rssBench(ctx context.Context, work, reconciler string, services, unmanaged int) ([]row, error) {
 	cl, err := startCluster(ctx, work, "rss")
 	if err != nil {
