@@ -17,6 +17,40 @@ import (
 	"github.com/meshintent/meshintent/pkg/manifest"
 )
 
+// calls counts the requests a countingClient made, by kind.
+type calls struct{ applies, gets, lists atomic.Int64 }
+
+func (c *calls) reset() {
+	c.applies.Store(0)
+	c.gets.Store(0)
+	c.lists.Store(0)
+}
+
+// countingClient returns a client of the test API server that counts its
+// applies, reads and lists.
+func countingClient(t *testing.T) (client.WithWatch, *calls) {
+	t.Helper()
+	base, err := client.NewWithWatch(env.Config, client.Options{Scheme: env.Scheme})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := &calls{}
+	return interceptor.NewClient(base, interceptor.Funcs{
+		Apply: func(ctx context.Context, c client.WithWatch, obj runtime.ApplyConfiguration, opts ...client.ApplyOption) error {
+			n.applies.Add(1)
+			return c.Apply(ctx, obj, opts...)
+		},
+		Get: func(ctx context.Context, c client.WithWatch, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+			n.gets.Add(1)
+			return c.Get(ctx, key, obj, opts...)
+		},
+		List: func(ctx context.Context, c client.WithWatch, list client.ObjectList, opts ...client.ListOption) error {
+			n.lists.Add(1)
+			return c.List(ctx, list, opts...)
+		},
+	}), n
+}
+
 // TestNoOpApplySkipsDryRuns checks that a re-apply of an unchanged set reads
 // lists instead of reading and dry-running each object, and that an object
 // someone else edited is still dry-run and re-applied.
@@ -24,21 +58,7 @@ func TestNoOpApplySkipsDryRuns(t *testing.T) {
 	ctx := context.Background()
 	ns := env.Namespace(t)
 	set := load(t, "bookinfo.yaml", ns)
-	base, err := client.NewWithWatch(env.Config, client.Options{Scheme: env.Scheme})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var applies, gets atomic.Int64
-	counting := interceptor.NewClient(base, interceptor.Funcs{
-		Apply: func(ctx context.Context, c client.WithWatch, obj runtime.ApplyConfiguration, opts ...client.ApplyOption) error {
-			applies.Add(1)
-			return c.Apply(ctx, obj, opts...)
-		},
-		Get: func(ctx context.Context, c client.WithWatch, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
-			gets.Add(1)
-			return c.Get(ctx, key, obj, opts...)
-		},
-	})
+	counting, n := countingClient(t)
 	m := apply.NewManager(counting, apply.DefaultOptions())
 	opts := apply.ApplyOptions{Inventory: ns}
 	if _, err := m.Apply(ctx, set, opts); err != nil {
@@ -46,8 +66,7 @@ func TestNoOpApplySkipsDryRuns(t *testing.T) {
 	}
 
 	t.Run("an unchanged set dry-runs only the namespace, which other managers touched", func(t *testing.T) {
-		applies.Store(0)
-		gets.Store(0)
+		n.reset()
 		res, err := m.Apply(ctx, set, opts)
 		if err != nil {
 			t.Fatal(err)
@@ -57,12 +76,12 @@ func TestNoOpApplySkipsDryRuns(t *testing.T) {
 		}
 		// The Namespace was created by the test, so it has another manager
 		// and takes the careful path: one read and one dry-run.
-		if got := applies.Load(); got != 1 {
+		if got := n.applies.Load(); got != 1 {
 			t.Errorf("%d server-side applies (dry-run or not), want 1 (the Namespace's dry-run)", got)
 		}
 		// Reads do not grow with the set: the Namespace (checked, then
 		// dry-run) and the inventory (read, then compared before writing).
-		if got := gets.Load(); got > 4 {
+		if got := n.gets.Load(); got > 4 {
 			t.Errorf("%d object reads, want at most 4", got)
 		}
 	})
@@ -101,24 +120,14 @@ func TestDriftReadsOnlyTouchedObjects(t *testing.T) {
 	ctx := context.Background()
 	ns := env.Namespace(t)
 	set := benchSet(ns, 10) // 10 VirtualServices and 10 DestinationRules
-	base, err := client.NewWithWatch(env.Config, client.Options{Scheme: env.Scheme})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var gets atomic.Int64
-	counting := interceptor.NewClient(base, interceptor.Funcs{
-		Get: func(ctx context.Context, c client.WithWatch, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
-			gets.Add(1)
-			return c.Get(ctx, key, obj, opts...)
-		},
-	})
+	counting, n := countingClient(t)
 	m := apply.NewManager(counting, apply.DefaultOptions())
 	if _, err := m.Apply(ctx, set, apply.ApplyOptions{Inventory: ns}); err != nil {
 		t.Fatal(err)
 	}
 	dopts := apply.DriftOptions{Inventory: ns, MeshKinds: apply.DefaultMeshKinds}
 
-	gets.Store(0)
+	n.reset()
 	r, err := m.Drift(ctx, set, dopts)
 	if err != nil {
 		t.Fatal(err)
@@ -126,7 +135,7 @@ func TestDriftReadsOnlyTouchedObjects(t *testing.T) {
 	if n := len(r.Drifted) + len(r.Missing) + len(r.Unmanaged) + len(r.Stale); n != 0 {
 		t.Errorf("untouched set: %d findings, want none: %+v", n, r)
 	}
-	if got := gets.Load(); got > 1 {
+	if got := n.gets.Load(); got > 1 {
 		t.Errorf("untouched set: %d reads, want only the inventory's", got)
 	}
 
@@ -146,7 +155,7 @@ func TestDriftReadsOnlyTouchedObjects(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	gets.Store(0)
+	n.reset()
 	r, err = m.Drift(ctx, set, dopts)
 	if err != nil {
 		t.Fatal(err)
@@ -170,7 +179,7 @@ func TestDriftReadsOnlyTouchedObjects(t *testing.T) {
 		t.Errorf("unmanaged = %+v, want VirtualService/%s/by-hand made by kubectl-create", r.Unmanaged, ns)
 	}
 	// The inventory, the edited and the deleted object.
-	if got := gets.Load(); got > 3 {
+	if got := n.gets.Load(); got > 3 {
 		t.Errorf("%d reads, want 3: the inventory and the two touched objects", got)
 	}
 }
@@ -183,26 +192,15 @@ func TestMetadataReaderAnswersTheLists(t *testing.T) {
 	ctx := context.Background()
 	ns := env.Namespace(t)
 	set := benchSet(ns, 10)
-	base, err := client.NewWithWatch(env.Config, client.Options{Scheme: env.Scheme})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var direct, cached atomic.Int64
-	counting := func(n *atomic.Int64) client.WithWatch {
-		return interceptor.NewClient(base, interceptor.Funcs{
-			List: func(ctx context.Context, c client.WithWatch, list client.ObjectList, opts ...client.ListOption) error {
-				n.Add(1)
-				return c.List(ctx, list, opts...)
-			},
-		})
-	}
-	m := apply.NewManager(counting(&direct), apply.Options{MetadataReader: counting(&cached)})
+	writer, direct := countingClient(t)
+	reader, cached := countingClient(t)
+	m := apply.NewManager(writer, apply.Options{MetadataReader: reader})
 	opts := apply.ApplyOptions{Inventory: ns}
 	if _, err := m.Apply(ctx, set, opts); err != nil {
 		t.Fatal(err)
 	}
-	direct.Store(0)
-	cached.Store(0)
+	direct.reset()
+	cached.reset()
 	res, err := m.Apply(ctx, set, opts)
 	if err != nil {
 		t.Fatal(err)
@@ -210,10 +208,10 @@ func TestMetadataReaderAnswersTheLists(t *testing.T) {
 	if n := res.ChangeSet.Count(apply.Unchanged); n != len(set) {
 		t.Errorf("%d of %d objects unchanged:\n%s", n, len(set), res.ChangeSet.String())
 	}
-	if got := direct.Load(); got != 0 {
+	if got := direct.lists.Load(); got != 0 {
 		t.Errorf("%d lists through the writing client, want 0", got)
 	}
-	if got := cached.Load(); got != 2 { // VirtualServices and DestinationRules
+	if got := cached.lists.Load(); got != 2 { // VirtualServices and DestinationRules
 		t.Errorf("%d lists through the metadata reader, want 2", got)
 	}
 
