@@ -296,3 +296,28 @@ func TestLazyObjectsLoadOnlyWhenNeeded(t *testing.T) {
 		t.Errorf("spec after apply = %v, want Git's %v", u.Object["spec"], vs.Object["spec"])
 	}
 }
+
+// TestApplyLeavesTheSetAlone checks that Apply, whose requests share the
+// set's maps and take the server's responses, changes nothing in the set.
+func TestApplyLeavesTheSetAlone(t *testing.T) {
+	ctx := context.Background()
+	ns := env.Namespace(t)
+	set := benchSet(ns, 3)
+	before := make([]map[string]any, len(set))
+	for i, o := range set {
+		before[i] = o.DeepCopy().Object
+	}
+	m := apply.NewManager(env.Client, apply.DefaultOptions())
+	if _, err := m.Apply(ctx, set, apply.ApplyOptions{Inventory: ns}); err != nil {
+		t.Fatal(err)
+	}
+	editWeights(t, find(t, set, "VirtualService"), 50, 50)
+	if _, err := m.Apply(ctx, set, apply.ApplyOptions{Inventory: ns, Force: true}); err != nil {
+		t.Fatal(err)
+	}
+	for i, o := range set {
+		if diff := cmp.Diff(before[i], o.Object); diff != "" {
+			t.Errorf("%s changed (-before +after):\n%s", o.ID(), diff)
+		}
+	}
+}
