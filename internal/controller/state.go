@@ -116,25 +116,35 @@ func newAppliedSet(revision string, generation int64, set manifest.Set, ignore [
 // lazy objects (manifest.Object.Load): apply decodes only those whose live
 // copy may differ. Namespaces, which apply needs in full, are decoded.
 func (a *appliedSet) lazy(keep func(id string) bool) (manifest.Set, error) {
+	return a.set(keep, true)
+}
+
+// decode returns the objects whose ID keep accepts (all with a nil keep),
+// decoded, as a set of the caller's own.
+func (a *appliedSet) decode(keep func(id string) bool) (manifest.Set, error) {
+	return a.set(keep, false)
+}
+
+func (a *appliedSet) set(keep func(id string) bool, lazy bool) (manifest.Set, error) {
 	var set manifest.Set
 	for i := range a.objects {
 		o := &a.objects[i]
 		if keep != nil && !keep(o.id) {
 			continue
 		}
-		if o.apiVersion == "v1" && o.kind == "Namespace" {
-			u, err := o.decode()
-			if err != nil {
-				return nil, err
-			}
-			set = append(set, manifest.Object{Unstructured: u, Source: o.source, Intent: o.intent})
+		if lazy && (o.apiVersion != "v1" || o.kind != "Namespace") {
+			stub := &unstructured.Unstructured{Object: map[string]any{
+				"apiVersion": o.apiVersion, "kind": o.kind,
+				"metadata": map[string]any{"namespace": o.namespace, "name": o.name},
+			}}
+			set = append(set, manifest.Object{Unstructured: stub, Source: o.source, Intent: o.intent, Digest: o.digest, Load: o.decode})
 			continue
 		}
-		stub := &unstructured.Unstructured{Object: map[string]any{
-			"apiVersion": o.apiVersion, "kind": o.kind,
-			"metadata": map[string]any{"namespace": o.namespace, "name": o.name},
-		}}
-		set = append(set, manifest.Object{Unstructured: stub, Source: o.source, Intent: o.intent, Digest: o.digest, Load: o.decode})
+		u, err := o.decode()
+		if err != nil {
+			return nil, err
+		}
+		set = append(set, manifest.Object{Unstructured: u, Source: o.source, Intent: o.intent})
 	}
 	return set, nil
 }
@@ -156,24 +166,6 @@ func (a *appliedSet) ids() []string {
 		ids[i] = o.id
 	}
 	return ids
-}
-
-// decode returns the objects whose ID keep accepts (all with a nil keep),
-// as a set of the caller's own.
-func (a *appliedSet) decode(keep func(id string) bool) (manifest.Set, error) {
-	var set manifest.Set
-	for i := range a.objects {
-		o := &a.objects[i]
-		if keep != nil && !keep(o.id) {
-			continue
-		}
-		u, err := o.decode()
-		if err != nil {
-			return nil, err
-		}
-		set = append(set, manifest.Object{Unstructured: u, Source: o.source, Intent: o.intent})
-	}
-	return set, nil
 }
 
 // stalledKey identifies a revision judged bad for a spec generation.
