@@ -18,7 +18,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -144,8 +143,11 @@ func NewManager(opts Options) (*Manager, error) {
 	}
 	registerMetrics()
 
+	// The scheme holds only the typed objects the controller reads and
+	// writes (ConfigMaps, Events, Namespaces, Secrets and IntentSyncs); the
+	// managed objects go through unstructured and metadata clients.
 	scheme := runtime.NewScheme()
-	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
+	utilruntime.Must(corev1.AddToScheme(scheme))
 	utilruntime.Must(v1alpha1.AddToScheme(scheme))
 
 	// pkg/apply must read the API server, not a cache: a client of its own.

@@ -8,7 +8,9 @@ import (
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/meshintent/meshintent/pkg/manifest"
@@ -512,14 +514,21 @@ func (m *Manager) dryRun(ctx context.Context, ps []*planned, force bool) {
 			}
 			live = nil
 		}
+		if live == nil {
+			// Nothing to compare the result with: only its error matters.
+			if err := m.applyForMetadata(ctx, p.obj.Unstructured, force, true); err != nil {
+				p.fail("dry-run failed", asConflict(err))
+				return
+			}
+			p.action = Created
+			return
+		}
 		dry := responseTarget(p.obj.Unstructured)
 		if err := m.client.Apply(ctx, client.ApplyConfigurationFromUnstructured(dry), m.applyOptions(force, true)...); err != nil {
 			p.fail("dry-run failed", asConflict(err))
 			return
 		}
 		switch {
-		case live == nil:
-			p.action = Created
 		case sameObject(live, dry):
 			p.action = Unchanged
 		default:
@@ -536,8 +545,7 @@ func (m *Manager) applyStage(ctx context.Context, ps []*planned, force bool, cs 
 		if p.action == Unchanged {
 			return
 		}
-		obj := responseTarget(p.obj.Unstructured)
-		if err := m.client.Apply(ctx, client.ApplyConfigurationFromUnstructured(obj), m.applyOptions(force, false)...); err != nil {
+		if err := m.applyForMetadata(ctx, p.obj.Unstructured, force, false); err != nil {
 			p.fail("apply failed", asConflict(err))
 		}
 	})
@@ -546,6 +554,30 @@ func (m *Manager) applyStage(ctx context.Context, ps []*planned, force bool, cs 
 			cs.Add(p.entry())
 		}
 	}
+}
+
+// applyForMetadata applies u (a dry-run if dryRun) and asks for the
+// server's response as metadata only (metav1.PartialObjectMetadata), for
+// the requests whose result only matters by its error. Decoding the full
+// responses of a first apply of thousands of objects was the largest share
+// of its garbage, which left the heap fragmented long after.
+func (m *Manager) applyForMetadata(ctx context.Context, u *unstructured.Unstructured, force, dryRun bool) error {
+	body, err := u.MarshalJSON()
+	if err != nil {
+		return fmt.Errorf("encoding %s: %w", RefOf(u).ID(), err)
+	}
+	meta := &metav1.PartialObjectMetadata{}
+	meta.SetGroupVersionKind(u.GroupVersionKind())
+	meta.SetNamespace(u.GetNamespace())
+	meta.SetName(u.GetName())
+	opts := []client.PatchOption{client.FieldOwner(m.opts.FieldManager)}
+	if force {
+		opts = append(opts, client.ForceOwnership)
+	}
+	if dryRun {
+		opts = append(opts, client.DryRunAll)
+	}
+	return m.client.Patch(ctx, meta, client.RawPatch(types.ApplyPatchType, body), opts...)
 }
 
 // responseTarget returns an object to apply u through, which the client

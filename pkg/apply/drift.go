@@ -17,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -228,9 +229,11 @@ func (m *Manager) stale(ctx context.Context, entries []Entry) ([]ObjectInfo, err
 	return out, nil
 }
 
-// unmanaged lists kinds in the set's namespaces. Objects labelled as
-// meshintent's but not in the set are stale when no inventory is kept (the
-// inventory reports its own stale objects).
+// unmanaged lists kinds in the set's namespaces: the objects without
+// meshintent's label from the API server, and those with it from the
+// MetadataReader when there is one. Objects labelled as meshintent's but
+// not in the set are stale when no inventory is kept (the inventory reports
+// its own stale objects).
 func (m *Manager) unmanaged(ctx context.Context, ps []*planned, kinds []schema.GroupVersionKind, inv *Inventory) ([]Unmanaged, []ObjectInfo, error) {
 	inSet := map[string]bool{}
 	var namespaces []string
@@ -256,13 +259,18 @@ func (m *Manager) unmanaged(ctx context.Context, ps []*planned, kinds []schema.G
 		unmanaged []Unmanaged
 		stale     []ObjectInfo
 	}
+	ours := client.MatchingLabels{manifest.ManagedByLabel: manifest.ManagedByValue}
+	others, err := labels.Parse(manifest.ManagedByLabel + "!=" + manifest.ManagedByValue)
+	if err != nil {
+		return nil, nil, err
+	}
+	notOurs := client.MatchingLabelsSelector{Selector: others}
 	founds := make([]found, len(jobs))
 	errs := make([]error, len(jobs))
 	m.each(ctx, len(jobs), func(ctx context.Context, i int) {
 		gvk := jobs[i].gvk
 		f := &founds[i]
-		// Unmanaged objects are not in a cache of meshintent's objects.
-		err := m.listMetadata(ctx, nil, gvk, jobs[i].ns, nil, func(u *metav1.PartialObjectMetadata) {
+		visit := func(u *metav1.PartialObjectMetadata) {
 			ref := ObjectRef{Group: gvk.Group, Version: gvk.Version, Kind: gvk.Kind, Namespace: u.GetNamespace(), Name: u.GetName()}
 			if inSet[ref.key()] {
 				return
@@ -292,7 +300,14 @@ func (m *Manager) unmanaged(ctx context.Context, ps []*planned, kinds []schema.G
 				Managers:    managers,
 				Reason:      reason,
 			})
-		})
+		}
+		// The API server filters out meshintent's own objects, which are
+		// most of a managed namespace's, and those come from the cache of
+		// them when there is one.
+		err := m.listMetadata(ctx, nil, gvk, jobs[i].ns, notOurs, visit)
+		if err == nil {
+			err = m.listMetadata(ctx, m.opts.MetadataReader, gvk, jobs[i].ns, ours, visit)
+		}
 		if err != nil && !apierrors.IsNotFound(err) && !meta.IsNoMatchError(err) {
 			errs[i] = fmt.Errorf("listing %s in namespace %s: %w", gvk.Kind, jobs[i].ns, err)
 		}

@@ -7,9 +7,11 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
@@ -18,16 +20,17 @@ import (
 )
 
 // calls counts the requests a countingClient made, by kind.
-type calls struct{ applies, gets, lists atomic.Int64 }
+type calls struct{ applies, gets, lists, listed atomic.Int64 }
 
 func (c *calls) reset() {
 	c.applies.Store(0)
 	c.gets.Store(0)
 	c.lists.Store(0)
+	c.listed.Store(0)
 }
 
 // countingClient returns a client of the test API server that counts its
-// applies, reads and lists.
+// applies, reads, lists and the objects listed.
 func countingClient(t *testing.T) (client.WithWatch, *calls) {
 	t.Helper()
 	base, err := client.NewWithWatch(env.Config, client.Options{Scheme: env.Scheme})
@@ -40,13 +43,23 @@ func countingClient(t *testing.T) (client.WithWatch, *calls) {
 			n.applies.Add(1)
 			return c.Apply(ctx, obj, opts...)
 		},
+		Patch: func(ctx context.Context, c client.WithWatch, obj client.Object, patch client.Patch, opts ...client.PatchOption) error {
+			if patch.Type() == types.ApplyPatchType {
+				n.applies.Add(1)
+			}
+			return c.Patch(ctx, obj, patch, opts...)
+		},
 		Get: func(ctx context.Context, c client.WithWatch, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
 			n.gets.Add(1)
 			return c.Get(ctx, key, obj, opts...)
 		},
 		List: func(ctx context.Context, c client.WithWatch, list client.ObjectList, opts ...client.ListOption) error {
 			n.lists.Add(1)
-			return c.List(ctx, list, opts...)
+			if err := c.List(ctx, list, opts...); err != nil {
+				return err
+			}
+			n.listed.Add(int64(meta.LenList(list)))
+			return nil
 		},
 	}), n
 }
@@ -226,6 +239,61 @@ func TestMetadataReaderAnswersTheLists(t *testing.T) {
 	}
 	if got := actions(res.ChangeSet)[vs.ID()]; got != apply.Configured {
 		t.Errorf("%s: %s, want %s", vs.ID(), got, apply.Configured)
+	}
+}
+
+// TestUnmanagedSearchListsOnlyOthersObjects checks that a drift check with
+// a MetadataReader gets only the objects without meshintent's label from
+// the API server, its own from the reader, and still finds both kinds of
+// unmanaged object: one made by hand, and one labelled as meshintent's but
+// in no inventory.
+func TestUnmanagedSearchListsOnlyOthersObjects(t *testing.T) {
+	ctx := context.Background()
+	ns := env.Namespace(t)
+	set := benchSet(ns, 10)
+	writer, direct := countingClient(t)
+	reader, cached := countingClient(t)
+	m := apply.NewManager(writer, apply.Options{MetadataReader: reader})
+	if _, err := m.Apply(ctx, set, apply.ApplyOptions{Inventory: ns}); err != nil {
+		t.Fatal(err)
+	}
+	hand := benchSet(ns, 1)[0].DeepCopy()
+	hand.SetName("by-hand")
+	hand.SetLabels(nil)
+	hand.SetAnnotations(nil)
+	if err := env.Client.Create(ctx, hand, client.FieldOwner("kubectl-create")); err != nil {
+		t.Fatal(err)
+	}
+	foreign := benchSet(ns, 1)[1].DeepCopy() // a DestinationRule
+	foreign.SetName("copied")
+	if err := env.Client.Create(ctx, foreign, client.FieldOwner("kubectl-create")); err != nil {
+		t.Fatal(err)
+	}
+
+	direct.reset()
+	cached.reset()
+	r, err := m.Drift(ctx, set, apply.DriftOptions{Inventory: ns, MeshKinds: apply.DefaultMeshKinds})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, u := range r.Unmanaged {
+		got = append(got, u.ID+": "+u.Reason)
+	}
+	want := []string{
+		"DestinationRule/" + ns + "/copied: labelled " + manifest.ManagedByLabel + "=" + manifest.ManagedByValue + " but not in inventory " + ns,
+		"VirtualService/" + ns + "/by-hand: not in Git: no " + manifest.ManagedByLabel + "=" + manifest.ManagedByValue + " label",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("unmanaged (-want +got):\n%s", diff)
+	}
+	if got := direct.listed.Load(); got != 1 {
+		t.Errorf("%d objects listed from the API server, want 1: the one without the label", got)
+	}
+	// The set's 20 and the copied one, for the unchanged check (the set's
+	// kinds) and for the unmanaged search (every mesh kind).
+	if got := cached.listed.Load(); got != 2*21 {
+		t.Errorf("%d objects listed from the metadata reader, want %d", got, 2*21)
 	}
 }
 
