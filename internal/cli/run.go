@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -20,6 +21,12 @@ import (
 // envWebhookSecret carries the webhook secret when --webhook-secret-file is
 // not given; secrets are never taken as flags.
 const envWebhookSecret = "MESHINTENT_WEBHOOK_SECRET"
+
+// runGCPercent is the garbage collector target `run` sets when $GOGC is
+// unset: half of Go's default of 100. The controller idles between bursts
+// whose garbage would otherwise grow the heap to twice what is live; see
+// the README's Memory section for what it costs and saves.
+const runGCPercent = 50
 
 func newRunCommand(a *app) *cobra.Command {
 	var (
@@ -39,11 +46,17 @@ metrics. Objects it applied are watched: a change by anyone else is reported
 as drift within a second, and reverted when spec.driftMode is correct.
 
 The webhook receiver (/hooks/github, /hooks/gitlab, /hooks/generic) is served
-on --webhook-addr when a secret is given in --webhook-secret-file or $` + envWebhookSecret + `.`,
+on --webhook-addr when a secret is given in --webhook-secret-file or $` + envWebhookSecret + `.
+
+Unless $GOGC is set, the Go garbage collector runs at GOGC=` + fmt.Sprint(runGCPercent) + ` (Go's default is
+100): a smaller heap for a little more CPU in large syncs.`,
 		Example: `  reconciler run --leader-elect --leader-election-namespace meshintent-system \
     --webhook-secret-file /etc/meshintent/webhook-secret`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if _, set := os.LookupEnv("GOGC"); !set {
+				debug.SetGCPercent(runGCPercent)
+			}
 			logger := zap.New(zap.UseFlagOptions(&zopts), zap.WriteTo(a.stderr))
 			ctrl.SetLogger(logger)
 			klog.SetLogger(logger) // client-go's own logs (leader election...)
