@@ -8,7 +8,6 @@ import (
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -486,18 +485,6 @@ func namespaceRef(name string) ObjectRef {
 	return ObjectRef{Version: "v1", Kind: "Namespace", Name: name}
 }
 
-// applyOptions are the options of every apply request.
-func (m *Manager) applyOptions(force, dryRun bool) []client.ApplyOption {
-	opts := []client.ApplyOption{client.FieldOwner(m.opts.FieldManager)}
-	if force {
-		opts = append(opts, client.ForceOwnership)
-	}
-	if dryRun {
-		opts = append(opts, client.DryRunAll)
-	}
-	return opts
-}
-
 // dryRun reads each object and dry-runs its apply, setting its action
 // (Created, Configured or Unchanged) or its error.
 func (m *Manager) dryRun(ctx context.Context, ps []*planned, force bool) {
@@ -516,15 +503,15 @@ func (m *Manager) dryRun(ctx context.Context, ps []*planned, force bool) {
 		}
 		if live == nil {
 			// Nothing to compare the result with: only its error matters.
-			if err := m.applyForMetadata(ctx, p.obj.Unstructured, force, true); err != nil {
+			if err := m.serverSideApply(ctx, p.obj.Unstructured, p.ref.metadata(), force, true); err != nil {
 				p.fail("dry-run failed", asConflict(err))
 				return
 			}
 			p.action = Created
 			return
 		}
-		dry := responseTarget(p.obj.Unstructured)
-		if err := m.client.Apply(ctx, client.ApplyConfigurationFromUnstructured(dry), m.applyOptions(force, true)...); err != nil {
+		dry := p.ref.empty()
+		if err := m.serverSideApply(ctx, p.obj.Unstructured, dry, force, true); err != nil {
 			p.fail("dry-run failed", asConflict(err))
 			return
 		}
@@ -545,7 +532,7 @@ func (m *Manager) applyStage(ctx context.Context, ps []*planned, force bool, cs 
 		if p.action == Unchanged {
 			return
 		}
-		if err := m.applyForMetadata(ctx, p.obj.Unstructured, force, false); err != nil {
+		if err := m.serverSideApply(ctx, p.obj.Unstructured, p.ref.metadata(), force, false); err != nil {
 			p.fail("apply failed", asConflict(err))
 		}
 	})
@@ -556,20 +543,19 @@ func (m *Manager) applyStage(ctx context.Context, ps []*planned, force bool, cs 
 	}
 }
 
-// applyForMetadata applies u (a dry-run if dryRun) and asks for the
-// server's response as metadata only (metav1.PartialObjectMetadata), for
-// the requests whose result only matters by its error. Decoding the full
-// responses of a first apply of thousands of objects was the largest share
-// of its garbage, which left the heap fragmented long after.
-func (m *Manager) applyForMetadata(ctx context.Context, u *unstructured.Unstructured, force, dryRun bool) error {
+// serverSideApply applies u as the Manager's field manager (force takes
+// over fields other managers own; dryRun writes nothing) and decodes the
+// server's response into into, an empty object of u's kind, namespace and
+// name: a *metav1.PartialObjectMetadata (ObjectRef.metadata) when only the
+// response's metadata or error matters, which spares decoding the whole
+// object. On a first apply of thousands of objects, the decoded responses
+// were the largest share of the garbage, which left the heap fragmented
+// long after.
+func (m *Manager) serverSideApply(ctx context.Context, u *unstructured.Unstructured, into client.Object, force, dryRun bool) error {
 	body, err := u.MarshalJSON()
 	if err != nil {
 		return fmt.Errorf("encoding %s: %w", RefOf(u).ID(), err)
 	}
-	meta := &metav1.PartialObjectMetadata{}
-	meta.SetGroupVersionKind(u.GroupVersionKind())
-	meta.SetNamespace(u.GetNamespace())
-	meta.SetName(u.GetName())
 	opts := []client.PatchOption{client.FieldOwner(m.opts.FieldManager)}
 	if force {
 		opts = append(opts, client.ForceOwnership)
@@ -577,16 +563,7 @@ func (m *Manager) applyForMetadata(ctx context.Context, u *unstructured.Unstruct
 	if dryRun {
 		opts = append(opts, client.DryRunAll)
 	}
-	return m.client.Patch(ctx, meta, client.RawPatch(types.ApplyPatchType, body), opts...)
-}
-
-// responseTarget returns an object to apply u through, which the client
-// then fills with the server's response. The client only reads u's content
-// to send it, and decodes the response into a new map, so u's maps are
-// shared rather than deep-copied: on thousands of objects the copies were
-// a large share of an apply's garbage.
-func responseTarget(u *unstructured.Unstructured) *unstructured.Unstructured {
-	return &unstructured.Unstructured{Object: u.Object}
+	return m.client.Patch(ctx, into, client.RawPatch(types.ApplyPatchType, body), opts...)
 }
 
 // sameObject compares a live object with a dry-run result, ignoring what

@@ -250,8 +250,7 @@ func (m *Manager) WriteInventory(ctx context.Context, inv *Inventory) (Action, e
 			return Unchanged, nil
 		}
 	}
-	if err := m.client.Apply(ctx, client.ApplyConfigurationFromUnstructured(want),
-		client.FieldOwner(m.opts.FieldManager), client.ForceOwnership); err != nil {
+	if err := m.serverSideApply(ctx, want, ref.metadata(), true, false); err != nil {
 		return "", fmt.Errorf("%s: writing inventory: %w", ref.ID(), err)
 	}
 	if live == nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -130,6 +131,16 @@ func (r ObjectRef) empty() *unstructured.Unstructured {
 	u.SetNamespace(r.Namespace)
 	u.SetName(r.Name)
 	return u
+}
+
+// metadata returns an empty metadata-only object of r's GVK, namespace and
+// name, to take a response of which only the metadata matters.
+func (r ObjectRef) metadata() *metav1.PartialObjectMetadata {
+	m := &metav1.PartialObjectMetadata{}
+	m.SetGroupVersionKind(r.GroupVersionKind())
+	m.SetNamespace(r.Namespace)
+	m.SetName(r.Name)
+	return m
 }
 
 // isNamespace reports whether o is a core v1 Namespace.

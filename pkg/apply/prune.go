@@ -9,7 +9,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/meshintent/meshintent/pkg/manifest"
@@ -107,17 +106,15 @@ func (m *Manager) pruneOne(ctx context.Context, e Entry) pruneResult {
 
 	// Applying nothing as our field manager removes every field only we own:
 	// our labels and annotations. Labels other managers also set stay.
-	empty := &unstructured.Unstructured{}
-	empty.SetAPIVersion("v1")
-	empty.SetKind("Namespace")
-	empty.SetName(e.Name)
-	if err := m.client.Apply(ctx, client.ApplyConfigurationFromUnstructured(empty), m.applyOptions(false, false)...); err != nil {
+	ref := namespaceRef(e.Name)
+	after := ref.metadata()
+	if err := m.serverSideApply(ctx, ref.empty(), after, false, false); err != nil {
 		return fail("removing labels failed", asConflict(err))
 	}
 	r.entry.Action = LabelsRemoved
 	var kept []string
 	for _, k := range e.Labels {
-		if _, ok := empty.GetLabels()[k]; ok {
+		if _, ok := after.GetLabels()[k]; ok {
 			kept = append(kept, k)
 		}
 	}
