@@ -501,21 +501,21 @@ func (m *Manager) dryRun(ctx context.Context, ps []*planned, force bool) {
 			}
 			live = nil
 		}
-		if live == nil {
-			// Nothing to compare the result with: only its error matters.
-			if err := m.serverSideApply(ctx, p.obj.Unstructured, p.ref.metadata(), force, true); err != nil {
-				p.fail("dry-run failed", asConflict(err))
-				return
-			}
-			p.action = Created
-			return
+		// A new object's result has nothing to be compared with: only its
+		// error matters.
+		var dry *unstructured.Unstructured
+		var into client.Object = p.ref.metadata()
+		if live != nil {
+			dry = p.ref.empty()
+			into = dry
 		}
-		dry := p.ref.empty()
-		if err := m.serverSideApply(ctx, p.obj.Unstructured, dry, force, true); err != nil {
+		if err := m.serverSideApply(ctx, p.obj.Unstructured, into, force, true); err != nil {
 			p.fail("dry-run failed", asConflict(err))
 			return
 		}
 		switch {
+		case live == nil:
+			p.action = Created
 		case sameObject(live, dry):
 			p.action = Unchanged
 		default:
