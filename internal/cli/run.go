@@ -104,6 +104,12 @@ Unless $GOGC is set, the Go garbage collector runs at GOGC=` + fmt.Sprint(runGCP
 	fs.StringVar(&secretFile, "webhook-secret-file", "", "file holding the webhook secret (default: $"+envWebhookSecret+")")
 	fs.BoolVar(&opts.LeaderElection, "leader-elect", false, "elect a leader among replicas; only the leader reconciles")
 	fs.StringVar(&opts.LeaderElectionNamespace, "leader-election-namespace", "", "namespace of the leader election Lease (default: the pod's)")
+	fs.DurationVar(&opts.LeaseDuration, "leader-elect-lease-duration", 15*time.Second,
+		"how long replicas wait after the leader's last renewal before taking the lease over")
+	fs.DurationVar(&opts.RenewDeadline, "leader-elect-renew-deadline", 10*time.Second,
+		"how long the leader tries to renew the lease before giving the lead up")
+	fs.DurationVar(&opts.RetryPeriod, "leader-elect-retry-period", 2*time.Second,
+		"how often replicas try to acquire or renew the lease")
 	fs.StringVar(&opts.CacheDir, "cache-dir", defaultCacheDir(), "where fetched repositories are cached")
 	fs.IntVar(&opts.Concurrent, "concurrent", 4, "IntentSyncs reconciled at once")
 	fs.DurationVar(&opts.MemoryReleaseInterval, "memory-release-interval", 10*time.Second,

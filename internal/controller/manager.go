@@ -19,6 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/leaderelection"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -94,9 +95,13 @@ type Options struct {
 	// runtime keeps a burst's heap resident until a later collection.
 	MemoryReleaseInterval time.Duration
 
-	// Lease timings; zero means controller-runtime's defaults. Tests shorten
-	// them.
-	leaseDuration, renewDeadline, retryPeriod time.Duration
+	// LeaseDuration is how long replicas wait after the leader's last
+	// renewal before taking the Lease over; RenewDeadline is how long the
+	// leader keeps trying to renew before it gives the lead up; RetryPeriod
+	// is how often replicas try to acquire or renew. Zero takes
+	// controller-runtime's default (15s, 10s, 2s); LeaseDuration must
+	// exceed RenewDeadline, and RenewDeadline a RetryPeriod and a fifth.
+	LeaseDuration, RenewDeadline, RetryPeriod time.Duration
 	// skipNameValidation lets tests start several managers in one process.
 	skipNameValidation bool
 }
@@ -195,8 +200,8 @@ func NewManager(opts Options) (*Manager, error) {
 			SkipNameValidation:      &opts.skipNameValidation,
 		},
 	}
-	if opts.leaseDuration > 0 {
-		mopts.LeaseDuration, mopts.RenewDeadline, mopts.RetryPeriod = &opts.leaseDuration, &opts.renewDeadline, &opts.retryPeriod
+	if err := opts.leaseTimings(&mopts); err != nil {
+		return nil, err
 	}
 	mgr, err := ctrl.NewManager(opts.Config, mopts)
 	if err != nil {
@@ -329,6 +334,39 @@ func dropFieldSets(obj any) (any, error) {
 		}
 	}
 	return obj, nil
+}
+
+// Lease timings controller-runtime uses for those left zero.
+const (
+	defaultLeaseDuration = 15 * time.Second
+	defaultRenewDeadline = 10 * time.Second
+	defaultRetryPeriod   = 2 * time.Second
+)
+
+// leaseTimings sets the Lease timings in mopts, with defaults for those
+// left zero, and checks them as client-go's leader election would at
+// start, when a mistake would only show as a failed run.
+func (o Options) leaseTimings(mopts *ctrl.Options) error {
+	lease, renew, retry := o.LeaseDuration, o.RenewDeadline, o.RetryPeriod
+	if lease == 0 {
+		lease = defaultLeaseDuration
+	}
+	if renew == 0 {
+		renew = defaultRenewDeadline
+	}
+	if retry == 0 {
+		retry = defaultRetryPeriod
+	}
+	switch {
+	case lease < 0 || renew < 0 || retry < 0:
+		return fmt.Errorf("lease timings must be positive: lease duration %s, renew deadline %s, retry period %s", lease, renew, retry)
+	case lease <= renew:
+		return fmt.Errorf("the lease duration (%s) must be longer than the renew deadline (%s)", lease, renew)
+	case float64(renew) <= leaderelection.JitterFactor*float64(retry):
+		return fmt.Errorf("the renew deadline (%s) must be longer than %.1f× the retry period (%s)", renew, leaderelection.JitterFactor, retry)
+	}
+	mopts.LeaseDuration, mopts.RenewDeadline, mopts.RetryPeriod = &lease, &renew, &retry
+	return nil
 }
 
 // metadataOf returns an empty metadata-only object of gvk, for watches.

@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/meshintent/meshintent/pkg/apply"
@@ -146,7 +147,7 @@ func TestLeaderElection(t *testing.T) {
 	elect := func(o *Options) {
 		o.LeaderElection = true
 		o.LeaderElectionNamespace = ns
-		o.leaseDuration, o.renewDeadline, o.retryPeriod = 4*time.Second, 3*time.Second, 200*time.Millisecond
+		o.LeaseDuration, o.RenewDeadline, o.RetryPeriod = 4*time.Second, 3*time.Second, 200*time.Millisecond
 		o.WebhookAddr = "127.0.0.1:0"
 		o.WebhookSecret = webhookSecret
 	}
@@ -203,4 +204,48 @@ func TestLeaderElection(t *testing.T) {
 			t.Error("the new leader did not reconcile")
 		}
 	})
+}
+
+// TestLeaseTimings checks the Lease timings handed to controller-runtime:
+// defaults for those left zero, and a clear error for timings client-go's
+// leader election would refuse at start.
+func TestLeaseTimings(t *testing.T) {
+	tests := []struct {
+		name                string
+		lease, renew, retry time.Duration
+		want                [3]time.Duration
+		wantErr             string
+	}{
+		{name: "defaults", want: [3]time.Duration{15 * time.Second, 10 * time.Second, 2 * time.Second}},
+		{name: "all set", lease: 4 * time.Second, renew: 3 * time.Second, retry: 500 * time.Millisecond,
+			want: [3]time.Duration{4 * time.Second, 3 * time.Second, 500 * time.Millisecond}},
+		{name: "only the lease, longer", lease: time.Minute, want: [3]time.Duration{time.Minute, 10 * time.Second, 2 * time.Second}},
+		{name: "lease not longer than the renew deadline", lease: 10 * time.Second,
+			wantErr: "the lease duration (10s) must be longer than the renew deadline (10s)"},
+		{name: "renew deadline within 1.2 retry periods", renew: 2 * time.Second, retry: 2 * time.Second,
+			wantErr: "the renew deadline (2s) must be longer than 1.2× the retry period (2s)"},
+		{name: "negative", retry: -time.Second, wantErr: "lease timings must be positive"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var mopts ctrl.Options
+			err := Options{LeaseDuration: tt.lease, RenewDeadline: tt.renew, RetryPeriod: tt.retry}.leaseTimings(&mopts)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("error = %v, want one containing %q", err, tt.wantErr)
+				}
+				if mopts.LeaseDuration != nil {
+					t.Errorf("timings set despite the error")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := [3]time.Duration{*mopts.LeaseDuration, *mopts.RenewDeadline, *mopts.RetryPeriod}
+			if got != tt.want {
+				t.Errorf("lease, renew, retry = %v, want %v", got, tt.want)
+			}
+		})
+	}
 }

@@ -468,7 +468,7 @@ func TestOnlyTheLeaderRunsDriftReports(t *testing.T) {
 	elect := func(o *Options) {
 		o.LeaderElection = true
 		o.LeaderElectionNamespace = ns
-		o.leaseDuration, o.renewDeadline, o.retryPeriod = 4*time.Second, 3*time.Second, 200*time.Millisecond
+		o.LeaseDuration, o.RenewDeadline, o.RetryPeriod = 4*time.Second, 3*time.Second, 200*time.Millisecond
 	}
 	elected := func(t *testing.T, m *testManager) {
 		t.Helper()

@@ -58,10 +58,16 @@ func TestControllerFaults(t *testing.T) {
 		t.Parallel()
 		ns := newNamespace(t)
 		repo, c1 := newIntentRepo(t, ns, state{services: serviceNames("svc", 30), v2: 10})
-		flags := []string{"--leader-elect", "--leader-election-namespace", ns}
+		// Shorter lease timings than the defaults (15s, 10s, 2s), as an
+		// operator would set them for a faster failover.
+		flags := []string{"--leader-elect", "--leader-election-namespace", ns,
+			"--leader-elect-lease-duration=6s", "--leader-elect-renew-deadline=4s", "--leader-elect-retry-period=1s"}
 		a := startController(t, "a", ns, t.TempDir(), flags...)
 		a.waitLine(t, 60*time.Second, "msg", "Successfully acquired lease")
-		holderA := leaseHolder(t, ns)
+		holderA, duration := leaseHolder(t, ns)
+		if duration != 6*time.Second {
+			t.Errorf("the Lease says a duration of %s, want the 6s of --leader-elect-lease-duration", duration)
+		}
 		b := startController(t, "b", ns, t.TempDir(), flags...)
 		b.waitLine(t, 60*time.Second, "msg", "~Attempting to acquire leader lease")
 
@@ -92,7 +98,7 @@ func TestControllerFaults(t *testing.T) {
 		t.Logf("replica b took the lease %s after the leader was killed and applied %.8s %s after the kill", took.Round(time.Millisecond), c2, time.Since(killed).Round(time.Millisecond))
 		checkConverged(t, obj, c2, repo.rendered(t, c2))
 
-		if holderB := leaseHolder(t, ns); holderB == holderA || holderB == "" {
+		if holderB, _ := leaseHolder(t, ns); holderB == holderA || holderB == "" {
 			t.Errorf("lease holder after the failover is %q, before %q", holderB, holderA)
 		}
 		// b never reconciled before a was gone.
@@ -155,8 +161,8 @@ func killMidApply(t *testing.T, r *replica, obj *v1alpha1.IntentSync, repo *inte
 }
 
 // leaseHolder returns the holder of the controller's leader election Lease
-// in ns.
-func leaseHolder(t *testing.T, ns string) string {
+// in ns and the lease duration it records.
+func leaseHolder(t *testing.T, ns string) (holder string, duration time.Duration) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -164,10 +170,13 @@ func leaseHolder(t *testing.T, ns string) string {
 	if err := cp.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: controller.DefaultLeaderElectionID}, l); err != nil {
 		t.Fatalf("reading the leader election Lease: %v", err)
 	}
-	if l.Spec.HolderIdentity == nil {
-		return ""
+	if l.Spec.LeaseDurationSeconds != nil {
+		duration = time.Duration(*l.Spec.LeaseDurationSeconds) * time.Second
 	}
-	return *l.Spec.HolderIdentity
+	if l.Spec.HolderIdentity == nil {
+		return "", duration
+	}
+	return *l.Spec.HolderIdentity, duration
 }
 
 // logTime is when a controller logged l (zap's "ts" in RFC 3339 with
