@@ -19,7 +19,7 @@ const triggerBuffer = 1024
 
 // Trigger is the webhook receiver's webhook.Trigger: it reconciles at once
 // every IntentSync whose source URL is one of ev.RepoURLs (compared with
-// webhook.NormalizeURL) and whose ref the push moved, and returns how many.
+// webhook.MatchKey) and whose ref the push moved, and returns how many.
 // A triggered reconcile fetches whatever the poll interval or a backoff
 // says. Suspended IntentSyncs and those pinned to a commit are passed over.
 func (r *IntentSyncReconciler) Trigger(ctx context.Context, ev webhook.Event) int {
@@ -35,12 +35,12 @@ func (r *IntentSyncReconciler) Trigger(ctx context.Context, ev webhook.Event) in
 	}
 	urls := map[string]bool{}
 	for _, u := range ev.RepoURLs {
-		urls[webhook.NormalizeURL(u)] = true
+		urls[webhook.MatchKey(u)] = true
 	}
 	n := 0
 	for i := range list.Items {
 		obj := &list.Items[i]
-		if obj.Spec.Suspend || !urls[webhook.NormalizeURL(obj.Spec.Source.URL)] || !refMoved(obj.Spec.Source, ev) {
+		if obj.Spec.Suspend || !urls[webhook.MatchKey(obj.Spec.Source.URL)] || !refMoved(obj.Spec.Source, ev) {
 			continue
 		}
 		if r.requestReconcile(ctx, obj) {

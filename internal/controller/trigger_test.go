@@ -9,12 +9,16 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/meshintent/meshintent/api/v1alpha1"
+	"github.com/meshintent/meshintent/internal/gitfixture"
 	"github.com/meshintent/meshintent/pkg/webhook"
 )
 
@@ -108,6 +112,43 @@ func TestWebhookTriggersASync(t *testing.T) {
 			t.Errorf("%d reconciles after a refused webhook, want 0", n)
 		}
 	})
+}
+
+// TestWebhookMatchesRepositoryPathsInAnyCase checks that a push naming the
+// repository in another case than the IntentSync does (GitHub and GitLab
+// ignore the case of paths) applies the new commit at once.
+func TestWebhookMatchesRepositoryPathsInAnyCase(t *testing.T) {
+	t.Parallel()
+	ns := env.Namespace(t)
+	repo := &intentRepo{Repo: gitfixture.New(t)}
+	repo.setFiles(map[string]string{"reviews.yaml": serviceIntent(ns, "reviews", 80, 20)})
+	repo.head = repo.Commit("intents")
+	// Served under a name with letters, as hosted repositories are.
+	named := filepath.Join(t.TempDir(), "Mesh-Config")
+	if err := os.Symlink(repo.Dir, named); err != nil {
+		t.Fatal(err)
+	}
+	repo.srv = gitfixture.Serve(t, named)
+	m := startManager(t, ns, func(o *Options) {
+		o.WebhookAddr = "127.0.0.1:0"
+		o.WebhookSecret = webhookSecret
+	})
+	obj := newIntentSync(t, ns, repo, nil) // polls hourly
+	waitReady(t, obj, "main@sha1:"+repo.head, 30*time.Second)
+
+	next := repo.commit(map[string]string{"reviews.yaml": serviceIntent(ns, "reviews", 50, 50)})
+	upper := strings.Replace(repo.srv.URL, "/Mesh-Config", "/MESH-CONFIG", 1)
+	if upper == repo.srv.URL {
+		t.Fatalf("the repository is served at %s, not under /Mesh-Config", repo.srv.URL)
+	}
+	code, body := postPush(t, m.WebhookAddr(), webhookSecret, upper+".git", "main", next)
+	if code != http.StatusAccepted || body != "triggered 1 IntentSync\n" {
+		t.Fatalf("webhook answered %d %q for %s, want 202 triggering 1 IntentSync", code, body, upper)
+	}
+	waitReady(t, obj, "main@sha1:"+next, 10*time.Second)
+	if diff := cmp.Diff([]int64{50, 50}, weights(mustGet(t, vsGVK, ns, "reviews"))); diff != "" {
+		t.Errorf("weights (-want +got):\n%s", diff)
+	}
 }
 
 func TestRefMoved(t *testing.T) {

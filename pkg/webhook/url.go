@@ -66,6 +66,16 @@ func NormalizeURL(raw string) string {
 	return host + p
 }
 
+// MatchKey is the key by which pushes are matched to IntentSyncs: the
+// NormalizeURL of a repository URL, case-folded. GitHub and GitLab ignore
+// the case of repository paths, so a push may name the repository in
+// another case than an IntentSync does; on a host whose paths are
+// case-sensitive, a push matched only by case costs one early fetch, which
+// finds its revision unchanged, whereas a missed push waits for the poll.
+func MatchKey(raw string) string {
+	return strings.ToLower(NormalizeURL(raw))
+}
+
 // splitSCP splits git's scp-like address "[userinfo@]host:path". A string
 // with a scheme, no colon before its first slash, or a one-letter "host"
 // (a Windows drive) is not one.

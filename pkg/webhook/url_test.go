@@ -121,3 +121,21 @@ func TestRedactURL(t *testing.T) {
 		})
 	}
 }
+
+func TestMatchKey(t *testing.T) {
+	base := MatchKey("https://github.com/mesh-org/mesh-config")
+	tests := []struct {
+		url  string
+		same bool
+	}{
+		{"https://github.com/Mesh-Org/Mesh-Config.git", true},
+		{"git@GitHub.com:MESH-ORG/mesh-config.git", true},
+		{"https://github.com/mesh-org/mesh-config2", false},
+		{"https://github.com/other/mesh-config", false},
+	}
+	for _, tt := range tests {
+		if got := MatchKey(tt.url) == base; got != tt.same {
+			t.Errorf("MatchKey(%q) == MatchKey(https://github.com/mesh-org/mesh-config): %t, want %t", tt.url, got, tt.same)
+		}
+	}
+}
