@@ -27,6 +27,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	utilnet "k8s.io/apimachinery/pkg/util/net"
 	"k8s.io/client-go/tools/record"
@@ -96,6 +97,8 @@ type IntentSyncReconciler struct {
 	now     func() time.Time
 	// memory releases the heap of each sync reconcile; nil is off.
 	memory *memoryReleaser
+	// watched are the managed kinds the watch cache holds (Manager.Kinds).
+	watched []schema.GroupVersionKind
 
 	// counts are reconciles per IntentSync, for tests and debugging.
 	counts counters
@@ -226,7 +229,7 @@ func (r *IntentSyncReconciler) sync(ctx context.Context, obj, base *v1alpha1.Int
 	// and report mode must leave drift alone (the periodic backstop of the
 	// drift controller).
 	if !r.mustApply(obj, st, built) {
-		st.applied = built
+		st.setApplied(built)
 		r.checkDrift(ctx, obj, st)
 		st.failures = 0
 		reconcileTotal.WithLabelValues("Unchanged").Inc()
@@ -246,6 +249,19 @@ func (r *IntentSyncReconciler) sync(ctx context.Context, obj, base *v1alpha1.Int
 	if err != nil {
 		return r.fail(ctx, obj, st, failure{step: "apply", reason: v1alpha1.ReasonApplyFailed,
 			revision: art.Revision, started: started, err: err})
+	}
+	// An object another IntentSync applies and still holds fails the
+	// revision, like a dry-run failure: nothing is applied, and it is
+	// tried again at each poll, for the other may drop it.
+	claimed, err := r.claimedElsewhere(ctx, obj, built)
+	if err != nil {
+		return r.fail(ctx, obj, st, failure{step: "apply", reason: v1alpha1.ReasonApplyFailed,
+			revision: art.Revision, started: started, err: err})
+	}
+	if len(claimed) > 0 {
+		return r.fail(ctx, obj, st, failure{step: "apply", reason: v1alpha1.ReasonDryRunFailed,
+			revision: art.Revision, started: started, err: &apply.DryRunError{Failures: claimed, Total: len(set)},
+			stalled: true, retry: true})
 	}
 	applyStart := r.now()
 	res, err := r.Apply.Apply(ctx, set, apply.ApplyOptions{
@@ -284,7 +300,7 @@ func (r *IntentSyncReconciler) record(ctx context.Context, obj *v1alpha1.IntentS
 	st.stalled = stalledKey{}
 	summary := res.ChangeSet.Summary()
 	if newRevision {
-		st.applied = built
+		st.setApplied(built)
 		st.drift = map[string]objectDrift{}
 		st.corrected = 0
 		now := r.now()

@@ -197,8 +197,14 @@ func (r *intentRepo) commit(files map[string]string) string {
 // repository's main branch; mod adjusts the spec.
 func newIntentSync(t *testing.T, ns string, repo *intentRepo, mod func(*v1alpha1.IntentSyncSpec)) *v1alpha1.IntentSync {
 	t.Helper()
+	return newNamedIntentSync(t, ns, "mesh", repo, mod)
+}
+
+// newNamedIntentSync is newIntentSync for an IntentSync named name.
+func newNamedIntentSync(t *testing.T, ns, name string, repo *intentRepo, mod func(*v1alpha1.IntentSyncSpec)) *v1alpha1.IntentSync {
+	t.Helper()
 	obj := &v1alpha1.IntentSync{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "mesh"},
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
 		Spec: v1alpha1.IntentSyncSpec{
 			Source:        v1alpha1.GitSource{URL: repo.srv.URL, Branch: "main"},
 			Interval:      metav1.Duration{Duration: time.Hour},

@@ -299,6 +299,7 @@ func (m *Manager) Close() error {
 
 // setup registers the sync and drift controllers with mgr.
 func (r *IntentSyncReconciler) setup(mgr ctrl.Manager, kinds []schema.GroupVersionKind) error {
+	r.watched = kinds
 	// The sync controller: spec changes, deletion, webhook triggers and its
 	// own requeues. Status and other metadata updates do not wake it.
 	err := ctrl.NewControllerManagedBy(mgr).

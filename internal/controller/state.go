@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
@@ -22,6 +23,10 @@ type syncState struct {
 	// mu serialises the sync and drift reconcilers of this IntentSync, so a
 	// drift correction never races an apply of a new revision.
 	mu sync.Mutex
+
+	// current is applied, for other IntentSyncs' ownership checks, which
+	// must not wait for mu.
+	current atomic.Pointer[appliedSet]
 
 	// cache keeps kustomize builds between renders of the repository.
 	cache *render.Cache
@@ -166,6 +171,22 @@ func (a *appliedSet) ids() []string {
 		ids[i] = o.id
 	}
 	return ids
+}
+
+// setApplied makes a the applied set.
+func (st *syncState) setApplied(a *appliedSet) {
+	st.applied = a
+	st.current.Store(a)
+}
+
+// has reports whether the set holds the object of ID id.
+func (a *appliedSet) has(id string) bool {
+	for i := range a.objects {
+		if a.objects[i].id == id {
+			return true
+		}
+	}
+	return false
 }
 
 // stalledKey identifies a revision judged bad for a spec generation.
