@@ -59,6 +59,22 @@ func countingClient(t *testing.T) (client.WithWatch, *calls) {
 	}), n
 }
 
+// createByHand creates, as kubectl-create, object i of benchSet(ns, 1)
+// renamed to name: without meshintent's labels and annotations unless
+// labelled.
+func createByHand(t *testing.T, ns string, i int, name string, labelled bool) {
+	t.Helper()
+	o := benchSet(ns, 1)[i].DeepCopy()
+	o.SetName(name)
+	if !labelled {
+		o.SetLabels(nil)
+		o.SetAnnotations(nil)
+	}
+	if err := env.Client.Create(context.Background(), o, client.FieldOwner("kubectl-create")); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestNoOpApplySkipsDryRuns checks that a re-apply of an unchanged set reads
 // lists instead of reading and dry-running each object, and that an object
 // someone else edited is still dry-run and re-applied.
@@ -155,13 +171,7 @@ func TestDriftReadsOnlyTouchedObjects(t *testing.T) {
 	if err := env.Client.Delete(ctx, dr.DeepCopy()); err != nil {
 		t.Fatal(err)
 	}
-	hand := benchSet(ns, 1)[0].DeepCopy()
-	hand.SetName("by-hand")
-	hand.SetLabels(nil)
-	hand.SetAnnotations(nil)
-	if err := env.Client.Create(ctx, hand, client.FieldOwner("kubectl-create")); err != nil {
-		t.Fatal(err)
-	}
+	createByHand(t, ns, 0, "by-hand", false) // a VirtualService
 
 	n.reset()
 	r, err = m.Drift(ctx, set, dopts)
@@ -252,18 +262,8 @@ func TestUnmanagedSearchListsOnlyOthersObjects(t *testing.T) {
 	if _, err := m.Apply(ctx, set, apply.ApplyOptions{Inventory: ns}); err != nil {
 		t.Fatal(err)
 	}
-	hand := benchSet(ns, 1)[0].DeepCopy()
-	hand.SetName("by-hand")
-	hand.SetLabels(nil)
-	hand.SetAnnotations(nil)
-	if err := env.Client.Create(ctx, hand, client.FieldOwner("kubectl-create")); err != nil {
-		t.Fatal(err)
-	}
-	foreign := benchSet(ns, 1)[1].DeepCopy() // a DestinationRule
-	foreign.SetName("copied")
-	if err := env.Client.Create(ctx, foreign, client.FieldOwner("kubectl-create")); err != nil {
-		t.Fatal(err)
-	}
+	createByHand(t, ns, 0, "by-hand", false) // a VirtualService
+	createByHand(t, ns, 1, "copied", true) // a DestinationRule
 
 	direct.reset()
 	cached.reset()
