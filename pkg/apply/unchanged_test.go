@@ -263,7 +263,7 @@ func TestUnmanagedSearchListsOnlyOthersObjects(t *testing.T) {
 		t.Fatal(err)
 	}
 	createByHand(t, ns, 0, "by-hand", false) // a VirtualService
-	createByHand(t, ns, 1, "copied", true) // a DestinationRule
+	createByHand(t, ns, 1, "copied", true)   // a DestinationRule
 
 	direct.reset()
 	cached.reset()
