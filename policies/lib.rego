@@ -3,6 +3,7 @@
 package meshintent.lib
 
 import data.meshintent.index
+import data.meshintent.lib.hosts
 
 # config is data.meshintent.config: data.yaml merged with the repository's
 # overrides. (The built-in policies read data.meshintent.config directly: a
@@ -21,10 +22,9 @@ namespace(obj) := object.get(obj, ["metadata", "namespace"], "")
 
 # fqdn resolves a host the way Istio does: a name without a dot is short for
 # <name>.<namespace>.svc.<clusterDomain>; any other name, and "*", is taken as
-# written ("reviews.bookinfo" is not completed).
-fqdn(host, ns) := host if contains(host, ".")
-else := host if host == "*"
-else := concat(".", [host, ns, "svc", object.get(data.meshintent.config, "clusterDomain", "cluster.local")])
+# written ("reviews.bookinfo" is not completed). It is hosts.fqdn, the one
+# host model (package meshintent.lib.hosts), and returns lower case.
+fqdn(host, ns) := hosts.fqdn(host, ns)
 
 # gateways are the gateways a VirtualService applies to: spec.gateways, or
 # "mesh" (every sidecar) when it names none.

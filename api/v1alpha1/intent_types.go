@@ -41,7 +41,8 @@ const (
 type NamespaceIntent struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata"`
-	Spec              NamespaceIntentSpec `json:"spec"`
+	// Spec is the namespace's mesh membership.
+	Spec NamespaceIntentSpec `json:"spec"`
 }
 
 // NamespaceIntentSpec is the desired mesh membership of a namespace.
@@ -73,7 +74,8 @@ type NamespaceTracing struct {
 type ServiceIntent struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata"`
-	Spec              ServiceIntentSpec `json:"spec"`
+	// Spec is the service's traffic behaviour.
+	Spec ServiceIntentSpec `json:"spec"`
 }
 
 // ServiceIntentSpec is the desired traffic behaviour of a service.
@@ -93,7 +95,7 @@ type ServiceIntentSpec struct {
 	Suspend *Suspend `json:"suspend,omitempty"`
 	// Timeout is the request timeout, a duration such as "2s" or "500ms".
 	Timeout *metav1.Duration `json:"timeout,omitempty"`
-	// Retries is the retry policy.
+	// Retries is the retry policy of every route.
 	Retries *Retries `json:"retries,omitempty"`
 	// Fault injects delays or aborts into every route.
 	Fault *Fault `json:"fault,omitempty"`
@@ -135,28 +137,33 @@ type Route struct {
 	To []Destination `json:"to"`
 	// Fault injects faults into this rule only.
 	Fault *Fault `json:"fault,omitempty"`
-	// Timeout overrides spec.timeout for this rule.
+	// Timeout overrides spec.timeout for this rule, a duration such as "10s".
 	Timeout *metav1.Duration `json:"timeout,omitempty"`
 }
 
 // Match is a set of conditions that must all hold.
 type Match struct {
-	// Headers by name (lower-case), e.g. {"end-user": {"exact": "jason"}}.
+	// Headers match request headers by name (lower-case), e.g.
+	// {"end-user": {"exact": "jason"}}.
 	Headers map[string]StringMatch `json:"headers,omitempty"`
-	// URI of the request.
+	// URI matches the request's path, e.g. {"prefix": "/reviews/beta"}.
 	URI *StringMatch `json:"uri,omitempty"`
-	// Method of the request, e.g. {"exact": "GET"}.
+	// Method matches the request's HTTP method, e.g. {"exact": "GET"}.
 	Method *StringMatch `json:"method,omitempty"`
-	// QueryParams by name.
+	// QueryParams match query parameters by name, e.g. {"debug": {"exact": "true"}}.
 	QueryParams map[string]StringMatch `json:"queryParams,omitempty"`
 }
 
 // StringMatch matches a string one way: exactly, by prefix or by RE2 regex.
 // Exactly one of the fields is set.
 type StringMatch struct {
-	Exact  string `json:"exact,omitempty"`
+	// Exact matches the whole string, e.g. "jason".
+	Exact string `json:"exact,omitempty"`
+	// Prefix matches the start of the string, e.g. "/reviews/beta".
 	Prefix string `json:"prefix,omitempty"`
-	Regex  string `json:"regex,omitempty"`
+	// Regex is an RE2 regular expression the whole string must match,
+	// e.g. "^(true|yes|1)$".
+	Regex string `json:"regex,omitempty"`
 }
 
 // Suspend stops traffic to some versions or to the whole service.
@@ -179,9 +186,9 @@ type Suspend struct {
 
 // Retries is an HTTP retry policy.
 type Retries struct {
-	// Attempts is the number of retries.
+	// Attempts is the number of retries after the first try.
 	Attempts int32 `json:"attempts"`
-	// PerTryTimeout bounds each attempt.
+	// PerTryTimeout bounds each attempt, a duration such as "500ms".
 	PerTryTimeout *metav1.Duration `json:"perTryTimeout,omitempty"`
 	// RetryOn lists the conditions, e.g. "5xx,reset,connect-failure".
 	RetryOn string `json:"retryOn,omitempty"`
@@ -189,11 +196,12 @@ type Retries struct {
 
 // Fault injects a delay, an abort, or both into a share of the requests.
 type Fault struct {
-	// Delay before the request is forwarded.
+	// Delay holds the request this long before it is forwarded, a
+	// duration such as "2s".
 	Delay *metav1.Duration `json:"delay,omitempty"`
 	// Abort answers with this HTTP status instead of forwarding.
 	Abort int32 `json:"abort,omitempty"`
-	// Percentage of requests hit, 0 to 100; default 100.
+	// Percentage is the share of requests hit, 0 to 100; default 100.
 	Percentage *float64 `json:"percentage,omitempty"`
 }
 
@@ -201,7 +209,7 @@ type Fault struct {
 type Mirror struct {
 	// Version is a name from spec.versions.
 	Version string `json:"version"`
-	// Percentage of requests mirrored, 0 to 100; default 100.
+	// Percentage is the share of requests mirrored, 0 to 100; default 100.
 	Percentage *float64 `json:"percentage,omitempty"`
 }
 
@@ -211,7 +219,8 @@ type TrafficPolicy struct {
 	// MUTUAL is refused when decoding: it needs client certificates, which
 	// intents cannot carry; use ISTIO_MUTUAL.
 	TLS string `json:"tls,omitempty" jsonschema:"enum=DISABLE,enum=SIMPLE,enum=MUTUAL,enum=ISTIO_MUTUAL"`
-	// LoadBalancer: ROUND_ROBIN, LEAST_REQUEST, RANDOM or PASSTHROUGH.
+	// LoadBalancer is the simple load-balancing algorithm: ROUND_ROBIN,
+	// LEAST_REQUEST, RANDOM or PASSTHROUGH (UNSPECIFIED leaves Istio's default).
 	LoadBalancer string `json:"loadBalancer,omitempty" jsonschema:"enum=ROUND_ROBIN,enum=LEAST_REQUEST,enum=RANDOM,enum=PASSTHROUGH,enum=UNSPECIFIED"`
 	// ConnectionPool limits connections and requests.
 	ConnectionPool *ConnectionPool `json:"connectionPool,omitempty"`
@@ -223,25 +232,27 @@ type TrafficPolicy struct {
 type ConnectionPool struct {
 	// MaxConnections is the TCP connection limit.
 	MaxConnections int32 `json:"maxConnections,omitempty"`
-	// ConnectTimeout is the TCP connect timeout.
+	// ConnectTimeout is the TCP connect timeout, a duration such as "250ms".
 	ConnectTimeout *metav1.Duration `json:"connectTimeout,omitempty"`
 	// HTTP1MaxPendingRequests is the queue length for HTTP/1.1.
 	HTTP1MaxPendingRequests int32 `json:"http1MaxPendingRequests,omitempty"`
 	// HTTP2MaxRequests is the limit of concurrent HTTP/2 requests.
 	HTTP2MaxRequests int32 `json:"http2MaxRequests,omitempty"`
-	// MaxRequestsPerConnection, 1 disables keep-alive.
+	// MaxRequestsPerConnection caps the requests sent over one connection;
+	// 1 disables keep-alive.
 	MaxRequestsPerConnection int32 `json:"maxRequestsPerConnection,omitempty"`
 }
 
 // OutlierDetection ejects endpoints that keep failing.
 type OutlierDetection struct {
-	// Consecutive5xxErrors before an endpoint is ejected.
+	// Consecutive5xxErrors is the number of 5xx answers in a row after which
+	// an endpoint is ejected.
 	Consecutive5xxErrors int32 `json:"consecutive5xxErrors,omitempty"`
-	// Interval between sweeps.
+	// Interval is the time between ejection sweeps, a duration such as "10s".
 	Interval *metav1.Duration `json:"interval,omitempty"`
-	// BaseEjectionTime is the minimum ejection time.
+	// BaseEjectionTime is the minimum ejection time, a duration such as "30s".
 	BaseEjectionTime *metav1.Duration `json:"baseEjectionTime,omitempty"`
-	// MaxEjectionPercent caps the share of ejected endpoints.
+	// MaxEjectionPercent caps the share of ejected endpoints, 0 to 100.
 	MaxEjectionPercent int32 `json:"maxEjectionPercent,omitempty"`
 }
 

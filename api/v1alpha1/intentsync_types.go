@@ -41,6 +41,10 @@ const (
 	ReasonSynced        = "Synced"
 	ReasonProgressing   = "Progressing"
 	ReasonSuspended     = "Suspended"
+	// ReasonPolicyError: the policies themselves failed (a policy that does
+	// not compile, calls a builtin outside the sandbox, is over a size limit
+	// or overran its time budget); nothing of the revision is applied.
+	ReasonPolicyError = "PolicyError"
 )
 
 // IntentSyncSpec is what to sync from where, and how.
@@ -78,6 +82,23 @@ type IntentSyncSpec struct {
 	// +optional
 	AllowedNamespaces []string `json:"allowedNamespaces,omitempty"`
 
+	// SharedGateways are gateways outside allowedNamespaces, as
+	// "namespace/name" (e.g. istio-system/ingressgateway), that the
+	// VirtualServices of a fenced IntentSync may bind to. Gateways of allowed
+	// namespaces and "mesh" need no entry. Only read under a fence.
+	// +optional
+	SharedGateways []string `json:"sharedGateways,omitempty"`
+
+	// AllowedExternalHosts are hosts outside allowedNamespaces that the
+	// objects of a fenced IntentSync may name (VirtualService and
+	// DestinationRule hosts, route destinations, ServiceEntry hosts exported
+	// beyond the fence, Sidecar egress hosts of other namespaces): external
+	// hosts such as api.stripe.com, wildcards such as *.googleapis.com
+	// (covering the names under them), or another namespace's Service FQDN.
+	// Only read under a fence; empty allows none.
+	// +optional
+	AllowedExternalHosts []string `json:"allowedExternalHosts,omitempty"`
+
 	// CreateNamespaces creates namespaces that do not exist.
 	// +optional
 	CreateNamespaces bool `json:"createNamespaces,omitempty"`
@@ -86,6 +107,12 @@ type IntentSyncSpec struct {
 	// read after the built-ins and the repository's meshintent.yaml policies.
 	// +optional
 	PolicyDirs []string `json:"policyDirs,omitempty"`
+
+	// PolicyTimeout is the time budget of the policy evaluation of a
+	// revision; a policy running longer fails the revision (PolicyError).
+	// Default 5s.
+	// +optional
+	PolicyTimeout *metav1.Duration `json:"policyTimeout,omitempty"`
 
 	// DriftReport schedules drift reports.
 	// +optional

@@ -269,10 +269,25 @@ func (in *IntentSyncSpec) DeepCopyInto(out *IntentSyncSpec) {
 		*out = make([]string, len(*in))
 		copy(*out, *in)
 	}
+	if in.SharedGateways != nil {
+		in, out := &in.SharedGateways, &out.SharedGateways
+		*out = make([]string, len(*in))
+		copy(*out, *in)
+	}
+	if in.AllowedExternalHosts != nil {
+		in, out := &in.AllowedExternalHosts, &out.AllowedExternalHosts
+		*out = make([]string, len(*in))
+		copy(*out, *in)
+	}
 	if in.PolicyDirs != nil {
 		in, out := &in.PolicyDirs, &out.PolicyDirs
 		*out = make([]string, len(*in))
 		copy(*out, *in)
+	}
+	if in.PolicyTimeout != nil {
+		in, out := &in.PolicyTimeout, &out.PolicyTimeout
+		*out = new(v1.Duration)
+		**out = **in
 	}
 	if in.DriftReport != nil {
 		in, out := &in.DriftReport, &out.DriftReport

@@ -57,7 +57,9 @@ Namespaces it only removes meshintent's labels.`,
 			if dryRun {
 				opts.DryRun = true
 			}
+			stop := startProgress(ctx, "applying "+t.Path)
 			res, err := m.Apply(ctx, out.Render.Objects, opts)
+			stop()
 			if err != nil {
 				var dr *apply.DryRunError
 				if errors.As(err, &dr) {
@@ -122,7 +124,9 @@ wizards). Ignore rules come from meshintent.yaml.`,
 			dopts := apply.DefaultDriftOptions()
 			dopts.Inventory = cl.inventory
 			dopts.Ignore = append(dopts.Ignore, out.Config.Ignore...)
+			stop := startProgress(ctx, "comparing "+t.Path+" with the cluster")
 			rep, err := m.Drift(ctx, out.Render.Objects, dopts)
+			stop()
 			if err != nil {
 				return err
 			}

@@ -81,7 +81,7 @@ Exit 0 on success (skipped Services included, unless --service names one),
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(a.stdout, "imported %d of %d services of namespace %s\n", len(imported), len(res.Services), namespace)
+			fmt.Fprintf(a.stdout, "imported %d of %s of namespace %s\n", len(imported), plural(len(res.Services), "service", "services"), namespace)
 			return nil
 		},
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/meshintent/meshintent/pkg/pipeline"
 	"github.com/meshintent/meshintent/pkg/source"
+	"github.com/meshintent/meshintent/pkg/validate"
 )
 
 // Environment variables that carry Git credentials. Credentials are never
@@ -37,14 +39,22 @@ type inputFlags struct {
 	knownHosts string
 	policyDirs []string
 	allowedNS  []string
-	remote     bool
+	// sharedGateways and externalHosts widen the fence (see controller.Fence).
+	sharedGateways []string
+	externalHosts  []string
+	remote         bool
+	// policyTimeout is the time budget of the policy evaluation.
+	policyTimeout time.Duration
+	// yamlLimits bound the YAML a render reads.
+	yamlLimits yamlLimitFlags
 }
 
 func (f *inputFlags) register(cmd *cobra.Command, withRef bool) {
 	fs := cmd.Flags()
+	f.yamlLimits.register(fs)
 	fs.StringVar(&f.repo, "repo", "", "Git repository URL or local clone (file://, https://, ssh://, git@host:org/repo)")
 	if withRef {
-		fs.StringVar(&f.ref, "ref", "", "branch, tag or full commit SHA to fetch (default: the remote HEAD)")
+		fs.StringVar(&f.ref, "ref", "", "with --repo: branch, tag or full commit SHA to fetch (default: the remote HEAD); with a local directory: any revision git rev-parse takes (HEAD~1, origin/main, a short SHA), read from the local clone without fetching (default: the files on disk)")
 	}
 	fs.StringVar(&f.path, "path", ".", "path of the kustomization inside the repository")
 	fs.StringVar(&f.root, "root", "", "local mode: the repository root that kustomize may read below (default: nearest ancestor holding meshintent.yaml or .git)")
@@ -53,8 +63,11 @@ func (f *inputFlags) register(cmd *cobra.Command, withRef bool) {
 	fs.StringVar(&f.sshKey, "ssh-key", "", "private key file for SSH repositories")
 	fs.StringVar(&f.knownHosts, "known-hosts", "", "known_hosts file for SSH repositories (default ~/.ssh/known_hosts)")
 	fs.StringSliceVar(&f.policyDirs, "policy-dir", nil, "extra Rego policy directory (repeatable); the repository's own policies/ is always read")
-	fs.StringSliceVar(&f.allowedNS, "allowed-namespaces", nil, "tenancy fence: deny any intent or object outside these namespaces (policy meshintent.tenancy)")
+	fs.StringSliceVar(&f.allowedNS, "allowed-namespaces", nil, "tenancy fence: deny any intent or object outside these namespaces, and any host, gateway or exportTo reaching beyond them (policy meshintent.tenancy)")
+	fs.StringSliceVar(&f.sharedGateways, "shared-gateways", nil, "with --allowed-namespaces: gateways (namespace/name) outside the fence that VirtualServices may bind to")
+	fs.StringSliceVar(&f.externalHosts, "allowed-external-hosts", nil, "with --allowed-namespaces: hosts outside the fence (api.stripe.com, *.googleapis.com) that objects may name")
 	fs.BoolVar(&f.remote, "allow-remote-bases", false, "let kustomizations load remote bases (off: only files inside the repository)")
+	fs.DurationVar(&f.policyTimeout, "policy-timeout", validate.DefaultTimeout, "time budget of the policy evaluation: a policy running longer is an error (exit 2)")
 }
 
 func defaultCacheDir() string {
@@ -71,8 +84,21 @@ type tree struct {
 	Root string
 	// Path is the kustomization's path relative to Root.
 	Path string
-	// Revision names the commit ("main@sha1:…") or "local".
+	// Revision names the commit ("main@sha1:…"), "local" (a directory
+	// read as it is) or "working tree" (a Git work tree's snapshot).
 	Revision string
+	// Prefix is Root's slash path inside the Git repository it comes from:
+	// "" at the repository's top or when unknown.
+	Prefix string
+	// cleanup removes a temporary snapshot; nil when there is none.
+	cleanup func()
+}
+
+// close removes the tree's temporary snapshot, if it has one.
+func (t tree) close() {
+	if t.cleanup != nil {
+		t.cleanup()
+	}
 }
 
 // localTree resolves a local directory argument. The root is --root, or the
@@ -194,6 +220,16 @@ func (f *inputFlags) resolve(ctx context.Context, args []string) (tree, error) {
 		return tree{}, usageError(errors.New("give either a local directory or --repo, not both"))
 	case f.repo != "":
 		return f.fetch(ctx, f.ref)
+	case len(args) == 1 && f.ref != "":
+		repo, dirRel, err := openLocal(args[0])
+		if err != nil {
+			return tree{}, err
+		}
+		t, err := f.localRevision(ctx, repo, dirRel, f.ref)
+		if err != nil {
+			return tree{}, fmt.Errorf("--ref %s: %w", f.ref, err)
+		}
+		return t, nil
 	case len(args) == 1:
 		return f.localTree(args[0])
 	default:
@@ -202,3 +238,163 @@ func (f *inputFlags) resolve(ctx context.Context, args []string) (tree, error) {
 }
 
 func usageError(err error) error { return &exitError{code: ExitError, err: err} }
+
+// planTrees gives the two trees plan compares. With --repo both revisions
+// are fetched. Otherwise args[0] is a directory in a local clone, read as it
+// is without fetching: base and head are any revisions git rev-parse takes,
+// and an empty head is the work tree on disk. The caller closes head.
+func (f *inputFlags) planTrees(ctx context.Context, args []string, base, head string) (baseTree, headTree tree, err error) {
+	if f.repo != "" {
+		if baseTree, err = f.fetch(ctx, base); err != nil {
+			return tree{}, tree{}, fmt.Errorf("base %s: %w", base, err)
+		}
+		if headTree, err = f.fetch(ctx, head); err != nil {
+			return tree{}, tree{}, fmt.Errorf("head %s: %w", head, err)
+		}
+		return baseTree, headTree, nil
+	}
+	repo, dirRel, err := openLocal(args[0])
+	if err != nil {
+		return tree{}, tree{}, err
+	}
+	if baseTree, err = f.localRevision(ctx, repo, dirRel, base); err != nil {
+		return tree{}, tree{}, fmt.Errorf("base %s: %w", base, err)
+	}
+	if head == "" {
+		if headTree, err = f.localWorkTree(ctx, repo, dirRel); err != nil {
+			return tree{}, tree{}, fmt.Errorf("head (the working tree): %w", err)
+		}
+		return baseTree, headTree, nil
+	}
+	if headTree, err = f.localRevision(ctx, repo, dirRel, head); err != nil {
+		return tree{}, tree{}, fmt.Errorf("head %s: %w", head, err)
+	}
+	return baseTree, headTree, nil
+}
+
+// openLocal opens the Git repository holding dir and returns dir's slash
+// path inside its work tree.
+func openLocal(dir string) (*source.LocalRepo, string, error) {
+	abs, err := filepath.Abs(dir)
+	if err == nil {
+		abs, err = filepath.EvalSymlinks(abs)
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("reading %s: %w", dir, err)
+	}
+	repo, err := source.OpenLocal(abs)
+	if err != nil {
+		return nil, "", fmt.Errorf("%w: revisions are read from a Git repository; give a directory inside a clone, or --repo URL", err)
+	}
+	rel, err := filepath.Rel(repo.Top(), abs)
+	if err != nil || !filepath.IsLocal(rel) && rel != "." {
+		return nil, "", fmt.Errorf("%s is outside the work tree %s", dir, repo.Top())
+	}
+	return repo, filepath.ToSlash(rel), nil
+}
+
+// kustomizationIn is the kustomization's slash path in the repository:
+// --path below the directory argument (dirRel).
+func (f *inputFlags) kustomizationIn(dirRel string) (string, error) {
+	p := filepath.ToSlash(filepath.Clean(f.path))
+	if filepath.IsAbs(f.path) || p == ".." || strings.HasPrefix(p, "../") {
+		return "", usageError(fmt.Errorf("--path %s must be relative and inside the repository", f.path))
+	}
+	return path.Join(dirRel, p), nil
+}
+
+// rootIn picks the directory kustomize is confined to, as a slash path in
+// the repository whose files lie under top: --root, else the nearest
+// ancestor of kpath holding meshintent.yaml, else the repository's top.
+func (f *inputFlags) rootIn(repo *source.LocalRepo, top, kpath string) (string, error) {
+	if f.root != "" {
+		abs, err := filepath.Abs(f.root)
+		if err == nil {
+			abs, err = filepath.EvalSymlinks(abs)
+		}
+		if err != nil {
+			return "", fmt.Errorf("resolving --root: %w", err)
+		}
+		rel, err := filepath.Rel(repo.Top(), abs)
+		if err != nil || !filepath.IsLocal(rel) && rel != "." {
+			return "", fmt.Errorf("--root %s is outside the repository %s", f.root, repo.Top())
+		}
+		root := path.Clean(filepath.ToSlash(rel))
+		if root != "." && kpath != root && !strings.HasPrefix(kpath, root+"/") {
+			return "", fmt.Errorf("%s is outside --root %s", kpath, f.root)
+		}
+		if root == "." {
+			root = ""
+		}
+		return root, nil
+	}
+	for d := kpath; d != "." && d != "/" && d != ""; d = path.Dir(d) {
+		if _, err := os.Stat(filepath.Join(top, filepath.FromSlash(d), pipeline.RepoConfigFile)); err == nil {
+			return d, nil
+		}
+	}
+	return "", nil
+}
+
+// rooted makes the tree for kpath below root in the files under top.
+func rooted(top, root, kpath, revision string) tree {
+	rel := strings.TrimPrefix(strings.TrimPrefix(kpath, root), "/")
+	if rel == "" {
+		rel = "."
+	}
+	return tree{Root: filepath.Join(top, filepath.FromSlash(root)), Path: rel, Revision: revision, Prefix: root}
+}
+
+// localRevision checks out rev of a local clone (nothing is fetched).
+func (f *inputFlags) localRevision(ctx context.Context, repo *source.LocalRepo, dirRel, rev string) (tree, error) {
+	res, err := repo.Resolve(rev)
+	if err != nil {
+		return tree{}, err
+	}
+	kpath, err := f.kustomizationIn(dirRel)
+	if err != nil {
+		return tree{}, err
+	}
+	dir, err := repo.Checkout(ctx, res.Commit, f.cacheDir)
+	if err != nil {
+		return tree{}, err
+	}
+	root, err := f.rootIn(repo, dir, kpath)
+	if err != nil {
+		return tree{}, err
+	}
+	return rooted(dir, root, kpath, res.Revision), nil
+}
+
+// localWorkTree snapshots the work tree of a local clone below the root
+// (as git diff HEAD sees it: uncommitted and untracked files, not ignored
+// ones) into a temporary directory that closing the tree removes.
+func (f *inputFlags) localWorkTree(ctx context.Context, repo *source.LocalRepo, dirRel string) (tree, error) {
+	if repo.Bare() {
+		return tree{}, usageError(fmt.Errorf("%s is a bare repository: give --head", repo.Top()))
+	}
+	kpath, err := f.kustomizationIn(dirRel)
+	if err != nil {
+		return tree{}, err
+	}
+	root, err := f.rootIn(repo, repo.Top(), kpath)
+	if err != nil {
+		return tree{}, err
+	}
+	tmp, err := os.MkdirTemp("", "meshintent-worktree-")
+	if err != nil {
+		return tree{}, fmt.Errorf("snapshot the working tree: %w", err)
+	}
+	cleanup := func() { os.RemoveAll(tmp) }
+	if err := repo.Snapshot(ctx, root, tmp, source.SnapshotOptions{}); err != nil {
+		cleanup()
+		return tree{}, err
+	}
+	t := rooted(tmp, root, kpath, "working tree")
+	t.cleanup = cleanup
+	if err := os.MkdirAll(t.Root, 0o755); err != nil {
+		cleanup()
+		return tree{}, fmt.Errorf("snapshot the working tree: %w", err)
+	}
+	return t, nil
+}

@@ -8,6 +8,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/meshintent/meshintent/internal/gitfixture"
+	"github.com/meshintent/meshintent/pkg/output"
 )
 
 func TestRenderExample(t *testing.T) {
@@ -73,7 +74,7 @@ func TestValidateExitCodes(t *testing.T) {
 		},
 		path:     "overlays/prod",
 		wantCode: ExitDenied,
-		wantOut:  []string{"DENY base/mongodb.yaml: VirtualService/bookinfo/mongodb", "meshintent.weights", "denied: "},
+		wantOut:  []string{"DENY base/mongodb.yaml:9: VirtualService/bookinfo/mongodb spec.tcp[0].route", "meshintent.weights", "denied: "},
 	}, {
 		name: "the repository's own policy denies an intent without a team",
 		change: func(r *gitfixture.Repo) {
@@ -191,7 +192,7 @@ func TestValidateJSON(t *testing.T) {
 	if code != ExitDenied {
 		t.Fatalf("exit %d, want 1; stderr:\n%s", code, stderr)
 	}
-	var got validationJSON
+	var got output.ValidateResult
 	if err := json.Unmarshal([]byte(stdout), &got); err != nil {
 		t.Fatalf("output is not JSON: %v\n%s", err, stdout)
 	}
@@ -199,8 +200,8 @@ func TestValidateJSON(t *testing.T) {
 		t.Fatalf("want a denial, got %+v", got)
 	}
 	first := got.Results[0]
-	want := resultJSON{Severity: "deny", Policy: "meshintent.weights", Object: "VirtualService/bookinfo/mongodb", Source: "base/mongodb.yaml"}
-	gotKey := resultJSON{Severity: first.Severity, Policy: first.Policy, Object: first.Object, Source: first.Source}
+	want := output.Finding{Severity: "deny", Policy: "meshintent.weights", Object: "VirtualService/bookinfo/mongodb", Source: "base/mongodb.yaml"}
+	gotKey := output.Finding{Severity: first.Severity, Policy: first.Policy, Object: first.Object, Source: first.Source}
 	if diff := cmp.Diff(want, gotKey); diff != "" {
 		t.Errorf("first result (-want +got):\n%s", diff)
 	}
@@ -222,7 +223,7 @@ func TestPlanBetweenCommits(t *testing.T) {
 		if code != ExitOK {
 			t.Fatalf("exit %d\nstderr:\n%s", code, stderr)
 		}
-		var got planJSON
+		var got output.PlanResult
 		if err := json.Unmarshal([]byte(stdout), &got); err != nil {
 			t.Fatalf("not JSON: %v\n%s", err, stdout)
 		}

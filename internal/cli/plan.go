@@ -8,10 +8,11 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/meshintent/meshintent/internal/markdown"
 	"github.com/meshintent/meshintent/pkg/apply"
 	"github.com/meshintent/meshintent/pkg/manifest"
+	"github.com/meshintent/meshintent/pkg/output"
 	"github.com/meshintent/meshintent/pkg/plan"
+	"github.com/meshintent/meshintent/pkg/termsafe"
 	"github.com/meshintent/meshintent/pkg/validate"
 )
 
@@ -20,40 +21,50 @@ func newPlanCommand(a *app) *cobra.Command {
 		in         inputFlags
 		cl         clusterFlags
 		base, head string
-		output     string
+		out        outputFlags
 	)
 	cmd := &cobra.Command{
-		Use:   "plan [REPO_DIR] --base REF --head REF",
+		Use:   "plan [REPO_DIR] --base REV [--head REV]",
 		Short: "Show what merging head into base changes in the rendered objects, and head's policy results",
 		Long: `plan renders the path at two revisions of a Git repository (a local clone or
 --repo URL), lists the objects added, changed and removed with a diff of each,
 and runs the policy gate over head. Exit 0 when head passes, 1 when a deny
-policy matches, 2 on bad input or a failed fetch.`,
-		Example: `  reconciler plan . --base origin/main --head HEAD --path overlays/prod -o markdown
+policy matches, 2 on bad input or a failed fetch.
+
+A local clone is read as it is, without fetching: --base and --head take any
+revision git rev-parse takes for a commit that is present (HEAD, HEAD~2,
+origin/main, refs/remotes/pull/7/merge, tags, full and short SHAs), in shallow
+clones and on detached HEADs too. Without --head, head is the working tree on
+disk, uncommitted and untracked (not ignored) files included, as git diff BASE
+sees it. REPO_DIR may be a directory inside the clone: --path is relative to it.
+With --repo both revisions are fetched: branch, tag or full SHA.`,
+		Example: `  reconciler plan . --base origin/main --head HEAD --path overlays/prod -o markdown --output-file plan.md
+  reconciler plan . --base origin/main --head HEAD --path overlays/prod -o github
+  reconciler plan . --base HEAD --path overlays/prod      # uncommitted changes
   reconciler plan --repo https://git.example.com/mesh.git --base main --head feature/canary`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkOutput(output, "text", "markdown", "json"); err != nil {
+			if err := checkOutput(out.format, planFormats...); err != nil {
 				return err
 			}
 			switch {
-			case base == "" || head == "":
-				return usageError(errors.New("plan needs --base and --head"))
+			case base == "":
+				return usageError(errors.New("plan needs --base (and --head; without it, head is the working tree of a local repository)"))
 			case in.repo != "" && len(args) > 0:
 				return usageError(errors.New("give either a local repository or --repo, not both"))
 			case in.repo == "" && len(args) == 0:
 				return usageError(errors.New("give a local repository or --repo URL"))
-			case in.repo == "":
-				in.repo = args[0]
+			case in.repo != "" && head == "":
+				return usageError(errors.New("plan --repo needs --head: only a local repository has a working tree"))
 			}
 			ctx := cmd.Context()
-			baseTree, err := in.fetch(ctx, base)
+			baseTree, headTree, err := in.planTrees(ctx, args, base, head)
 			if err != nil {
-				return fmt.Errorf("base %s: %w", base, err)
+				return err
 			}
-			headTree, err := in.fetch(ctx, head)
-			if err != nil {
-				return fmt.Errorf("head %s: %w", head, err)
+			defer headTree.close()
+			if head == "" {
+				head = headTree.Revision
 			}
 			baseOut, err := in.build(ctx, baseTree, false)
 			if err != nil {
@@ -76,14 +87,12 @@ policy matches, 2 on bad input or a failed fetch.`,
 					return err
 				}
 			}
-			switch output {
-			case "json":
-				err = writeJSON(a.stdout, p.json())
-			case "markdown":
-				err = p.writeMarkdown(a.stdout)
-			default:
-				err = p.writeText(a.stdout)
-			}
+			err = out.write(a.stdout, func(w io.Writer, full bool) error {
+				if out.format == "text" {
+					return p.writeText(w)
+				}
+				return output.WritePlan(w, output.Format(out.format), p.output(), outputOptions(headTree.Root, headTree.Prefix, headOut.Report, full))
+			})
 			if err != nil {
 				return err
 			}
@@ -95,9 +104,9 @@ policy matches, 2 on bad input or a failed fetch.`,
 	}
 	in.register(cmd, false)
 	cl.register(cmd)
-	cmd.Flags().StringVar(&base, "base", "", "base revision: branch, tag or commit (required)")
-	cmd.Flags().StringVar(&head, "head", "", "head revision: branch, tag or commit (required)")
-	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text, markdown or json")
+	cmd.Flags().StringVar(&base, "base", "", "base revision (required): in a local clone anything git rev-parse takes (origin/main, HEAD~1, a short SHA); with --repo a branch, tag or full SHA")
+	cmd.Flags().StringVar(&head, "head", "", "head revision, as --base (default in a local clone: the working tree, uncommitted and untracked files included; required with --repo)")
+	out.register(cmd, planFormats)
 	return cmd
 }
 
@@ -111,14 +120,8 @@ type planView struct {
 	Live *liveView
 }
 
-// liveView is what applying head would do to the live cluster: the
-// server-side dry-run's actions (the API server validates every object) and
-// the fields that differ live.
-type liveView struct {
-	Actions  []apply.ChangeSetEntry `json:"actions"`
-	Rejected []string               `json:"rejected,omitempty"`
-	Drift    *apply.Report          `json:"drift"`
-}
+// liveView is what applying head would do to the live cluster.
+type liveView = output.Live
 
 // liveDiff dry-runs head against the cluster (with prune, to show what
 // would be deleted) and compares it field by field with the live objects.
@@ -155,32 +158,14 @@ func liveDiff(cmd *cobra.Command, cl clusterFlags, set manifest.Set, revision st
 	return lv, nil
 }
 
-type planJSON struct {
-	Path     string         `json:"path"`
-	Base     string         `json:"base"`
-	Head     string         `json:"head"`
-	Summary  plan.Summary   `json:"summary"`
-	Changes  []plan.Change  `json:"changes"`
-	Policy   validationJSON `json:"policy"`
-	Denied   bool           `json:"denied"`
-	Warnings int            `json:"warnings"`
-	Live     *liveView      `json:"live,omitempty"`
-}
+// planFormats are the formats of plan (see package output).
+var planFormats = []string{"text", "markdown", "json", "github", "sarif", "junit"}
 
-func (p planView) json() planJSON {
-	changes := p.Changes
-	if changes == nil {
-		changes = []plan.Change{}
-	}
-	return planJSON{
-		Path: p.Path, Base: p.Base, Head: p.Head, Summary: p.Summary, Changes: changes,
-		Policy: validationJSON{
-			Revision: p.Head, Path: p.Path, Objects: p.Report.Objects, Intents: p.Report.Intents,
-			Denied: p.Report.Denied(), Denials: p.Report.Denials, Warnings: p.Report.Warnings,
-			Results: resultsJSON(p.Report.Results),
-		},
-		Denied: p.Report.Denied(), Warnings: p.Report.Warnings,
-		Live: p.Live,
+// output is p for package output.
+func (p planView) output() output.Plan {
+	return output.Plan{
+		Path: p.Path, Base: p.Base, Head: p.Head, Summary: p.Summary,
+		Changes: p.Changes, Report: p.Report, Live: p.Live,
 	}
 }
 
@@ -216,82 +201,10 @@ func (p planView) writeText(w io.Writer) error {
 		b.WriteString(indent(d.String(), "    "))
 		b.WriteString("\n")
 	}
-	if _, err := io.WriteString(w, b.String()); err != nil {
+	if _, err := io.WriteString(w, termsafe.Text(b.String())); err != nil { // diffs quote repository text
 		return err
 	}
 	return writeResultsText(w, p.Report)
-}
-
-func (p planView) writeMarkdown(w io.Writer) error {
-	var b strings.Builder
-	verdict := "✅ passes policy"
-	if p.Report.Denied() {
-		verdict = "❌ denied by policy"
-	}
-	fmt.Fprintf(&b, "### meshintent plan: `%s` %s\n\n", p.Path, verdict)
-	fmt.Fprintf(&b, "`%s` → `%s`\n\n", p.Base, p.Head)
-	b.WriteString("| added | changed | removed | unchanged | denied | warnings |\n|---:|---:|---:|---:|---:|---:|\n")
-	fmt.Fprintf(&b, "| %d | %d | %d | %d | %d | %d |\n\n", p.Summary.Added, p.Summary.Changed, p.Summary.Removed,
-		p.Summary.Unchanged, p.Report.Denials, p.Report.Warnings)
-	if len(p.Report.Results) > 0 {
-		b.WriteString("#### Policy results\n\n| | policy | object | where | message |\n|---|---|---|---|---|\n")
-		for _, r := range p.Report.Results {
-			icon := "⚠️ warn"
-			if r.Severity == validate.SeverityDeny {
-				icon = "❌ deny"
-			}
-			where := location(r)
-			if r.Field != "" {
-				where = strings.TrimPrefix(where+" `"+r.Field+"`", " ")
-			}
-			fmt.Fprintf(&b, "| %s | `%s` | `%s` | %s | %s |\n", icon, r.Policy, r.Object, where, markdown.Text(r.Message))
-		}
-		b.WriteString("\n")
-	}
-	if p.Live != nil {
-		b.WriteString("#### Live cluster (server-side dry-run of head)\n\n")
-		for _, r := range p.Live.Rejected {
-			fmt.Fprintf(&b, "- ❌ rejected by the API server: %s\n", markdown.Text(r))
-		}
-		for _, e := range p.Live.Actions {
-			fmt.Fprintf(&b, "- %s `%s`\n", e.Action, e.ID)
-		}
-		if len(p.Live.Rejected) == 0 && len(p.Live.Actions) == 0 {
-			b.WriteString("- no changes\n")
-		}
-		b.WriteString("\n")
-		if err := p.Live.Drift.WriteMarkdown(&b); err != nil {
-			return err
-		}
-		b.WriteString("\n")
-	}
-	var traffic strings.Builder
-	for _, c := range p.Changes {
-		if c.Kind != "VirtualService" {
-			continue
-		}
-		if d := plan.TrafficDiagram(c.Base, c.Head); d != "" {
-			fmt.Fprintf(&traffic, "<details open><summary>Traffic of <code>%s</code> (%s)</summary>\n\n```mermaid\n%s```\n\n</details>\n\n", c.ID, c.Action, d)
-		}
-	}
-	if traffic.Len() > 0 {
-		b.WriteString("#### Traffic\n\n")
-		b.WriteString(traffic.String())
-	}
-	if len(p.Changes) > 0 {
-		b.WriteString("#### Changes\n\n")
-	}
-	for _, c := range p.Changes {
-		fmt.Fprintf(&b, "<details><summary><b>%s</b> <code>%s</code>", c.Action, c.ID)
-		if c.Source != "" {
-			fmt.Fprintf(&b, " from <code>%s</code>", c.Source)
-		}
-		b.WriteString("</summary>\n\n```diff\n")
-		b.WriteString(c.Diff)
-		b.WriteString("```\n\n</details>\n\n")
-	}
-	_, err := io.WriteString(w, b.String())
-	return err
 }
 
 func indent(s, prefix string) string {

@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -19,7 +20,10 @@ func newPolicyCommand(a *app) *cobra.Command {
 }
 
 func newPolicyTestCommand(a *app) *cobra.Command {
-	var verbose bool
+	var (
+		verbose bool
+		timeout time.Duration
+	)
 	cmd := &cobra.Command{
 		Use:   "test [DIR...]",
 		Short: "Run the Rego unit tests (test_ rules) of the built-in policies and of DIRs",
@@ -30,10 +34,11 @@ func newPolicyTestCommand(a *app) *cobra.Command {
 			for _, d := range args {
 				sources = append(sources, validate.Dir(d))
 			}
-			results, err := validate.RunTests(cmd.Context(), validate.Options{Policies: sources})
+			results, err := validate.RunTests(cmd.Context(), validate.Options{Policies: sources, Timeout: timeout})
 			if err != nil {
 				return err
 			}
+			st := styleOf(a.stdout)
 			var b strings.Builder
 			var pass, fail, skip int
 			for _, r := range results {
@@ -49,7 +54,7 @@ func newPolicyTestCommand(a *app) *cobra.Command {
 				if status == "PASS" && !verbose {
 					continue
 				}
-				fmt.Fprintf(&b, "%s %s:%d %s.%s", status, r.File, r.Line, r.Package, r.Name)
+				fmt.Fprintf(&b, "%s %s:%d %s.%s", st.testStatus(status), r.File, r.Line, r.Package, r.Name)
 				if r.Error != "" {
 					fmt.Fprintf(&b, ": %s", r.Error)
 				}
@@ -69,5 +74,6 @@ func newPolicyTestCommand(a *app) *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "list passing tests too")
+	cmd.Flags().DurationVar(&timeout, "policy-timeout", validate.DefaultTimeout, "time budget of each test: a test running longer fails")
 	return cmd
 }

@@ -97,6 +97,12 @@ Unless $GOGC is set, the Go garbage collector runs at GOGC=` + fmt.Sprint(runGCP
 	fs.StringVar(&cl.context, "context", "", "kubeconfig context (default: the current one)")
 	fs.StringVar(&cl.invNS, "inventory-namespace", apply.DefaultInventoryNamespace, "namespace of the inventory ConfigMaps")
 	fs.StringVar(&opts.Namespace, "namespace", "", "only reconcile IntentSyncs in this namespace (default: all)")
+	fs.StringSliceVar(&opts.Fence.Namespaces, "allowed-namespaces", nil,
+		"fence every IntentSync to these namespaces: the default of those that set no spec.allowedNamespaces, the bound of those that do")
+	fs.StringSliceVar(&opts.Fence.SharedGateways, "shared-gateways", nil,
+		"with --allowed-namespaces: gateways (namespace/name) fenced IntentSyncs may bind to; bounds spec.sharedGateways")
+	fs.StringSliceVar(&opts.Fence.AllowedExternalHosts, "allowed-external-hosts", nil,
+		"with --allowed-namespaces: hosts outside the fence fenced IntentSyncs may name; bounds spec.allowedExternalHosts")
 	fs.StringVar(&opts.MetricsAddr, "metrics-addr", ":8080", `address of the Prometheus metrics endpoint; "0" turns it off`)
 	fs.StringVar(&opts.HealthProbeAddr, "health-probe-addr", ":8081", "address of the /healthz and /readyz probes")
 	fs.StringVar(&opts.PprofAddr, "pprof-addr", "", "address serving Go's profiles at /debug/pprof/ (default: off)")

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"slices"
 
 	"github.com/invopop/jsonschema"
 	"github.com/spf13/cobra"
@@ -12,13 +13,19 @@ import (
 	"github.com/meshintent/meshintent/api/v1alpha1"
 )
 
+//go:generate go run gen_descriptions.go
+
 func newSchemaCommand(app *app) *cobra.Command {
 	return &cobra.Command{
 		Use:   "schema",
 		Short: "Print the JSON Schema of intent documents, for editor validation",
 		Long: `Print a JSON Schema (draft 2020-12) that accepts one NamespaceIntent or
-ServiceIntent document. Point your editor's YAML language server at it, e.g.
-  # yaml-language-server: $schema=./meshintent.schema.json`,
+ServiceIntent document; every field carries its description. Save it and
+point your editor's YAML language server at it with a modeline on the first
+line of each intent file, e.g.
+  reconciler schema > meshintent.schema.json
+  # yaml-language-server: $schema=../meshintent.schema.json
+(the path is relative to the intent file, or an https:// URL).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			b, err := IntentSchema()
@@ -38,6 +45,9 @@ func IntentSchema() ([]byte, error) {
 	r := &jsonschema.Reflector{
 		ExpandedStruct: true,
 		Mapper:         mapType,
+		// The doc comments of api/v1alpha1/intent_types.go, extracted at
+		// build time by go generate (the source is not there at run time).
+		CommentMap: intentDescriptions(),
 	}
 	doc := &jsonschema.Schema{
 		Version:     jsonschema.Version,
@@ -58,9 +68,16 @@ func IntentSchema() ([]byte, error) {
 		// TypeMeta is inlined with omitempty tags; both fields are required here.
 		if p, ok := s.Properties.Get("apiVersion"); ok {
 			p.Const = v1alpha1.APIVersion
+			p.Description = "The API version of intents: " + v1alpha1.APIVersion + "."
 		}
 		if p, ok := s.Properties.Get("kind"); ok {
 			p.Const = k.kind
+			p.Description = "The kind of intent: " + k.kind + "."
+		}
+		// The reflector sets a property's description from its field's tag
+		// or comment, and embedded fields have neither.
+		if p, ok := s.Properties.Get("metadata"); ok {
+			p.Description = "The intent's name and, for a ServiceIntent, namespace; labels and annotations."
 		}
 		s.Required = append([]string{"apiVersion", "kind"}, s.Required...)
 		if doc.Definitions == nil {
@@ -71,6 +88,11 @@ func IntentSchema() ([]byte, error) {
 		}
 		s.Definitions = nil
 		doc.OneOf = append(doc.OneOf, s)
+	}
+	// A Destination may leave out its weight (it gets what the others leave
+	// of 100), though the field has no omitempty: weight 0 is meaningful.
+	if d, ok := doc.Definitions["Destination"]; ok {
+		d.Required = slices.DeleteFunc(d.Required, func(f string) bool { return f == "weightX" })
 	}
 	b, err := json.MarshalIndent(doc, "", "  ")
 	if err != nil {
@@ -84,20 +106,23 @@ func IntentSchema() ([]byte, error) {
 func mapType(t reflect.Type) *jsonschema.Schema {
 	switch t {
 	case reflect.TypeFor[metav1.Duration]():
+		// No description here: the field's own comment describes it.
 		return &jsonschema.Schema{
-			Type:        "string",
-			Pattern:     `^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`,
-			Description: "A duration such as 500ms, 2s or 1m30s.",
+			Type:    "string",
+			Pattern: `^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`,
 		}
 	case reflect.TypeFor[metav1.ObjectMeta]():
-		str := &jsonschema.Schema{Type: "string"}
-		strMap := &jsonschema.Schema{Type: "object", AdditionalProperties: str}
+		str := func(desc string) *jsonschema.Schema { return &jsonschema.Schema{Type: "string", Description: desc} }
+		strMap := func(desc string) *jsonschema.Schema {
+			return &jsonschema.Schema{Type: "object", AdditionalProperties: str(""), Description: desc}
+		}
 		props := jsonschema.NewProperties()
 		props.Set("name", &jsonschema.Schema{Type: "string", MinLength: ptr(uint64(1)), MaxLength: ptr(uint64(63)),
-			Pattern: `^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`})
-		props.Set("namespace", str)
-		props.Set("labels", strMap)
-		props.Set("annotations", strMap)
+			Pattern:     `^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`,
+			Description: "The intent's name: the namespace's name for a NamespaceIntent, the service's (unless spec.service is set) for a ServiceIntent. A DNS label."})
+		props.Set("namespace", str("The namespace of a ServiceIntent; ignored for a NamespaceIntent, which is cluster-scoped."))
+		props.Set("labels", strMap("Labels of the intent; they are not copied to the generated objects."))
+		props.Set("annotations", strMap("Annotations of the intent; they are not copied to the generated objects."))
 		return &jsonschema.Schema{Type: "object", Properties: props, Required: []string{"name"}}
 	}
 	return nil

@@ -5,57 +5,62 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/meshintent/meshintent/pkg/output"
 	"github.com/meshintent/meshintent/pkg/validate"
 )
 
 func newValidateCommand(a *app) *cobra.Command {
 	var (
-		in     inputFlags
-		output string
+		in  inputFlags
+		out outputFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "validate [DIR]",
 		Short: "Render the intents and run the policy gate: exit 1 when a deny policy matches",
 		Example: `  reconciler validate examples/repo/overlays/prod
-  reconciler validate --repo file:///srv/mesh.git --ref v1.4.0 --path overlays/staging -o json`,
+  reconciler validate --repo file:///srv/mesh.git --ref v1.4.0 --path overlays/staging -o json
+  reconciler validate overlays/prod -o github              # annotations on the intent lines of a pull request
+  reconciler validate overlays/prod -o sarif > policy.sarif  # for code scanning`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkOutput(output, "text", "json"); err != nil {
+			if err := checkOutput(out.format, validateFormats...); err != nil {
 				return err
 			}
 			t, err := in.resolve(cmd.Context(), args)
 			if err != nil {
 				return err
 			}
-			out, err := in.build(cmd.Context(), t, true)
+			built, err := in.build(cmd.Context(), t, true)
 			if err != nil {
 				return err
 			}
-			switch output {
-			case "json":
-				err = writeJSON(a.stdout, validationJSON{
-					Revision: t.Revision, Path: t.Path,
-					Objects: out.Report.Objects, Intents: out.Report.Intents,
-					Denied: out.Report.Denied(), Denials: out.Report.Denials, Warnings: out.Report.Warnings,
-					Results: resultsJSON(out.Report.Results),
-				})
-			default:
-				err = writeResultsText(a.stdout, out.Report)
+			prefix := ""
+			if in.repo == "" {
+				prefix = workTreePrefix(t.Root)
 			}
+			err = out.write(a.stdout, func(w io.Writer, full bool) error {
+				if out.format == "text" {
+					return writeResultsText(w, built.Report)
+				}
+				return output.WriteValidation(w, output.Format(out.format),
+					output.Validation{Revision: t.Revision, Path: t.Path, Report: built.Report},
+					outputOptions(t.Root, prefix, built.Report, full))
+			})
 			if err != nil {
 				return err
 			}
-			if out.Report.Denied() {
+			if built.Report.Denied() {
 				return denied()
 			}
 			return nil
 		},
 	}
 	in.register(cmd, true)
-	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
+	out.register(cmd, validateFormats)
 	return cmd
 }
 
@@ -68,41 +73,8 @@ func checkOutput(got string, allowed ...string) error {
 	return usageError(fmt.Errorf("--output %q: use one of %s", got, strings.Join(allowed, ", ")))
 }
 
-// validationJSON is the JSON form of a validate run.
-type validationJSON struct {
-	Revision string       `json:"revision"`
-	Path     string       `json:"path"`
-	Objects  int          `json:"objects"`
-	Intents  int          `json:"intents"`
-	Denied   bool         `json:"denied"`
-	Denials  int          `json:"denials"`
-	Warnings int          `json:"warnings"`
-	Results  []resultJSON `json:"results"`
-}
-
-// resultJSON is the JSON form of one policy result.
-type resultJSON struct {
-	Severity   string `json:"severity"`
-	Policy     string `json:"policy"`
-	Rule       string `json:"rule"`
-	PolicyFile string `json:"policyFile,omitempty"`
-	Object     string `json:"object"`
-	Source     string `json:"source,omitempty"`
-	Line       int    `json:"line,omitempty"`
-	Field      string `json:"field,omitempty"`
-	Message    string `json:"message"`
-}
-
-func resultsJSON(rs []validate.Result) []resultJSON {
-	out := make([]resultJSON, 0, len(rs))
-	for _, r := range rs {
-		out = append(out, resultJSON{
-			Severity: string(r.Severity), Policy: r.Policy, Rule: r.Rule, PolicyFile: r.PolicyFile,
-			Object: r.Object, Source: r.Source, Line: r.Line, Field: r.Field, Message: r.Message,
-		})
-	}
-	return out
-}
+// validateFormats are the formats of validate (see package output).
+var validateFormats = []string{"text", "json", "markdown", "github", "sarif", "junit"}
 
 func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
@@ -110,27 +82,33 @@ func writeJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
-// location is "file:line" or "file", for people.
+// location is "file:line" or "file", for people, followed by the overlay
+// patches that set the field: "base/reviews.yaml:52 (set by
+// overlays/prod/reviews.yaml:9)".
 func location(r validate.Result) string {
-	switch {
-	case r.Source == "":
+	locs := output.Locations(r)
+	if len(locs) == 0 {
 		return ""
-	case r.Line > 0:
-		return fmt.Sprintf("%s:%d", r.Source, r.Line)
-	default:
-		return r.Source
 	}
+	s := output.Where(locs[0])
+	if len(locs) > 1 {
+		var by []string
+		for _, l := range locs[1:] {
+			by = append(by, output.Where(l))
+		}
+		s += " (set by " + strings.Join(by, ", ") + ")"
+	}
+	return s
 }
 
 // writeResultsText prints one line per result and a summary line, e.g.
 //
 //	DENY base/reviews.yaml: VirtualService/bookinfo/reviews spec.http[0].route: weights sum to 90, not 100 [meshintent.weights]
 func writeResultsText(w io.Writer, rep *validate.Report) error {
+	st := styleOf(w)
 	var b strings.Builder
 	for _, r := range rep.Results {
 		var line strings.Builder
-		line.WriteString(strings.ToUpper(string(r.Severity)))
-		line.WriteString(" ")
 		if loc := location(r); loc != "" {
 			line.WriteString(loc + ": ")
 		}
@@ -139,14 +117,35 @@ func writeResultsText(w io.Writer, rep *validate.Report) error {
 			line.WriteString(" " + r.Field)
 		}
 		fmt.Fprintf(&line, ": %s [%s]", r.Message, r.Policy)
-		b.WriteString(oneLine(line.String()) + "\n")
+		if w := r.Waived; w != nil {
+			line.WriteString(" " + waiverText(w))
+		}
+		b.WriteString(st.severity(strings.ToUpper(string(r.Severity))) + " " + oneLine(line.String()) + "\n")
 	}
-	verdict := "valid"
+	verdict := st.good("valid")
 	if rep.Denied() {
-		verdict = "denied"
+		verdict = st.bad("denied")
 	}
-	fmt.Fprintf(&b, "%s: %d objects from %d intents, %d denied, %d warnings\n",
-		verdict, rep.Objects, rep.Intents, rep.Denials, rep.Warnings)
+	fmt.Fprintf(&b, "%s: %s from %s, %d denied, %s", verdict,
+		plural(rep.Objects, "object", "objects"), plural(rep.Intents, "intent", "intents"),
+		rep.Denials, plural(rep.Warnings, "warning", "warnings"))
+	if rep.Waived > 0 {
+		fmt.Fprintf(&b, ", %d waived", rep.Waived)
+	}
+	b.WriteString("\n")
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// waiverText says why a result is waived, e.g. "(waived until 2026-06-30
+// by meshintent.yaml:12: load test, TICKET-123)".
+func waiverText(w *validate.Waiver) string {
+	s := "(waived"
+	if !w.Expires.IsZero() {
+		s += " until " + w.Expires.UTC().Format(time.DateOnly)
+	}
+	if w.By != "" {
+		s += " by " + w.By
+	}
+	return s + ": " + w.Reason + ")"
 }

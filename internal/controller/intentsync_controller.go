@@ -88,6 +88,9 @@ type IntentSyncReconciler struct {
 	// Namespace, when set, is the only namespace whose IntentSyncs are
 	// reconciled; empty means all.
 	Namespace string
+	// Fence is the controller's tenancy fence: the default of IntentSyncs
+	// that set none and the bound of those that do (see Fence.For).
+	Fence Fence
 
 	states  *stateStore
 	trigger chan event.GenericEvent
@@ -212,7 +215,11 @@ func (r *IntentSyncReconciler) sync(ctx context.Context, obj, base *v1alpha1.Int
 			return r.fail(ctx, obj, st, failure{step: "build", reason: v1alpha1.ReasonRenderFailed,
 				revision: art.Revision, started: started, err: err})
 		}
-		return r.fail(ctx, obj, st, failure{step: "build", reason: v1alpha1.ReasonRenderFailed,
+		reason := v1alpha1.ReasonRenderFailed
+		if _, ok := errors.AsType[*validate.PolicyError](err); ok {
+			reason = v1alpha1.ReasonPolicyError
+		}
+		return r.fail(ctx, obj, st, failure{step: "build", reason: reason,
 			revision: art.Revision, started: started, err: err, stalled: true})
 	}
 	if report != nil {
@@ -388,17 +395,19 @@ func (r *IntentSyncReconciler) build(ctx context.Context, obj *v1alpha1.IntentSy
 		}
 		policyDirs = append(policyDirs, abs)
 	}
+	fence := r.Fence.For(obj.Spec)
 	out, err := pipeline.Build(ctx, pipeline.Options{
-		Root:       art.Dir,
-		Path:       obj.Spec.Source.Path,
-		PolicyDirs: policyDirs,
-		Data:       fenceData(obj.Spec.AllowedNamespaces),
-		Cache:      st.cache,
+		Root:          art.Dir,
+		Path:          obj.Spec.Source.Path,
+		PolicyDirs:    policyDirs,
+		Data:          fence.Data(),
+		Cache:         st.cache,
+		PolicyTimeout: policyTimeoutOf(obj),
 	})
 	if err != nil {
 		return nil, nil, err
 	}
-	report := withFence(out.Report, checkFence(obj.Spec.AllowedNamespaces, out.Render.Intents, out.Render.Objects))
+	report := withFence(out.Report, fence.Check(out.Render.Intents, out.Render.Objects))
 	ignore := append([]apply.IgnoreRule(nil), out.Config.Ignore...)
 	for _, ig := range obj.Spec.Ignore {
 		ignore = append(ignore, apply.IgnoreRule{Paths: ig.Paths, Group: ig.Group, Kind: ig.Kind, Namespace: ig.Namespace, Name: ig.Name})
@@ -408,6 +417,14 @@ func (r *IntentSyncReconciler) build(ctx context.Context, obj *v1alpha1.IntentSy
 		return nil, nil, err
 	}
 	return built, report, nil
+}
+
+// policyTimeoutOf is spec.policyTimeout; 0 (the default) when unset.
+func policyTimeoutOf(obj *v1alpha1.IntentSync) time.Duration {
+	if obj.Spec.PolicyTimeout == nil {
+		return 0
+	}
+	return obj.Spec.PolicyTimeout.Duration
 }
 
 // inRepo resolves a repository-relative directory, refusing to leave root.

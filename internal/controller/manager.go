@@ -102,6 +102,10 @@ type Options struct {
 	// controller-runtime's default (15s, 10s, 2s); LeaseDuration must
 	// exceed RenewDeadline, and RenewDeadline a RetryPeriod and a fifth.
 	LeaseDuration, RenewDeadline, RetryPeriod time.Duration
+	// Fence is the controller's tenancy fence: every IntentSync is fenced
+	// to at most its namespaces, external hosts and shared gateways (see
+	// Fence.For); the zero value leaves each IntentSync its own fence.
+	Fence Fence
 	// skipNameValidation lets tests start several managers in one process.
 	skipNameValidation bool
 }
@@ -236,6 +240,7 @@ func NewManager(opts Options) (*Manager, error) {
 		Fetcher:   fetcher,
 		Recorder:  mgr.GetEventRecorderFor(eventSource), //nolint:staticcheck // see below
 		Namespace: opts.Namespace,
+		Fence:     opts.Fence,
 		states:    newStateStore(),
 		trigger:   make(chan event.GenericEvent, triggerBuffer),
 		elected:   mgr.Elected(),

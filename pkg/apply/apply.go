@@ -182,6 +182,9 @@ func (m *Manager) Apply(ctx context.Context, set manifest.Set, opts ApplyOptions
 		return nil, err
 	}
 	m.dryRun(ctx, now, opts.Force)
+	if err := cancelled(ctx, "any write"); err != nil {
+		return nil, err
+	}
 	if failures := append(nsFailures, failed(now)...); len(failures) > 0 {
 		return nil, &DryRunError{Failures: failures, Total: len(ps)}
 	}
@@ -249,11 +252,17 @@ func (m *Manager) Apply(ctx context.Context, set manifest.Set, opts ApplyOptions
 			meshStage = append(meshStage, p)
 		}
 	}
+	if err := cancelled(ctx, "the Namespaces"); err != nil {
+		return res, err
+	}
 	created, err := m.createNamespaces(ctx, missing, ps, &res.ChangeSet)
 	if err != nil {
 		return finish(err)
 	}
 	m.applyStage(ctx, nsStage, opts.Force, &res.ChangeSet)
+	if err := cancelled(ctx, "validating objects in new namespaces"); err != nil {
+		return res, err
+	}
 	if errs := failed(nsStage); len(errs) > 0 {
 		return finish(joinObjectErrors(errs))
 	}
@@ -266,12 +275,18 @@ func (m *Manager) Apply(ctx context.Context, set manifest.Set, opts ApplyOptions
 		}
 	}
 	m.dryRun(ctx, later, opts.Force)
+	if err := cancelled(ctx, "the mesh configuration"); err != nil {
+		return res, err
+	}
 	if failures := failed(later); len(failures) > 0 {
 		return finish(&DryRunError{Failures: failures, Total: len(ps), NamespacesCreated: created})
 	}
 
 	// Apply the mesh configuration.
 	m.applyStage(ctx, meshStage, opts.Force, &res.ChangeSet)
+	if err := cancelled(ctx, "pruning"); err != nil {
+		return res, err
+	}
 	if errs := failed(meshStage); len(errs) > 0 {
 		return finish(joinObjectErrors(errs))
 	}
@@ -307,6 +322,22 @@ func (m *Manager) Apply(ctx context.Context, set manifest.Set, opts ApplyOptions
 	}
 	res.Inventory = inv
 	return res, nil
+}
+
+// cancelled returns, once ctx is done, the error with which Apply stops
+// before the named stage, and nil before that: no stage starts after a
+// cancel (a signal, the controller stopping). Stopping between stages needs
+// no inventory write: the inventory written before the first write already
+// records every object that may exist. The error wraps ctx's cause and
+// ctx.Err(), so errors.Is(err, context.Canceled) holds whatever the cause.
+func cancelled(ctx context.Context, before string) error {
+	if ctx.Err() == nil {
+		return nil
+	}
+	if cause := context.Cause(ctx); !errors.Is(cause, ctx.Err()) {
+		return fmt.Errorf("apply cancelled before %s: %w (%w)", before, cause, ctx.Err())
+	}
+	return fmt.Errorf("apply cancelled before %s: %w", before, context.Cause(ctx))
 }
 
 // plan prepares and sorts copies of the set's objects and rejects duplicates.

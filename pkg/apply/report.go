@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/meshintent/meshintent/internal/markdown"
+	"github.com/meshintent/meshintent/pkg/termsafe"
 )
 
 // Report is the result of Drift: how the cluster differs from Git. Every
@@ -113,9 +114,10 @@ func (r *Report) WriteJSON(w io.Writer) error {
 	return enc.Encode(c)
 }
 
-// WriteText writes the report for a terminal.
+// WriteText writes the report for a terminal, with control and bidi
+// characters from names, paths and values escaped (see termsafe).
 func (r *Report) WriteText(w io.Writer) error {
-	ew := &errWriter{w: w}
+	ew := &errWriter{w: termsafe.NewWriter(w)}
 	ew.printf("%s\n", r.Summary())
 	if len(r.Drifted) > 0 {
 		ew.printf("\ndrifted:\n")

@@ -5,8 +5,9 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"path/filepath"
+	"time"
 
 	"github.com/meshintent/meshintent/pkg/render"
 	"github.com/meshintent/meshintent/pkg/validate"
@@ -28,8 +29,14 @@ type Options struct {
 	Data map[string]any
 	// SkipPolicy renders only; Outcome.Report stays nil.
 	SkipPolicy bool
+	// PolicyTimeout is the time budget of the policy evaluation;
+	// validate.DefaultTimeout when 0.
+	PolicyTimeout time.Duration
 	// Cache, when set, is reused between builds of the same repository.
 	Cache *render.Cache
+	// YAMLLimits bound the YAML the render reads (see render.Options.Limits);
+	// zero fields take their defaults.
+	YAMLLimits render.Limits
 }
 
 // Outcome is what the pipeline made of a tree.
@@ -44,13 +51,26 @@ type Outcome struct {
 
 // Build renders the tree and runs the policy gate: the built-in policies,
 // the repository's own (meshintent.yaml, or policies/) and opts.PolicyDirs.
+//
+// Build returns ctx's error (wrapped, naming the stage) promptly once ctx is
+// done, even while a stage that does not look at ctx often (kustomize's
+// build) is still running: that stage is left to finish on its own in the
+// background, its result dropped. A caller that exits on cancellation, as
+// the CLI does, exits at once; a long-lived one (the controller) pays for
+// the rest of that stage in CPU only.
 func Build(ctx context.Context, opts Options) (*Outcome, error) {
+	if ctx.Err() != nil {
+		return nil, cancelled(ctx, "rendering")
+	}
 	cfg, err := LoadRepoConfig(opts.Root)
 	if err != nil {
 		return nil, err
 	}
-	res, err := render.Render(ctx, render.Options{
-		Root: opts.Root, Path: opts.Path, AllowRemoteBases: opts.AllowRemoteBases, Cache: opts.Cache,
+	res, err := interruptible(ctx, "rendering", func() (*render.Result, error) {
+		return render.Render(ctx, render.Options{
+			Root: opts.Root, Path: opts.Path, AllowRemoteBases: opts.AllowRemoteBases, Cache: opts.Cache,
+			Limits: opts.YAMLLimits,
+		})
 	})
 	if err != nil {
 		return nil, err
@@ -59,26 +79,74 @@ func Build(ctx context.Context, opts Options) (*Outcome, error) {
 	if opts.SkipPolicy {
 		return out, nil
 	}
-	var sources []validate.Source
-	for _, dir := range cfg.Policies {
-		src := validate.Dir(dir)
-		if rel, err := filepath.Rel(opts.Root, dir); err == nil {
-			src.Name = filepath.ToSlash(rel) // repo-relative names in results
-		}
-		sources = append(sources, src)
-	}
-	for _, dir := range opts.PolicyDirs {
-		sources = append(sources, validate.Dir(dir))
-	}
-	engine, err := validate.New(ctx, validate.Options{Policies: sources, Data: opts.Data})
+	sources, err := policySources(cfg, opts.Root, opts.PolicyDirs)
 	if err != nil {
 		return nil, err
 	}
-	out.Report, err = engine.Evaluate(ctx, validate.Input{Objects: res.Objects, Intents: res.Intents})
+	engine, err := interruptible(ctx, "compiling policies", func() (*validate.Engine, error) {
+		return validate.New(ctx, validate.Options{
+			Policies: sources, Data: opts.Data, Timeout: opts.PolicyTimeout, Exceptions: cfg.PolicyExceptions(),
+		})
+	})
 	if err != nil {
-		return nil, fmt.Errorf("evaluating policies: %w", err)
+		return nil, err
+	}
+	out.Report, err = interruptible(ctx, "evaluating policies", func() (*validate.Report, error) {
+		rep, err := engine.Evaluate(ctx, validate.Input{Objects: res.Objects, Intents: res.Intents})
+		if err != nil {
+			return nil, fmt.Errorf("evaluating policies: %w", err)
+		}
+		return rep, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	// Point each result at the lines that wrote its field: the intent's and
+	// the overlay patches'.
+	for i := range out.Report.Results {
+		r := &out.Report.Results[i]
+		if locs := res.Locate(r.Object, r.Field); len(locs) > 0 && locs[0].File == r.Source {
+			r.Line, r.Related = locs[0].Line, locs[1:]
+		}
 	}
 	return out, nil
+}
+
+// interruptible runs fn and returns its result, or, as soon as ctx is done
+// first, ctx's error wrapped as "<stage> cancelled". fn gets no other
+// signal than ctx itself: it goes on in its goroutine until it returns, and
+// its result is dropped. An error fn returns because ctx was cancelled is
+// reported the same way, so that the caller sees one kind of cancellation.
+func interruptible[T any](ctx context.Context, stage string, fn func() (T, error)) (T, error) {
+	type result struct {
+		v   T
+		err error
+	}
+	done := make(chan result, 1) // buffered: an abandoned fn does not block
+	go func() {
+		v, err := fn()
+		done <- result{v, err}
+	}()
+	var zero T
+	select {
+	case <-ctx.Done():
+		return zero, cancelled(ctx, stage)
+	case r := <-done:
+		if r.err != nil && ctx.Err() != nil {
+			return zero, cancelled(ctx, stage)
+		}
+		return r.v, r.err
+	}
+}
+
+// cancelled is the error of a stage stopped by ctx: it wraps ctx's cause
+// and ctx.Err(), so errors.Is(err, context.Canceled) (or DeadlineExceeded)
+// holds whatever the cause.
+func cancelled(ctx context.Context, stage string) error {
+	if cause := context.Cause(ctx); !errors.Is(cause, ctx.Err()) {
+		return fmt.Errorf("%s cancelled: %w (%w)", stage, cause, ctx.Err())
+	}
+	return fmt.Errorf("%s cancelled: %w", stage, context.Cause(ctx))
 }
 
 // FenceData is the policy data that fences a render to some namespaces

@@ -163,7 +163,13 @@ func faultLabel(rule map[string]any) string {
 	return strings.Join(parts, ", ")
 }
 
+// labelEscapes makes text from the repository safe inside a quoted Mermaid
+// label: '#' starts Mermaid's entity codes, so it is one itself; quotes,
+// angle brackets (HTML), pipes (edge labels) and backticks (Markdown
+// strings) are entities too, and line breaks become spaces so that the text
+// cannot end the statement.
+var labelEscapes = strings.NewReplacer("#", "#35;", `"`, "#quot;", "<", "#lt;", ">", "#gt;", "|", "#124;",
+	"`", "#96;", "\r\n", " ", "\n", " ", "\r", " ")
+
 // label makes text safe inside a quoted Mermaid label.
-func label(s string) string {
-	return strings.NewReplacer(`"`, "#quot;", "<", "#lt;", ">", "#gt;", "|", "#124;").Replace(s)
-}
+func label(s string) string { return labelEscapes.Replace(s) }

@@ -71,6 +71,18 @@ func (r *renderer) fastBuild(ctx context.Context, top *kustNode) ([]built, error
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	var limits []error
+	seenLimit := map[string]bool{}
+	for _, err := range errs {
+		var le *limitError
+		if errors.As(err, &le) && !seenLimit[err.Error()] {
+			seenLimit[err.Error()] = true
+			limits = append(limits, err)
+		}
+	}
+	if len(limits) > 0 {
+		return nil, errors.Join(limits...) // before kustomize could expand anything
+	}
 	for _, err := range errs {
 		if errors.Is(err, errNotFast) {
 			return nil, errNotFast
@@ -142,7 +154,7 @@ func (r *renderer) readResourceFile(item kustItem, sum *[sha256.Size]byte) ([]bu
 	source := item.source
 	b, err := r.fs.readResolved(item.file)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", source, err)
+		return nil, named(source, err)
 	}
 	if sum != nil {
 		*sum = sha256.Sum256(b)
@@ -153,8 +165,13 @@ func (r *renderer) readResourceFile(item kustItem, sum *[sha256.Size]byte) ([]bu
 		}
 	}
 	// The nodes are not kept for line look-ups: errors are rare, and a file
-	// is parsed again when one needs a line.
-	docs, err := intent.ParseDocuments(b)
+	// is parsed again when one needs a line. The guard bounds the file (and
+	// the render) before anything expands its aliases (kustomize would).
+	docs, err := r.fs.parse(item.file, source, b)
+	var le *limitError
+	if errors.As(err, &le) {
+		return nil, err
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: invalid YAML: %w", source, err)
 	}
@@ -163,11 +180,11 @@ func (r *renderer) readResourceFile(item kustItem, sum *[sha256.Size]byte) ([]bu
 		if d.Kind == yaml.ScalarNode && d.ShortTag() == "!!null" {
 			continue // an empty document, which kustomize skips too
 		}
-		v, err := nodeValue(d)
+		v, err := r.nodeValue(d)
 		if errors.Is(err, errExotic) {
 			// Kustomize reads the file, but not deeper than the limit.
 			for _, d := range docs {
-				if err := checkDepth(d, 0); err != nil {
+				if err := r.checkDepth(d); err != nil {
 					return nil, errors.New(err.(*valueError).at(source))
 				}
 			}
@@ -234,6 +251,11 @@ func (r *renderer) krustyBuild(ctx context.Context, dir string, top *kustNode) (
 	defer func() { r.fs.overrides = nil }()
 
 	out, err := runKrusty(r.fs, dir)
+	if breach := r.fs.firstBreach(); breach != nil {
+		// A file only kustomize read (a component's, a base's patch) broke
+		// a limit: say so plainly rather than through kustomize's chain.
+		return nil, fmt.Errorf("kustomize build %s: %w", r.dirRel(dir), breach)
+	}
 	if err != nil {
 		return nil, r.kustomizeError(dir, err, declared)
 	}
@@ -243,7 +265,7 @@ func (r *renderer) krustyBuild(ctx context.Context, dir string, top *kustNode) (
 	}
 	res := make([]built, 0, len(docs))
 	for _, d := range docs {
-		v, err := nodeValue(d)
+		v, err := r.nodeValue(d)
 		if err != nil {
 			return nil, r.outputError(dir, d, err)
 		}

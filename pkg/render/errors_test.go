@@ -357,7 +357,7 @@ metadata:
 			"base/vs.yaml":            testVS + "  deep: " + strings.Repeat("{a: ", 1000) + "1" + strings.Repeat("}", 1000) + "\n",
 		},
 		path: "base",
-		want: "base/vs.yaml:8: spec.deep.a.a.a.a.a.a…: maps and lists nest more than 64 levels deep",
+		want: "base/vs.yaml:8: spec.deep.a.a.a.a.a.a…: maps and lists nest more than 64 levels deep (depth limit; set with --max-yaml-depth)",
 	}, {
 		name: "lists nested too deeply in a base built through an overlay",
 		files: map[string]string{
@@ -366,7 +366,7 @@ metadata:
 			"overlays/prod/kustomization.yaml": "resources:\n- ../../base\nnamePrefix: p-\n",
 		},
 		path: "overlays/prod",
-		want: "kustomize build overlays/prod: base/vs.yaml:8: spec.deep[0][0][0][0][0][0]…: maps and lists nest more than 64 levels deep",
+		want: "kustomize build overlays/prod: base/vs.yaml:8: spec.deep[0][0][0][0][0][0]…: maps and lists nest more than 64 levels deep (depth limit; set with --max-yaml-depth)",
 	}, {
 		name: "an alias nested too deeply, left to kustomize by the fast path",
 		files: map[string]string{
@@ -399,7 +399,7 @@ metadata:
 			"base/vs.yaml":            testVS + "  junk: \"" + strings.Repeat("x", MaxFileSize) + "\"\n",
 		},
 		path: "base",
-		want: "base/vs.yaml: the file is 4.0 MiB, more than the 4 MiB a file may be",
+		want: "base/vs.yaml:8: the file is 4.0 MiB, more than the 4 MiB a file may be (size limit; set with --max-file-size)",
 	}, {
 		name: "a number beyond 64 bits, on the fast path",
 		files: map[string]string{

@@ -1,6 +1,8 @@
 package render
 
 import (
+	"bytes"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -9,9 +11,14 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 
+	yaml "go.yaml.in/yaml/v3"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
+
+	"github.com/meshintent/meshintent/pkg/intent"
+	"github.com/meshintent/meshintent/pkg/yamlguard"
 )
 
 // confinedFS is the kustomize file system of a build: the disk, read-only,
@@ -24,6 +31,19 @@ type confinedFS struct {
 	disk      filesys.FileSystem
 	overrides map[string][]byte // absolute path → content served instead of the file's
 	rec       *recording        // what the build looked at, for the Cache; nil when not recording
+
+	// guard bounds the YAML of the render (nil: the default limits, per
+	// read, for a confinedFS outside a render). Every file read through
+	// ReadFile is checked with it; the fast path and the checks before
+	// kustomize parse through it (see parse).
+	guard *yamlguard.Budget
+	mu    sync.Mutex
+	// checked holds the content hash of each file (absolute path) that
+	// passed the guard, so that a file parsed by the fast path and read
+	// again by kustomize is charged once.
+	checked map[string][sha256.Size]byte
+	// guardErr is the first breach found while kustomize was reading.
+	guardErr error
 }
 
 var _ filesys.FileSystem = (*confinedFS)(nil)
@@ -270,11 +290,118 @@ func (c *confinedFS) listDir(dir string) (map[string]fs.FileMode, error) {
 	return out, err
 }
 
-// fileTooLarge is the error for a file larger than MaxFileSize.
-type fileTooLarge struct{ size int64 }
+// budget is the guard of the render, or a fresh one with the default limits.
+func (c *confinedFS) budget() *yamlguard.Budget {
+	if c.guard != nil {
+		return c.guard
+	}
+	return yamlguard.NewBudget(yamlguard.Limits{})
+}
 
-func (e *fileTooLarge) Error() string {
-	return fmt.Sprintf("the file is %.1f MiB, more than the %d MiB a file may be", float64(e.size)/(1<<20), MaxFileSize>>20)
+// maxFileSize is the largest file the render reads.
+func (c *confinedFS) maxFileSize() int64 {
+	if c.guard != nil {
+		return c.guard.Limits().MaxFileSize
+	}
+	return MaxFileSize
+}
+
+// maxDepth is how deeply the render's maps and lists may nest.
+func (c *confinedFS) maxDepth() int {
+	if c.guard != nil {
+		return c.guard.Limits().MaxDepth
+	}
+	return MaxDepth
+}
+
+// parse parses the content b of the resolved file path, named source in
+// errors, into its documents' content nodes under the render's limits
+// (see yamlguard.Budget.Parse), charging the render's budget once per file.
+// A breach is a *limitError; a YAML syntax error is returned as the parser
+// words it.
+func (c *confinedFS) parse(path, source string, b []byte) ([]*yaml.Node, error) {
+	sum := sha256.Sum256(b)
+	c.mu.Lock()
+	prev, seen := c.checked[path]
+	c.mu.Unlock()
+	if seen && prev == sum {
+		return intent.ParseDocuments(b)
+	}
+	docs, err := c.budget().Parse(source, b)
+	var ge *yamlguard.Error
+	if errors.As(err, &ge) {
+		return nil, named(source, err)
+	}
+	if err != nil {
+		return docs, err
+	}
+	c.mu.Lock()
+	if c.checked == nil {
+		c.checked = map[string][sha256.Size]byte{}
+	}
+	c.checked[path] = sum
+	c.mu.Unlock()
+	return docs, nil
+}
+
+// check is parse without the documents, for the files kustomize reads:
+// a breach is also kept as the first one kustomize ran into (see
+// firstBreach). Files that are not YAML (generator inputs) pass: their
+// syntax error stops the guard, not the read.
+func (c *confinedFS) check(path string, b []byte) error {
+	_, err := c.parse(path, c.rel(path), b)
+	var le *limitError
+	if !errors.As(err, &le) {
+		return nil
+	}
+	c.mu.Lock()
+	if c.guardErr == nil {
+		c.guardErr = err
+	}
+	c.mu.Unlock()
+	return err
+}
+
+// firstBreach returns the first limit kustomize's reads ran into, if any.
+func (c *confinedFS) firstBreach() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.guardErr
+}
+
+// limitError is a breached limit of the YAML guard in the render's words:
+// the file as the kustomization names it, and the field path as intent
+// errors print it. It unwraps to the *yamlguard.Error.
+type limitError struct{ g *yamlguard.Error }
+
+func (e *limitError) Error() string {
+	if len(e.g.Path) == 0 {
+		return fmt.Sprintf("%s:%d: %s", e.g.File, e.g.Line, e.g.Msg)
+	}
+	return fmt.Sprintf("%s:%d: %s: %s", e.g.File, e.g.Line, shortPath(intent.P(e.g.Path...)), e.g.Msg)
+}
+
+func (e *limitError) Unwrap() error { return e.g }
+
+// named returns err, an error about the file source, naming it: a breach
+// of the guard as a *limitError naming source (it names the file itself,
+// with the line) or, for a render-wide limit another file crossed, that
+// file; any other error prefixed with "source: ".
+func named(source string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var spent *yamlguard.SpentError
+	if errors.As(err, &spent) {
+		return &limitError{g: spent.First} // another file's, as it was named
+	}
+	var ge *yamlguard.Error
+	if errors.As(err, &ge) {
+		g := *ge
+		g.File = source
+		return &limitError{g: &g}
+	}
+	return fmt.Errorf("%s: %w", source, err)
 }
 
 // readResolved reads a file whose path is already resolved and checked (see
@@ -283,8 +410,9 @@ func (c *confinedFS) readResolved(path string) ([]byte, error) {
 	return c.readCapped(path, os.O_RDONLY|syscall.O_NOFOLLOW)
 }
 
-// readCapped reads a file of at most MaxFileSize bytes, without reading a
-// larger one.
+// readCapped reads a file of at most the render's file size limit, without
+// reading a larger one: that is a *yamlguard.Error naming the file
+// (repo-relative, resolved) and the line where the limit falls.
 func (c *confinedFS) readCapped(path string, flag int) ([]byte, error) {
 	f, err := os.OpenFile(path, flag, 0)
 	if err != nil {
@@ -295,13 +423,13 @@ func (c *confinedFS) readCapped(path string, flag int) ([]byte, error) {
 	st, err := f.Stat()
 	switch {
 	case err != nil:
-	case st.Size() > MaxFileSize:
-		err = &fileTooLarge{size: st.Size()}
+	case st.Size() > c.maxFileSize():
+		err = c.budget().CheckFileSize(c.rel(path), st.Size(), f)
 	default:
 		b = make([]byte, 0, st.Size()+1) // +1: io.ReadAll's EOF check needs no second buffer
-		b, err = readAllInto(f, b)
-		if err == nil && len(b) > MaxFileSize {
-			b, err = nil, &fileTooLarge{size: int64(len(b))}
+		b, err = readAllInto(f, b, c.maxFileSize())
+		if err == nil && int64(len(b)) > c.maxFileSize() {
+			b, err = nil, c.budget().CheckFileSize(c.rel(path), int64(len(b)), bytes.NewReader(b))
 		}
 	}
 	if c.rec != nil {
@@ -310,10 +438,10 @@ func (c *confinedFS) readCapped(path string, flag int) ([]byte, error) {
 	return b, err
 }
 
-// readAllInto is io.ReadAll appending to b, stopping a little past
-// MaxFileSize (for a file that grew since its size was read).
-func readAllInto(r io.Reader, b []byte) ([]byte, error) {
-	lr := io.LimitReader(r, MaxFileSize+1-int64(len(b)))
+// readAllInto is io.ReadAll appending to b, stopping a little past limit
+// bytes (for a file that grew since its size was read).
+func readAllInto(r io.Reader, b []byte, limit int64) ([]byte, error) {
+	lr := io.LimitReader(r, limit+1-int64(len(b)))
 	for {
 		if len(b) == cap(b) {
 			b = append(b, 0)[:len(b)]
@@ -337,7 +465,23 @@ func (c *confinedFS) ReadFile(path string) ([]byte, error) {
 	if b, ok := c.overrides[p]; ok {
 		return b, nil // derived from the file, which was recorded when it was read
 	}
-	return c.readCapped(p, os.O_RDONLY)
+	b, err := c.readCapped(p, os.O_RDONLY)
+	if err != nil {
+		var ge *yamlguard.Error
+		if errors.As(err, &ge) {
+			err = named(c.rel(p), err)
+			c.mu.Lock()
+			if c.guardErr == nil {
+				c.guardErr = err
+			}
+			c.mu.Unlock()
+		}
+		return nil, err
+	}
+	if err := c.check(p, b); err != nil {
+		return nil, err
+	}
+	return b, nil
 }
 
 func (c *confinedFS) Walk(path string, walkFn filepath.WalkFunc) error {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/meshintent/meshintent/pkg/manifest"
+	"github.com/meshintent/meshintent/pkg/yamlguard"
 )
 
 // The kustomizations FuzzRender builds its file with: one the fast path
@@ -193,4 +194,93 @@ func fuzzRender(t *testing.T, root string) (*Result, []byte, error) {
 		t.Fatalf("rendered objects do not encode: %v", err)
 	}
 	return o.res, b, nil
+}
+
+// fuzzScanLimits are small, so that the fuzzer reaches them.
+var fuzzScanLimits = Limits{MaxFileSize: 64 << 10, MaxTotalSize: 256 << 10, MaxDepth: 16, MaxNodes: 4000, MaxAliasNodes: 1000, MaxDocuments: 20}
+
+// FuzzScan runs the scan of the kustomization tree and the fast path on a
+// repository of two fuzzed files: kustomization.yaml and res.yaml (which a
+// fuzzed kustomization may or may not list), under small limits. Neither
+// may panic or hang; every error is one line naming a repo-relative file
+// (never the absolute root); a breach of the limits names its file, line
+// and limit; and what the fast path builds comes from res.yaml.
+func FuzzScan(f *testing.F) {
+	for _, s := range [][2]string{
+		{fuzzPlainKustomization, testIntent},
+		{"resources:\n- res.yaml\n", testVS + "---\n" + testIntent},
+		{"resources:\n- res.yaml\n- res.yaml\n", testVS},
+		{"resources:\n- res.yaml\n", testVS + bombLaughs("bomb", 8, 9)},
+		{"resources:\n- res.yaml\n" + bombLaughs("bomb", 8, 9), testVS},
+		{"resources:\n- res.yaml\n", testVS + bombMerge("bomb", 12, 9)},
+		{"resources: [res.yaml, ../x, /etc/passwd, https://example.com/x.yaml, github.com/a/b, .]\n", testVS},
+		{"resources:\n- res.yaml\npatches: [{path: res.yaml}]\nhelmCharts: [{name: x}]\n", testVS},
+		{"resources:\n- res.yaml\n", testVS + "deep: " + strings.Repeat("[", 1000) + "\n"},
+		{"resources:\n- res.yaml\n", strings.Repeat("---\n"+testVS, 30)},
+		{"resources: " + strings.Repeat("[", 100) + "\n", testVS},
+		{"resources:\n- res.yaml\n", "a: b\x00c\n"},
+		{"resources:\n- res.yaml\n", "# caf\xe9\n" + testVS},
+	} {
+		f.Add([]byte(s[0]), []byte(s[1]))
+	}
+	f.Fuzz(func(t *testing.T, kustomization, resource []byte) {
+		root := t.TempDir()
+		writeFile(t, filepath.Join(root, "kustomization.yaml"), string(kustomization))
+		writeFile(t, filepath.Join(root, "res.yaml"), string(resource))
+
+		check := func(stage string, err error) {
+			t.Helper()
+			msg := err.Error()
+			switch {
+			case strings.TrimSpace(msg) == "":
+				t.Fatalf("%s: an empty error (%T)", stage, err)
+			case strings.Contains(msg, root):
+				t.Fatalf("%s: the error names the absolute root: %s", stage, msg)
+			case strings.Contains(msg, "\n"):
+				t.Fatalf("%s: the error is not one line: %q", stage, msg)
+			}
+			var ge *yamlguard.Error
+			if errors.As(err, &ge) && (ge.Line < 1 || !strings.Contains(msg, ge.Limit) ||
+				(!strings.Contains(msg, "kustomization.yaml:") && !strings.Contains(msg, "res.yaml:"))) {
+				t.Fatalf("%s: a breach without its file, line or limit: %s", stage, msg)
+			}
+		}
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			r, dir, err := newRenderer(Options{Root: root, Path: ".", Workers: 1, Limits: fuzzScanLimits})
+			if err != nil {
+				t.Errorf("newRenderer: %v", err)
+				return
+			}
+			sc := &scanner{fs: r.fs}
+			top, err := sc.scan(dir)
+			if err != nil {
+				check("scan", err)
+				return
+			}
+			if !top.plain {
+				return
+			}
+			objs, err := r.fastBuild(context.Background(), top)
+			if errors.Is(err, errNotFast) {
+				return
+			}
+			if err != nil {
+				// A duplicate names two files and may span them: one line still.
+				check("fast path", err)
+				return
+			}
+			for _, o := range objs {
+				if o.source != "res.yaml" || o.obj == nil {
+					t.Errorf("the fast path built %v from %q, want objects of res.yaml", o.obj, o.source)
+				}
+			}
+		}()
+		select {
+		case <-done:
+		case <-time.After(fuzzRenderTimeout):
+			t.Fatalf("the scan and the fast path did not return within %s", fuzzRenderTimeout)
+		}
+	})
 }

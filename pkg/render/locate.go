@@ -1,15 +1,19 @@
 package render
 
 import (
+	"fmt"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 
 	yaml "go.yaml.in/yaml/v3"
 
+	"github.com/meshintent/meshintent/api/v1alpha1"
 	"github.com/meshintent/meshintent/pkg/intent"
+	"github.com/meshintent/meshintent/pkg/manifest"
 )
 
 // locator is the intent.FieldLocator of a kustomize build: it names the
@@ -227,6 +231,439 @@ func covers(written, built any) bool {
 		}
 		b, ok := bm[k]
 		if !ok || !covers(w, b) {
+			return false
+		}
+	}
+	return true
+}
+
+// sources finds, after a render, where the fields of its objects and
+// intents are written (see Result.Locate). It is built on first use.
+type sources struct {
+	loc *locator
+
+	once    sync.Once
+	objects map[string]manifest.Object
+	intents map[string]intent.Document
+}
+
+func newSources(l *locator) *sources { return &sources{loc: l} }
+
+func (s *sources) index(res *Result) {
+	s.once.Do(func() {
+		s.objects = make(map[string]manifest.Object, len(res.Objects))
+		for _, o := range res.Objects {
+			s.objects[o.ID()] = o
+		}
+		s.intents = make(map[string]intent.Document, len(res.Intents))
+		for _, d := range res.Intents {
+			s.intents[d.ID()] = d
+		}
+	})
+}
+
+// Locate returns where the value of field of the object or intent named
+// object (an ID as manifest.Object.ID or intent.Document.ID give it) is
+// written in the repository, as policy results name them: field is a path
+// such as "spec.http[1].route" or `metadata.labels["istio.io/rev"]`, ""
+// for the whole object.
+//
+// The first location is in the declaring file: for an object generated from
+// an intent, the line of the intent's field that produced the object's field
+// (the split entry behind the catch-all route's destinations, the rule of
+// spec.routes behind an earlier route, spec.service behind the hosts...),
+// else the line of the field itself (or of its closest parent present). It
+// is AfterOverlays when that file holds another value. The others are the
+// overlay patches that set the value, in the order kustomize applies them.
+// Locate returns nil for an unknown object; a field it cannot parse is
+// located as the whole object.
+func (r *Result) Locate(object, field string) []intent.Location {
+	if r == nil || r.sources == nil {
+		return nil
+	}
+	s := r.sources
+	s.index(r)
+	path, err := parseField(field)
+	if err != nil {
+		path = nil
+	}
+	if d, ok := s.intents[object]; ok {
+		return s.locate(d.Source, docRef(d), d.Raw, []intent.Path{path})
+	}
+	o, ok := s.objects[object]
+	if !ok {
+		return nil
+	}
+	if o.Intent == "" || o.Lazy() {
+		ref := intent.ObjectRef{Kind: o.GetKind(), Namespace: o.GetNamespace(), Name: o.GetName()}
+		var raw map[string]any
+		if !o.Lazy() {
+			raw = o.Object
+		}
+		return s.locate(o.Source, ref, raw, []intent.Path{path})
+	}
+	d, ok := s.intents[o.Intent]
+	if !ok {
+		return nil
+	}
+	return s.locate(d.Source, docRef(d), d.Raw, IntentFields(d, o.GetKind(), path))
+}
+
+func docRef(d intent.Document) intent.ObjectRef {
+	ref := intent.ObjectRef{Kind: d.Kind(), Line: d.Line}
+	if d.NamespaceIntent != nil {
+		ref.Name = d.NamespaceIntent.Name
+	} else {
+		ref.Namespace, ref.Name = d.ServiceIntent.Namespace, d.ServiceIntent.Name
+	}
+	return ref
+}
+
+// locate gives the declaring file's line of each path, then the patches
+// that set any of them, without repeats.
+func (s *sources) locate(source string, ref intent.ObjectRef, raw map[string]any, paths []intent.Path) []intent.Location {
+	var out []intent.Location
+	add := func(l intent.Location) {
+		if l.File != "" && !slices.Contains(out, l) {
+			out = append(out, l)
+		}
+	}
+	l := s.loc
+	for _, p := range paths {
+		v, found := rawValue(raw, p)
+		loc := intent.Location{File: source, Line: l.lines.FieldLine(source, ref, p)}
+		if found && len(l.patches) > 0 {
+			if n := l.lines.FieldNode(source, ref, p); n == nil {
+				loc.AfterOverlays = true
+			} else if w, err := nodeValue(n); err == nil && !covers(w, v) {
+				loc.AfterOverlays = true
+			}
+		}
+		add(loc)
+	}
+	if len(l.patches) == 0 {
+		return out
+	}
+	l.once.Do(l.parse)
+	for i := range l.patches {
+		for _, p := range paths {
+			v, found := rawValue(raw, p)
+			if !found {
+				continue
+			}
+			if line, ok := l.parsed[i].sets(l.patches[i], ref, p, v); ok {
+				add(intent.Location{File: l.patches[i].source, Line: line})
+			}
+		}
+	}
+	return out
+}
+
+// rawValue returns the value at path in obj.
+func rawValue(obj map[string]any, path intent.Path) (any, bool) {
+	var cur any = obj
+	if obj == nil {
+		return nil, false
+	}
+	for _, e := range path {
+		if e.IsIndex {
+			l, ok := cur.([]any)
+			if !ok || e.Index < 0 || e.Index >= len(l) {
+				return nil, false
+			}
+			cur = l[e.Index]
+			continue
+		}
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		if cur, ok = m[e.Key]; !ok {
+			return nil, false
+		}
+	}
+	return cur, true
+}
+
+// parseField reads a field path as policies write it: dotted keys, [i]
+// indexes and ["quoted"] keys.
+func parseField(s string) (intent.Path, error) {
+	var p intent.Path
+	for i := 0; i < len(s); {
+		switch s[i] {
+		case '.':
+			i++
+		case '[':
+			end := strings.IndexByte(s[i:], ']')
+			if end < 0 {
+				return nil, fmt.Errorf("field %q: unclosed [", s)
+			}
+			inner := s[i+1 : i+end]
+			if strings.HasPrefix(inner, `"`) {
+				// A quoted key may hold "]": read the Go string literal.
+				q, err := strconv.QuotedPrefix(s[i+1:])
+				if err != nil {
+					return nil, fmt.Errorf("field %q: %w", s, err)
+				}
+				k, _ := strconv.Unquote(q)
+				p = append(p, intent.PathElement{Key: k})
+				i += 1 + len(q)
+				if i >= len(s) || s[i] != ']' {
+					return nil, fmt.Errorf("field %q: unclosed [", s)
+				}
+				i++
+				continue
+			}
+			n, err := strconv.Atoi(inner)
+			if err != nil {
+				return nil, fmt.Errorf("field %q: bad index %q", s, inner)
+			}
+			p = append(p, intent.PathElement{Index: n, IsIndex: true})
+			i += end + 1
+		default:
+			end := strings.IndexAny(s[i:], ".[")
+			if end < 0 {
+				end = len(s) - i
+			}
+			p = append(p, intent.PathElement{Key: s[i : i+end]})
+			i += end
+		}
+	}
+	return p, nil
+}
+
+// IntentFields maps a field of an object of kind that Expand generated from
+// doc to the intent's fields that produced it, most specific first: for a
+// VirtualService, spec.http[i] is the i-th rule of spec.routes that
+// suspension left in, or the catch-all from spec.split (or spec.versions);
+// its destinations are that rule's to or the split's entries; its timeout,
+// retries, fault and mirror the rule's own or the intent's. A field it does
+// not know maps to the intent itself (an empty path), so that a location is
+// always the intent's document at least.
+func IntentFields(doc intent.Document, kind string, field intent.Path) []intent.Path {
+	if len(field) >= 2 && !field[0].IsIndex && field[0].Key == "metadata" && !field[1].IsIndex &&
+		(field[1].Key == "name" || field[1].Key == "namespace") && kind != "Namespace" {
+		return []intent.Path{intent.P("metadata", field[1].Key)}
+	}
+	var out []intent.Path
+	switch {
+	case doc.NamespaceIntent != nil:
+		out = namespaceFields(doc.NamespaceIntent, kind, field)
+	case doc.ServiceIntent != nil:
+		out = serviceFields(doc.ServiceIntent, kind, field)
+	}
+	if len(out) == 0 {
+		out = []intent.Path{nil}
+	}
+	return out
+}
+
+func namespaceFields(ni *v1alpha1.NamespaceIntent, kind string, field intent.Path) []intent.Path {
+	switch {
+	case kind == "Telemetry":
+		return []intent.Path{intent.P("spec", "tracing")}
+	case hasPrefix(field, "metadata", "labels"):
+		if ni.Spec.Revision != "" {
+			return []intent.Path{intent.P("spec", "revision"), intent.P("spec", "dataplane")}
+		}
+		return []intent.Path{intent.P("spec", "dataplane")}
+	case hasPrefix(field, "metadata", "name"):
+		return []intent.Path{intent.P("metadata", "name")}
+	}
+	return nil
+}
+
+func serviceFields(si *v1alpha1.ServiceIntent, kind string, field intent.Path) []intent.Path {
+	service := intent.P("spec", "service")
+	if si.Spec.Service == "" {
+		service = intent.P("metadata", "name")
+	}
+	switch kind {
+	case "Telemetry":
+		if hasPrefix(field, "spec", "selector") {
+			return []intent.Path{service}
+		}
+		return []intent.Path{intent.P("spec", "tracing")}
+	case "DestinationRule":
+		switch {
+		case hasPrefix(field, "spec", "host"):
+			return []intent.Path{service}
+		case hasPrefix(field, "spec", "trafficPolicy"):
+			return []intent.Path{trafficPolicyField(intent.P("spec", "trafficPolicy"), field[2:])}
+		case hasPrefix(field, "spec", "subsets") && len(field) >= 3 && field[2].IsIndex:
+			v := intent.P("spec", "versions", field[2].Index)
+			rest := field[3:]
+			switch {
+			case hasPrefix(rest, "trafficPolicy"):
+				return []intent.Path{trafficPolicyField(v.Child("trafficPolicy"), rest[1:])}
+			case hasPrefix(rest, "labels") && field[2].Index < len(si.Spec.Versions) && si.Spec.Versions[field[2].Index].Labels == nil:
+				return []intent.Path{v.Child("name"), intent.P("spec", "versionLabel")}
+			case len(rest) > 0 && !rest[0].IsIndex:
+				return []intent.Path{v.Child(rest[0].Key)}
+			}
+			return []intent.Path{v}
+		case hasPrefix(field, "spec", "subsets"):
+			return []intent.Path{intent.P("spec", "versions")}
+		}
+	case "VirtualService":
+		switch {
+		case hasPrefix(field, "spec", "hosts"):
+			return []intent.Path{service}
+		case hasPrefix(field, "spec", "http") && len(field) >= 3 && field[2].IsIndex:
+			return httpFields(si, field[2].Index, field[3:])
+		case hasPrefix(field, "spec", "http"):
+			return []intent.Path{intent.P("spec", "routes"), intent.P("spec", "split")}
+		}
+	}
+	return nil
+}
+
+// httpFields maps rest, a field of the VirtualService's i-th HTTP route.
+func httpFields(si *v1alpha1.ServiceIntent, i int, rest intent.Path) []intent.Path {
+	s := &si.Spec
+	var suspended map[string]bool
+	if sp := s.Suspend; sp != nil && len(sp.Versions) > 0 {
+		suspended = make(map[string]bool, len(sp.Versions))
+		for _, v := range sp.Versions {
+			suspended[v] = true
+		}
+	}
+	// The routes Expand kept, as it keeps them.
+	var kept []int
+	catchAll := false
+	for k, r := range s.Routes {
+		if allSuspended(r.To, suspended) {
+			continue
+		}
+		kept = append(kept, k)
+		catchAll = len(r.Match) == 0
+	}
+	var rule intent.Path // the intent's rule, nil for the catch-all
+	var dests intent.Path
+	var hasTimeout, hasFault bool
+	switch {
+	case i < len(kept):
+		k := kept[i]
+		rule = intent.P("spec", "routes", k)
+		dests = rule.Child("to")
+		hasTimeout, hasFault = s.Routes[k].Timeout != nil, s.Routes[k].Fault != nil
+	case i == len(kept) && !catchAll:
+		switch {
+		case len(s.Split) > 0:
+			dests = intent.P("spec", "split")
+		case len(s.Versions) > 0:
+			dests = intent.P("spec", "versions")
+		default:
+			dests = intent.P("spec", "service")
+			if s.Service == "" {
+				dests = intent.P("metadata", "name")
+			}
+		}
+	default:
+		return nil
+	}
+	var suspend []intent.Path
+	if suspended != nil {
+		suspend = []intent.Path{intent.P("spec", "suspend", "versions")}
+	}
+	whole := dests
+	if rule != nil {
+		whole = rule
+	}
+	if len(rest) == 0 || rest[0].IsIndex {
+		return append([]intent.Path{whole}, suspend...)
+	}
+	switch key := rest[0].Key; key {
+	case "route":
+		if len(rest) < 2 || !rest[1].IsIndex || dests.String() == "spec.service" || dests.String() == "metadata.name" {
+			return append([]intent.Path{dests}, suspend...)
+		}
+		d := dests.Child(rest[1].Index)
+		byVersion := dests.String() == "spec.versions"
+		switch {
+		case len(rest) >= 3 && !rest[2].IsIndex && rest[2].Key == "weight" && !byVersion:
+			d = d.Child("weight")
+		case len(rest) >= 4 && !rest[3].IsIndex && rest[3].Key == "subset" && byVersion:
+			d = d.Child("name")
+		case len(rest) >= 4 && !rest[3].IsIndex && rest[3].Key == "subset":
+			d = d.Child("version")
+		}
+		return append([]intent.Path{d}, suspend...)
+	case "match", "name":
+		if rule != nil {
+			return []intent.Path{rule.Child(key).Child(pathElems(rest[1:])...)}
+		}
+	case "timeout":
+		if hasTimeout {
+			return []intent.Path{rule.Child("timeout")}
+		}
+		return []intent.Path{intent.P("spec", "timeout")}
+	case "retries":
+		p := intent.P("spec", "retries")
+		if len(rest) > 1 && !rest[1].IsIndex {
+			p = p.Child(rest[1].Key)
+		}
+		return []intent.Path{p}
+	case "fault":
+		if sp := s.Suspend; sp != nil && sp.All {
+			return []intent.Path{intent.P("spec", "suspend")}
+		}
+		p := intent.P("spec", "fault")
+		if hasFault {
+			p = rule.Child("fault")
+		}
+		if len(rest) > 1 && !rest[1].IsIndex && (rest[1].Key == "delay" || rest[1].Key == "abort") {
+			p = p.Child(rest[1].Key)
+		}
+		return []intent.Path{p}
+	case "mirror":
+		return []intent.Path{intent.P("spec", "mirror", "version")}
+	case "mirrorPercentage":
+		return []intent.Path{intent.P("spec", "mirror", "percentage")}
+	}
+	return []intent.Path{whole}
+}
+
+// trafficPolicyField maps a field of a rendered trafficPolicy to the
+// intent's trafficPolicy at base.
+func trafficPolicyField(base intent.Path, rest intent.Path) intent.Path {
+	if len(rest) == 0 || rest[0].IsIndex {
+		return base
+	}
+	switch key := rest[0].Key; key {
+	case "tls", "loadBalancer":
+		return base.Child(key)
+	case "connectionPool", "outlierDetection":
+		p := base.Child(key)
+		// connectionPool.tcp.maxConnections is connectionPool.maxConnections.
+		for _, e := range rest[1:] {
+			if !e.IsIndex && e.Key != "tcp" && e.Key != "http" {
+				return p.Child(e.Key)
+			}
+		}
+		return p
+	}
+	return base
+}
+
+func pathElems(p intent.Path) []any {
+	out := make([]any, len(p))
+	for i, e := range p {
+		if e.IsIndex {
+			out[i] = e.Index
+		} else {
+			out[i] = e.Key
+		}
+	}
+	return out
+}
+
+func hasPrefix(p intent.Path, keys ...string) bool {
+	if len(p) < len(keys) {
+		return false
+	}
+	for i, k := range keys {
+		if p[i].IsIndex || p[i].Key != k {
 			return false
 		}
 	}

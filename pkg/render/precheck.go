@@ -11,8 +11,6 @@ import (
 	"unicode/utf8"
 
 	"sigs.k8s.io/kustomize/kyaml/resid"
-
-	"github.com/meshintent/meshintent/pkg/intent"
 )
 
 // precheck reads every local file of the tree before kustomize does, so
@@ -61,6 +59,18 @@ func (r *renderer) precheck(ctx context.Context, top *kustNode) ([]built, error)
 	for _, o := range objs {
 		all = append(all, o...)
 	}
+	// Once a render-wide limit is crossed, every later file gets that same
+	// error: report it once.
+	seen := map[string]bool{}
+	for i, err := range errs {
+		if err == nil {
+			continue
+		}
+		if seen[err.Error()] {
+			errs[i] = nil
+		}
+		seen[err.Error()] = true
+	}
 	return all, errors.Join(errs...)
 }
 
@@ -68,8 +78,13 @@ func (r *renderer) precheck(ctx context.Context, top *kustNode) ([]built, error)
 func (r *renderer) checkFile(f kustFile) error {
 	if !f.yaml {
 		st, err := os.Stat(f.file)
-		if err == nil && st.Size() > MaxFileSize {
-			return fmt.Errorf("%s: %w", f.source, &fileTooLarge{size: st.Size()})
+		if err == nil && st.Size() > r.fs.maxFileSize() {
+			file, err := os.Open(f.file)
+			if err != nil {
+				return fmt.Errorf("%s: %w", f.source, err)
+			}
+			defer file.Close()
+			return named(f.source, r.fs.budget().CheckFileSize(f.source, st.Size(), file))
 		}
 		return nil // kustomize reports the other problems
 	}
@@ -78,16 +93,20 @@ func (r *renderer) checkFile(f kustFile) error {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil
 		}
-		return fmt.Errorf("%s: %w", f.source, err)
+		return named(f.source, err)
 	}
-	docs, err := intent.ParseDocuments(b)
+	docs, err := r.fs.parse(f.file, f.source, b)
+	var le *limitError
+	if errors.As(err, &le) {
+		return err
+	}
 	if err != nil {
 		return fmt.Errorf("%s: invalid YAML: %w", f.source, err)
 	}
 	for _, d := range docs {
-		_, err := nodeValue(d)
+		_, err := r.nodeValue(d)
 		if errors.Is(err, errExotic) {
-			err = checkDepth(d, 0)
+			err = r.checkDepth(d)
 		}
 		var ve *valueError
 		if errors.As(err, &ve) {

@@ -20,6 +20,7 @@ import (
 	"github.com/meshintent/meshintent/api/v1alpha1"
 	"github.com/meshintent/meshintent/pkg/intent"
 	"github.com/meshintent/meshintent/pkg/manifest"
+	"github.com/meshintent/meshintent/pkg/yamlguard"
 )
 
 // Options says what to render.
@@ -40,6 +41,12 @@ type Options struct {
 	// Cache, when set, keeps the kustomize stage of earlier renders and
 	// reuses it while the files that stage read are unchanged.
 	Cache *Cache
+	// Limits bound the YAML the render reads, every file of the fast path
+	// and of kustomize alike: file and render size, documents, nodes,
+	// nesting depth and alias expansion. A zero field takes its default
+	// (see yamlguard.DefaultLimits). A breach is an error naming the file,
+	// the line and the limit, found before anything expands the file.
+	Limits Limits
 }
 
 // Result is a rendered repository.
@@ -55,6 +62,9 @@ type Result struct {
 	// path did (a tree of kustomizations that only list resources) or the
 	// cache had the build.
 	Kustomized bool
+
+	// sources locates fields in the repository's files (see Locate).
+	sources *sources
 }
 
 // Render builds opts.Path with kustomize semantics, checks every object,
@@ -83,8 +93,11 @@ type Result struct {
 // (including a symlink of a Git tree that pkg/source made unfollowable),
 // missing resource, unreadable kustomization or Helm chart is returned,
 // naming the kustomization file. Every file a build reads is then checked
-// before kustomize sees it: at most MaxFileSize bytes, maps and lists
-// nested at most MaxDepth deep, numbers that fit in 64 bits, and resources
+// before kustomize sees it, and before anything expands its aliases, under
+// opts.Limits (see yamlguard.Budget.Parse): at most MaxFileSize bytes by
+// default, a bounded number of bytes, documents, nodes and alias-expanded
+// nodes over the whole render, maps and lists nested at most MaxDepth deep
+// (aliases expanded), numbers that fit in 64 bits, and resources
 // read as the fast path reads them, so that kustomize's errors (rewritten
 // to name repo-relative files, see kustomizeError) are the exception.
 //
@@ -128,7 +141,7 @@ func Render(ctx context.Context, opts Options) (*Result, error) {
 	var errs []error
 	var intents, passthrough []built
 	for _, b := range objs {
-		if err := checkIdentity(b); err != nil {
+		if err := r.checkObject(b); err != nil {
 			errs = append(errs, err)
 			continue
 		}
@@ -153,10 +166,12 @@ func Render(ctx context.Context, opts Options) (*Result, error) {
 	generated := make([]manifest.Set, len(intents))
 	decodeErrs := make([]error, len(intents))
 	dec := intent.Decoder{Lines: r.lines}
+	loc := &locator{lines: r.lines, fs: r.fs}
 	if !top.plain {
 		// Overlays may have changed the intents: name the patch that wrote
 		// a failing value rather than the base's line for that field.
-		dec.Lines = &locator{lines: r.lines, fs: r.fs, patches: treePatches(top)}
+		loc.patches = treePatches(top)
+		dec.Lines = loc
 	}
 	parallel(ctx, len(intents), r.workers, func(i int) {
 		b := intents[i]
@@ -189,7 +204,7 @@ func Render(ctx context.Context, opts Options) (*Result, error) {
 	}
 
 	// Put the objects together, refusing collisions.
-	res := &Result{Intents: docs, Kustomized: kustomized}
+	res := &Result{Intents: docs, Kustomized: kustomized, sources: newSources(loc)}
 	n := len(passthrough)
 	for _, g := range generated {
 		n += len(g)
@@ -233,7 +248,11 @@ func newRenderer(opts Options) (*renderer, string, error) {
 	if filepath.IsAbs(opts.Path) {
 		return nil, "", fmt.Errorf("render: path %q must be relative to the repository root", opts.Path)
 	}
+	if err := opts.Limits.Validate(); err != nil {
+		return nil, "", fmt.Errorf("render: %w", err)
+	}
 	fsys := newConfinedFS(root, opts.AllowRemoteBases)
+	fsys.guard = yamlguard.NewBudget(opts.Limits)
 	dir := filepath.Join(root, opts.Path)
 	if !within(root, dir) {
 		return nil, "", fmt.Errorf("render: path %q is outside the repository", opts.Path)

@@ -116,19 +116,19 @@ func (s *scanner) scanAs(dir, srcDir string) (*kustNode, error) {
 	}
 	n.file = found[0]
 	kfile := s.fs.rel(n.file)
-	b, err := s.fs.ReadFile(n.file)
+	b, err := s.fs.ReadFile(n.file) // through the YAML guard
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", kfile, err)
+		return nil, named(kfile, err)
 	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(b, &doc); err != nil {
 		return nil, fmt.Errorf("%s: invalid YAML: %w", kfile, err)
 	}
-	v, err := nodeValue(&doc)
+	v, err := value(&doc, 0, s.fs.maxDepth())
 	var ve *valueError
 	if errors.Is(err, errExotic) {
 		n.plain = false
-		if err := checkDepth(&doc, 0); errors.As(err, &ve) {
+		if err := checkDepth(&doc, 0, s.fs.maxDepth()); errors.As(err, &ve) {
 			return nil, errors.New(ve.at(kfile))
 		}
 		var m map[string]any

@@ -10,6 +10,7 @@ import (
 	yaml "go.yaml.in/yaml/v3"
 
 	"github.com/meshintent/meshintent/pkg/intent"
+	"github.com/meshintent/meshintent/pkg/yamlguard"
 )
 
 // errExotic marks YAML that the fast path leaves to kustomize because
@@ -17,17 +18,22 @@ import (
 // keys, custom tags, non-string keys, binary, NaN and infinities.
 var errExotic = errors.New("YAML feature left to kustomize")
 
-// Limits on every file a render reads, checked before kustomize sees it:
+// Default limits on every file a render reads, checked before kustomize
+// sees it (Options.Limits sets them; see yamlguard.Limits for the others):
 // kustomize copies deep structures over and over (10k nested maps take it
 // half a minute, under its global lock) and its errors then quote the whole
 // object. Istio objects and intents never nest beyond a dozen levels.
 const (
-	// MaxFileSize is the largest file a render reads: 4 MiB, more than twice
-	// the largest object the API server stores.
-	MaxFileSize = 4 << 20
-	// MaxDepth is how deeply maps and lists may nest in a YAML document.
-	MaxDepth = 64
+	// MaxFileSize is the largest file a render reads by default: 4 MiB,
+	// more than twice the largest object the API server stores.
+	MaxFileSize = yamlguard.DefaultMaxFileSize
+	// MaxDepth is how deeply maps and lists may nest in a YAML document,
+	// by default.
+	MaxDepth = yamlguard.DefaultMaxDepth
 )
+
+// Limits bound the YAML a render reads: see yamlguard.Limits.
+type Limits = yamlguard.Limits
 
 // valueError is a problem with one value of a YAML document: its 1-based
 // line, its field (collected on the way out of nodeValue) and what is wrong.
@@ -84,24 +90,35 @@ func wrapValueError(err error, elem any) error {
 // "0x1F" 31 and "1_000" 1000) and then takes the objects through JSON, so a
 // float with an integral value (1.0, 1e3) becomes an integer.
 //
-// Maps and lists nested deeper than MaxDepth, and numbers that do not
+// Maps and lists nested deeper than MaxDepth (see renderer.nodeValue for
+// the render's own limit), and numbers that do not
 // survive that JSON round trip (integers beyond int64, integral floats of
 // 1e21 and more) are a *valueError naming the line and field; so is a
 // duplicate key. Input kustomize may treat otherwise is errExotic.
 func nodeValue(n *yaml.Node) (any, error) {
-	return value(n, 0)
+	return value(n, 0, MaxDepth)
 }
 
-func value(n *yaml.Node, depth int) (any, error) {
+// nodeValue is nodeValue under the render's depth limit.
+func (r *renderer) nodeValue(n *yaml.Node) (any, error) {
+	return value(n, 0, r.fs.maxDepth())
+}
+
+// checkDepth is checkDepth under the render's depth limit.
+func (r *renderer) checkDepth(n *yaml.Node) error {
+	return checkDepth(n, 0, r.fs.maxDepth())
+}
+
+func value(n *yaml.Node, depth, maxDepth int) (any, error) {
 	switch n.Kind {
 	case yaml.DocumentNode:
 		if len(n.Content) != 1 {
 			return nil, nil
 		}
-		return value(n.Content[0], depth)
+		return value(n.Content[0], depth, maxDepth)
 	case yaml.MappingNode:
-		if depth++; depth > MaxDepth {
-			return nil, tooDeep(n)
+		if depth++; depth > maxDepth {
+			return nil, tooDeep(n, maxDepth)
 		}
 		if n.Tag != "" && n.Tag != "!!map" {
 			return nil, fmt.Errorf("%w: tag %s", errExotic, n.Tag)
@@ -119,7 +136,7 @@ func value(n *yaml.Node, depth int) (any, error) {
 				// kustomize refuses these too (when it writes its output).
 				return nil, &valueError{line: k.Line, msg: fmt.Sprintf("mapping key %q already defined", k.Value)}
 			}
-			v, err := value(n.Content[i+1], depth)
+			v, err := value(n.Content[i+1], depth, maxDepth)
 			if err != nil {
 				return nil, wrapValueError(err, k.Value)
 			}
@@ -127,15 +144,15 @@ func value(n *yaml.Node, depth int) (any, error) {
 		}
 		return m, nil
 	case yaml.SequenceNode:
-		if depth++; depth > MaxDepth {
-			return nil, tooDeep(n)
+		if depth++; depth > maxDepth {
+			return nil, tooDeep(n, maxDepth)
 		}
 		if n.Tag != "" && n.Tag != "!!seq" {
 			return nil, fmt.Errorf("%w: tag %s", errExotic, n.Tag)
 		}
 		s := make([]any, len(n.Content))
 		for i, c := range n.Content {
-			v, err := value(c, depth)
+			v, err := value(c, depth, maxDepth)
 			if err != nil {
 				return nil, wrapValueError(err, i)
 			}
@@ -150,35 +167,35 @@ func value(n *yaml.Node, depth int) (any, error) {
 	return nil, fmt.Errorf("%w: line %d: node kind %d", errExotic, n.Line, n.Kind)
 }
 
-func tooDeep(n *yaml.Node) error {
-	return &valueError{line: n.Line, msg: fmt.Sprintf("maps and lists nest more than %d levels deep", MaxDepth)}
+func tooDeep(n *yaml.Node, maxDepth int) error {
+	return &valueError{line: n.Line, msg: fmt.Sprintf("maps and lists nest more than %d levels deep (depth limit; set with --max-yaml-depth)", maxDepth)}
 }
 
 // checkDepth returns a *valueError when maps and lists nest deeper than
-// MaxDepth under n, for documents that nodeValue does not read through.
-func checkDepth(n *yaml.Node, depth int) error {
+// maxDepth under n, for documents that nodeValue does not read through.
+func checkDepth(n *yaml.Node, depth, maxDepth int) error {
 	switch n.Kind {
 	case yaml.DocumentNode:
 		for _, c := range n.Content {
-			if err := checkDepth(c, depth); err != nil {
+			if err := checkDepth(c, depth, maxDepth); err != nil {
 				return err
 			}
 		}
 	case yaml.MappingNode:
-		if depth++; depth > MaxDepth {
-			return tooDeep(n)
+		if depth++; depth > maxDepth {
+			return tooDeep(n, maxDepth)
 		}
 		for i := 0; i+1 < len(n.Content); i += 2 {
-			if err := checkDepth(n.Content[i+1], depth); err != nil {
+			if err := checkDepth(n.Content[i+1], depth, maxDepth); err != nil {
 				return wrapValueError(err, n.Content[i].Value)
 			}
 		}
 	case yaml.SequenceNode:
-		if depth++; depth > MaxDepth {
-			return tooDeep(n)
+		if depth++; depth > maxDepth {
+			return tooDeep(n, maxDepth)
 		}
 		for i, c := range n.Content {
-			if err := checkDepth(c, depth); err != nil {
+			if err := checkDepth(c, depth, maxDepth); err != nil {
 				return wrapValueError(err, i)
 			}
 		}

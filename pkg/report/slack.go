@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/meshintent/meshintent/internal/markdown"
+	"github.com/meshintent/meshintent/pkg/termsafe"
 )
 
 // Slack limits (https://api.slack.com/reference/block-kit/blocks).
@@ -48,14 +49,14 @@ func (r *Report) Slack() SlackMessage {
 		title += ": " + r.IntentSync
 		subject = "IntentSync " + r.IntentSync
 	}
-	text := fmt.Sprintf("Drift report for %s: %s (revision %s)", subject, r.Line(), orUnknown(r.Revision))
+	text := fmt.Sprintf("Drift report for %s: %s (revision %s)", slackEscape(subject), r.Line(), slackEscape(orUnknown(r.Revision)))
 
 	headline := ":white_check_mark: *In sync*: the cluster matches the last applied revision."
 	if !r.Clean() {
 		headline = ":warning: *" + slackEscape(capitalize(r.Line())) + "*"
 	}
 	blocks := []SlackBlock{
-		{Type: "header", Text: &SlackText{Type: "plain_text", Text: markdown.Truncate(title, slackHeaderLimit)}},
+		{Type: "header", Text: &SlackText{Type: "plain_text", Text: markdown.Truncate(termsafe.Line(title), slackHeaderLimit)}},
 		{Type: "section", Text: &SlackText{Type: "mrkdwn", Text: markdown.Truncate(headline, slackSectionLimit)}},
 	}
 	if lines := r.slackFindings(); len(lines) > 0 {
@@ -85,7 +86,7 @@ func (r *Report) slackFindings() string {
 	for _, d := range r.Drifted {
 		l := fmt.Sprintf("• %s %s: want %s, have %s", slackCode(d.ID), slackCode(d.Path), slackCode(markdown.Value(d.Want, valueLimit)), slackCode(markdown.Value(d.Have, valueLimit)))
 		if d.Manager != "" {
-			l += " (" + slackEscape(d.Manager) + ")"
+			l += " (" + slackCode(d.Manager) + ")"
 		}
 		lines = append(lines, l)
 	}
@@ -100,7 +101,7 @@ func (r *Report) slackFindings() string {
 		lines = append(lines, l)
 	}
 	for _, c := range r.Conflicts {
-		lines = append(lines, fmt.Sprintf("• %s %s: owned by %s", slackCode(c.ID), slackCode(c.Field), slackEscape(c.Manager)))
+		lines = append(lines, fmt.Sprintf("• %s %s: owned by %s", slackCode(c.ID), slackCode(c.Field), slackCode(c.Manager)))
 	}
 	for _, o := range r.Stale {
 		lines = append(lines, "• "+slackCode(o.ID)+": stale (left Git)")
@@ -121,11 +122,17 @@ func (r *Report) slackFindings() string {
 	return strings.TrimSuffix(b.String(), "\n")
 }
 
-// slackEscape escapes the three characters mrkdwn reserves.
-func slackEscape(s string) string {
-	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
-}
+// slackEscaper escapes the three characters mrkdwn reserves: without < no
+// text can write a link, a user or channel mention or @here.
+var slackEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
 
+// slackEscape escapes s for mrkdwn: the reserved characters, and control,
+// format and bidi characters as visible escapes (see termsafe), line breaks
+// included.
+func slackEscape(s string) string { return slackEscaper.Replace(termsafe.Line(s)) }
+
+// slackCode puts s in an inline code span; a backtick, which would end it
+// (mrkdwn has no escape), becomes a quote, and whitespace runs one space.
 func slackCode(s string) string {
 	return "`" + slackEscape(strings.ReplaceAll(oneLine(s), "`", "'")) + "`"
 }

@@ -55,11 +55,11 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	if r.IntentSync != "" {
 		title += ": " + r.IntentSync
 	}
-	ew.printf("# %s\n\n", markdown.Text(title))
+	ew.printf("# %s\n\n", markdown.Inline(title))
 	if r.Clean() {
 		ew.printf("**In sync**: the cluster matches revision %s.\n", markdown.Code(orUnknown(r.Revision)))
 	} else {
-		ew.printf("**%s**\n", markdown.Text(capitalize(r.Line())))
+		ew.printf("**%s**\n", markdown.Inline(capitalize(r.Line())))
 	}
 
 	ew.printf("\n| | |\n|---|---|\n")
@@ -102,7 +102,7 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 			if u.KialiWizard != "" {
 				wizard = "⚠ " + markdown.Code(u.KialiWizard)
 			}
-			ew.printf("| %s | %s | %s | %s |\n", markdown.Code(u.ID), wizard, markdown.Code(strings.Join(u.Managers, ", ")), markdown.Text(u.Reason))
+			ew.printf("| %s | %s | %s | %s |\n", markdown.Code(u.ID), wizard, markdown.Code(strings.Join(u.Managers, ", ")), markdown.Inline(u.Reason))
 		}
 	}
 	if len(r.Conflicts) > 0 {
@@ -120,7 +120,7 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	if len(r.Notes) > 0 {
 		ew.printf("\n## Notes\n\n")
 		for _, n := range r.Notes {
-			ew.printf("- %s\n", markdown.Text(oneLine(n)))
+			ew.printf("- %s\n", markdown.Inline(oneLine(n)))
 		}
 	}
 	return ew.err

@@ -24,29 +24,40 @@ const staleTempAge = time.Hour
 
 // treeDir returns the materialised tree of commit if it exists.
 func (op *fetchOp) treeDir(commit plumbing.Hash) (string, bool) {
-	dir := filepath.Join(op.treesDir, commit.String())
+	return existingTree(op.treesDir, commit)
+}
+
+// materialise writes the tree of commit to <trees>/<sha> unless it is
+// already there (see materialiseTree).
+func (op *fetchOp) materialise(ctx context.Context, repo *git.Repository, commit *object.Commit) (string, error) {
+	return materialiseTree(ctx, repo, commit, op.treesDir)
+}
+
+// existingTree returns treesDir/<commit> if it is a directory.
+func existingTree(treesDir string, commit plumbing.Hash) (string, bool) {
+	dir := filepath.Join(treesDir, commit.String())
 	fi, err := os.Stat(dir)
 	return dir, err == nil && fi.IsDir()
 }
 
-// materialise writes the tree of commit to <trees>/<sha> unless it is
+// materialiseTree writes the tree of commit to treesDir/<sha> unless it is
 // already there. The tree is written to a temporary directory and renamed
 // into place, so a tree directory is always complete.
-func (op *fetchOp) materialise(ctx context.Context, repo *git.Repository, commit *object.Commit) (string, error) {
-	final, ok := op.treeDir(commit.Hash)
+func materialiseTree(ctx context.Context, repo *git.Repository, commit *object.Commit, treesDir string) (string, error) {
+	final, ok := existingTree(treesDir, commit.Hash)
 	if ok {
 		return final, nil
 	}
-	if err := os.MkdirAll(op.treesDir, 0o755); err != nil {
+	if err := os.MkdirAll(treesDir, 0o755); err != nil {
 		return "", fmt.Errorf("create trees directory: %w", err)
 	}
-	removeStaleTemps(op.treesDir)
+	removeStaleTemps(treesDir)
 	// A non-directory in the way is debris from an older layout or a bug.
 	if err := os.RemoveAll(final); err != nil {
 		return "", fmt.Errorf("clear %s: %w", final, err)
 	}
 
-	tmp, err := os.MkdirTemp(op.treesDir, ".tmp-"+commit.Hash.String()+"-")
+	tmp, err := os.MkdirTemp(treesDir, ".tmp-"+commit.Hash.String()+"-")
 	if err != nil {
 		return "", fmt.Errorf("create temporary tree: %w", err)
 	}
@@ -67,7 +78,7 @@ func (op *fetchOp) materialise(ctx context.Context, repo *git.Repository, commit
 		return "", fmt.Errorf("check out %s: %w", commit.Hash, err)
 	}
 	if err := os.Rename(tmp, final); err != nil {
-		if _, ok := op.treeDir(commit.Hash); ok {
+		if _, ok := existingTree(treesDir, commit.Hash); ok {
 			// Another process materialised the same commit first.
 			return final, nil
 		}

@@ -2,6 +2,7 @@ package validate
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -35,9 +36,33 @@ type document struct {
 }
 
 // Evaluate runs every policy against every object and intent of in and
-// reports the results. An evaluation error (a rule with conflicting values,
-// a cancelled ctx) fails the run, naming the object.
+// reports the results, exceptions applied (see Exception). An evaluation
+// error (a rule with conflicting values) fails the run, naming the object;
+// so does an input larger than Options.MaxInputSize, or a run longer than
+// Options.Timeout: these are *PolicyError. A cancelled ctx is ctx's error.
 func (e *Engine) Evaluate(ctx context.Context, in Input) (*Report, error) {
+	budget, cancel := context.WithTimeoutCause(ctx, e.limits.timeout, errBudget)
+	defer cancel()
+	rep, err := e.evaluate(budget, in)
+	switch {
+	case err == nil:
+		return rep, nil
+	case ctx.Err() != nil:
+		return nil, ctx.Err()
+	case budget.Err() != nil:
+		return nil, &PolicyError{Err: fmt.Errorf("policy evaluation took longer than its budget of %s (a policy that loops over too much?): %w", e.limits.timeout, errBudget)}
+	}
+	return nil, policyError(err)
+}
+
+// errBudget is the cause of an evaluation's cancellation when it overruns
+// its time budget.
+var errBudget = errors.New("time budget exceeded")
+
+func (e *Engine) evaluate(ctx context.Context, in Input) (*Report, error) {
+	if err := e.checkInputSize(in); err != nil {
+		return nil, err
+	}
 	nObj := len(in.Objects)
 	docs := make([]document, nObj+len(in.Intents))
 	entries := make([]*ast.Term, len(in.Intents))
@@ -88,11 +113,12 @@ func (e *Engine) Evaluate(ctx context.Context, in Input) (*Report, error) {
 	// wait for it; the others are evaluated while it is computed.
 	now, later := e.batches(docs)
 	perDoc := make([][]Result, len(docs))
+	exceptions := newExceptionSet(e.exceptions, e.now())
 	evaluate := func(opts []rego.EvalOption, batches []batch) error {
 		// Clipped, so that each goroutine's append copies instead of sharing.
 		opts = slices.Clip(opts)
 		return e.parallel(ctx, len(batches), func(j int) error {
-			return e.evaluateBatch(ctx, batches[j], docs, perDoc, opts)
+			return e.evaluateBatch(ctx, batches[j], docs, perDoc, opts, exceptions)
 		})
 	}
 
@@ -130,7 +156,41 @@ func (e *Engine) Evaluate(ctx context.Context, in Input) (*Report, error) {
 	for _, rs := range perDoc {
 		all = append(all, rs...)
 	}
+	all = append(all, e.exceptionWarnings...)
+	all = append(all, exceptions.warnings()...)
 	return newReport(all, nObj, len(in.Intents)), nil
+}
+
+// checkInputSize refuses an input larger than the limit, naming the
+// largest object or intent.
+func (e *Engine) checkInputSize(in Input) error {
+	var total, largest int64
+	var largestID string
+	add := func(id string, v any) {
+		n := valueSize(v, e.limits.maxIn)
+		total += n
+		if n > largest {
+			largest, largestID = n, id
+		}
+	}
+	for _, o := range in.Objects {
+		add(o.ID(), o.Object)
+		if total > e.limits.maxIn {
+			break
+		}
+	}
+	for _, d := range in.Intents {
+		if total > e.limits.maxIn {
+			break
+		}
+		if d.Raw != nil {
+			add(d.ID(), d.Raw)
+		}
+	}
+	if total > e.limits.maxIn {
+		return fmt.Errorf("the policy input is more than the limit of %s (the largest document is %s, %s)", mib(e.limits.maxIn), largestID, mib(largest))
+	}
+	return nil
 }
 
 // query is the gate query for a kind, nil when no rule applies to it.
@@ -201,7 +261,7 @@ func (e *Engine) batches(docs []document) (now, later []batch) {
 // evaluateBatch evaluates b's query, its input being the array of b's
 // inputs, and stores each one's results in perDoc. When the batch fails, its
 // inputs are evaluated one by one, so that the error names the culprit.
-func (e *Engine) evaluateBatch(ctx context.Context, b batch, docs []document, perDoc [][]Result, opts []rego.EvalOption) error {
+func (e *Engine) evaluateBatch(ctx context.Context, b batch, docs []document, perDoc [][]Result, opts []rego.EvalOption, ex *exceptionSet) error {
 	terms := make([]*ast.Term, len(b.docs))
 	for i, d := range b.docs {
 		terms[i] = ast.NewTerm(docs[d].value)
@@ -213,7 +273,7 @@ func (e *Engine) evaluateBatch(ctx context.Context, b batch, docs []document, pe
 		}
 		if len(b.docs) > 1 {
 			for _, d := range b.docs {
-				if err := e.evaluateBatch(ctx, batch{query: b.query, docs: []int{d}}, docs, perDoc, opts); err != nil {
+				if err := e.evaluateBatch(ctx, batch{query: b.query, docs: []int{d}}, docs, perDoc, opts, ex); err != nil {
 					return err
 				}
 			}
@@ -228,20 +288,44 @@ func (e *Engine) evaluateBatch(ctx context.Context, b batch, docs []document, pe
 		return fmt.Errorf("evaluating policies for %s: unexpected result %v", docs[b.docs[0]].id, rs)
 	}
 	for i, d := range b.docs {
-		perDoc[d] = b.query.results(values.Elem(i).Value.(*ast.Array), docs[d])
+		perDoc[d] = b.query.results(values.Elem(i).Value.(*ast.Array), docs[d], ex)
 	}
 	return nil
 }
 
-// results turns the rules' values for d into results.
-func (q *gateQuery) results(values *ast.Array, d document) []Result {
+// results turns the rules' values for d into results, the denials that an
+// exception covers waived. A malformed value of an exception rule is a
+// warning.
+func (q *gateQuery) results(values *ast.Array, d document, ex *exceptionSet) []Result {
 	var out []Result
+	var waivers map[string][]regoWaiver
 	for j, r := range q.rules {
 		v := values.Elem(j).Value.(*ast.Array)
-		if v.Len() == 0 {
+		if r.severity != severityException || v.Len() == 0 {
 			continue
 		}
+		ws, problems := r.regoWaivers(v.Elem(0).Value)
+		if waivers == nil {
+			waivers = map[string][]regoWaiver{}
+		}
+		waivers[r.pkg] = append(waivers[r.pkg], ws...)
+		for _, p := range problems {
+			out = append(out, Result{Policy: exceptionsPolicy, Rule: "warn", PolicyFile: r.file, Severity: SeverityWarn,
+				Object: d.id, Source: d.source, Line: d.line, Message: "exception ignored: " + p})
+		}
+	}
+	for j, r := range q.rules {
+		v := values.Elem(j).Value.(*ast.Array)
+		if r.severity == severityException || v.Len() == 0 {
+			continue
+		}
+		n := len(out)
 		out = r.results(out, v.Elem(0).Value, d)
+		if r.severity == SeverityDeny && (len(ex.xs) > 0 || len(waivers[r.pkg]) > 0) {
+			for i := n; i < len(out); i++ {
+				ex.waive(&out[i], r.pkg, waivers[r.pkg])
+			}
+		}
 	}
 	return out
 }

@@ -2,7 +2,9 @@ package validate
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"maps"
 	"os"
@@ -21,6 +23,11 @@ import (
 // unit tests, and data.yaml, data.yml or data.json data merged over the
 // built-in defaults. Other files are ignored, and so are directories whose
 // name starts with a dot.
+//
+// A symlink in the tree is followed as FS follows it (a repository's FS
+// refuses one leading out of the repository: see render.RootFS) to a file,
+// never to a directory: a linked directory is skipped, so that a link loop
+// cannot make the walk endless.
 type Source struct {
 	// Name prefixes the paths of the source's files in errors and results,
 	// e.g. "policies" for a repository's policies/ directory.
@@ -49,18 +56,27 @@ type bundle struct {
 	tests   map[string]*ast.Module
 	// data is the merged data, rooted at data.
 	data map[string]any
+	// lim bounds the files; dataBytes counts the data files' bytes read.
+	lim       limits
+	dataBytes int64
+	// trusted is set while the built-ins load: no limits.
+	trusted bool
 }
 
 // load reads the built-ins, then the sources in order, then extra, merging
-// their data in that order.
-func load(sources []Source, extra map[string]any) (*bundle, error) {
-	b := &bundle{modules: map[string]*ast.Module{}, tests: map[string]*ast.Module{}, data: map[string]any{}}
+// their data in that order. A file larger than lim.maxFile, or data files
+// larger than lim.maxData in all, are an error naming the file and limit.
+func load(sources []Source, extra map[string]any, lim limits) (*bundle, error) {
+	b := &bundle{modules: map[string]*ast.Module{}, tests: map[string]*ast.Module{}, data: map[string]any{}, lim: lim}
 	all := append([]Source{{Name: BuiltinSourceName, FS: policies.FS}}, sources...)
-	for _, src := range all {
+	for i, src := range all {
+		// The limits are for the untrusted sources, not the built-ins.
+		b.trusted = i == 0
 		if err := b.add(src); err != nil {
 			return nil, err
 		}
 	}
+	b.trusted = false
 	if extra != nil {
 		if err := checkReserved(extra); err != nil {
 			return nil, fmt.Errorf("options data: %w", err)
@@ -85,6 +101,17 @@ func (b *bundle) add(src Source) error {
 			}
 			return nil
 		}
+		if d.Type()&fs.ModeSymlink != 0 {
+			// Follow it through FS: an error names a link leaving the
+			// repository, or a loop.
+			st, err := fs.Stat(src.FS, p)
+			if err != nil {
+				return fmt.Errorf("reading policies: %s: %w", name, unwrapPathError(err, p))
+			}
+			if !st.Mode().IsRegular() {
+				return nil // a linked directory is not walked
+			}
+		}
 		switch {
 		case strings.HasSuffix(p, ".rego"):
 			return b.addModule(src.FS, p, name)
@@ -102,7 +129,7 @@ func (b *bundle) addModule(fsys fs.FS, p, name string) error {
 	if _, dup := b.tests[name]; dup {
 		return fmt.Errorf("policy %s is loaded twice: give the sources distinct names", name)
 	}
-	src, err := fs.ReadFile(fsys, p)
+	src, err := b.readFile(fsys, p)
 	if err != nil {
 		return fmt.Errorf("reading policy %s: %w", name, err)
 	}
@@ -123,9 +150,12 @@ func (b *bundle) addModule(fsys fs.FS, p, name string) error {
 }
 
 func (b *bundle) addData(fsys fs.FS, p, name string) error {
-	raw, err := fs.ReadFile(fsys, p)
+	raw, err := b.readFile(fsys, p)
 	if err != nil {
 		return fmt.Errorf("reading data %s: %w", name, err)
+	}
+	if b.dataBytes += int64(len(raw)); !b.trusted && b.dataBytes > b.lim.maxData {
+		return fmt.Errorf("reading data %s: the data files hold more than the limit of %s in all", name, mib(b.lim.maxData))
 	}
 	var doc map[string]any
 	// sigs.k8s.io/yaml reads JSON too, and yields JSON types (float64 numbers).
@@ -137,6 +167,49 @@ func (b *bundle) addData(fsys fs.FS, p, name string) error {
 	}
 	b.data = merge(b.data, doc)
 	return nil
+}
+
+// readFile reads p of fsys, refusing a file larger than b.lim.maxFile
+// without reading it whole. The error leaves out the path, which the caller
+// names.
+func (b *bundle) readFile(fsys fs.FS, p string) ([]byte, error) {
+	f, err := fsys.Open(p)
+	if err != nil {
+		return nil, unwrapPathError(err, p)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, unwrapPathError(err, p)
+	}
+	if !st.Mode().IsRegular() {
+		return nil, errors.New("not a regular file")
+	}
+	if b.trusted {
+		return io.ReadAll(f)
+	}
+	if st.Size() > b.lim.maxFile {
+		return nil, fmt.Errorf("the file is %s, more than the limit of %s", mib(st.Size()), mib(b.lim.maxFile))
+	}
+	raw, err := io.ReadAll(io.LimitReader(f, b.lim.maxFile+1))
+	if err != nil {
+		return nil, unwrapPathError(err, p)
+	}
+	if int64(len(raw)) > b.lim.maxFile {
+		return nil, fmt.Errorf("the file grew past the limit of %s while read", mib(b.lim.maxFile))
+	}
+	return raw, nil
+}
+
+// unwrapPathError is err without the *fs.PathError around it when that
+// names p, which the caller names itself; a path error about another file
+// (a symlink on the way to p) is kept whole.
+func unwrapPathError(err error, p string) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) && (pe.Path == p || strings.HasSuffix(pe.Path, "/"+p)) {
+		return pe.Err
+	}
+	return err
 }
 
 // checkReserved refuses data that would shadow what the engine provides.

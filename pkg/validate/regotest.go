@@ -37,22 +37,32 @@ type TestResult struct {
 // opts.Data), and returns one result per test sorted by file and line. A
 // policy or test that does not parse or compile is an error naming the file.
 // It serves `reconciler policy test [dir]`.
+//
+// Tests run in the gate's sandbox (see DeniedBuiltins; a call of a denied
+// builtin is a *PolicyError), each test with opts.Timeout as its budget:
+// a test that overruns it fails.
 func RunTests(ctx context.Context, opts Options) ([]TestResult, error) {
-	b, err := load(opts.Policies, opts.Data)
+	lim := opts.limits()
+	b, err := load(opts.Policies, opts.Data, lim)
 	if err != nil {
-		return nil, err
+		return nil, policyError(err)
 	}
 	modules := maps.Clone(b.modules)
 	maps.Copy(modules, b.tests)
+	if err := checkSandbox(modules); err != nil {
+		return nil, policyError(err)
+	}
 
 	ch, err := tester.NewRunner().
+		SetCompiler(newCompiler().WithEnablePrintStatements(true)).
 		SetDefaultRegoVersion(ast.RegoV1).
 		SetStore(newStore(b.data)).
 		SetModules(modules).
+		SetTimeout(lim.timeout).
 		CapturePrintOutput(true).
 		RunTests(ctx, nil)
 	if err != nil {
-		return nil, fmt.Errorf("compiling policies and tests: %w", err)
+		return nil, policyError(fmt.Errorf("compiling policies and tests: %w", err))
 	}
 	var out []TestResult
 	for r := range ch {

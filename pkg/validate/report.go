@@ -3,6 +3,8 @@ package validate
 import (
 	"cmp"
 	"slices"
+
+	"github.com/meshintent/meshintent/pkg/intent"
 )
 
 // Severity says whether a result blocks the apply.
@@ -14,6 +16,9 @@ const (
 	SeverityDeny Severity = "deny"
 	// SeverityWarn is reported only: it comes from a warn… rule.
 	SeverityWarn Severity = "warn"
+	// SeverityWaived is a denial an exception waives: it does not block,
+	// and Result.Waived says why (see Exception).
+	SeverityWaived Severity = "waived"
 )
 
 // Result is one message of one policy rule about one object or intent.
@@ -26,7 +31,8 @@ type Result struct {
 	// PolicyFile is the file defining the rule, e.g. "builtin/weights.rego"
 	// or "policies/team.rego"; empty when several files define it.
 	PolicyFile string
-	// Severity is deny for deny… and violation… rules, warn for warn….
+	// Severity is deny for deny… and violation… rules, warn for warn…,
+	// waived for a denial an exception waives.
 	Severity Severity
 	// Message is the rule's message ("msg" when the rule gives an object).
 	Message string
@@ -36,20 +42,30 @@ type Result struct {
 	Object string
 	// Source is the repo-relative file the object or intent came from.
 	Source string
-	// Line is the line of the intent in Source; 0 for objects.
+	// Line is the line in Source that produced Field (for a generated
+	// object, the intent's line that produced it, e.g. the split entry
+	// behind spec.http[1].route; see render.Result.Locate), else the line of
+	// the intent or object; 0 when unknown.
 	Line int
+	// Related are the other places that wrote Field's value: the overlay
+	// patches that set it, in the order kustomize applies them. Empty when
+	// no patch did or the value's origin is unknown.
+	Related []intent.Location
 	// Field is the path of the offending field, e.g. "spec.http[1].route",
 	// when the rule gives one.
 	Field string
+	// Waived is set, with Severity waived, on a denial an exception waives:
+	// its reason, expiry and where it is written. Nil otherwise.
+	Waived *Waiver
 }
 
 // Report is the outcome of a gate run.
 type Report struct {
-	// Results are sorted: denials first, then by source file, object,
-	// policy, rule, field and message.
+	// Results are sorted: denials first, then warnings, then waived
+	// denials, each by source file, object, policy, rule, field and message.
 	Results []Result
-	// Denials and Warnings count Results by severity.
-	Denials, Warnings int
+	// Denials, Warnings and Waived count Results by severity.
+	Denials, Warnings, Waived int
 	// Objects and Intents count what was evaluated.
 	Objects, Intents int
 }
@@ -70,12 +86,15 @@ func (r *Report) Filter(s Severity) []Result {
 
 func newReport(results []Result, objects, intents int) *Report {
 	slices.SortFunc(results, compareResults)
-	results = slices.Compact(results)
+	results = slices.CompactFunc(results, func(a, b Result) bool { return compareResults(a, b) == 0 })
 	r := &Report{Results: results, Objects: objects, Intents: intents}
 	for _, x := range results {
-		if x.Severity == SeverityDeny {
+		switch x.Severity {
+		case SeverityDeny:
 			r.Denials++
-		} else {
+		case SeverityWaived:
+			r.Waived++
+		default:
 			r.Warnings++
 		}
 	}
@@ -83,8 +102,11 @@ func newReport(results []Result, objects, intents int) *Report {
 }
 
 func severityRank(s Severity) int {
-	if s == SeverityDeny {
+	switch s {
+	case SeverityDeny:
 		return 0
+	case SeverityWaived:
+		return 2
 	}
 	return 1
 }
@@ -100,5 +122,21 @@ func compareResults(a, b Result) int {
 		cmp.Compare(a.Message, b.Message),
 		cmp.Compare(a.PolicyFile, b.PolicyFile),
 		cmp.Compare(a.Line, b.Line),
+		compareWaivers(a.Waived, b.Waived),
 	)
+}
+
+func compareWaivers(a, b *Waiver) int {
+	switch {
+	case a == nil || b == nil:
+		return cmp.Compare(boolRank(a != nil), boolRank(b != nil))
+	}
+	return cmp.Or(cmp.Compare(a.By, b.By), cmp.Compare(a.Reason, b.Reason), a.Expires.Compare(b.Expires))
+}
+
+func boolRank(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

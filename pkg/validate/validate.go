@@ -24,6 +24,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
@@ -44,6 +45,25 @@ type Options struct {
 	Data map[string]any
 	// Parallelism bounds the objects evaluated at once; 0 means GOMAXPROCS.
 	Parallelism int
+
+	// Timeout is the time budget of an evaluation (of Evaluate, of each
+	// Rego unit test); DefaultTimeout when 0. An overrun is a *PolicyError.
+	Timeout time.Duration
+	// MaxFileSize is the largest policy or data file read, in bytes;
+	// DefaultMaxFileSize when 0.
+	MaxFileSize int64
+	// MaxDataSize is the most bytes of data files read in all;
+	// DefaultMaxDataSize when 0.
+	MaxDataSize int64
+	// MaxInputSize bounds the input of an evaluation (see
+	// DefaultMaxInputSize for how it is counted); DefaultMaxInputSize when 0.
+	MaxInputSize int64
+
+	// Exceptions waive denials for named objects until they expire (the
+	// exceptions of meshintent.yaml). Rego `exception` rules waive too.
+	Exceptions []Exception
+	// Now is the clock exceptions expire by; time.Now when nil.
+	Now func() time.Time
 }
 
 // Engine evaluates compiled policies. It is safe for concurrent use.
@@ -62,6 +82,12 @@ type Engine struct {
 	// config is data.meshintent.config, served to all queries.
 	config      ast.Value
 	parallelism int
+	limits      limits
+	// exceptions are Options.Exceptions; exceptionWarnings the warnings
+	// about those that name no loaded policy or rule.
+	exceptions        []Exception
+	exceptionWarnings []Result
+	now               func() time.Time
 }
 
 // gateQuery evaluates rules for a batch of inputs (see prepareGate).
@@ -105,9 +131,27 @@ var (
 // prepares their evaluation. A policy that does not parse or compile is an
 // error naming its file and line; so is a rule of meshintent.index that reads
 // input, since those rules are computed once per run rather than per object.
+//
+// Policies run sandboxed: a call of a builtin of DeniedBuiltins is an error
+// naming its file, line and builtin, and so is a policy or data file larger
+// than opts.MaxFileSize (or data files larger than opts.MaxDataSize in
+// all). Every such error is a *PolicyError.
 func New(ctx context.Context, opts Options) (*Engine, error) {
-	b, err := load(opts.Policies, opts.Data)
+	e, err := build(ctx, opts)
+	if err != nil && ctx.Err() == nil {
+		err = policyError(err)
+	}
+	return e, err
+}
+
+// build is New without wrapping its errors.
+func build(ctx context.Context, opts Options) (*Engine, error) {
+	lim := opts.limits()
+	b, err := load(opts.Policies, opts.Data, lim)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkSandbox(b.modules); err != nil {
 		return nil, err
 	}
 
@@ -138,9 +182,12 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 		}
 	}
 
-	e := &Engine{parallelism: opts.Parallelism, byKind: map[string]*gateQuery{}}
+	e := &Engine{parallelism: opts.Parallelism, byKind: map[string]*gateQuery{}, limits: lim, exceptions: opts.Exceptions, now: opts.Now}
 	if e.parallelism <= 0 {
 		e.parallelism = runtime.GOMAXPROCS(0)
+	}
+	if e.now == nil {
+		e.now = time.Now
 	}
 	if e.config, err = ast.InterfaceToValue(configOf(b.data)); err != nil {
 		return nil, fmt.Errorf("converting data.meshintent.config: %w", err)
@@ -149,7 +196,8 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 
 	// Prepare one query per kind, so that evaluating an object does not even
 	// look at the rules meant for other kinds.
-	rules := policyRules(gateCompiler)
+	rules, exceptionRules := policyRules(gateCompiler)
+	e.exceptionWarnings = checkExceptions(opts.Exceptions, rules)
 	kinds := map[string]bool{}
 	for _, r := range rules {
 		for _, k := range r.kinds {
@@ -158,13 +206,21 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 	}
 	prepare := func(kind string) (*gateQuery, error) {
 		var selected []rule
+		denyPkgs := map[string]bool{}
 		for _, r := range rules {
 			if r.kinds == nil || (kind != "" && slices.Contains(r.kinds, kind)) {
 				selected = append(selected, r)
+				denyPkgs[r.pkg] = denyPkgs[r.pkg] || r.severity == SeverityDeny
 			}
 		}
 		if len(selected) == 0 {
 			return nil, nil
+		}
+		// The exception rules of the packages whose denials may apply.
+		for _, r := range exceptionRules {
+			if denyPkgs[r.pkg] {
+				selected = append(selected, r)
+			}
 		}
 		return prepareGate(ctx, gateCompiler, store, selected)
 	}
@@ -181,6 +237,7 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 			rego.Compiler(full),
 			rego.Store(store),
 			rego.Query("x := data.meshintent.index"),
+			rego.Capabilities(sandboxCapabilities()),
 		).PrepareForEval(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("preparing the index query: %w", err)
@@ -214,6 +271,7 @@ func prepareGate(ctx context.Context, c *ast.Compiler, store storage.Store, rule
 		rego.Compiler(c),
 		rego.Store(store),
 		rego.Query("x := [r | some doc in input; r := ["+strings.Join(parts, ", ")+"] with input as doc]"),
+		rego.Capabilities(sandboxCapabilities()),
 	).PrepareForEval(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("preparing the policy query: %w", err)
@@ -221,9 +279,9 @@ func prepareGate(ctx context.Context, c *ast.Compiler, store storage.Store, rule
 	return &gateQuery{query: q, rules: rules, usesIndex: usesIndex}, nil
 }
 
-// compile compiles modules as Rego v1.
+// compile compiles modules as Rego v1, in the sandbox.
 func compile(modules map[string]*ast.Module) (*ast.Compiler, error) {
-	c := ast.NewCompiler().WithDefaultRegoVersion(ast.RegoV1)
+	c := newCompiler()
 	if c.Compile(modules); c.Failed() {
 		return nil, fmt.Errorf("compiling policies: %w", c.Errors)
 	}
@@ -237,8 +295,10 @@ func newStore(data map[string]any) storage.Store {
 }
 
 // policyRules finds the deny/violation/warn rules of the compiled modules,
-// sorted by package and name, with the kinds each is limited to.
-func policyRules(c *ast.Compiler) []rule {
+// sorted by package and name, with the kinds each is limited to, and the
+// exception rules (conftest's `exception contains rules if …`, see
+// exceptions.go), one per package.
+func policyRules(c *ast.Compiler) (rules, exceptions []rule) {
 	byRef := map[string]*rule{}
 	anyKind := map[string]bool{}
 	notSet := map[string]bool{}
@@ -251,6 +311,22 @@ func policyRules(c *ast.Compiler) []rule {
 				continue
 			}
 			rname := ref[0].Value.(ast.Var).String()
+			if rname == exceptionRuleName {
+				key := pkg + "\x00" + rname
+				x, ok := byRef[key]
+				if !ok {
+					x = &rule{pkg: pkg, name: rname, severity: severityException, file: r.Location.File}
+					byRef[key] = x
+				} else if x.file != r.Location.File {
+					x.file = ""
+				}
+				if r.Head.RuleKind() != ast.MultiValue {
+					notSet[key] = true
+				}
+				x.usesIndex = x.usesIndex || readsIndex(c, r)
+				anyKind[key] = true
+				continue
+			}
 			if !policyRuleName.MatchString(rname) {
 				continue
 			}
@@ -279,18 +355,23 @@ func policyRules(c *ast.Compiler) []rule {
 			}
 		}
 	}
-	rules := make([]rule, 0, len(byRef))
 	for key, r := range byRef {
 		if anyKind[key] {
 			r.kinds = nil
 		}
 		r.partialSet = !notSet[key]
-		rules = append(rules, *r)
+		if r.severity == severityException {
+			exceptions = append(exceptions, *r)
+		} else {
+			rules = append(rules, *r)
+		}
 	}
-	slices.SortFunc(rules, func(a, b rule) int {
+	byName := func(a, b rule) int {
 		return strings.Compare(a.pkg+"\x00"+a.name, b.pkg+"\x00"+b.name)
-	})
-	return rules
+	}
+	slices.SortFunc(rules, byName)
+	slices.SortFunc(exceptions, byName)
+	return rules, exceptions
 }
 
 // inputKind is input.kind.

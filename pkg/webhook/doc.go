@@ -11,9 +11,12 @@
 // Every request is authenticated before its payload is interpreted: header
 // checks come first, then the body is read up to Options.MaxBodyBytes and
 // its signature checked, and only then are the event headers and the JSON
-// looked at. A delivery ID is remembered, for Options.ReplayWindow, only
+// looked at. A delivery is remembered, for Options.ReplayWindow, only
 // once its request has been authenticated and decoded, so that forged
-// requests cannot fill the replay cache.
+// requests cannot fill the replay cache. Replays are recognised by the
+// SHA-256 digest of what the signature covers (the body; for the generic
+// endpoint the timestamp and the body), not by the delivery ID header,
+// which no signature covers; the delivery ID is an extra key. See Receiver.
 //
 // The receiver does not time out slow clients: the http.Server that mounts
 // it should set ReadHeaderTimeout and ReadTimeout.

@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -81,7 +82,19 @@ func (r *Receiver) serveGeneric(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	ev.DeliveryID = hex.EncodeToString(mac)
-	r.deliver(w, req, ev, sent.Add(r.window))
+	r.deliver(w, req, ev, signedDigest(stamp, body), sent.Add(r.window))
+}
+
+// signedDigest is the SHA-256 digest of what a generic signature covers:
+// "<timestamp>.<body>".
+func signedDigest(stamp string, body []byte) [sha256.Size]byte {
+	h := sha256.New()
+	h.Write([]byte(stamp))
+	h.Write([]byte{'.'})
+	h.Write(body)
+	var sum [sha256.Size]byte
+	h.Sum(sum[:0])
+	return sum
 }
 
 // decodeGeneric decodes {"url", "branch", "tag", "commit"} strictly: the

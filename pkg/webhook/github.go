@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -31,7 +32,8 @@ type githubPush struct {
 }
 
 // serveGitHub handles PathGitHub. GitHub signs the body only: the event and
-// delivery headers are trusted once the body is authenticated.
+// delivery headers are trusted once the body is authenticated, and replays
+// are recognised by the body's digest (see Receiver).
 func (r *Receiver) serveGitHub(w http.ResponseWriter, req *http.Request) {
 	const provider = providerGitHub
 
@@ -77,7 +79,7 @@ func (r *Receiver) serveGitHub(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	ev.DeliveryID = req.Header.Get(headerGitHubDelivery)
-	r.deliver(w, req, ev, r.now().Add(r.window))
+	r.deliver(w, req, ev, sha256.Sum256(body), r.now().Add(r.window))
 }
 
 // decodeGitHub decodes a push event sent as application/json or, when the

@@ -82,7 +82,7 @@ func (r *Receiver) serveGitLab(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	ev.DeliveryID = req.Header.Get(headerGitLabDelivery)
-	r.deliver(w, req, ev, r.now().Add(r.window))
+	r.deliver(w, req, ev, sha256.Sum256(body), r.now().Add(r.window))
 }
 
 // decodeGitLab decodes a push or tag push event. The commit is "after",

@@ -98,7 +98,7 @@ func TestGitLab(t *testing.T) {
 			},
 		},
 		{
-			name: "deliveries without an event UUID are not deduplicated",
+			name: "deliveries without an event UUID are deduplicated by their body",
 			reqs: []request{
 				gitlabRequest("Push Hook", "", testSecret, push),
 				gitlabRequest("Push Hook", "", testSecret, push),
@@ -106,10 +106,9 @@ func TestGitLab(t *testing.T) {
 			want: exchange{
 				Responses: []response{
 					{http.StatusAccepted, "triggered 2 IntentSyncs\n"},
-					{http.StatusAccepted, "triggered 2 IntentSyncs\n"},
+					{http.StatusConflict, "delivery already received\n"},
 				},
 				Calls: []Event{
-					{Provider: "gitlab", RepoURLs: gitlabRepoURLs, Branch: "release/2026.05", Commit: pushEvent.Commit},
 					{Provider: "gitlab", RepoURLs: gitlabRepoURLs, Branch: "release/2026.05", Commit: pushEvent.Commit},
 				},
 			},

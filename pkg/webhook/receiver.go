@@ -25,9 +25,13 @@ const (
 	DefaultReplayWindow       = 10 * time.Minute
 )
 
-// maxDeliveries bounds the replay cache; past it the entries closest to
-// expiry are evicted first.
+// maxDeliveries bounds the replay cache: it holds the keys of at most this
+// many deliveries (two keys each: the body digest and the delivery ID), and
+// past it the keys closest to expiry are evicted first.
 const maxDeliveries = 10000
+
+// keysPerDelivery is how many replay keys a delivery records at most.
+const keysPerDelivery = 2
 
 // Event is a push that may concern some IntentSyncs.
 type Event struct {
@@ -47,7 +51,8 @@ type Event struct {
 	Commit string
 	// DeliveryID is the provider's delivery ID, for logs; for the generic
 	// endpoint it is the signature. It may be empty when a GitHub or GitLab
-	// request carries none, and then the delivery is not deduplicated.
+	// request carries none. Replays are recognised by the digest of the
+	// signed body, whatever the delivery ID says (see Receiver).
 	DeliveryID string
 }
 
@@ -65,8 +70,9 @@ type Options struct {
 	// MaxBodyBytes caps payloads (default 1 MiB); larger → 413 without
 	// calling Trigger.
 	MaxBodyBytes int64
-	// ReplayWindow: how long delivery IDs are remembered (default 10m) and
-	// the max clock skew accepted for generic timestamps.
+	// ReplayWindow: how long deliveries (their body digests and delivery
+	// IDs) are remembered (default 10m) and the max clock skew accepted for
+	// generic timestamps.
 	ReplayWindow time.Duration
 	// Now is the clock (tests); nil means time.Now.
 	Now func() time.Time
@@ -75,6 +81,22 @@ type Options struct {
 }
 
 // Receiver is the push-webhook http.Handler. It is safe for concurrent use.
+//
+// Replay protection keys on what the signature covers: a delivery whose
+// body (for the generic endpoint, timestamp and body) has the SHA-256 digest
+// of one accepted within the window is refused with 409, whatever its
+// delivery ID, since the delivery ID header is outside GitHub's signature and
+// anyone who captured a delivery could resend it under a new ID. The
+// delivery ID is an extra key: a different body under an ID accepted within
+// the window is refused too, as a genuine sender never reuses an ID. Only
+// accepted deliveries record keys, so a replay cannot claim an ID before its
+// genuine delivery arrives. GitLab's token authenticates the sender, not the
+// body; its deliveries are keyed on the body digest as well, which stops the
+// resending of a captured body, but whoever holds the token can send new ones.
+// At most maxDeliveries deliveries are remembered, each for ReplayWindow;
+// once a delivery is forgotten its body is accepted again, which wakes the
+// IntentSyncs it names for one more fetch: the controller applies what the
+// branch holds, never the payload.
 type Receiver struct {
 	secret  []byte
 	token   [sha256.Size]byte // digest of secret, for length-blind token checks
@@ -111,7 +133,7 @@ func NewReceiver(opts Options, trigger Trigger) (*Receiver, error) {
 		now:     opts.Now,
 		log:     opts.Logger,
 		trigger: trigger,
-		replay:  newReplayCache(maxDeliveries),
+		replay:  newReplayCache(maxDeliveries * keysPerDelivery),
 	}
 	r.token = sha256.Sum256(r.secret)
 	if r.maxBody == 0 {
@@ -185,9 +207,15 @@ func (r *Receiver) validMAC(mac []byte, parts ...[]byte) bool {
 }
 
 // deliver refuses a delivery seen before and otherwise calls the trigger.
-// The delivery ID is remembered until expires.
-func (r *Receiver) deliver(w http.ResponseWriter, req *http.Request, ev Event, expires time.Time) {
-	if ev.DeliveryID != "" && !r.replay.add(ev.Provider+"\x00"+ev.DeliveryID, r.now(), expires) {
+// signed is the SHA-256 digest of what the request's signature (or GitLab's
+// token) covers: it and the delivery ID, when there is one, are remembered
+// until expires; a delivery matching either is a replay.
+func (r *Receiver) deliver(w http.ResponseWriter, req *http.Request, ev Event, signed [sha256.Size]byte, expires time.Time) {
+	keys := []string{ev.Provider + "\x00body\x00" + string(signed[:])}
+	if ev.DeliveryID != "" {
+		keys = append(keys, ev.Provider+"\x00id\x00"+ev.DeliveryID)
+	}
+	if !r.replay.add(r.now(), expires, keys...) {
 		r.reject(w, req, ev.Provider, http.StatusConflict, ReasonReplayed, "delivery already received", nil,
 			slog.String("delivery", ev.DeliveryID))
 		return

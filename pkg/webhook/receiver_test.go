@@ -3,6 +3,7 @@ package webhook
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -93,6 +94,13 @@ func TestReceiverReplayWindow(t *testing.T) {
 	later.advance = time.Minute + time.Second
 	justInTime := signedGitHub("push", delivery, push)
 	justInTime.advance = time.Minute
+	// otherPush is the same push event for another commit: a different
+	// signed body.
+	const otherCommit = "1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f"
+	otherPush := strings.Replace(push, `"after": "0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c"`, `"after": "`+otherCommit+`"`, 1)
+	if otherPush == push {
+		t.Fatal("fixture github-push.json has no after field to change")
+	}
 
 	runReceiverCases(t, []receiverCase{
 		{
@@ -137,6 +145,94 @@ func TestReceiverReplayWindow(t *testing.T) {
 				},
 				Calls: []Event{
 					{Provider: "github", RepoURLs: githubRepoURLs, Branch: "main", Commit: "0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c", DeliveryID: delivery},
+				},
+			},
+		},
+		{
+			name: "a captured GitHub body resent under a new delivery ID is a replay",
+			reqs: []request{signedGitHub("push", delivery, push), signedGitHub("push", "d-2", push)},
+			want: exchange{
+				Responses: []response{
+					{http.StatusAccepted, "triggered 2 IntentSyncs\n"},
+					{http.StatusConflict, "delivery already received\n"},
+				},
+				Calls: []Event{
+					{Provider: "github", RepoURLs: githubRepoURLs, Branch: "main", Commit: "0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c", DeliveryID: delivery},
+				},
+			},
+		},
+		{
+			name: "a captured GitHub body resent without a delivery ID is a replay",
+			reqs: []request{signedGitHub("push", delivery, push), signedGitHub("push", "", push)},
+			want: exchange{
+				Responses: []response{
+					{http.StatusAccepted, "triggered 2 IntentSyncs\n"},
+					{http.StatusConflict, "delivery already received\n"},
+				},
+				Calls: []Event{
+					{Provider: "github", RepoURLs: githubRepoURLs, Branch: "main", Commit: "0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c", DeliveryID: delivery},
+				},
+			},
+		},
+		{
+			name: "a captured GitLab body resent under a new event UUID is a replay",
+			reqs: []request{
+				gitlabRequest("Push Hook", delivery, testSecret, fixture(t, "gitlab-push.json")),
+				gitlabRequest("Push Hook", "d-2", testSecret, fixture(t, "gitlab-push.json")),
+			},
+			want: exchange{
+				Responses: []response{
+					{http.StatusAccepted, "triggered 2 IntentSyncs\n"},
+					{http.StatusConflict, "delivery already received\n"},
+				},
+				Calls: []Event{
+					{Provider: "gitlab", RepoURLs: gitlabRepoURLs, Branch: "release/2026.05", Commit: "da1560886d4f094c3e6c9ef40349f7d38b5d27d7", DeliveryID: delivery},
+				},
+			},
+		},
+		{
+			name: "a different body under a delivery ID already received is refused",
+			reqs: []request{signedGitHub("push", delivery, push), signedGitHub("push", delivery, otherPush)},
+			want: exchange{
+				Responses: []response{
+					{http.StatusAccepted, "triggered 2 IntentSyncs\n"},
+					{http.StatusConflict, "delivery already received\n"},
+				},
+				Calls: []Event{
+					{Provider: "github", RepoURLs: githubRepoURLs, Branch: "main", Commit: "0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c", DeliveryID: delivery},
+				},
+			},
+		},
+		{
+			name: "a different body under a new delivery ID is a new delivery",
+			reqs: []request{signedGitHub("push", delivery, push), signedGitHub("push", "d-2", otherPush)},
+			want: exchange{
+				Responses: []response{
+					{http.StatusAccepted, "triggered 2 IntentSyncs\n"},
+					{http.StatusAccepted, "triggered 2 IntentSyncs\n"},
+				},
+				Calls: []Event{
+					{Provider: "github", RepoURLs: githubRepoURLs, Branch: "main", Commit: "0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c", DeliveryID: delivery},
+					{Provider: "github", RepoURLs: githubRepoURLs, Branch: "main", Commit: otherCommit, DeliveryID: "d-2"},
+				},
+			},
+		},
+		{
+			name: "a replay under a fresh ID does not claim that ID",
+			reqs: []request{
+				signedGitHub("push", delivery, push),
+				signedGitHub("push", "d-2", push),
+				signedGitHub("push", "d-2", otherPush),
+			},
+			want: exchange{
+				Responses: []response{
+					{http.StatusAccepted, "triggered 2 IntentSyncs\n"},
+					{http.StatusConflict, "delivery already received\n"},
+					{http.StatusAccepted, "triggered 2 IntentSyncs\n"},
+				},
+				Calls: []Event{
+					{Provider: "github", RepoURLs: githubRepoURLs, Branch: "main", Commit: "0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c", DeliveryID: delivery},
+					{Provider: "github", RepoURLs: githubRepoURLs, Branch: "main", Commit: otherCommit, DeliveryID: "d-2"},
 				},
 			},
 		},
@@ -287,5 +383,41 @@ func TestReceiverTriggerOutlivesTheSender(t *testing.T) {
 	want := [2]any{http.StatusAccepted, true}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("status and uncancelled trigger context mismatch (-want +got):\n%s", diff)
+	}
+}
+
+// TestReceiverReplayMemoryIsBounded sends more distinct signed deliveries
+// than the receiver remembers: the replay cache stays at its bound, and the
+// most recent delivery is still recognised as a replay.
+func TestReceiverReplayMemoryIsBounded(t *testing.T) {
+	push := fixture(t, "github-push.json")
+	rec := &recorder{woken: 1}
+	r, err := NewReceiver(Options{Secret: []byte(testSecret), Now: func() time.Time { return testNow }}, rec.trigger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	serve := func(delivery, body string) int {
+		req := httptest.NewRequest(http.MethodPost, PathGitHub, strings.NewReader(body))
+		for k, v := range signedGitHub("push", delivery, body).header {
+			req.Header.Set(k, v)
+		}
+		w := httptest.NewRecorder()
+		r.ServeHTTP(w, req)
+		return w.Code
+	}
+	const extra = 100
+	var last string
+	for i := range maxDeliveries + extra {
+		// Each body differs (a push of another commit), as does each ID.
+		last = strings.Replace(push, `"after": "0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c"`, fmt.Sprintf(`"after": "%040x"`, i), 1)
+		if code := serve(fmt.Sprintf("d-%d", i), last); code != http.StatusAccepted {
+			t.Fatalf("delivery %d: status %d, want %d", i, code, http.StatusAccepted)
+		}
+	}
+	if got, limit := r.replay.len(), maxDeliveries*keysPerDelivery; got > limit {
+		t.Errorf("replay cache holds %d keys, more than its bound of %d", got, limit)
+	}
+	if code := serve("a-fresh-id", last); code != http.StatusConflict {
+		t.Errorf("the latest body resent: status %d, want %d", code, http.StatusConflict)
 	}
 }

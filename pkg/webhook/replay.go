@@ -9,6 +9,10 @@ import (
 // replayCache remembers delivery keys until they expire. It holds at most
 // max keys; when full, the key closest to expiry (the oldest, for keys kept
 // for the same time) is evicted. It is safe for concurrent use.
+//
+// A delivery has one or more keys (the digest of what its signature covers,
+// and its delivery ID when it has one): it is new only when none of them is
+// held.
 type replayCache struct {
 	mu      sync.Mutex
 	max     int
@@ -20,24 +24,34 @@ func newReplayCache(max int) *replayCache {
 	return &replayCache{max: max, expires: make(map[string]time.Time)}
 }
 
-// add records key until expires and reports whether it is new, that is not
-// recorded or recorded but expired before now. Checking and recording are
-// one step, so of two concurrent deliveries of a key only one is new.
-func (c *replayCache) add(key string, now, expires time.Time) bool {
+// add reports whether a delivery with these keys is new, that is none of
+// them is recorded (or recorded but expired before now), and if so records
+// every key until expires. A delivery that is not new records nothing, so
+// a replay cannot extend the life of a key or claim a key it did not hold.
+// Checking and recording are one step, so of two concurrent deliveries
+// sharing a key only one is new.
+func (c *replayCache) add(now, expires time.Time, keys ...string) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	// Drop expired keys: they are at the front of the queue.
 	for len(c.queue) > 0 && c.queue[0].expires.Before(now) {
 		delete(c.expires, heap.Pop(&c.queue).(expiryEntry).key)
 	}
-	if _, ok := c.expires[key]; ok {
-		return false
+	for _, key := range keys {
+		if _, ok := c.expires[key]; ok {
+			return false
+		}
 	}
-	for len(c.queue) >= c.max {
-		delete(c.expires, heap.Pop(&c.queue).(expiryEntry).key)
+	for _, key := range keys {
+		if _, ok := c.expires[key]; ok {
+			continue // a delivery listing one key twice
+		}
+		for len(c.queue) >= c.max {
+			delete(c.expires, heap.Pop(&c.queue).(expiryEntry).key)
+		}
+		c.expires[key] = expires
+		heap.Push(&c.queue, expiryEntry{key: key, expires: expires})
 	}
-	c.expires[key] = expires
-	heap.Push(&c.queue, expiryEntry{key: key, expires: expires})
 	return true
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
@@ -24,7 +25,9 @@ import (
 // the controller as the reconciler's ServiceAccount (impersonated, so the
 // API server enforces the ClusterRole and Role) and checks that an
 // IntentSync following a repository over HTTP becomes Ready with its objects
-// applied: the least-privilege rules are sufficient.
+// applied: the least-privilege rules are sufficient. It also checks that
+// they are no more: the ServiceAccount can read Secrets only in its own
+// namespace and where a RoleBinding grants it, and list them nowhere.
 func TestDeployedRBACIsEnough(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
@@ -66,6 +69,57 @@ spec:
 		UserName: "system:serviceaccount:meshintent-system:meshintent-reconciler",
 		Groups:   []string{"system:serviceaccounts", "system:serviceaccounts:meshintent-system", "system:authenticated"},
 	}
+
+	// Secrets: readable in meshintent-system and in a namespace that binds
+	// the secret-reader ClusterRole, nowhere else, and never listable.
+	// The IntentSync's namespace gets the binding (and a credentials
+	// Secret the IntentSync names); another namespace does not.
+	asSA, err := client.New(sa, client.Options{Scheme: env.Scheme})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := testenv.NamespaceName(t)
+	if err := env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: other}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []*corev1.Secret{
+		{ObjectMeta: metav1.ObjectMeta{Name: "git-credentials", Namespace: ns}, StringData: map[string]string{"username": "git", "password": "not-needed-by-the-test-server"}},
+		{ObjectMeta: metav1.ObjectMeta{Name: "someone-elses", Namespace: other}, StringData: map[string]string{"token": "private"}},
+	} {
+		if err := env.Client.Create(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	kubectl("-n", ns, "create", "rolebinding", "meshintent-reconciler-secrets",
+		"--clusterrole="+controller.SecretReaderClusterRole, "--serviceaccount=meshintent-system:meshintent-reconciler")
+	secretAccess := []struct {
+		what        string
+		do          func() error
+		wantAllowed bool
+	}{
+		{"get a Secret in meshintent-system", func() error {
+			return asSA.Get(ctx, client.ObjectKey{Namespace: "meshintent-system", Name: "meshintent-webhook"}, &corev1.Secret{})
+		}, true},
+		{"get a Secret in a namespace that binds the secret reader", func() error {
+			return asSA.Get(ctx, client.ObjectKey{Namespace: ns, Name: "git-credentials"}, &corev1.Secret{})
+		}, true},
+		{"get a Secret in any other namespace", func() error {
+			return asSA.Get(ctx, client.ObjectKey{Namespace: other, Name: "someone-elses"}, &corev1.Secret{})
+		}, false},
+		{"list Secrets across the cluster", func() error { return asSA.List(ctx, &corev1.SecretList{}) }, false},
+		{"list Secrets in its own namespace", func() error {
+			return asSA.List(ctx, &corev1.SecretList{}, client.InNamespace("meshintent-system"))
+		}, false},
+	}
+	for _, c := range secretAccess {
+		err := c.do()
+		if allowed := !apierrors.IsForbidden(err); allowed != c.wantAllowed {
+			t.Errorf("the ServiceAccount can %s: %v, want %v (error: %v)", c.what, allowed, c.wantAllowed, err)
+		}
+		if err != nil && !apierrors.IsForbidden(err) && !apierrors.IsNotFound(err) {
+			t.Errorf("%s: %v", c.what, err)
+		}
+	}
 	mgr, err := controller.NewManager(controller.Options{
 		Config:                  sa,
 		CacheDir:                t.TempDir(),
@@ -89,7 +143,8 @@ spec:
 	sync := &v1alpha1.IntentSync{
 		ObjectMeta: metav1.ObjectMeta{Name: "cart", Namespace: ns}, // a team namespace: the ClusterRole, not the Role, must cover it
 		Spec: v1alpha1.IntentSyncSpec{
-			Source:            v1alpha1.GitSource{URL: srv.URL, Branch: "main", Path: "."},
+			Source: v1alpha1.GitSource{URL: srv.URL, Branch: "main", Path: ".",
+				SecretRef: &v1alpha1.LocalObjectReference{Name: "git-credentials"}}, // readable through the RoleBinding
 			Interval:          metav1.Duration{Duration: time.Hour},
 			Prune:             true,
 			DriftMode:         v1alpha1.DriftModeCorrect,

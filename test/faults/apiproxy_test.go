@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -80,11 +81,23 @@ func waitFailed(t *testing.T, obj *v1alpha1.IntentSync, timeout time.Duration) *
 
 // apiProxy serves the API server over plain HTTP on 127.0.0.1, forwarding
 // every request as the administrator, and closes the connection of the
-// requests its drop rule matches without answering.
+// requests its drop rule matches without answering. Requests its hold rule
+// matches wait, unforwarded, until released: a test stops the client at a
+// known point of its work whatever the machine's speed.
 type apiProxy struct {
 	// kubeconfig reaches the API server through the proxy.
 	kubeconfig string
 	rule       atomic.Pointer[func(*http.Request) bool]
+	holding    atomic.Pointer[holdRule]
+}
+
+// holdRule is a hold in force: requests matching match wait for release.
+type holdRule struct {
+	match    func(*http.Request) bool
+	held     chan struct{} // closed when the first request is held
+	heldOnce sync.Once
+	count    atomic.Int64 // requests held so far
+	release  chan struct{}
 }
 
 // newAPIProxy starts a proxy to cp's API server; it stops when the test ends.
@@ -101,6 +114,11 @@ func newAPIProxy(t *testing.T) *apiProxy {
 	rp := httputil.NewSingleHostReverseProxy(target)
 	rp.Transport = tr
 	rp.FlushInterval = -1 // watches stream
+	// The API server's unavailability is answered with its cause (e.g.
+	// "connection refused"), as a client talking to it directly would see.
+	rp.ErrorHandler = func(w http.ResponseWriter, r *http.Request, err error) {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+	}
 	p := &apiProxy{}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -114,6 +132,15 @@ func newAPIProxy(t *testing.T) *apiProxy {
 			}
 			http.Error(w, "dropped", http.StatusServiceUnavailable)
 			return
+		}
+		if h := p.holding.Load(); h != nil && h.match(r) {
+			h.count.Add(1)
+			h.heldOnce.Do(func() { close(h.held) })
+			select {
+			case <-h.release:
+			case <-r.Context().Done():
+				return
+			}
 		}
 		rp.ServeHTTP(w, r)
 	})}
@@ -139,6 +166,24 @@ func (p *apiProxy) drop(rule func(*http.Request) bool) {
 		return
 	}
 	p.rule.Store(&rule)
+}
+
+// hold makes the requests match selects wait until release is called
+// (which also lifts the hold; the test's end calls it too). held is
+// closed when the first request is held; count tells how many were.
+func (p *apiProxy) hold(t *testing.T, match func(*http.Request) bool) (held <-chan struct{}, count func() int64, release func()) {
+	t.Helper()
+	h := &holdRule{match: match, held: make(chan struct{}), release: make(chan struct{})}
+	p.holding.Store(h)
+	var once sync.Once
+	release = func() {
+		once.Do(func() {
+			p.holding.CompareAndSwap(h, nil)
+			close(h.release)
+		})
+	}
+	t.Cleanup(release)
+	return h.held, h.count.Load, release
 }
 
 // firstLine returns s up to its first newline.

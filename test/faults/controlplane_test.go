@@ -1,8 +1,11 @@
 package faults
 
 import (
+	"net/http"
+	"path"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -20,41 +23,72 @@ func TestControlPlaneFaults(t *testing.T) {
 	})
 }
 
-// restartMidApply applies a first commit, then stops a control plane
-// process as soon as the apply of a second commit (which changes every
-// service, adds five and drops five) has created its first object, keeps it
-// down for a few seconds, starts it again and checks that the controller
-// converges on the second commit by itself.
+// restartMidApply applies a first commit, then holds the apply of a second
+// commit (which changes every service, adds five and drops five) at a known
+// point: the controller reaches the API server through a proxy that lets
+// the first write of the commit through and holds every later one. With the
+// writes held, it stops a control plane process, releases them (they meet
+// the fault), keeps the process down for a few seconds, starts it again and
+// checks that the controller converges on the second commit by itself. The
+// hold makes the fault land mid-apply on every run, however fast the
+// machine: the test fails, rather than checking less, if it did not.
 func restartMidApply(t *testing.T, what string, stop, start func(*testing.T)) {
 	ns := newNamespace(t)
 	base := serviceNames("svc", 40)
 	repo, c1 := newIntentRepo(t, ns, state{services: base, v2: 10})
-	a := startController(t, "a", ns, t.TempDir())
+	proxy := newAPIProxy(t)
+	a := startController(t, "a", ns, t.TempDir(), "--kubeconfig", proxy.kubeconfig)
 	obj := newIntentSync(t, ns, repo.srv.URL, nil)
 	waitReady(t, obj, c1, 90*time.Second)
 	checkConverged(t, obj, c1, repo.rendered(t, c1))
 	samples := sampleStatus(t, obj)
 
-	created := watchCreated(t, ns, "new-00")
+	// Hold the apply's writes (server-side apply patches of the mesh
+	// objects in ns, not dry-runs, not status) after the first.
+	var writes atomic.Int64
+	held, heldCount, release := proxy.hold(t, func(r *http.Request) bool {
+		isWrite := r.Method == http.MethodPatch && r.URL.Query().Get("dryRun") == "" &&
+			strings.Contains(r.URL.Path, "/namespaces/"+ns+"/") &&
+			(strings.HasSuffix(path.Dir(r.URL.Path), "/virtualservices") || strings.HasSuffix(path.Dir(r.URL.Path), "/destinationrules"))
+		return isWrite && writes.Add(1) > 1
+	})
 	c2 := repo.commit(state{services: append(serviceNames("new", 5), base[:35]...), v2: 30})
-	waitCreated(t, created, "DestinationRule new-00 of "+c2[:8], 60*time.Second)
+	select {
+	case <-held:
+	case <-time.After(60 * time.Second):
+		t.Fatalf("the apply of %.8s wrote nothing the proxy could hold within 60s", c2)
+	}
+	// Let the writes in flight reach the proxy: the apply is cut between
+	// its first write and the rest.
+	time.Sleep(200 * time.Millisecond)
+	live := matching(t, ns, repo.rendered(t, c2))
 	down := time.Now()
 	stop(t)
 	stopped := time.Now()
+	release()
 	time.Sleep(3 * time.Second)
 	restarting := time.Now()
 	start(t)
 	up := time.Now()
 	waitReady(t, obj, c2, 120*time.Second)
-	t.Logf("%s took %s to stop, was restarted %s after the stop began and was ready %s later; the controller converged %s after that",
+	t.Logf("%d writes of %.8s were held when %s was stopped (%d of its %d objects were live as rendered); "+
+		"%s took %s to stop, was restarted %s after the stop began and was ready %s later; the controller converged %s after that",
+		heldCount(), c2, what, live, len(repo.rendered(t, c2)),
 		what, stopped.Sub(down).Round(time.Millisecond), restarting.Sub(down).Round(time.Millisecond),
 		up.Sub(restarting).Round(time.Millisecond), time.Since(up).Round(time.Millisecond))
 	checkConverged(t, obj, c2, repo.rendered(t, c2))
 
-	// On a busy machine the apply may just have finished before the stop.
-	if ls := a.lines("msg", "applied", "revision", revision(c2)); len(ls) > 0 && logTime(ls[0]).Before(down) {
-		t.Logf("the apply of %.8s finished before %s stopped: only convergence was checked", c2, what)
-		return
+	// The fault landed mid-apply: the first write went through, later ones
+	// were held, and the apply of c2 finished only after the fault began.
+	if n := writes.Load(); n < 2 {
+		t.Errorf("the proxy saw %d writes of the apply before the fault, want the first and a held one", n)
+	}
+	applied := a.lines("msg", "applied", "revision", revision(c2))
+	if len(applied) == 0 {
+		t.Errorf("the controller never logged the apply of %.8s", c2)
+	} else if at := logTime(applied[0]); at.Before(down) {
+		t.Errorf("the apply of %.8s finished at %s, before %s was stopped at %s: the fault did not land mid-apply",
+			c2, at.Format(time.StampMilli), what, down.Format(time.StampMilli))
 	}
 
 	// Status cannot be written while the API server cannot store it; it

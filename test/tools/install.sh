@@ -20,13 +20,29 @@ if [ ! -x "$assets/etcd" ]; then
   if [ -z "$etcd_bin" ]; then
     log "installing etcd from Debian's etcd-server package"
     export DEBIAN_FRONTEND=noninteractive
+    # The package would start an etcd system service. The suite runs its own
+    # etcd (own data dir, ports envtest checks are free) and must never stop,
+    # disable or kill a process or service it did not start: instead of
+    # stopping the service afterwards, keep it from starting. A policy-rc.d
+    # answering 101 ("action forbidden") is what Debian's maintainer scripts
+    # (invoke-rc.d, deb-systemd-invoke) ask before starting a service. One
+    # the machine already has is left alone: it is its owner's policy.
+    policy=/usr/sbin/policy-rc.d
+    ours=""
+    if [ ! -e "$policy" ]; then
+      printf '#!/bin/sh\n# install.sh (meshintent): no service starts during this install\nexit 101\n' >"$policy"
+      chmod 755 "$policy"
+      ours=$policy
+      trap 'rm -f "$ours"' EXIT
+    fi
     if ! apt-get install -y -q etcd-server >/dev/null 2>&1; then
       apt-get update -q >/dev/null
       apt-get install -y -q etcd-server >/dev/null
     fi
-    # The package enables a system service; the suite starts its own etcd.
-    (systemctl disable --now etcd >/dev/null 2>&1 || service etcd stop >/dev/null 2>&1 || true)
-    pkill -x etcd >/dev/null 2>&1 || true
+    if [ -n "$ours" ]; then
+      rm -f "$ours"
+      trap - EXIT
+    fi
     etcd_bin=$(command -v etcd)
   fi
   ln -sf "$etcd_bin" "$assets/etcd"

@@ -1,0 +1,115 @@
+package cli
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/meshintent/meshintent/pkg/output"
+)
+
+// TestValidateLocatesFindingsThroughOverlays turns TLS off for reviews in
+// the prod overlay: the meshintent.tls warning about the generated
+// DestinationRule must point at the intent's trafficPolicy.tls line in
+// base/reviews.yaml and at the overlay line that set DISABLE, in every
+// format.
+func TestValidateLocatesFindingsThroughOverlays(t *testing.T) {
+	repo := newExampleRepo(t)
+	repo.Edit("overlays/prod/reviews.yaml", `suspended until the fix ships"`, "suspended until the fix ships\"\n  trafficPolicy:\n    tls: DISABLE")
+	repo.Commit("prod: no TLS for reviews")
+	dir := repo.Dir + "/overlays/prod"
+	want := []output.Location{
+		{File: "base/reviews.yaml", Line: 56},
+		{File: "overlays/prod/reviews.yaml", Line: 18},
+	}
+
+	t.Run("json gives the intent line and the patch line", func(t *testing.T) {
+		code, stdout, stderr := run(t, "validate", dir, "-o", "json")
+		if code != ExitOK {
+			t.Fatalf("exit %d\n%s", code, stderr)
+		}
+		var got output.ValidateResult
+		if err := json.Unmarshal([]byte(stdout), &got); err != nil {
+			t.Fatal(err)
+		}
+		if got.APIVersion != output.APIVersion || got.Kind != output.KindValidateResult {
+			t.Errorf("apiVersion %q kind %q", got.APIVersion, got.Kind)
+		}
+		f := findResult(t, got.Results, "meshintent.tls")
+		if diff := cmp.Diff(want, f.Locations); diff != "" {
+			t.Errorf("locations (-want +got):\n%s", diff)
+		}
+		if f.Line != 56 {
+			t.Errorf("line %d, want 56", f.Line)
+		}
+	})
+	t.Run("text names both lines", func(t *testing.T) {
+		_, stdout, _ := run(t, "validate", dir)
+		w := "WARN base/reviews.yaml:56 (set by overlays/prod/reviews.yaml:18): DestinationRule/bookinfo/reviews spec.trafficPolicy.tls.mode"
+		if !strings.Contains(stdout, w) {
+			t.Errorf("text lacks %q:\n%s", w, stdout)
+		}
+	})
+	t.Run("github annotates both lines, from the Git work tree's root", func(t *testing.T) {
+		_, stdout, _ := run(t, "validate", dir, "-o", "github")
+		for _, w := range []string{
+			"::warning file=base/reviews.yaml,line=56,title=meshintent.tls%3A DestinationRule/bookinfo/reviews spec.trafficPolicy.tls.mode::",
+			"::warning file=overlays/prod/reviews.yaml,line=18,title=",
+		} {
+			if !strings.Contains(stdout, w) {
+				t.Errorf("github output lacks %q:\n%s", w, stdout)
+			}
+		}
+	})
+	t.Run("an intent repository below the work tree's root is prefixed", func(t *testing.T) {
+		sub := filepath.Join(t.TempDir(), "work")
+		if err := os.MkdirAll(filepath.Join(sub, ".git"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		mesh := filepath.Join(sub, "deploy", "mesh")
+		if err := os.CopyFS(mesh, os.DirFS(repo.Dir)); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.RemoveAll(filepath.Join(mesh, ".git")); err != nil {
+			t.Fatal(err)
+		}
+		_, stdout, stderr := run(t, "validate", filepath.Join(sub, "deploy", "mesh", "overlays", "prod"), "-o", "github")
+		if !strings.Contains(stdout, "::warning file=deploy/mesh/base/reviews.yaml,line=56,") {
+			t.Errorf("github output is not prefixed:\n%s%s", stdout, stderr)
+		}
+	})
+	t.Run("markdown with --output-file writes the artifact too", func(t *testing.T) {
+		file := filepath.Join(t.TempDir(), "validate.md")
+		_, stdout, stderr := run(t, "validate", dir, "-o", "markdown", "--output-file", file)
+		b, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatalf("%v\n%s", err, stderr)
+		}
+		for _, s := range []string{stdout, string(b)} {
+			if !strings.Contains(s, "`base/reviews.yaml:56`<br>`overlays/prod/reviews.yaml:18` (overlay)") {
+				t.Errorf("markdown lacks the lines:\n%s", s)
+			}
+		}
+	})
+	t.Run("an unknown format is a usage error", func(t *testing.T) {
+		code, _, stderr := run(t, "validate", dir, "-o", "yaml")
+		if code != ExitError || !strings.Contains(stderr, "sarif") {
+			t.Errorf("exit %d, stderr %q", code, stderr)
+		}
+	})
+}
+
+func findResult(t *testing.T, rs []output.Finding, policy string) output.Finding {
+	t.Helper()
+	for _, r := range rs {
+		if r.Policy == policy {
+			return r
+		}
+	}
+	t.Fatalf("no %s result in %+v", policy, rs)
+	return output.Finding{}
+}

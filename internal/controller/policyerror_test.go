@@ -1,0 +1,100 @@
+package controller
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/meshintent/meshintent/api/v1alpha1"
+)
+
+// TestSyncStallsOnAPolicyError commits policies that break the sandbox (an
+// http.send to a local listener, a loop past spec.policyTimeout): each
+// revision fails with the PolicyError reason, nothing of it is applied and
+// nothing reaches the listener; a fixing commit is applied.
+func TestSyncStallsOnAPolicyError(t *testing.T) {
+	t.Parallel()
+	var requests atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		fmt.Fprint(w, `{}`)
+	}))
+	defer srv.Close()
+
+	ns := env.Namespace(t)
+	repo := newIntentRepo(t, map[string]string{"reviews.yaml": serviceIntent(ns, "reviews", 80, 20)})
+	startManager(t, ns, nil)
+	obj := newIntentSync(t, ns, repo, func(s *v1alpha1.IntentSyncSpec) {
+		s.Interval.Duration = time.Second
+		s.PolicyTimeout = &metav1.Duration{Duration: time.Second}
+	})
+	good := "main@sha1:" + repo.head
+	waitReady(t, obj, good, 30*time.Second)
+	before := resourceVersions(t, ns)
+
+	tests := []struct {
+		name   string
+		policy string
+		want   string
+	}{{
+		name:   "a policy calling http.send",
+		policy: "package hostile\n\ndeny contains msg if {\n\tinput.kind == \"VirtualService\"\n\tr := http.send({\"method\": \"GET\", \"url\": \"" + srv.URL + "\"})\n\tmsg := sprintf(\"%v\", [r])\n}\n",
+		want:   "policies/hostile.rego:5: builtin http.send is not allowed in policies",
+	}, {
+		name: "a policy looping past spec.policyTimeout",
+		policy: "package hostile\n\ndeny contains \"never\" if {\n\tinput.kind == \"VirtualService\"\n\tsome a in numbers.range(1, 1000000)\n" +
+			"\tsome b in numbers.range(1, 1000000)\n\ta * b == -1\n}\n",
+		want: "policy evaluation took longer than its budget of 1s",
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name+" stalls the revision with PolicyError and applies nothing", func(t *testing.T) {
+			bad := "main@sha1:" + repo.commit(map[string]string{
+				"reviews.yaml":          serviceIntent(ns, "reviews", 10, 90), // would change the weights
+				"policies/hostile.rego": tt.policy,
+			})
+			var got *v1alpha1.IntentSync
+			eventually(t, 30*time.Second, func() error {
+				got = getSync(t, obj)
+				if ready := condition(got, v1alpha1.ConditionReady); ready.Reason != v1alpha1.ReasonPolicyError || got.Status.LastAttemptedRevision != bad {
+					return fmt.Errorf("Ready=%s %s %q, attempted %q; want PolicyError for %s", ready.Status, ready.Reason, ready.Message, got.Status.LastAttemptedRevision, bad)
+				}
+				return nil
+			})
+			ready := condition(got, v1alpha1.ConditionReady)
+			if ready.Status != metav1.ConditionFalse || !strings.Contains(ready.Message, tt.want) {
+				t.Errorf("Ready = %s %q, want False naming %q", ready.Status, ready.Message, tt.want)
+			}
+			if c := condition(got, v1alpha1.ConditionStalled); c.Status != metav1.ConditionTrue || c.Reason != v1alpha1.ReasonPolicyError {
+				t.Errorf("Stalled = %s %s, want True PolicyError", c.Status, c.Reason)
+			}
+			if got.Status.LastAppliedRevision != good {
+				t.Errorf("applied %q, want still %q", got.Status.LastAppliedRevision, good)
+			}
+			if diff := cmp.Diff(before, resourceVersions(t, ns)); diff != "" {
+				t.Errorf("objects changed (-before +after):\n%s", diff)
+			}
+			if diff := cmp.Diff([]int64{80, 20}, weights(mustGet(t, vsGVK, ns, "reviews"))); diff != "" {
+				t.Errorf("reviews weights (-want +got):\n%s", diff)
+			}
+			waitEvent(t, obj, v1alpha1.ReasonPolicyError, 5*time.Second, tt.want)
+		})
+	}
+	if n := requests.Load(); n != 0 {
+		t.Errorf("%d requests arrived at the local listener", n)
+	}
+
+	t.Run("a fixing commit is applied", func(t *testing.T) {
+		fixed := repo.commit(map[string]string{"policies/hostile.rego": "package hostile\n"})
+		waitReady(t, obj, "main@sha1:"+fixed, 30*time.Second)
+		if diff := cmp.Diff([]int64{10, 90}, weights(mustGet(t, vsGVK, ns, "reviews"))); diff != "" {
+			t.Errorf("reviews weights (-want +got):\n%s", diff)
+		}
+	})
+}

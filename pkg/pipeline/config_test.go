@@ -1,0 +1,215 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/meshintent/meshintent/pkg/validate"
+)
+
+// symlink makes link (relative to root) point to target, as written.
+func symlink(t *testing.T, root, target, link string) {
+	t.Helper()
+	p := filepath.Join(root, filepath.FromSlash(link))
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(target, p); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestRepositoryFilesAreConfined builds repositories whose meshintent.yaml,
+// policies or data leave the root through symlinks: each is an error naming
+// the link.
+func TestRepositoryFilesAreConfined(t *testing.T) {
+	outside := t.TempDir()
+	write(t, outside, map[string]string{
+		"evil.rego":       "package evil\n\ndeny contains \"x\" if { true }\n",
+		"data.yaml":       "meshintent:\n  config: {}\n",
+		"meshintent.yaml": "policies: []\n",
+	})
+	tests := []struct {
+		name  string
+		files map[string]string
+		links map[string]string // link → target ("$OUT" is the outside dir)
+		want  string
+	}{{
+		name:  "a policy linked to /etc/passwd",
+		files: map[string]string{"policies/ok.rego": "package ok\n"},
+		links: map[string]string{"policies/passwd.rego": "/etc/passwd"},
+		want:  "policies/passwd.rego: a symlink leads outside the repository: it leads to /etc/passwd",
+	}, {
+		name:  "a policy linked to a file outside",
+		files: map[string]string{"policies/ok.rego": "package ok\n"},
+		links: map[string]string{"policies/evil.rego": "$OUT/evil.rego"},
+		want:  "policies/evil.rego: a symlink leads outside the repository",
+	}, {
+		name:  "a data file linked outside",
+		files: map[string]string{"policies/ok.rego": "package ok\n"},
+		links: map[string]string{"policies/data.yaml": "$OUT/data.yaml"},
+		want:  "policies/data.yaml: a symlink leads outside the repository",
+	}, {
+		name:  "the policies directory linked outside",
+		links: map[string]string{"policies": "$OUT"},
+		want:  "policies: a symlink leads outside the repository",
+	}, {
+		name:  "a policy directory of meshintent.yaml linked outside",
+		files: map[string]string{"meshintent.yaml": "policies: [rules]\n"},
+		links: map[string]string{"rules": "$OUT"},
+		want:  "rules: a symlink leads outside the repository",
+	}, {
+		name:  "a policy directory of meshintent.yaml reached by ..",
+		files: map[string]string{"meshintent.yaml": "policies: [base/../../elsewhere]\n"},
+		want:  `policies[0]: "base/../../elsewhere" is outside the repository`,
+	}, {
+		name:  "an absolute policy directory",
+		files: map[string]string{"meshintent.yaml": "policies: [/etc]\n"},
+		want:  `policies[0]: "/etc" is outside the repository`,
+	}, {
+		name:  "meshintent.yaml linked outside",
+		links: map[string]string{"meshintent.yaml": "$OUT/meshintent.yaml"},
+		want:  "meshintent.yaml: a symlink leads outside the repository",
+	}, {
+		name:  "a symlink loop in the policies",
+		files: map[string]string{"policies/ok.rego": "package ok\n"},
+		links: map[string]string{"policies/a.rego": "b.rego", "policies/b.rego": "a.rego"},
+		want:  "policies/a.rego: a symlink loop",
+	}, {
+		name:  "a policy over the size limit",
+		files: map[string]string{"policies/big.rego": "package big\n\n# " + strings.Repeat("x", validate.DefaultMaxFileSize) + "\n"},
+		want:  "reading policy policies/big.rego: the file is 4.0 MiB, more than the limit of 4.0 MiB",
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name+" is refused naming it", func(t *testing.T) {
+			root := t.TempDir()
+			write(t, root, tt.files)
+			write(t, root, map[string]string{"app/kustomization.yaml": "resources: []\n"})
+			for link, target := range tt.links {
+				symlink(t, root, strings.ReplaceAll(target, "$OUT", outside), link)
+			}
+			_, err := Build(context.Background(), Options{Root: root, Path: "app"})
+			want := strings.ReplaceAll(tt.want, "$OUT", outside)
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Fatalf("error %v, want it to contain %q", err, want)
+			}
+		})
+	}
+	t.Run("links that stay inside the repository are followed", func(t *testing.T) {
+		root := t.TempDir()
+		write(t, root, map[string]string{
+			"app/kustomization.yaml": "resources: []\n",
+			"shared/team.rego":       "package team\n\nwarn contains \"hello\" if { input.kind == \"Nothing\" }\n",
+			"shared/data.yaml":       "meshintent:\n  config:\n    team: {}\n",
+		})
+		symlink(t, root, "shared", "policies")
+		symlink(t, root, "../shared/team.rego", "policies/linked.rego")
+		if _, err := Build(context.Background(), Options{Root: root, Path: "app"}); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("an extra policy directory inside the repository is confined too", func(t *testing.T) {
+		root := t.TempDir()
+		write(t, root, map[string]string{"app/kustomization.yaml": "resources: []\n"})
+		symlink(t, root, outside, "extra")
+		_, err := Build(context.Background(), Options{Root: root, Path: "app", PolicyDirs: []string{filepath.Join(root, "extra")}})
+		if want := "extra: a symlink leads outside the repository"; err == nil || !strings.Contains(err.Error(), want) {
+			t.Fatalf("error %v, want it to contain %q", err, want)
+		}
+		if _, ok := errors.AsType[*validate.PolicyError](err); !ok {
+			t.Errorf("error %T is not a *validate.PolicyError", err)
+		}
+	})
+}
+
+func TestRepoConfigExceptions(t *testing.T) {
+	tests := []struct {
+		name      string
+		yaml      string
+		want      []validate.Exception
+		wantError string
+	}{{
+		name: "an exception with a date",
+		yaml: "ignore: []\nexceptions:\n- policy: meshintent.faults\n  rule: deny\n  objects: [ServiceIntent/bookinfo/reviews]\n  reason: load test\n  expires: 2026-06-30\n",
+		want: []validate.Exception{{Policy: "meshintent.faults", Rule: "deny", Objects: []string{"ServiceIntent/bookinfo/reviews"},
+			Reason: "load test", Expires: time.Date(2026, 6, 30, 23, 59, 59, 999999999, time.UTC), Source: "meshintent.yaml:3"}},
+	}, {
+		name: "an exception with a time, the second one",
+		yaml: "exceptions:\n- policy: a\n  objects: [x]\n  reason: r\n  expires: \"2026-06-30\"\n- policy: b\n  objects: [VirtualService/a/y, z/*]\n  reason: r\n  expires: 2026-01-02T03:04:05Z\n",
+		want: []validate.Exception{
+			{Policy: "a", Objects: []string{"x"}, Reason: "r", Expires: time.Date(2026, 6, 30, 23, 59, 59, 999999999, time.UTC), Source: "meshintent.yaml:2"},
+			{Policy: "b", Objects: []string{"VirtualService/a/y", "z/*"}, Reason: "r", Expires: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), Source: "meshintent.yaml:6"},
+		},
+	}, {
+		name:      "an exception without reason or expiry is refused, naming the line",
+		yaml:      "exceptions:\n- policy: a\n  objects: [x]\n",
+		wantError: "meshintent.yaml:2: exceptions[0]: reason is required",
+	}, {
+		name:      "an exception with a bad date is refused",
+		yaml:      "exceptions:\n- policy: a\n  objects: [x]\n  reason: r\n  expires: next week\n",
+		wantError: `meshintent.yaml:2: exceptions[0]: expires: "next week" is neither a date`,
+	}, {
+		name:      "an exception without objects is refused",
+		yaml:      "exceptions:\n- policy: a\n  reason: r\n  expires: 2026-01-01\n",
+		wantError: "meshintent.yaml:2: exceptions[0]: objects is required",
+	}, {
+		name:      "an unknown field of an exception is refused",
+		yaml:      "exceptions:\n- policy: a\n  object: [x]\n",
+		wantError: `unknown field "object"`,
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			root := t.TempDir()
+			write(t, root, map[string]string{"meshintent.yaml": tt.yaml})
+			cfg, err := LoadRepoConfig(root)
+			if tt.wantError != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantError) {
+					t.Fatalf("error %v, want it to contain %q", err, tt.wantError)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, cfg.PolicyExceptions()); diff != "" {
+				t.Errorf("exceptions (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestBuildWaivesByMeshintentYAML(t *testing.T) {
+	root := t.TempDir()
+	write(t, root, map[string]string{
+		"app/kustomization.yaml": "resources: [vs.yaml]\n",
+		"app/vs.yaml":            "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: web, namespace: shop}\nspec:\n  hosts: [web]\n  http:\n  - route:\n    - destination: {host: web}\n",
+		"policies/team.rego":     "package team\n\ndeny_owner contains \"no owner\" if {\n\tinput.kind == \"VirtualService\"\n\tnot input.metadata.labels.owner\n}\n",
+	})
+	build := func(t *testing.T, expires string) *Outcome {
+		write(t, root, map[string]string{"meshintent.yaml": "policies: [policies]\nexceptions:\n- policy: team\n  rule: deny_owner\n  objects: [VirtualService/shop/web]\n  reason: owned by platform\n  expires: " + expires + "\n"})
+		out, err := Build(context.Background(), Options{Root: root, Path: "app"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	t.Run("an exception in force waives the denial", func(t *testing.T) {
+		out := build(t, time.Now().AddDate(1, 0, 0).Format(time.DateOnly))
+		if out.Report.Denied() || out.Report.Waived != 1 {
+			t.Fatalf("denied %v, %d waived; want a waived denial: %+v", out.Report.Denied(), out.Report.Waived, out.Report.Results)
+		}
+	})
+	t.Run("an expired exception is a denial again", func(t *testing.T) {
+		out := build(t, "2020-01-01")
+		if !out.Report.Denied() || out.Report.Waived != 0 {
+			t.Fatalf("denied %v, %d waived; want a denial: %+v", out.Report.Denied(), out.Report.Waived, out.Report.Results)
+		}
+	})
+}

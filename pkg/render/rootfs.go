@@ -1,0 +1,214 @@
+package render
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"syscall"
+)
+
+// RootFS is a read-only io/fs.FS of a directory of a repository, confined
+// to the repository root as a render's inputs are: a name whose symlinks
+// resolve outside the root (a link to /etc/passwd, to a parent directory,
+// or a link of a Git tree that pkg/source made unfollowable) is an error
+// naming the link, and so is a symlink loop. ReadFile does not read a file
+// larger than its limit. Names in errors are relative to the root.
+//
+// Directory listings show symlinks as symlinks; Open, Stat and ReadFile
+// follow them (within the root).
+type RootFS struct {
+	c       *confinedFS
+	dir     string // slash-separated, relative to the root; "." for the root
+	maxFile int64
+}
+
+var (
+	_ fs.ReadFileFS = (*RootFS)(nil)
+	_ fs.StatFS     = (*RootFS)(nil)
+	_ fs.ReadDirFS  = (*RootFS)(nil)
+)
+
+// NewRootFS returns the file system of dir (slash-separated, relative to
+// root; "." for the root itself), confined to root, reading files of at
+// most maxFileSize bytes (MaxFileSize when 0 or less). dir itself is not
+// checked until it is used.
+func NewRootFS(root, dir string, maxFileSize int64) (*RootFS, error) {
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		return nil, fmt.Errorf("repository root: %w", err)
+	}
+	if abs, err = filepath.EvalSymlinks(abs); err != nil {
+		return nil, fmt.Errorf("repository root: %w", err)
+	}
+	dir = path.Clean(filepath.ToSlash(dir))
+	if !fs.ValidPath(dir) {
+		return nil, fmt.Errorf("%q is outside the repository", dir)
+	}
+	if maxFileSize <= 0 {
+		maxFileSize = MaxFileSize
+	}
+	return &RootFS{c: newConfinedFS(abs, false), dir: dir, maxFile: maxFileSize}, nil
+}
+
+// name is the root-relative name of name in r.
+func (r *RootFS) name(name string) string { return path.Join(r.dir, name) }
+
+// resolve checks name and returns the file it leads to, with its symlinks
+// resolved, or a *fs.PathError naming the root-relative file (or the link).
+func (r *RootFS) resolve(op, name string) (string, error) {
+	if !fs.ValidPath(name) {
+		return "", &fs.PathError{Op: op, Path: name, Err: fs.ErrInvalid}
+	}
+	rel := r.name(name)
+	abs := filepath.Join(r.c.root, filepath.FromSlash(rel))
+	p, err := r.c.resolveAbs(abs)
+	if err == nil {
+		return p, nil
+	}
+	if link, target, ok := r.leavingLink(abs); ok {
+		return "", &fs.PathError{Op: op, Path: link, Err: fmt.Errorf("%w: it leads to %s", errLinkLeaves, target)}
+	}
+	var pe *fs.PathError
+	if errors.As(err, &pe) && !filepath.IsAbs(pe.Path) {
+		return "", err // already repository-relative, e.g. a link pkg/source neutralised
+	}
+	if errors.Is(err, syscall.ELOOP) || strings.Contains(err.Error(), "too many links") {
+		err = errors.New("a symlink loop")
+	} else if pe != nil {
+		err = pe.Err
+	}
+	return "", &fs.PathError{Op: op, Path: rel, Err: err}
+}
+
+// leavingLink finds, on the way from the root to abs, the first symlink
+// whose target resolves outside the root, and returns it (root-relative)
+// and its target as written.
+func (r *RootFS) leavingLink(abs string) (link, target string, ok bool) {
+	p := r.c.root
+	for _, part := range strings.Split(r.c.rel(abs), "/") {
+		p = filepath.Join(p, part)
+		st, err := os.Lstat(p)
+		if err != nil {
+			return "", "", false
+		}
+		if st.Mode()&fs.ModeSymlink == 0 {
+			continue
+		}
+		resolved, err := evalExisting(p)
+		if err != nil || within(r.c.root, resolved) {
+			continue
+		}
+		t, err := os.Readlink(p)
+		if err != nil {
+			return "", "", false
+		}
+		return r.c.rel(p), t, true
+	}
+	return "", "", false
+}
+
+// Open opens name, following symlinks within the root.
+func (r *RootFS) Open(name string) (fs.File, error) {
+	p, err := r.resolve("open", name)
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, &fs.PathError{Op: "open", Path: r.name(name), Err: unwrapPath(err)}
+	}
+	return f, nil
+}
+
+// Stat describes the file name leads to.
+func (r *RootFS) Stat(name string) (fs.FileInfo, error) {
+	p, err := r.resolve("stat", name)
+	if err != nil {
+		return nil, err
+	}
+	st, err := os.Stat(p)
+	if err != nil {
+		return nil, &fs.PathError{Op: "stat", Path: r.name(name), Err: unwrapPath(err)}
+	}
+	return st, nil
+}
+
+// ReadDir lists the directory name leads to; symlinks are listed as such.
+func (r *RootFS) ReadDir(name string) ([]fs.DirEntry, error) {
+	p, err := r.resolve("readdir", name)
+	if err != nil {
+		return nil, err
+	}
+	entries, err := os.ReadDir(p)
+	if err != nil {
+		return nil, &fs.PathError{Op: "readdir", Path: r.name(name), Err: unwrapPath(err)}
+	}
+	return entries, nil
+}
+
+// ReadFile reads the file name leads to, refusing one larger than the
+// limit without reading it.
+func (r *RootFS) ReadFile(name string) ([]byte, error) {
+	p, err := r.resolve("read", name)
+	if err != nil {
+		return nil, err
+	}
+	// O_NOFOLLOW: p has no symlinks left; refuse one put there since.
+	f, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+	if err != nil {
+		return nil, &fs.PathError{Op: "read", Path: r.name(name), Err: unwrapPath(err)}
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, &fs.PathError{Op: "read", Path: r.name(name), Err: unwrapPath(err)}
+	}
+	if !st.Mode().IsRegular() {
+		return nil, &fs.PathError{Op: "read", Path: r.name(name), Err: errors.New("not a regular file")}
+	}
+	if st.Size() > r.maxFile {
+		return nil, &fs.PathError{Op: "read", Path: r.name(name), Err: &FileTooLargeError{Size: st.Size(), Limit: r.maxFile}}
+	}
+	b, err := io.ReadAll(io.LimitReader(f, r.maxFile+1))
+	if err != nil {
+		return nil, &fs.PathError{Op: "read", Path: r.name(name), Err: unwrapPath(err)}
+	}
+	if int64(len(b)) > r.maxFile { // it grew since
+		return nil, &fs.PathError{Op: "read", Path: r.name(name), Err: &FileTooLargeError{Size: int64(len(b)), Limit: r.maxFile}}
+	}
+	return b, nil
+}
+
+// FileTooLargeError is RootFS.ReadFile's error for a file over its limit.
+type FileTooLargeError struct {
+	// Size is the file's size (at least Limit+1 when it grew while read).
+	Size int64
+	// Limit is the most bytes a file may hold.
+	Limit int64
+}
+
+func (e *FileTooLargeError) Error() string {
+	return fmt.Sprintf("the file is %s, more than the limit of %s", sizeString(e.Size), sizeString(e.Limit))
+}
+
+func sizeString(n int64) string {
+	if n < 1<<20 {
+		return fmt.Sprintf("%d bytes", n)
+	}
+	return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+}
+
+// unwrapPath drops the absolute path of an *fs.PathError, which its caller
+// replaces with the root-relative one.
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}

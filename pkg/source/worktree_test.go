@@ -1,0 +1,169 @@
+package source
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// dirtyRepo is a repository whose work tree differs from HEAD in every way
+// git diff HEAD can see, and holds files git ignores.
+func dirtyRepo(t *testing.T) *testRepo {
+	t.Helper()
+	r := newTestRepo(t, t.TempDir(), "repo")
+	r.commit("one", map[string]string{
+		".gitignore":         "*.secret\nbuild/\n",
+		"a.yaml":             "a: committed\n",
+		"gone.yaml":          "gone\n",
+		"sub/.gitignore":     "local.yaml\n",
+		"sub/ok.yaml":        "ok\n",
+		"sub/deeper/x.yaml":  "x\n",
+		"overlays/p/k.yaml":  "k\n",
+		"overlays/q/k2.yaml": "k2\n",
+	})
+	// A tracked file below an ignored directory stays, as in git.
+	write(t, r.Dir, "build/keep.yaml", "keep\n")
+	r.git("add", "-f", "build/keep.yaml")
+	r.git("commit", "-q", "-m", "keep")
+
+	write(t, r.Dir, "a.yaml", "a: edited\n")           // modified, not staged
+	write(t, r.Dir, "new.yaml", "new\n")               // untracked
+	write(t, r.Dir, "staged.yaml", "staged\n")         // added to the index only
+	write(t, r.Dir, "x.secret", "password\n")          // ignored by pattern
+	write(t, r.Dir, "build/gen.yaml", "generated\n")   // in an ignored directory
+	write(t, r.Dir, "sub/local.yaml", "mine\n")        // ignored by sub/.gitignore
+	write(t, r.Dir, "sub/deeper/local.yaml", "mine\n") // and below it
+	write(t, r.Dir, "excluded.yaml", "excluded\n")     // ignored by .git/info/exclude
+	write(t, r.Dir, "nested/file.yaml", "not ours\n")  // inside it
+	write(t, r.Dir, ".git/info/exclude", "excluded.yaml\n")
+	// Another repository, with a commit, inside this one.
+	runGit(t, r.Dir, "init", "-q", "nested")
+	runGit(t, filepath.Join(r.Dir, "nested"), "commit", "-q", "--allow-empty", "-m", "theirs")
+	r.git("add", "staged.yaml")
+	if err := os.Remove(filepath.Join(r.Dir, "gone.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("a.yaml", filepath.Join(r.Dir, "link")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("/etc/passwd", filepath.Join(r.Dir, "sub", "escape")); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func write(t *testing.T, root, rel, content string) {
+	t.Helper()
+	p := filepath.Join(root, filepath.FromSlash(rel))
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestSnapshotIsTheWorkTreeAsGitSeesIt(t *testing.T) {
+	r := dirtyRepo(t)
+	repo, err := OpenLocal(r.Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		sub  string
+		want map[string]string
+	}{
+		{
+			name: "the whole work tree",
+			want: map[string]string{
+				".gitignore":         "*.secret\nbuild/\n",
+				"a.yaml":             "a: edited\n",
+				"build/keep.yaml":    "keep\n",
+				"new.yaml":           "new\n",
+				"staged.yaml":        "staged\n",
+				"link":               "-> a.yaml",
+				"sub/.gitignore":     "local.yaml\n",
+				"sub/ok.yaml":        "ok\n",
+				"sub/deeper/x.yaml":  "x\n",
+				"sub/escape":         "-> " + escapingLinkTarget("/etc/passwd"),
+				"overlays/p/k.yaml":  "k\n",
+				"overlays/q/k2.yaml": "k2\n",
+			},
+		},
+		{
+			name: "one subdirectory, with the ignore rules above it",
+			sub:  "sub",
+			want: map[string]string{
+				"sub/.gitignore":    "local.yaml\n",
+				"sub/ok.yaml":       "ok\n",
+				"sub/deeper/x.yaml": "x\n",
+				"sub/escape":        "-> " + escapingLinkTarget("/etc/passwd"),
+			},
+		},
+		{
+			name: "a nested subdirectory",
+			sub:  "overlays/p/",
+			want: map[string]string{"overlays/p/k.yaml": "k\n"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dst := t.TempDir()
+			if err := repo.Snapshot(context.Background(), tt.sub, dst, SnapshotOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			got := readTree(t, dst)
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("snapshot (-want +got):\n%s", diff)
+			}
+			// git's own list of what git diff HEAD sees must match.
+			var gitPaths []string
+			cached := runGit(t, r.Dir, "ls-files", "--cached", "--", "./"+tt.sub)
+			others := runGit(t, r.Dir, "ls-files", "--others", "--exclude-standard", "--", "./"+tt.sub)
+			deleted := strings.Split(runGit(t, r.Dir, "ls-files", "--deleted"), "\n")
+			for _, p := range strings.Split(cached+"\n"+others, "\n") {
+				if p != "" && !strings.HasSuffix(p, "/") && !slices.Contains(deleted, p) {
+					gitPaths = append(gitPaths, p)
+				}
+			}
+			var paths []string
+			for p := range got {
+				paths = append(paths, p)
+			}
+			slices.Sort(paths)
+			slices.Sort(gitPaths)
+			if diff := cmp.Diff(gitPaths, paths); diff != "" {
+				t.Errorf("paths (-git +snapshot):\n%s", diff)
+			}
+		})
+	}
+
+	t.Run("a work tree over the size limit is an error naming the limit", func(t *testing.T) {
+		err := repo.Snapshot(context.Background(), "", t.TempDir(), SnapshotOptions{MaxBytes: 20})
+		if err == nil || !strings.Contains(err.Error(), "more than 20 bytes") {
+			t.Errorf("error %v, want the limit named", err)
+		}
+	})
+}
+
+func TestSnapshotOfARepositoryWithoutCommits(t *testing.T) {
+	r := newTestRepo(t, t.TempDir(), "repo")
+	write(t, r.Dir, "k.yaml", "k\n")
+	repo, err := OpenLocal(r.Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst := t.TempDir()
+	if err := repo.Snapshot(context.Background(), "", dst, SnapshotOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(map[string]string{"k.yaml": "k\n"}, readTree(t, dst)); diff != "" {
+		t.Errorf("snapshot (-want +got):\n%s", diff)
+	}
+}
