@@ -170,3 +170,28 @@ visible(export_to, owner, viewer, defaults) if {
 _exports(export_to, _) := export_to if count(export_to) > 0
 
 _exports(export_to, defaults) := defaults if count(export_to) == 0
+
+# export_scopes are the namespaces an object of namespace ns with export_to
+# is visible in, as Istio's analyzers scope them: {"*"} for every namespace
+# (an empty export_to, or one holding "*"), else the export targets ("."
+# is ns) without "~".
+export_scopes(export_to, _) := {"*"} if count(export_to) == 0
+
+export_scopes(export_to, _) := {"*"} if "*" in export_to
+
+export_scopes(export_to, ns) := {t |
+	some e in export_to
+	t := export_target(e, ns)
+	t != ""
+} if {
+	count(export_to) > 0
+	not "*" in export_to
+}
+
+# scopes_overlap holds when two sets of export_scopes share a namespace
+# ("*" shares every one).
+scopes_overlap(a, b) if "*" in a
+
+scopes_overlap(a, b) if "*" in b
+
+scopes_overlap(a, b) if count(a & b) > 0

@@ -78,3 +78,12 @@ test_export_to if {
 	visible(["*"], "bookinfo", "shop", [])
 	not visible(["~"], "bookinfo", "bookinfo", [])
 }
+
+test_export_scopes if {
+	export_scopes([], "foo") == {"*"}
+	export_scopes([".", "*"], "foo") == {"*"}
+	export_scopes([".", "bar", "~"], "foo") == {"foo", "bar"}
+	scopes_overlap({"foo"}, {"*"})
+	scopes_overlap({"foo", "bar"}, {"bar"})
+	not scopes_overlap({"foo"}, {"bar"})
+}

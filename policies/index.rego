@@ -10,6 +10,7 @@
 package meshintent.index
 
 import data.meshintent.lib
+import data.meshintent.lib.hosts
 
 # namespaces maps a namespace name to its Namespace object.
 namespaces := {obj.metadata.name: obj |
@@ -50,8 +51,9 @@ subsets := by_host if {
 }
 
 # virtual_services maps a host FQDN to the VirtualServices routing it, as
-# {"namespace", "gateway", "id"} for each gateway ("mesh" for the sidecars)
-# each applies to.
+# {"namespace", "gateway", "id", "scopes"} for each gateway ("mesh" for the
+# sidecars) each applies to; scopes are the namespaces its exportTo makes it
+# visible in ({"*"}: all, see hosts.export_scopes).
 virtual_services := by_host if {
 	by_host := {host: routes |
 		some host in {host | some [host, _] in _virtual_services}
@@ -70,10 +72,135 @@ _destination_rule_hosts := {host | some [host, _, _] in _destination_rules}
 
 # _virtual_services are [host FQDN, {"namespace", "gateway", "id"}] for each
 # host and gateway of each VirtualService.
-_virtual_services := [[lib.fqdn(name, ns), {"namespace": ns, "gateway": gateway, "id": lib.id(obj)}] |
+_virtual_services := [[lib.fqdn(name, ns), {"namespace": ns, "gateway": gateway, "id": lib.id(obj), "scopes": scopes}] |
 	some obj in data.meshintent.objects
 	obj.kind == "VirtualService"
 	ns := object.get(obj.metadata, "namespace", "")
+	scopes := hosts.export_scopes(object.get(obj.spec, "exportTo", []), ns)
 	some name in obj.spec.hosts
 	some gateway in lib.gateways(obj)
 ]
+
+# gateways maps "namespace/name" to each Gateway (networking.istio.io) of
+# the set.
+gateways := {concat("/", [lib.namespace(obj), obj.metadata.name]): obj |
+	some obj in data.meshintent.objects
+	obj.kind == "Gateway"
+	startswith(obj.apiVersion, "networking.istio.io/")
+}
+
+# owned_namespaces are the namespaces the repository holds: those with a
+# Namespace object, an intent or a Gateway in the set. A reference into one
+# of them that the set cannot resolve is an error; a reference elsewhere may
+# name something the cluster has, and the offline checks say nothing.
+owned_namespaces := {ns | some ns, _ in namespaces} | {ns | some ns, _ in namespace_intents} | {ns |
+	some entry in data.meshintent.intents
+	ns := entry.intent.metadata.namespace
+} | {split(key, "/")[0] | some key, _ in gateways}
+
+# request_authentications are {"id", "namespace", "labels"} of each
+# RequestAuthentication; labels are its selector's matchLabels, {} when it
+# selects every workload of its namespace. (They are few: a list.)
+request_authentications := [{"id": lib.id(obj), "namespace": lib.namespace(obj), "labels": labels} |
+	some obj in data.meshintent.objects
+	obj.kind == "RequestAuthentication"
+	labels := object.get(obj, ["spec", "selector", "matchLabels"], {})
+]
+
+# service_ports maps a host FQDN to the definitions of that host in the set,
+# {"id", "namespace", "scopes", "ports"}: one per ServiceEntry host and per
+# Service (<name>.<namespace>.svc.<domain>); ports are the port numbers.
+service_ports := by_host if {
+	by_host := {host: defs |
+		some host in {host | some [host, _] in _services}
+		defs := {def | [host, def] = _services[_]}
+	}
+}
+
+_services := array.concat(
+	[[lib.fqdn(name, ns), {"id": lib.id(obj), "namespace": ns, "scopes": scopes, "ports": ports}] |
+		some obj in data.meshintent.objects
+		obj.kind == "ServiceEntry"
+		ns := lib.namespace(obj)
+		scopes := hosts.export_scopes(object.get(obj.spec, "exportTo", []), ns)
+		ports := {p.number | some p in object.get(obj.spec, "ports", [])}
+		some name in obj.spec.hosts
+	],
+	[[lib.fqdn(obj.metadata.name, ns), {"id": lib.id(obj), "namespace": ns, "scopes": scopes, "ports": ports}] |
+		some obj in data.meshintent.objects
+		obj.kind == "Service"
+		obj.apiVersion == "v1"
+		ns := lib.namespace(obj)
+		scopes := _service_scopes(obj)
+		ports := {p.port | some p in object.get(obj.spec, "ports", [])}
+	],
+)
+
+_service_scopes(obj) := scopes if {
+	scopes := hosts.export_scopes(split(obj.metadata.annotations["networking.istio.io/exportTo"], ","), lib.namespace(obj))
+} else := {"*"}
+
+# service_entry_protocols maps "<host FQDN>:<port>" to the ServiceEntries
+# defining that port of the host, {"id", "scopes", "protocol"} (protocol in
+# upper case, "" when unset).
+service_entry_protocols := by_key if {
+	by_key := {key: defs |
+		some key in {key | some [key, _] in _service_entry_ports}
+		defs := {def | [key, def] = _service_entry_ports[_]}
+	}
+}
+
+_service_entry_ports := [[sprintf("%s:%d", [lib.fqdn(name, ns), p.number]), {"id": lib.id(obj), "scopes": scopes, "protocol": upper(object.get(p, "protocol", ""))}] |
+	some obj in data.meshintent.objects
+	obj.kind == "ServiceEntry"
+	ns := lib.namespace(obj)
+	scopes := hosts.export_scopes(object.get(obj.spec, "exportTo", []), ns)
+	some name in obj.spec.hosts
+	some p in object.get(obj.spec, "ports", [])
+]
+
+# destination_rule_merges maps a host FQDN to the DestinationRules for it
+# Istio merges: {"id", "namespace", "scopes"} of each one without
+# workloadSelector.
+destination_rule_merges := by_host if {
+	by_host := {host: defs |
+		some host in {host | some [host, _] in _merged_destination_rules}
+		defs := {def | [host, def] = _merged_destination_rules[_]}
+	}
+}
+
+_merged_destination_rules := [[host, {"id": id, "namespace": ns, "scopes": scopes}] |
+	some [host, id, obj] in _destination_rules
+	not obj.spec.workloadSelector
+	ns := lib.namespace(obj)
+	scopes := hosts.export_scopes(object.get(obj.spec, "exportTo", []), ns)
+]
+
+# selectors maps "<Kind>/<namespace>" (Sidecar, Telemetry) to
+# {"id", "labels"} of each such object of the namespace; labels are the
+# workload selector's labels, null when it has none. A Telemetry with
+# targetRefs is left out: it attaches to a Gateway or Service, not by
+# labels.
+selectors := by_key if {
+	by_key := {key: defs |
+		some key in {key | some [key, _] in _selectors}
+		defs := {def | [key, def] = _selectors[_]}
+	}
+}
+
+_selectors := [[concat("/", [obj.kind, lib.namespace(obj)]), {"id": lib.id(obj), "labels": _selector_labels(obj)}] |
+	some obj in data.meshintent.objects
+	obj.kind in {"Sidecar", "Telemetry"}
+	not obj.spec.targetRef
+	not obj.spec.targetRefs
+]
+
+_selector_labels(obj) := labels if {
+	obj.kind == "Sidecar"
+	labels := obj.spec.workloadSelector.labels
+	count(labels) > 0
+} else := labels if {
+	obj.kind == "Telemetry"
+	labels := obj.spec.selector.matchLabels
+	count(labels) > 0
+} else := null

@@ -16,13 +16,13 @@ test_lookups if {
 	subsets == {"reviews.bookinfo.svc.cluster.local": {"v1", "v2", "v3"}} with data.meshintent.objects as fixture_objects
 	virtual_services == {
 		"reviews.bookinfo.svc.cluster.local": {
-			{"namespace": "bookinfo", "gateway": "mesh", "id": "VirtualService/bookinfo/reviews"},
-			{"namespace": "bookinfo", "gateway": "mesh", "id": "VirtualService/bookinfo/edge"},
-			{"namespace": "bookinfo", "gateway": "ingress", "id": "VirtualService/bookinfo/edge"},
+			{"namespace": "bookinfo", "gateway": "mesh", "id": "VirtualService/bookinfo/reviews", "scopes": {"*"}},
+			{"namespace": "bookinfo", "gateway": "mesh", "id": "VirtualService/bookinfo/edge", "scopes": {"*"}},
+			{"namespace": "bookinfo", "gateway": "ingress", "id": "VirtualService/bookinfo/edge", "scopes": {"*"}},
 		},
 		"bookinfo.example.com": {
-			{"namespace": "bookinfo", "gateway": "mesh", "id": "VirtualService/bookinfo/edge"},
-			{"namespace": "bookinfo", "gateway": "ingress", "id": "VirtualService/bookinfo/edge"},
+			{"namespace": "bookinfo", "gateway": "mesh", "id": "VirtualService/bookinfo/edge", "scopes": {"*"}},
+			{"namespace": "bookinfo", "gateway": "ingress", "id": "VirtualService/bookinfo/edge", "scopes": {"*"}},
 		},
 	} with data.meshintent.objects as fixture_objects
 }
@@ -32,4 +32,36 @@ test_intents if {
 	svc := f.entry(f.service_intent("bookinfo", "reviews", {}))
 	namespace_intents == {"bookinfo": ns} with data.meshintent.intents as [ns, svc]
 	intents == {"NamespaceIntent/bookinfo": ns, "ServiceIntent/bookinfo/reviews": svc} with data.meshintent.intents as [ns, svc]
+}
+
+analyzer_objects := [
+	f.namespace("bookinfo", {}),
+	{"apiVersion": "networking.istio.io/v1", "kind": "Gateway", "metadata": {"name": "gw", "namespace": "edge"}, "spec": {"selector": {"istio": "ingressgateway"}}},
+	{"apiVersion": "security.istio.io/v1", "kind": "RequestAuthentication", "metadata": {"name": "jwt", "namespace": "istio-system"}, "spec": {"selector": {"matchLabels": {"istio": "ingressgateway"}}}},
+	{"apiVersion": "networking.istio.io/v1", "kind": "ServiceEntry", "metadata": {"name": "db", "namespace": "bookinfo"}, "spec": {"hosts": ["db.example.com"], "exportTo": ["."], "ports": [{"number": 5432, "protocol": "TCP"}, {"number": 80}]}},
+	{"apiVersion": "v1", "kind": "Service", "metadata": {"name": "ratings", "namespace": "bookinfo"}, "spec": {"ports": [{"port": 9080}]}},
+	{"apiVersion": "networking.istio.io/v1", "kind": "Sidecar", "metadata": {"name": "default", "namespace": "bookinfo"}, "spec": {}},
+	{"apiVersion": "telemetry.istio.io/v1", "kind": "Telemetry", "metadata": {"name": "t", "namespace": "bookinfo"}, "spec": {"selector": {"matchLabels": {"app": "ratings"}}}},
+	{"apiVersion": "telemetry.istio.io/v1", "kind": "Telemetry", "metadata": {"name": "gw", "namespace": "bookinfo"}, "spec": {"targetRefs": [{"kind": "Gateway", "name": "gw"}]}},
+	f.dr("bookinfo", "reviews", "reviews", ["v1"]),
+	object.union(f.dr("bookinfo", "reviews-pinned", "reviews", ["v2"]), {"spec": {"workloadSelector": {"matchLabels": {"app": "x"}}}}),
+]
+
+test_analyzer_lookups if {
+	gateways["edge/gw"].spec.selector == {"istio": "ingressgateway"} with data.meshintent.objects as analyzer_objects
+	owned_namespaces == {"bookinfo", "edge"} with data.meshintent.objects as analyzer_objects with data.meshintent.intents as []
+	request_authentications == [{"id": "RequestAuthentication/istio-system/jwt", "namespace": "istio-system", "labels": {"istio": "ingressgateway"}}] with data.meshintent.objects as analyzer_objects
+	service_ports == {
+		"db.example.com": {{"id": "ServiceEntry/bookinfo/db", "namespace": "bookinfo", "scopes": {"bookinfo"}, "ports": {5432, 80}}},
+		"ratings.bookinfo.svc.cluster.local": {{"id": "Service/bookinfo/ratings", "namespace": "bookinfo", "scopes": {"*"}, "ports": {9080}}},
+	} with data.meshintent.objects as analyzer_objects
+	service_entry_protocols == {
+		"db.example.com:5432": {{"id": "ServiceEntry/bookinfo/db", "scopes": {"bookinfo"}, "protocol": "TCP"}},
+		"db.example.com:80": {{"id": "ServiceEntry/bookinfo/db", "scopes": {"bookinfo"}, "protocol": ""}},
+	} with data.meshintent.objects as analyzer_objects
+	destination_rule_merges == {"reviews.bookinfo.svc.cluster.local": {{"id": "DestinationRule/bookinfo/reviews", "namespace": "bookinfo", "scopes": {"*"}}}} with data.meshintent.objects as analyzer_objects
+	selectors == {
+		"Sidecar/bookinfo": {{"id": "Sidecar/bookinfo/default", "labels": null}},
+		"Telemetry/bookinfo": {{"id": "Telemetry/bookinfo/t", "labels": {"app": "ratings"}}},
+	} with data.meshintent.objects as analyzer_objects
 }

@@ -28,7 +28,7 @@ import (
 // stage returns on cancellation well within it (the render, the policy
 // evaluation and the apply look at their context); it is a backstop for
 // a call that does not.
-const interruptGrace = time.Second
+const interruptGrace = 2 * time.Second
 
 func main() {
 	sigs := make(chan os.Signal, 2)

@@ -95,7 +95,7 @@ func TestPlanReadsALocalCloneAsItIs(t *testing.T) {
 	t.Run("the working tree with uncommitted and untracked files, ignored ones left out", func(t *testing.T) {
 		repo.Edit("mesh/overlays/prod/reviews.yaml", "weight: 60", "weight: 50")
 		repo.Edit("mesh/overlays/prod/reviews.yaml", "weight: 35", "weight: 45")
-		repo.Write("mesh/base/extra.yaml", "apiVersion: meshintent.io/v1alpha1\nkind: ServiceIntent\nmetadata: {name: extra, namespace: bookinfo}\nspec:\n  versions: [{name: v1}]\n  trafficPolicy: {tls: ISTIO_MUTUAL}\n")
+		repo.Write("mesh/base/extra.yaml", "apiVersion: meshintent.io/v1alpha1\nkind: ServiceIntent\nmetadata: {name: extra, namespace: bookinfo, labels: {team: books}}\nspec:\n  versions: [{name: v1}]\n  trafficPolicy: {tls: ISTIO_MUTUAL}\n")
 		// Ignored: if the snapshot held it, it would add an intent.
 		repo.Write("mesh/base/ignored.local.yaml", "apiVersion: meshintent.io/v1alpha1\nkind: ServiceIntent\nmetadata: {name: ignored, namespace: bookinfo}\nspec:\n  versions: [{name: v1}]\n")
 		repo.Edit("mesh/base/kustomization.yaml", "- ratings.yaml", "- ratings.yaml\n- extra.yaml")

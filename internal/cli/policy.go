@@ -2,11 +2,14 @@ package cli
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/meshintent/meshintent/pkg/render"
 	"github.com/meshintent/meshintent/pkg/validate"
 )
 
@@ -32,7 +35,11 @@ func newPolicyTestCommand(a *app) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var sources []validate.Source
 			for _, d := range args {
-				sources = append(sources, validate.Dir(d))
+				src, err := confinedPolicyDir(d)
+				if err != nil {
+					return err
+				}
+				sources = append(sources, src)
 			}
 			results, err := validate.RunTests(cmd.Context(), validate.Options{Policies: sources, Timeout: timeout})
 			if err != nil {
@@ -76,4 +83,28 @@ func newPolicyTestCommand(a *app) *cobra.Command {
 	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "list passing tests too")
 	cmd.Flags().DurationVar(&timeout, "policy-timeout", validate.DefaultTimeout, "time budget of each test: a test running longer fails")
 	return cmd
+}
+
+// confinedPolicyDir is the policy source of dir, named as given, read
+// through the root-confined file system of its repository (the nearest
+// ancestor holding meshintent.yaml or .git, else dir itself): a policy
+// repository's tests read nothing outside it, as its gate does not.
+func confinedPolicyDir(dir string) (validate.Source, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return validate.Source{}, fmt.Errorf("policy directory %s: %w", dir, err)
+	}
+	if st, err := os.Stat(abs); err != nil || !st.IsDir() {
+		return validate.Source{}, fmt.Errorf("policy directory %s: not a directory", dir)
+	}
+	root := findRoot(abs)
+	rel, err := filepath.Rel(root, abs)
+	if err != nil {
+		return validate.Source{}, fmt.Errorf("policy directory %s: %w", dir, err)
+	}
+	fsys, err := render.NewRootFS(root, filepath.ToSlash(rel), validate.DefaultMaxFileSize)
+	if err != nil {
+		return validate.Source{}, fmt.Errorf("policy directory %s: %w", dir, err)
+	}
+	return validate.Source{Name: filepath.ToSlash(filepath.Clean(dir)), FS: fsys}, nil
 }

@@ -92,7 +92,7 @@ func IntentSchema() ([]byte, error) {
 	// A Destination may leave out its weight (it gets what the others leave
 	// of 100), though the field has no omitempty: weight 0 is meaningful.
 	if d, ok := doc.Definitions["Destination"]; ok {
-		d.Required = slices.DeleteFunc(d.Required, func(f string) bool { return f == "weightX" })
+		d.Required = slices.DeleteFunc(d.Required, func(f string) bool { return f == "weight" })
 	}
 	b, err := json.MarshalIndent(doc, "", "  ")
 	if err != nil {

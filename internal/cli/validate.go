@@ -117,6 +117,9 @@ func writeResultsText(w io.Writer, rep *validate.Report) error {
 			line.WriteString(" " + r.Field)
 		}
 		fmt.Fprintf(&line, ": %s [%s]", r.Message, r.Policy)
+		if r.Code != "" {
+			fmt.Fprintf(&line, " [%s]", r.Code)
+		}
 		if w := r.Waived; w != nil {
 			line.WriteString(" " + waiverText(w))
 		}

@@ -213,9 +213,12 @@ func withFence(r *validate.Report, fence []validate.Result) *validate.Report {
 		)
 	})
 	for _, x := range out.Results {
-		if x.Severity == validate.SeverityDeny {
+		switch x.Severity {
+		case validate.SeverityDeny:
 			out.Denials++
-		} else {
+		case validate.SeverityWaived:
+			out.Waived++
+		default:
 			out.Warnings++
 		}
 	}

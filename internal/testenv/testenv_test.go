@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -68,9 +69,13 @@ func TestEnv(t *testing.T) {
 	})
 
 	t.Run("the kubeconfig file lets kubectl reach the API server", func(t *testing.T) {
-		kubectl, err := exec.LookPath("kubectl")
+		// install.sh links kubectl into the assets directory; PATH is the
+		// fallback for KUBEBUILDER_ASSETS set by hand.
+		kubectl, err := exec.LookPath(filepath.Join(env.Assets, "kubectl"))
 		if err != nil {
-			t.Skip("kubectl is not on PATH")
+			if kubectl, err = exec.LookPath("kubectl"); err != nil {
+				t.Skip("kubectl is neither in the assets directory nor on PATH")
+			}
 		}
 		ns := env.Namespace(t)
 		out, err := exec.CommandContext(ctx, kubectl, "--kubeconfig", env.Kubeconfig(t), "get", "namespace", ns, "-o", "name").CombinedOutput()

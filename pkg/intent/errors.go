@@ -89,6 +89,9 @@ type FieldError struct {
 	// Line is the 1-based line of the field in File (or of its document, or of
 	// the closest parent that is there), 0 when unknown.
 	Line int
+	// Column is the 1-based column of the text that is wrong on Line, 0
+	// when unknown (errors found on the merged object have none).
+	Column int
 	// Object is the intent's ID, e.g. ServiceIntent/bookinfo/reviews.
 	Object string
 	// Path is the field; Field is its string form.
@@ -112,6 +115,10 @@ func (e *FieldError) Error() string {
 		if e.Line > 0 {
 			b.WriteByte(':')
 			b.WriteString(strconv.Itoa(e.Line))
+			if e.Column > 0 {
+				b.WriteByte(':')
+				b.WriteString(strconv.Itoa(e.Column))
+			}
 		}
 		if e.AfterOverlays {
 			b.WriteString(" (after overlays)")
@@ -186,6 +193,6 @@ func (l ErrorList) Sort() {
 		if a.Line != b.Line {
 			return a.Line < b.Line
 		}
-		return false
+		return a.Column < b.Column
 	})
 }

@@ -71,7 +71,10 @@ type Finding struct {
 	PolicyFile string `json:"policyFile,omitempty"`
 	Object     string `json:"object"`
 	Field      string `json:"field,omitempty"`
-	Message    string `json:"message"`
+	// Code is the Istio analyzer message code the check stands for, e.g.
+	// IST0101; empty when it has none.
+	Code    string `json:"code,omitempty"`
+	Message string `json:"message"`
 	// Source and Line are the first of Locations, kept for readers of the
 	// earlier shape.
 	Source    string     `json:"source,omitempty"`
@@ -125,7 +128,7 @@ func policyReport(revision, path string, rep *validate.Report) PolicyReport {
 	for _, r := range rep.Results {
 		f := Finding{
 			Severity: string(r.Severity), Policy: r.Policy, Rule: r.Rule, PolicyFile: r.PolicyFile,
-			Object: r.Object, Field: r.Field, Message: r.Message, Source: r.Source, Line: r.Line,
+			Object: r.Object, Field: r.Field, Code: r.Code, Message: r.Message, Source: r.Source, Line: r.Line,
 			Locations: []Location{},
 		}
 		for _, l := range Locations(r) {

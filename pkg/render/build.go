@@ -243,6 +243,9 @@ func (r *renderer) krustyBuild(ctx context.Context, dir string, top *kustNode) (
 	if err != nil {
 		return nil, prefixEach(fmt.Sprintf("kustomize build %s: ", r.dirRel(dir)), err)
 	}
+	if err := r.strictRead(ctx, top); err != nil { // every intent as written, before the merge
+		return nil, err
+	}
 	kfile, content, err := r.withOriginAnnotations(dir)
 	if err != nil {
 		return nil, err

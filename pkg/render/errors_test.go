@@ -279,7 +279,7 @@ metadata:
 			"overlays/prod/patch.yaml":         "apiVersion: meshintent.io/v1alpha1\nkind: ServiceIntent\nmetadata:\n  name: reviews\n  namespace: bookinfo\nspec:\n  splt: []\n",
 		},
 		path: "overlays/prod",
-		want: `overlays/prod/patch.yaml:7: ServiceIntent/bookinfo/reviews: spec.splt: unknown field`,
+		want: `overlays/prod/patch.yaml:7:3: ServiceIntent/bookinfo/reviews: spec.splt: unknown field`,
 	}, {
 		name: "a bad weight an overlay patch writes where the base has a good one, at the patch's line",
 		files: map[string]string{

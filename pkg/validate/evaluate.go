@@ -332,7 +332,7 @@ func (q *gateQuery) results(values *ast.Array, d document, ex *exceptionSet) []R
 
 // results appends what a rule's value says about d: a set or array of
 // messages, or one message. A message is a string, or an object with "msg"
-// and optionally "field" and "policy"; true stands for a message naming the
+// and optionally "field", "code" and "policy"; true stands for a message naming the
 // rule, false and empty collections for none.
 func (r rule) results(out []Result, v ast.Value, d document) []Result {
 	switch v := v.(type) {
@@ -365,6 +365,7 @@ func (r rule) result(out []Result, v ast.Value, d document) []Result {
 			res.Message = v.String()
 		}
 		res.Field = stringField(v, "field")
+		res.Code = stringField(v, "code")
 		if p := stringField(v, "policy"); p != "" {
 			res.Policy = p
 		}

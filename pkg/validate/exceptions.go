@@ -65,6 +65,13 @@ const (
 	exceptionsPolicy = "meshintent.exceptions"
 )
 
+// Unwaivable are the policies no exception waives, with why: the tenancy
+// fence is the operator's (an IntentSync's allowedNamespaces, the CLI's
+// --allowed-namespaces), not the fenced repository's to lift.
+var Unwaivable = map[string]string{
+	"meshintent.tenancy": "the tenancy fence is set by the operator, not by the repository",
+}
+
 // lapsed says whether an exception expiring at expires has lapsed at now.
 func lapsed(expires, now time.Time) bool { return !expires.IsZero() && now.After(expires) }
 
@@ -102,6 +109,8 @@ func checkExceptions(xs []Exception, rules []rule) []Result {
 		}
 		var msg string
 		switch {
+		case Unwaivable[x.Policy] != "":
+			msg = fmt.Sprintf("exception for policy %s is ignored: %s", x.Policy, Unwaivable[x.Policy])
 		case !policyKnown:
 			msg = fmt.Sprintf("exception for policy %s waives nothing: no policy of that name has deny rules", x.Policy)
 		case !ruleKnown:
@@ -152,6 +161,9 @@ func newExceptionSet(xs []Exception, now time.Time) *exceptionSet {
 // a Rego exception of the package (regoWaivers) or an Exception covers it
 // and has not lapsed.
 func (s *exceptionSet) waive(res *Result, pkg string, regoWaivers []regoWaiver) {
+	if Unwaivable[pkg] != "" {
+		return
+	}
 	lapsedRego := false
 	for _, w := range regoWaivers {
 		if !w.covers(res.Rule) {

@@ -182,3 +182,51 @@ func TestParseExpiry(t *testing.T) {
 		}
 	}
 }
+
+func TestTheTenancyFenceCannotBeWaived(t *testing.T) {
+	fence := map[string]any{"meshintent": map[string]any{"config": map[string]any{"allowedNamespaces": []any{"elsewhere"}}}}
+	tests := []struct {
+		name       string
+		exceptions []Exception
+		rego       string
+		wantWarn   string
+	}{{
+		name: "by meshintent.yaml",
+		exceptions: []Exception{{Policy: "meshintent.tenancy", Objects: []string{"*/*/*", "*/*"}, Reason: "let me out",
+			Expires: time.Now().Add(time.Hour), Source: "meshintent.yaml:2"}},
+		wantWarn: "exception for policy meshintent.tenancy is ignored: the tenancy fence is set by the operator, not by the repository",
+	}, {
+		name: "by a Rego exception rule in the fence's package",
+		rego: "package meshintent.tenancy\n\nexception contains [\"\"] if { true }\n",
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			opts := Options{Data: fence, Exceptions: tt.exceptions}
+			if tt.rego != "" {
+				opts.Policies = []Source{repoSource(map[string]string{"escape.rego": tt.rego})}
+			}
+			rep, err := newEngine(t, opts).Evaluate(context.Background(), bookinfo())
+			if err != nil {
+				t.Fatal(err)
+			}
+			var fenced, waived int
+			var warned bool
+			for _, r := range rep.Results {
+				switch {
+				case r.Policy == "meshintent.tenancy" && r.Severity == SeverityDeny:
+					fenced++
+				case r.Severity == SeverityWaived:
+					waived++
+				case r.Policy == "meshintent.exceptions" && r.Message == tt.wantWarn:
+					warned = true
+				}
+			}
+			if fenced == 0 || waived != 0 {
+				t.Errorf("%d fence denials, %d waived results; want denials and nothing waived: %+v", fenced, waived, rep.Results)
+			}
+			if tt.wantWarn != "" && !warned {
+				t.Errorf("no warning %q: %+v", tt.wantWarn, rep.Results)
+			}
+		})
+	}
+}

@@ -54,6 +54,10 @@ type Result struct {
 	// Field is the path of the offending field, e.g. "spec.http[1].route",
 	// when the rule gives one.
 	Field string
+	// Code is the rule's "code", e.g. IST0101 for the check Istio's
+	// istioctl analyze reports under that message code; empty when the rule
+	// gives none.
+	Code string
 	// Waived is set, with Severity waived, on a denial an exception waives:
 	// its reason, expiry and where it is written. Nil otherwise.
 	Waived *Waiver
@@ -126,17 +130,15 @@ func compareResults(a, b Result) int {
 	)
 }
 
+// compareWaivers orders results without a waiver first.
 func compareWaivers(a, b *Waiver) int {
 	switch {
-	case a == nil || b == nil:
-		return cmp.Compare(boolRank(a != nil), boolRank(b != nil))
-	}
-	return cmp.Or(cmp.Compare(a.By, b.By), cmp.Compare(a.Reason, b.Reason), a.Expires.Compare(b.Expires))
-}
-
-func boolRank(b bool) int {
-	if b {
+	case a == nil && b == nil:
+		return 0
+	case a == nil:
+		return -1
+	case b == nil:
 		return 1
 	}
-	return 0
+	return cmp.Or(cmp.Compare(a.By, b.By), cmp.Compare(a.Reason, b.Reason), a.Expires.Compare(b.Expires))
 }

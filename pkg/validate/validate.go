@@ -14,6 +14,13 @@
 // once per run, and evaluates the objects in parallel batches of one kind, each
 // object with the whole set available as data. Cross-object checks are
 // lookups, so a run is linear in the size of the set.
+//
+// Policies come from the repository and are untrusted: they are compiled
+// without the builtins that reach outside the process (DeniedBuiltins),
+// each evaluation has a time budget and bounded input, and policy and data
+// files are bounded (see Options). A failure of the policies themselves is
+// a *PolicyError. Exceptions (meshintent.yaml's, or conftest's Rego
+// exception rules) turn denials into waived results (see Exception).
 package validate
 
 import (

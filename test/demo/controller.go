@@ -14,6 +14,7 @@ import (
 	"net/http/cgi"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"strings"
 	"time"
@@ -38,6 +39,15 @@ const webhookSecret = "demo-webhook-secret"
 type controllerRun struct {
 	repoDir, url string
 	stop         func()
+	// client reads the IntentSync sync; stamps is where the post-commit
+	// hook writes when it sent each commit (see notify).
+	client client.Client
+	sync   *v1alpha1.IntentSync
+	stamps string
+	git    func(args ...string) (string, error)
+	// commitLatency and revertLatency are the demo's scripted commit's
+	// latency through the hook and the hand edit's revert latency.
+	commitLatency, revertLatency string
 }
 
 // runController serves a Git copy of the intent repository over HTTP on
@@ -97,6 +107,13 @@ func runController(ctx context.Context, w io.Writer, env *testenv.Env, tmp strin
 	}}
 	fail := func(err error) (*controllerRun, error) { run.stop(); return nil, err }
 	fmt.Fprintf(w, "webhook receiver at http://%s/hooks/github\n", mgr.WebhookAddr())
+	run.client, run.git = env.Client, git
+	run.stamps = filepath.Join(tmp, "commits")
+	hook, err := installHook(repoDir, opts.self, tmp, run.stamps, mgr.WebhookAddr(), url)
+	if err != nil {
+		return fail(err)
+	}
+	fmt.Fprintf(w, "post-commit hook %s sends the signed push webhook for each commit\n", hook)
 
 	step(w, "Creating an IntentSync: follow main, overlays/prod, prune, correct drift, fenced to bookinfo")
 	sync := &v1alpha1.IntentSync{
@@ -112,6 +129,7 @@ func runController(ctx context.Context, w io.Writer, env *testenv.Env, tmp strin
 	if err := env.Client.Create(ctx, sync); err != nil {
 		return fail(err)
 	}
+	run.sync = sync
 	head, err := git("rev-parse", "HEAD")
 	if err != nil {
 		return fail(err)
@@ -123,7 +141,7 @@ func runController(ctx context.Context, w io.Writer, env *testenv.Env, tmp strin
 		return fail(err)
 	}
 
-	step(w, "Pushing a commit (reviews in prod: 60% v1, 35% v2) and sending the signed GitHub push webhook")
+	step(w, "Committing (reviews in prod: 60% v1, 35% v2, 5% v3): the post-commit hook sends the signed GitHub push webhook")
 	kustomization := filepath.Join(repoDir, opts.path, "reviews.yaml")
 	b, err := os.ReadFile(kustomization)
 	if err != nil {
@@ -136,24 +154,26 @@ func runController(ctx context.Context, w io.Writer, env *testenv.Env, tmp strin
 	if err := os.WriteFile(kustomization, []byte(edited), 0o644); err != nil {
 		return fail(err)
 	}
-	if _, err := git("commit", "-q", "-am", "reviews: more traffic to v2"); err != nil {
+	fmt.Fprintf(w, "$ git commit -qam \"reviews: more traffic to v2\"\n")
+	if out, err := git("commit", "-qam", "reviews: more traffic to v2"); err != nil {
 		return fail(err)
+	} else if out != "" {
+		fmt.Fprintln(w, out) // what the hook printed
 	}
 	head, err = git("rev-parse", "HEAD")
 	if err != nil {
 		return fail(err)
 	}
-	start := time.Now()
-	if err := pushWebhook(ctx, mgr.WebhookAddr(), url, head); err != nil {
-		return fail(err)
-	}
 	if err := waitApplied(ctx, env.Client, sync, head); err != nil {
 		return fail(err)
 	}
-	fmt.Fprintf(w, "applied %s %s after the push\n", head[:12], time.Since(start).Round(time.Millisecond))
+	run.commitLatency = run.latency(head, time.Now())
+	fmt.Fprintf(w, "commit %s applied in %s\n", head[:7], run.commitLatency)
 	if err := kubectl("get", "virtualservice", "reviews", "-n", "bookinfo", "-o", `jsonpath={range .spec.http[-1:].route[*]}{.destination.subset}={.weight}{"\n"}{end}`); err != nil {
 		return fail(err)
 	}
+	fmt.Fprintln(w, "Why 63/37/0 and not 60/35/5: prod suspends v3 (spec.suspend in "+path.Join(opts.path, "reviews.yaml")+"),\n"+
+		"so v3 gets 0 and its 5% is shared by the others in proportion: 60/95 → 63%, 35/95 → 37%.")
 
 	step(w, "Editing a weight by hand: the controller sees it within a second and reverts it (driftMode: correct)")
 	patch, err := weightPatch(ctx, env.Client)
@@ -163,9 +183,12 @@ func runController(ctx context.Context, w io.Writer, env *testenv.Env, tmp strin
 	if err := kubectl("patch", "virtualservice", "reviews", "-n", "bookinfo", "--type=json", "-p", patch); err != nil {
 		return fail(err)
 	}
+	start := time.Now()
 	if err := waitWeightsRestored(ctx, env.Client); err != nil {
 		return fail(err)
 	}
+	run.revertLatency = seconds(time.Since(start))
+	fmt.Fprintf(w, "hand edit reverted in %s\n", run.revertLatency)
 	if err := kubectl("get", "events", "-n", "meshintent-system", "--field-selector", "involvedObject.name=bookinfo", "--sort-by=.lastTimestamp"); err != nil {
 		return fail(err)
 	}

@@ -24,20 +24,50 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/go-logr/logr"
+	"k8s.io/klog/v2"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+
 	"github.com/meshintent/meshintent/internal/cli"
 	"github.com/meshintent/meshintent/internal/testenv"
 )
 
 func main() {
+	// controller-runtime and client-go log through global loggers; the demo
+	// prints its own story, so set them before anything can log (else
+	// controller-runtime warns, with a stack trace, that none was set).
+	ctrllog.SetLogger(logr.Discard())
+	klog.SetLogger(logr.Discard())
+
+	if len(os.Args) > 1 && os.Args[1] == "notify" {
+		if err := notify(context.Background(), os.Args[2:], os.Stdout); err != nil {
+			fmt.Fprintf(os.Stderr, "demo notify: %v\n", err)
+			os.Exit(1)
+		}
+		return
+	}
+
 	var opts options
 	flag.StringVar(&opts.repoDir, "repo-dir", "examples/repo", "intent repository to sync")
 	flag.StringVar(&opts.path, "path", "overlays/prod", "kustomization inside the repository")
 	flag.BoolVar(&opts.wait, "wait", true, "keep the control plane running until Ctrl-C when done")
 	flag.Parse()
+	self, err := os.Executable()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "demo: %v\n", err)
+		os.Exit(1)
+	}
+	opts.self = self
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, opts, os.Stdout); err != nil && !errors.Is(err, context.Canceled) {
+	err = run(ctx, opts, os.Stdout)
+	if ctx.Err() != nil {
+		// Ctrl-C (or SIGTERM) is how the demo is meant to end, wherever it is.
+		fmt.Fprintln(os.Stdout, "\nStopped: the controller, the control plane and the demo's temp files are gone. Bye!")
+		return
+	}
+	if err != nil {
 		fmt.Fprintf(os.Stderr, "demo: %v\n", err)
 		os.Exit(1)
 	}
@@ -46,16 +76,22 @@ func main() {
 type options struct {
 	repoDir, path string
 	wait          bool
+	// self is the demo's own binary, which the repository's post-commit
+	// hook runs as `demo notify`.
+	self string
 }
 
 func run(ctx context.Context, opts options, w io.Writer) error {
+	began := time.Now()
 	step(w, "Starting a local control plane: kube-apiserver v1.37.2 + etcd, with the Istio CRDs")
 	env, err := testenv.Start(ctx)
 	if err != nil {
 		return err
 	}
 	defer func() {
-		step(w, "Stopping the control plane")
+		if ctx.Err() == nil {
+			step(w, "Stopping the control plane")
+		}
 		if err := env.Stop(); err != nil {
 			fmt.Fprintf(w, "demo: %v\n", err)
 		}
@@ -143,13 +179,29 @@ func run(ctx context.Context, opts options, w io.Writer) error {
 	}
 	defer ctl.stop()
 
+	step(w, fmt.Sprintf("Done in %s. What happened:", time.Since(began).Round(time.Second)))
+	fmt.Fprint(w, `  - validate: the policies passed the rendered objects of `+dir+`
+  - apply: created them; applied again: nothing written
+  - drift: a kubectl edit and a Kiali wizard's VirtualService were reported (diff, exit 1), then corrected (apply --force)
+  - controller: an IntentSync follows the repository below; a commit was applied through the post-commit hook in `+ctl.commitLatency+`
+  - a weight edited by hand was reverted in `+ctl.revertLatency+`
+`)
 	if !opts.wait {
 		return nil
 	}
-	step(w, "Done. The control plane and the controller keep running. Commit to the repository below and watch it applied; Ctrl-C stops everything.")
-	fmt.Fprintf(w, "export KUBECONFIG=%s\nrepository: %s (served at %s)\n", kubeconfig, ctl.repoDir, ctl.url)
-	<-ctx.Done()
-	return nil
+	fmt.Fprintf(w, `
+What to try next: the controller keeps running and every commit to the repository
+is sent to it by the repository's post-commit hook (a signed GitHub push webhook).
+  cd %[1]s
+  export KUBECONFIG=%[2]s
+  Edit a weight:     in %[3]s/reviews.yaml set the v1 and v2 weights to 50 and 45, then git commit -qam "more v2"
+  Suspend a version: in %[3]s/reviews.yaml write versions: [v2, v3] under suspend, then git commit -qam "suspend v2"
+  Break a policy:    delete the suspend's reason line, git commit -qam "no reason", then
+                     kubectl get intentsyncs -A   (READY False, REASON PolicyDenied; nothing is applied)
+  Watch:             kubectl get intentsyncs -A -w, or kubectl get events -n meshintent-system -w
+Each commit is reported here. Ctrl-C stops everything.
+`, ctl.repoDir, kubeconfig, opts.path)
+	return ctl.watch(ctx, w)
 }
 
 // weightPatch flips the weights of the last (catch-all) route of the reviews
