@@ -17,8 +17,10 @@ tools:
 	@test/tools/install.sh >/dev/null
 
 ## demo: start a local control plane and sync examples/repo into it
+## (the built binary runs it, not `go run`: Ctrl-C ends it with exit 0)
 demo: tools
-	@KUBEBUILDER_ASSETS="$$(test/tools/install.sh)" $(GO) run ./test/demo --repo-dir examples/repo --path overlays/prod
+	@$(GO) build -o "$(CACHE)/bin/demo" ./test/demo
+	@KUBEBUILDER_ASSETS="$$(test/tools/install.sh)" exec "$(CACHE)/bin/demo" --repo-dir examples/repo --path overlays/prod
 
 ## test: the whole suite, with every set-up step it needs
 test: vet

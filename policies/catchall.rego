@@ -1,37 +1,120 @@
-# Package meshintent.catchall: no http rule of a VirtualService follows a
-# catch-all rule. Istio tries the rules in order and the first match wins, so
-# rules after one that matches every request are never used.
+# Package meshintent.catchall: every route rule of a VirtualService can be
+# used. Istio tries the http, tcp and tls rules in order and the first match
+# wins, so
+#
+#   - a rule after one that matches every request (no match, or a match
+#     entry with no condition but uri prefix "/" or regex ".*"), and a rule
+#     each of whose match entries an earlier rule already matches, is never
+#     used: Istio's VirtualServiceUnreachableRule (IST0130);
+#   - a match entry (one clause of the OR) that an earlier rule already
+#     matches never selects its rule: Istio's VirtualServiceIneffectiveMatch
+#     (IST0131).
+#
+# "Already matches" is Istio's duplicate match (the same conditions, the
+# entry's name aside) and more: an earlier entry whose every condition the
+# later one has too (headers, query parameters and labels entry by entry,
+# TLS SNI hosts and subnets as sets, wildcards included), its uri prefix
+# covering the later uri.
+#
+# The severity is data.meshintent.config.severity["meshintent.catchall"]
+# (warn, as Istio's warning and info levels).
 package meshintent.catchall
 
-deny contains {"msg": msg, "field": sprintf("spec.http[%d]", [j])} if {
+import data.meshintent.lib.hosts
+
+deny contains finding if {
 	input.kind == "VirtualService"
-	last := count(input.spec.http) - 1
-	catch_alls := [i | some i, rule in input.spec.http; i < last; catch_all(rule)]
+	object.get(data.meshintent.config, ["severity", "meshintent.catchall"], "warn") == "deny"
+	some finding in findings
+}
+
+warn contains finding if {
+	input.kind == "VirtualService"
+	object.get(data.meshintent.config, ["severity", "meshintent.catchall"], "warn") == "warn"
+	some finding in findings
+}
+
+# findings are the unused rules and match entries of input.
+findings contains {"msg": msg, "field": sprintf("spec.%s[%d]", [protocol, j]), "code": "IST0130"} if {
+	some protocol in ["http", "tcp", "tls"]
+	rules := input.spec[protocol]
+	catch_alls := [i | some i, rule in rules; catch_all(protocol, rule)]
 	count(catch_alls) > 0
 	first := catch_alls[0]
-	some j, _ in input.spec.http
+	some j, _ in rules
 	j > first
-	msg := sprintf("http[%d] is unreachable: http[%d] before it matches every request", [j, first])
+	msg := sprintf("%s[%d] is unreachable: %s[%d] before it matches every request", [protocol, j, protocol, first])
 }
+
+findings contains {"msg": msg, "field": sprintf("spec.%s[%d]", [protocol, j]), "code": "IST0130"} if {
+	some protocol in ["http", "tcp", "tls"]
+	some j, rule in input.spec[protocol]
+	not _after_catch_all(protocol, j)
+	count(rule.match) > 0
+	earlier := {i |
+		some entry in rule.match
+		some [i, _] in _covered_by(protocol, j, entry)
+	}
+	every entry in rule.match {
+		count(_covered_by(protocol, j, entry)) > 0
+	}
+	msg := sprintf("%s[%d] is unreachable: each of its matches is matched before by %s", [protocol, j, _rules(protocol, earlier)])
+}
+
+findings contains {"msg": msg, "field": sprintf("spec.%s[%d].match[%d]", [protocol, j, k]), "code": "IST0131"} if {
+	some protocol in ["http", "tcp", "tls"]
+	some j, rule in input.spec[protocol]
+	not _after_catch_all(protocol, j)
+	some entry in rule.match
+	count(_covered_by(protocol, j, entry)) == 0
+	some k, entry2 in rule.match
+	covers := _covered_by(protocol, j, entry2)
+	count(covers) > 0
+	[i, l] := min(covers)
+	msg := sprintf("%s[%d].match[%d] is never used: %s[%d].match[%d] before it matches every request it matches", [protocol, j, k, protocol, i, l])
+}
+
+_after_catch_all(protocol, j) if {
+	some i, rule in input.spec[protocol]
+	i < j
+	catch_all(protocol, rule)
+}
+
+# _covered_by are [i, l]: entry l of an earlier rule i that matches every
+# request entry (of rule j) matches.
+_covered_by(protocol, j, entry) := {[i, l] |
+	some i, rule in input.spec[protocol]
+	i < j
+	some l, earlier in rule.match
+	covers(protocol, earlier, entry)
+}
+
+_rules(protocol, indexes) := concat(", ", [sprintf("%s[%d]", [protocol, i]) | some i in sort(indexes)])
 
 # catch_all holds for a rule without match conditions, or with a match entry
 # that matches everything (entries are ORed).
-catch_all(rule) if not rule.match
+catch_all(_, rule) if not rule.match
 
-catch_all(rule) if rule.match == null
+catch_all(_, rule) if rule.match == null
 
-catch_all(rule) if count(rule.match) == 0
+catch_all(_, rule) if count(rule.match) == 0
 
-catch_all(rule) if {
+catch_all("http", rule) if {
 	some entry in rule.match
 	matches_everything(entry)
+}
+
+catch_all(protocol, rule) if {
+	protocol != "http"
+	some entry in rule.match
+	count(entry) == 0
 }
 
 # matches_everything holds for a match entry with no condition other than a
 # URI that every path has, such as prefix "/".
 matches_everything(entry) if {
 	every key, _ in entry {
-		key in {"name", "uri", "ignoreUriCase"}
+		key in {"name", "uri", "ignoreUriCase", "statPrefix"}
 	}
 	uri_matches_everything(entry)
 }
@@ -41,3 +124,78 @@ uri_matches_everything(entry) if not entry.uri
 uri_matches_everything(entry) if entry.uri.prefix == "/"
 
 uri_matches_everything(entry) if entry.uri.regex in {".*", "/.*", "^.*", "^/.*"}
+
+# covers holds when match entry a matches every request entry b matches:
+# each condition of a is one of b's, or looser.
+covers("http", a, b) if {
+	_uri_covers(a, b)
+	every key, value in a {
+		_http_condition_covers(key, value, b)
+	}
+}
+
+covers(protocol, a, b) if {
+	protocol != "http"
+	every key, value in a {
+		_l4_condition_covers(key, value, b)
+	}
+}
+
+_not_conditions := {"name", "statPrefix", "uri", "ignoreUriCase"}
+
+_maps := {"headers", "queryParams", "withoutHeaders", "sourceLabels"}
+
+_http_condition_covers(key, _, _) if key in _not_conditions
+
+_http_condition_covers(key, value, b) if {
+	key in _maps
+	every name, condition in value {
+		b[key][name] == condition
+	}
+}
+
+_http_condition_covers(key, value, b) if {
+	not key in _not_conditions
+	not key in _maps
+	b[key] == value
+}
+
+_uri_covers(a, _) if not a.uri
+
+_uri_covers(a, _) if uri_matches_everything(a)
+
+_uri_covers(a, b) if {
+	object.get(a, "ignoreUriCase", false) == object.get(b, "ignoreUriCase", false)
+	a.uri == b.uri
+}
+
+_uri_covers(a, b) if {
+	object.get(a, "ignoreUriCase", false) == object.get(b, "ignoreUriCase", false)
+	some kind in ["prefix", "exact"]
+	startswith(b.uri[kind], a.uri.prefix)
+}
+
+_l4_condition_covers("sniHosts", value, b) if {
+	count(b.sniHosts) > 0
+	every h in b.sniHosts {
+		hosts.covered_by_any(value, h)
+	}
+}
+
+_l4_condition_covers("destinationSubnets", value, b) if {
+	count(b.destinationSubnets) > 0
+	every subnet in b.destinationSubnets {
+		subnet in value
+	}
+}
+
+_l4_condition_covers("sourceLabels", value, b) if {
+	every name, label in value {
+		b.sourceLabels[name] == label
+	}
+}
+
+_l4_condition_covers(key, value, b) if {
+	not key in {"sniHosts", "destinationSubnets", "sourceLabels"}
+	b[key] == value
+}

@@ -81,12 +81,12 @@ _virtual_services := [[lib.fqdn(name, ns), {"namespace": ns, "gateway": gateway,
 	some gateway in lib.gateways(obj)
 ]
 
-# gateways maps "namespace/name" to each Gateway (networking.istio.io) of
-# the set.
+# gateways maps "namespace/name" to each Gateway of the set (Istio's
+# networking.istio.io one, with spec.servers, or the Kubernetes Gateway API
+# one, with spec.listeners).
 gateways := {concat("/", [lib.namespace(obj), obj.metadata.name]): obj |
 	some obj in data.meshintent.objects
 	obj.kind == "Gateway"
-	startswith(obj.apiVersion, "networking.istio.io/")
 }
 
 # owned_namespaces are the namespaces the repository holds: those with a

@@ -1,13 +1,28 @@
 # Package meshintent.subsets: every subset a VirtualService routes or mirrors
 # to is defined by a DestinationRule for that host in the rendered set;
-# otherwise the requests fail with 503 (no healthy upstream).
+# otherwise the requests fail with 503 (no healthy upstream). This is
+# Istio's ReferencedResourceNotFound (IST0101) for host+subset.
+#
+# The severity is data.meshintent.config.severity["meshintent.subsets"]
+# (deny, as Istio's error level).
 package meshintent.subsets
 
 import data.meshintent.index
 import data.meshintent.lib
 
-deny contains {"msg": missing(host, subset), "field": field} if {
+deny contains finding if {
 	input.kind == "VirtualService"
+	object.get(data.meshintent.config, ["severity", "meshintent.subsets"], "deny") == "deny"
+	some finding in findings
+}
+
+warn contains finding if {
+	input.kind == "VirtualService"
+	object.get(data.meshintent.config, ["severity", "meshintent.subsets"], "deny") == "warn"
+	some finding in findings
+}
+
+findings contains {"msg": missing(host, subset), "field": field, "code": "IST0101"} if {
 	ns := object.get(input.metadata, "namespace", "")
 	defined := index.subsets
 	some protocol in ["http", "tcp", "tls"]
@@ -19,8 +34,7 @@ deny contains {"msg": missing(host, subset), "field": field} if {
 	field := sprintf("spec.%s[%d].route[%d].destination.subset", [protocol, i, j])
 }
 
-deny contains {"msg": missing(host, subset), "field": sprintf("spec.http[%d].mirror.subset", [i])} if {
-	input.kind == "VirtualService"
+findings contains {"msg": missing(host, subset), "field": sprintf("spec.http[%d].mirror.subset", [i]), "code": "IST0101"} if {
 	ns := object.get(input.metadata, "namespace", "")
 	defined := index.subsets
 	some i, rule in input.spec.http
@@ -29,8 +43,7 @@ deny contains {"msg": missing(host, subset), "field": sprintf("spec.http[%d].mir
 	not defined[host][subset]
 }
 
-deny contains {"msg": missing(host, subset), "field": field} if {
-	input.kind == "VirtualService"
+findings contains {"msg": missing(host, subset), "field": field, "code": "IST0101"} if {
 	ns := object.get(input.metadata, "namespace", "")
 	defined := index.subsets
 	some i, rule in input.spec.http

@@ -17,6 +17,7 @@ test_denies_a_subset_no_destination_rule_defines if {
 	deny == {{
 		"msg": "subset v3 of host reviews.bookinfo.svc.cluster.local is not defined by DestinationRule/bookinfo/reviews",
 		"field": "spec.http[0].mirror.subset",
+		"code": "IST0101",
 	}} with input as vs
 		with data.meshintent.objects as objects
 }
@@ -27,5 +28,6 @@ test_denies_subsets_of_a_host_without_destination_rule if {
 	{
 		"msg": "subset v1 of host reviews.bookinfo.svc.cluster.local is not defined: no DestinationRule for the host",
 		"field": "spec.http[0].route[0].destination.subset",
+		"code": "IST0101",
 	} in deny with input as vs with data.meshintent.objects as objects
 }

@@ -33,7 +33,7 @@ external_hosts := object.get(data.meshintent.config, "allowedExternalHosts", [])
 
 # fenced holds when a fence is in force: some namespaces are allowed, or
 # config.fenced is true (a fence that allows none).
-fenced if count(allowed) > 0
+fenced if count(data.meshintent.config.allowedNamespaces) > 0
 
 fenced if data.meshintent.config.fenced == true
 
@@ -59,20 +59,18 @@ fence_field(obj) := "metadata.name" if obj.kind in {"Namespace", "NamespaceInten
 
 fence_field(obj) := "metadata.namespace" if not obj.kind in {"Namespace", "NamespaceIntent"}
 
-# inside is the namespace of an object inside the fence: only such objects
-# are checked for claims (one outside is denied for where it lives).
-inside := ns if {
-	fenced
-	ns := object.get(input.metadata, "namespace", "")
-	ns in allowed
-}
-
-# deny reports the claims of an object inside the fence. The claim rules
-# below are evaluated only under a fence, so without one they cost nothing.
+# deny reports the claims of an object inside the fence (one outside is
+# denied for where it lives). The first expression reads the data directly
+# and fails at once without a fence; the claim rules below are evaluated
+# only for objects inside one, so without a fence they cost nothing.
 deny contains claim if {
-	inside
+	input.metadata.namespace in data.meshintent.config.allowedNamespaces
 	some claim in claims
 }
+
+# inside is the namespace of the object, which deny has checked is inside
+# the fence.
+inside := input.metadata.namespace
 
 # claims are what an object inside the fence claims beyond it.
 

@@ -32,9 +32,11 @@ type ReadDoc struct {
 	// intent kind; a strategic-merge patch without apiVersion and kind takes
 	// them from Target.
 	Target ObjectRef
-	// LineOffset is added to Node's lines: an inline patch's lines count
-	// from its key in the kustomization file.
-	LineOffset int
+	// LineOffset is added to Node's lines and ColumnOffset to its columns:
+	// an inline patch's lines count from its key in the kustomization file,
+	// its columns from the block's indentation. A negative ColumnOffset
+	// means the columns are unknown (errors then have none).
+	LineOffset, ColumnOffset int
 }
 
 // CheckRead decodes one document strictly as it is written, before any
@@ -62,6 +64,14 @@ func CheckRead(d ReadDoc) ErrorList {
 		}
 	}
 	return nil
+}
+
+// column shifts a column of Node to the file's, 0 when unknown.
+func (d ReadDoc) column(c int) int {
+	if d.ColumnOffset < 0 || c <= 0 {
+		return 0
+	}
+	return c + d.ColumnOffset
 }
 
 // intentType returns a new value of the intent kind, nil for another kind.
@@ -127,7 +137,7 @@ func located(d ReadDoc, kind, namespace, name string, errs []*FieldError, root f
 		line, col := nodePos(n, e.Path[min(skip, len(e.Path)):], e.Message == "unknown field")
 		e.File, e.Object = d.Source, object
 		if line > 0 {
-			e.Line, e.Column = line+d.LineOffset, col
+			e.Line, e.Column = line+d.LineOffset, d.column(col)
 		}
 		out = append(out, e)
 	}
@@ -253,7 +263,7 @@ func checkJSONPatch(d ReadDoc, ops []any) ErrorList {
 				func(Path) *yaml.Node { return nil }, 0)...)
 			if n != nil {
 				last := out[len(out)-1]
-				last.Line, last.Column = n.Line+d.LineOffset, n.Column
+				last.Line, last.Column = n.Line+d.LineOffset, d.column(n.Column)
 			}
 		}
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/meshintent/meshintent/api/v1alpha1"
 	"github.com/meshintent/meshintent/pkg/intent"
+	"github.com/meshintent/meshintent/pkg/manifest"
 )
 
 // strictRead decodes every intent document of the files the build under top
@@ -23,13 +24,17 @@ import (
 func (r *renderer) strictRead(ctx context.Context, top *kustNode) error {
 	type job struct {
 		source, file, inline string
-		line                 int
+		line, column         int
 		patch                bool
 		target               intent.ObjectRef
+		// from is the first job of the patch's kustomization's tree: a
+		// patch applies to the resources of jobs[from:] declared before it.
+		from int
 	}
 	var jobs []job
 	var walk func(n *kustNode)
 	walk = func(n *kustNode) {
+		from := len(jobs)
 		for _, it := range n.items {
 			if it.sub != nil {
 				walk(it.sub)
@@ -38,12 +43,14 @@ func (r *renderer) strictRead(ctx context.Context, top *kustNode) error {
 			}
 		}
 		for _, p := range n.patches {
-			j := job{source: p.source, file: p.file, inline: p.inline, patch: true, target: patchTarget(p.target)}
+			j := job{source: p.source, file: p.file, inline: p.inline, patch: true, target: patchTarget(p.target), from: from}
 			if p.file == "" {
-				// An inline patch: its lines count from its key's.
-				j.line = p.line - 1
+				// An inline patch: its lines count from its key's; a block
+				// scalar's columns from its indentation (that of its first
+				// line). A one-line patch's columns are unknown: -1.
+				j.line, j.column = p.line-1, -1
 				if strings.Contains(p.inline, "\n") {
-					j.line = p.line
+					j.line, j.column = p.line, r.blockIndent(n.file, p.line)
 				}
 			}
 			jobs = append(jobs, j)
@@ -52,6 +59,8 @@ func (r *renderer) strictRead(ctx context.Context, top *kustNode) error {
 	walk(top)
 
 	found := make([]intent.ErrorList, len(jobs))
+	declared := make([][]intent.ObjectRef, len(jobs)) // the intents each resource file declares
+	patched := make([][]patchedIntent, len(jobs))     // the intents each patch names, without a target
 	parallel(ctx, len(jobs), r.workers, func(i int) {
 		j := jobs[i]
 		var docs []*yaml.Node
@@ -78,8 +87,18 @@ func (r *renderer) strictRead(ctx context.Context, top *kustNode) error {
 				continue
 			}
 			found[i] = append(found[i], intent.CheckRead(intent.ReadDoc{
-				Source: j.source, Node: d, Value: v, Patch: j.patch, Target: j.target, LineOffset: j.line,
+				Source: j.source, Node: d, Value: v, Patch: j.patch, Target: j.target,
+				LineOffset: j.line, ColumnOffset: j.column,
 			})...)
+			if d.Kind == yaml.MappingNode && isIntentKind(scalarAt(d, "kind")) {
+				ref := intent.ObjectRef{Kind: scalarAt(d, "kind"), Namespace: scalarAt(d, "metadata", "namespace"), Name: scalarAt(d, "metadata", "name")}
+				if !j.patch {
+					declared[i] = append(declared[i], ref)
+				} else if j.target.Kind == "" && ref.Name != "" {
+					ref.Line = d.Line + j.line
+					patched[i] = append(patched[i], patchedIntent{ref: ref, column: d.Column})
+				}
+			}
 		}
 	})
 	if err := ctx.Err(); err != nil {
@@ -89,11 +108,63 @@ func (r *renderer) strictRead(ctx context.Context, top *kustNode) error {
 	for _, l := range found {
 		all = append(all, l...)
 	}
+	// A patch of an intent that no resource of its tree declares: most
+	// often a file left out of a kustomization's resources.
+	for i, list := range patched {
+		for _, p := range list {
+			if !declaredIn(declared[jobs[i].from:i], p.ref) {
+				col := 0
+				if jobs[i].column >= 0 {
+					col = p.column + jobs[i].column
+				}
+				all = append(all, &intent.FieldError{
+					File: jobs[i].source, Line: p.ref.Line, Column: col,
+					Object: manifest.ObjectID(p.ref.Kind, p.ref.Namespace, p.ref.Name),
+					Message: "this patch's object is declared by no resource it applies to: is its file missing from a kustomization's resources?",
+				})
+			}
+		}
+	}
 	if len(all) == 0 {
 		return nil
 	}
 	all.Sort()
 	return all
+}
+
+// patchedIntent is an intent a strategic-merge patch names, where.
+type patchedIntent struct {
+	ref    intent.ObjectRef
+	column int
+}
+
+// declaredIn reports whether an intent of ref's kind and name (kustomize
+// may have added a prefix or suffix) is among declared.
+func declaredIn(declared [][]intent.ObjectRef, ref intent.ObjectRef) bool {
+	for _, list := range declared {
+		for _, d := range list {
+			if d.Kind == ref.Kind && strings.Contains(ref.Name, d.Name) && (ref.Namespace == "" || d.Namespace == "" || d.Namespace == ref.Namespace) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// blockIndent returns the indentation of the first non-empty line after
+// line (1-based) of file: the columns a block scalar's text is shifted by.
+func (r *renderer) blockIndent(file string, line int) int {
+	b, err := r.fs.readResolved(file)
+	if err != nil {
+		return -1
+	}
+	lines := strings.Split(string(b), "\n")
+	for i := line; i < len(lines); i++ {
+		if t := strings.TrimLeft(lines[i], " "); t != "" {
+			return len(lines[i]) - len(t)
+		}
+	}
+	return -1
 }
 
 // mayBeIntent tells cheaply whether a document may be an intent or a patch
