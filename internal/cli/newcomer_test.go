@@ -57,7 +57,7 @@ func TestNewcomerMistakes(t *testing.T) {
 		edits: []edit{{"overlays/prod/kustomization.yaml", "- path: reviews.yaml\n",
 			"- path: reviews.yaml\n- target: {kind: ServiceIntent, name: reviews}\n  patch: |-\n    - op: add\n      path: /spec/retries\n      value: {attempts: three}\n"}},
 		code: ExitError,
-		want: `error: overlays/prod/kustomization.yaml:13:14: ServiceIntent/reviews: spec\.retries\.attempts: expected integer, got string$`,
+		want: `error: overlays/prod/kustomization.yaml:13:25: ServiceIntent/reviews: spec\.retries\.attempts: expected integer, got string$`,
 	}, {
 		name:  "a split summing to 90 is an intent error (exit 2), not a policy denial, at the overlay's split",
 		edits: []edit{{"overlays/prod/reviews.yaml", "weight: 80", "weight: 70"}},
