@@ -26,6 +26,18 @@ demo: tools
 test: vet
 	@assets="$$(test/tools/install.sh)" && \
 	  KUBEBUILDER_ASSETS="$$assets" $(GO) test -count=1 -timeout 40m ./...
+	@$(MAKE) --no-print-directory fuzz
+
+## fuzz: each fuzz target for FUZZTIME (new failing inputs land in the
+## package's testdata/fuzz, the committed corpus)
+FUZZTIME ?= 10s
+FUZZ_TARGETS := pkg/intent:FuzzDecode pkg/render:FuzzRender pkg/render:FuzzScan pkg/yamlguard:FuzzParse
+.PHONY: fuzz
+fuzz:
+	@for t in $(FUZZ_TARGETS); do \
+	  echo "fuzz $${t#*:} ($(FUZZTIME))"; \
+	  $(GO) test ./$${t%%:*}/ -run '^$$' -fuzz "^$${t#*:}\$$" -fuzztime $(FUZZTIME) || exit 1; \
+	done
 
 vet:
 	$(GO) vet ./...

@@ -70,7 +70,11 @@ With --repo both revisions are fetched: branch, tag or full SHA.`,
 			if err != nil {
 				return fmt.Errorf("base %s: %w", base, err)
 			}
-			headOut, err := in.build(ctx, headTree, true)
+			dataFor, err := liveChecks(cmd, &cl, out.format, a.stderr)
+			if err != nil {
+				return err
+			}
+			headOut, err := in.buildLive(ctx, headTree, true, dataFor)
 			if err != nil {
 				return fmt.Errorf("head %s: %w", head, err)
 			}

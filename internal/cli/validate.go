@@ -17,6 +17,7 @@ func newValidateCommand(a *app) *cobra.Command {
 	var (
 		in  inputFlags
 		out outputFlags
+		cl  clusterFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "validate [DIR]",
@@ -34,7 +35,11 @@ func newValidateCommand(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			built, err := in.build(cmd.Context(), t, true)
+			dataFor, err := liveChecks(cmd, &cl, out.format, a.stderr)
+			if err != nil {
+				return err
+			}
+			built, err := in.buildLive(cmd.Context(), t, true, dataFor)
 			if err != nil {
 				return err
 			}
@@ -61,6 +66,7 @@ func newValidateCommand(a *app) *cobra.Command {
 	}
 	in.register(cmd, true)
 	out.register(cmd, validateFormats)
+	registerLiveFlags(cmd, &cl)
 	return cmd
 }
 

@@ -39,6 +39,7 @@ import (
 
 	"github.com/meshintent/meshintent/api/v1alpha1"
 	"github.com/meshintent/meshintent/pkg/apply"
+	"github.com/meshintent/meshintent/pkg/live"
 	"github.com/meshintent/meshintent/pkg/manifest"
 	"github.com/meshintent/meshintent/pkg/pipeline"
 	"github.com/meshintent/meshintent/pkg/source"
@@ -91,6 +92,9 @@ type IntentSyncReconciler struct {
 	// Fence is the controller's tenancy fence: the default of IntentSyncs
 	// that set none and the bound of those that do (see Fence.For).
 	Fence Fence
+	// Live reads what the live policy checks need from the cluster; nil
+	// leaves them silent (see liveData).
+	Live *live.Reader
 
 	states  *stateStore
 	trigger chan event.GenericEvent
@@ -401,6 +405,7 @@ func (r *IntentSyncReconciler) build(ctx context.Context, obj *v1alpha1.IntentSy
 		Path:          obj.Spec.Source.Path,
 		PolicyDirs:    policyDirs,
 		Data:          fence.Data(),
+		DataFor:       r.liveData(obj),
 		Cache:         st.cache,
 		PolicyTimeout: policyTimeoutOf(obj),
 	})

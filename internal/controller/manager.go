@@ -36,6 +36,7 @@ import (
 
 	"github.com/meshintent/meshintent/api/v1alpha1"
 	"github.com/meshintent/meshintent/pkg/apply"
+	"github.com/meshintent/meshintent/pkg/live"
 	"github.com/meshintent/meshintent/pkg/manifest"
 	"github.com/meshintent/meshintent/pkg/render"
 	gitsource "github.com/meshintent/meshintent/pkg/source"
@@ -241,6 +242,7 @@ func NewManager(opts Options) (*Manager, error) {
 		Recorder:  mgr.GetEventRecorderFor(eventSource), //nolint:staticcheck // see below
 		Namespace: opts.Namespace,
 		Fence:     opts.Fence,
+		Live:      live.NewReader(direct, live.Options{TTL: liveTTL}),
 		states:    newStateStore(),
 		trigger:   make(chan event.GenericEvent, triggerBuffer),
 		elected:   mgr.Elected(),

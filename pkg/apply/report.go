@@ -6,7 +6,7 @@ import (
 	"io"
 	"strings"
 
-	"github.com/meshintent/meshintent/internal/markdown"
+	"github.com/meshintent/meshintent/pkg/markdown"
 	"github.com/meshintent/meshintent/pkg/termsafe"
 )
 

@@ -12,7 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/meshintent/meshintent/internal/canonical"
+	"github.com/meshintent/meshintent/pkg/canonical"
 	"github.com/meshintent/meshintent/pkg/manifest"
 )
 

@@ -7,15 +7,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
-
-	"github.com/meshintent/meshintent/internal/testenv"
 )
-
-var env *testenv.Env
-
-// TestMain starts one control plane with the Istio CRDs for the package;
-// the conversion tests do not use it.
-func TestMain(m *testing.M) { testenv.Main(m, &env) }
 
 // parseObjects reads a multi-document YAML stream of live objects, with
 // NAMESPACE replaced by ns. Numbers decode as the API server's do (int64 or

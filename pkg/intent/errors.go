@@ -82,7 +82,9 @@ func plainKey(k string) bool {
 //
 //	base/reviews.yaml:14: ServiceIntent/bookinfo/reviews: spec.routes[0].match[1].headres: unknown field
 //
-// where the line is left out when unknown and the file when there is none.
+// where the line is left out when unknown and the file when there is none;
+// a column follows the line when known (base/reviews.yaml:49:5: ...), as
+// for the errors CheckRead finds in the text as written.
 type FieldError struct {
 	// File is the repo-relative file that declared the intent.
 	File string

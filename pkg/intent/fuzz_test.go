@@ -3,6 +3,7 @@ package intent
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -12,6 +13,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/meshintent/meshintent/api/v1alpha1"
+	"github.com/meshintent/meshintent/pkg/yamlguard"
 )
 
 // fuzzExamples are the intent files of examples/repo, whole documents and
@@ -55,7 +57,8 @@ var fuzzBadSeeds = []string{
 	"apiVersion: meshintent.io/v1alpha1\nkind: ServiceIntent\nmetadata:\n  name: x\n  namespace: y\nspec:\n  versions:\n  - name: v1\n    labels: {}\n  - name: v1\n    trafficPolicy:\n      connectionPool: {maxConnections: 99999999999}\n      outlierDetection: {maxEjectionPercent: 101, interval: 0s}\n",
 }
 
-// FuzzDecode parses its input as YAML into a map, as the renderer does, and
+// FuzzDecode checks its input with the YAML guard and parses it into a map,
+// as the renderer does, and
 // decodes it, without and with a LineFinder reading the same bytes. Decode
 // must not panic nor change its input; a success is exactly one intent of
 // the document's kind; a failure is an ErrorList of *FieldError in order,
@@ -71,8 +74,21 @@ func FuzzDecode(f *testing.F) {
 	for _, s := range fuzzBadSeeds {
 		f.Add([]byte(s))
 	}
+	// Alias bombs, which the guard refuses, and an alias the decoder sees
+	// expanded.
+	f.Add([]byte(svcHeader + "  versionLabel: &l version\n  service: *l\n"))
+	bomb := svcHeader + "  bomb:\n    a0: &a0 [lol,lol,lol,lol,lol,lol,lol,lol,lol]\n"
+	for i := 1; i <= 8; i++ {
+		bomb += fmt.Sprintf("    a%d: &a%d [%s]\n", i, i, strings.TrimSuffix(strings.Repeat(fmt.Sprintf("*a%d,", i-1), 9), ","))
+	}
+	f.Add([]byte(bomb))
 
 	f.Fuzz(func(t *testing.T, data []byte) {
+		// The renderer parses nothing past the YAML guard: without it, an
+		// alias bomb the fuzzer builds would expand here, in yaml.Unmarshal.
+		if err := yamlguard.NewBudget(yamlguard.Limits{}).Check("fuzz.yaml", data); err != nil {
+			return
+		}
 		var raw map[string]any
 		if err := yaml.Unmarshal(data, &raw); err != nil || raw == nil {
 			return // not a mapping: the renderer refuses it before decoding

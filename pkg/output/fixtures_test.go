@@ -3,6 +3,7 @@ package output
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
@@ -41,9 +42,10 @@ func report() *validate.Report {
 			Severity: "waived", Policy: "meshintent.faults", Rule: "deny", PolicyFile: "builtin/faults.rego",
 			Object: "VirtualService/bookinfo/ratings", Field: "spec.http[0].fault", Message: "fault injection in production",
 			Source: "base/ratings.yaml", Line: 20,
+			Waived: &validate.Waiver{Reason: "chaos drill, ticket OPS-7", Expires: time.Date(2026, 3, 31, 0, 0, 0, 0, time.UTC), By: "meshintent.yaml:12"},
 		},
 	}
-	return &validate.Report{Results: rs, Denials: 2, Warnings: 1, Objects: 11, Intents: 6}
+	return &validate.Report{Results: rs, Denials: 2, Warnings: 1, Waived: 1, Objects: 11, Intents: 6}
 }
 
 func descriptions() map[string]string {

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/santhosh-tekuri/jsonschema/v6"
@@ -99,8 +100,14 @@ func TestSARIFMatchesTheSchema(t *testing.T) {
 			if diff := cmp.Diff([]string{"error", "warning", "note"}, levels); diff != "" {
 				t.Errorf("levels (-want +got):\n%s", diff)
 			}
-			if len(run.Results[3].Suppressions) != 1 {
-				t.Error("the waived result is not suppressed")
+			want2 := []sarifSuppress{{Kind: "external", Status: "accepted", Justification: "until 2026-03-31 by meshintent.yaml:12: chaos drill, ticket OPS-7"}}
+			if diff := cmp.Diff(want2, run.Results[3].Suppressions); diff != "" {
+				t.Errorf("the waived result's suppressions (-want +got):\n%s", diff)
+			}
+			for i, res := range run.Results[:3] {
+				if res.Suppressions != nil {
+					t.Errorf("result %d (%s) is suppressed: %+v", i, res.Level, res.Suppressions)
+				}
 			}
 		})
 	}
@@ -155,8 +162,8 @@ func TestGitHubWorkflowCommands(t *testing.T) {
 		{"error", "deploy/overlays/prod/weights.yaml", "9", "meshintent.weights: VirtualService/bookinfo/reviews spec.http[3].route", "weights sum to 90, not 100 (value set here by an overlay)"},
 		{"error", "deploy/base/ratings, v1:x.yaml", "3", "team.naming: ServiceIntent/bookinfo/ratings metadata.name", hostile},
 		{"warning", "deploy/base/reviews.yaml", "", "meshintent.tls: DestinationRule/bookinfo/reviews spec.trafficPolicy.tls.mode", "TLS is disabled"},
-		{"notice", "deploy/base/ratings.yaml", "20", "meshintent.faults: VirtualService/bookinfo/ratings spec.http[0].fault", "fault injection in production"},
-		{"notice", "", "", "meshintent plan overlays/prod", "0 added, 2 changed, 0 removed, 0 unchanged; 2 denied, 1 warnings"},
+		{"notice", "deploy/base/ratings.yaml", "20", "meshintent.faults: VirtualService/bookinfo/ratings spec.http[0].fault", "waived: fault injection in production (until 2026-03-31 by meshintent.yaml:12: chaos drill, ticket OPS-7)"},
+		{"notice", "", "", "meshintent plan overlays/prod", "0 added, 2 changed, 0 removed, 0 unchanged; 2 denied, 1 warning, 1 waived"},
 	}
 	if diff := cmp.Diff(want, got, cmp.AllowUnexported(annotation{})); diff != "" {
 		t.Errorf("annotations, decoded (-want +got):\n%s", diff)
@@ -254,4 +261,65 @@ func TestJSONGolden(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestWaivedResultsShowTheirWaiver writes the fixture's waived denial in
+// every format and checks that each shows it as waived, with its reason,
+// expiry and author, and counts it apart from denials.
+func TestWaivedResultsShowTheirWaiver(t *testing.T) {
+	for _, tc := range []struct {
+		format Format
+		want   []string
+	}{
+		{JSON, []string{
+			`"waived": 1,`,
+			`"severity": "waived"`,
+			`"waived": {
+        "reason": "chaos drill, ticket OPS-7",
+        "expires": "2026-03-31T00:00:00Z",
+        "by": "meshintent.yaml:12"
+      }`,
+		}},
+		{SARIF, []string{`"suppressions": [
+            {
+              "kind": "external",
+              "status": "accepted",
+              "justification": "until 2026-03-31 by meshintent.yaml:12: chaos drill, ticket OPS-7"
+            }
+          ]`}},
+		{JUnit, []string{
+			`<skipped message="waived until 2026-03-31 by meshintent.yaml:12: chaos drill, ticket OPS-7">`,
+			`skipped="1"`,
+		}},
+		{GitHub, []string{
+			"::notice file=base/ratings.yaml,line=20,title=meshintent.faults%3A VirtualService/bookinfo/ratings spec.http[0].fault::waived: fault injection in production (until 2026-03-31 by meshintent.yaml:12: chaos drill, ticket OPS-7)\n",
+		}},
+		{Markdown, []string{
+			"| objects | intents | denied | warnings | waived |",
+			"| 11 | 6 | 2 | 1 | 1 |",
+			"| ⏸️ waived | `meshintent.faults` | `VirtualService/bookinfo/ratings` | `base/ratings.yaml:20`<br>`spec.http[0].fault` | fault injection in production<br>*waived until 2026-03-31 by meshintent.yaml:12: chaos drill, ticket OPS-7* |",
+		}},
+	} {
+		t.Run(string(tc.format)+" shows the waiver", func(t *testing.T) {
+			var b bytes.Buffer
+			if err := WriteValidation(&b, tc.format, Validation{Revision: "local", Path: "overlays/prod", Report: report()}, Options{}); err != nil {
+				t.Fatal(err)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(b.String(), w) {
+					t.Errorf("output lacks %q:\n%s", w, b.String())
+				}
+			}
+		})
+	}
+	t.Run("a waiver without expiry or author shows its reason alone", func(t *testing.T) {
+		r := validate.Result{Severity: validate.SeverityWaived, Waived: &validate.Waiver{Reason: "legacy\nservice"}}
+		if got := waiverText(r); got != "legacy service" {
+			t.Errorf("waiverText = %q", got)
+		}
+		r.Waived.Expires = time.Date(2026, 3, 31, 18, 30, 0, 0, time.FixedZone("CET", 3600))
+		if got := waiverText(r); got != "until 2026-03-31T17:30:00Z: legacy service" {
+			t.Errorf("waiverText = %q", got)
+		}
+	})
 }

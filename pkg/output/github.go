@@ -14,8 +14,12 @@ import (
 //
 //	::error file=base/reviews.yaml,line=52,title=meshintent.weights: VirtualService/bookinfo/reviews spec.http[3].route::weights sum to 90, not 100
 //
-// Denials are errors, warnings warnings, other results (waived) notices. A
-// result without a file has no file property. Data and properties are
+// Denials are errors, warnings warnings, other results (waived) notices
+// whose message starts "waived: " and ends with the waiver:
+//
+//	::notice file=base/ratings.yaml,line=20,title=…::waived: fault injection in production (until 2026-03-31 by meshintent.yaml:12: canary)
+//
+// A result without a file has no file property. Data and properties are
 // percent-encoded as the runner decodes them (escapeData, escapeProperty),
 // so repository text cannot end the command or start another.
 func writeGitHub(w io.Writer, rs []validate.Result, opts Options) error {
@@ -30,12 +34,19 @@ func writeGitHub(w io.Writer, rs []validate.Result, opts Options) error {
 		}
 		locs := Locations(r)
 		t := title(r)
+		text := r.Message
+		if r.Severity == validate.SeverityWaived {
+			text = "waived: " + text
+			if w := waiverText(r); w != "" {
+				text += " (" + w + ")"
+			}
+		}
 		if len(locs) == 0 {
-			fmt.Fprintf(&b, "::%s title=%s::%s\n", cmd, escapeProperty(t), escapeData(r.Message))
+			fmt.Fprintf(&b, "::%s title=%s::%s\n", cmd, escapeProperty(t), escapeData(text))
 			continue
 		}
 		for i, l := range locs {
-			msg := r.Message
+			msg := text
 			if i > 0 {
 				msg += " (value set here by an overlay)"
 			}

@@ -3,6 +3,7 @@ package output
 import (
 	"encoding/json"
 	"io"
+	"time"
 
 	"github.com/meshintent/meshintent/pkg/plan"
 	"github.com/meshintent/meshintent/pkg/validate"
@@ -27,9 +28,9 @@ const (
 //	  "revision": "main@sha1:…",        // or "local"
 //	  "path": "overlays/prod",
 //	  "objects": 11, "intents": 6,      // what was evaluated
-//	  "denied": true, "denials": 1, "warnings": 0,
-//	  "results": [{                     // denials first, then by file, object, policy
-//	    "severity": "deny",             // deny | warn (other values: not blocking)
+//	  "denied": true, "denials": 1, "warnings": 0, "waived": 1,
+//	  "results": [{                     // denials first, then warnings, then waived; each by file, object, policy
+//	    "severity": "deny",             // deny | warn | waived (other values: not blocking)
 //	    "policy": "meshintent.weights", "rule": "deny",
 //	    "policyFile": "builtin/weights.rego",
 //	    "object": "VirtualService/bookinfo/reviews",
@@ -40,10 +41,15 @@ const (
 //	      {"file": "base/reviews.yaml", "line": 52},
 //	      {"file": "overlays/prod/reviews.yaml", "line": 9}
 //	    ]
+//	  }, {
+//	    "severity": "waived", …,
+//	    "waived": {"reason": "canary until the 31st", "expires": "2026-03-31T00:00:00Z",
+//	               "by": "meshintent.yaml:12"}   // only on waived results
 //	  }]
 //	}
 //
-// Empty lists are [] and never null; "line" is left out when unknown.
+// Empty lists are [] and never null; "line" is left out when unknown, as
+// are a waiver's "expires" when it does not lapse and "by" when unknown.
 type ValidateResult struct {
 	APIVersion string `json:"apiVersion"`
 	Kind       string `json:"kind"`
@@ -60,7 +66,10 @@ type PolicyReport struct {
 	Denied   bool      `json:"denied"`
 	Denials  int       `json:"denials"`
 	Warnings int       `json:"warnings"`
-	Results  []Finding `json:"results"`
+	// Waived counts the denials an exception waives (results of severity
+	// waived); they do not make Denied.
+	Waived  int       `json:"waived"`
+	Results []Finding `json:"results"`
 }
 
 // Finding is one policy result.
@@ -80,6 +89,21 @@ type Finding struct {
 	Source    string     `json:"source,omitempty"`
 	Line      int        `json:"line,omitempty"`
 	Locations []Location `json:"locations"`
+	// Waived says why a result of severity waived is waived; nil
+	// otherwise.
+	Waived *Waiver `json:"waived,omitempty"`
+}
+
+// Waiver is the exception that waives a denial.
+type Waiver struct {
+	// Reason is the exception's reason.
+	Reason string `json:"reason"`
+	// Expires is when the exception lapses (the denial is back then);
+	// left out when it does not.
+	Expires time.Time `json:"expires,omitzero"`
+	// By locates the exception: "meshintent.yaml:12", or the Rego
+	// exception rule and its file; left out when unknown.
+	By string `json:"by,omitempty"`
 }
 
 // Location is a place in the repository.
@@ -102,7 +126,7 @@ type Location struct {
 //	               "namespace": "bookinfo", "name": "reviews", "action": "changed",
 //	               "source": "base/reviews.yaml", "diff": "--- base/…\n+++ head/…\n…"}],
 //	  "policy": { …the body of a ValidateResult, for head… },
-//	  "denied": false, "warnings": 0,
+//	  "denied": false, "warnings": 0, "waived": 0,
 //	  "live": {"actions": […], "rejected": […], "drift": {…}}   // only with --kubeconfig
 //	}
 type PlanResult struct {
@@ -116,6 +140,7 @@ type PlanResult struct {
 	Policy     PolicyReport  `json:"policy"`
 	Denied     bool          `json:"denied"`
 	Warnings   int           `json:"warnings"`
+	Waived     int           `json:"waived"`
 	Live       *Live         `json:"live,omitempty"`
 }
 
@@ -123,7 +148,7 @@ func policyReport(revision, path string, rep *validate.Report) PolicyReport {
 	out := PolicyReport{
 		Revision: revision, Path: path, Objects: rep.Objects, Intents: rep.Intents,
 		Denied: rep.Denied(), Denials: rep.Denials, Warnings: rep.Warnings,
-		Results: make([]Finding, 0, len(rep.Results)),
+		Waived: rep.Waived, Results: make([]Finding, 0, len(rep.Results)),
 	}
 	for _, r := range rep.Results {
 		f := Finding{
@@ -133,6 +158,9 @@ func policyReport(revision, path string, rep *validate.Report) PolicyReport {
 		}
 		for _, l := range Locations(r) {
 			f.Locations = append(f.Locations, Location{File: l.File, Line: l.Line, AfterOverlays: l.AfterOverlays})
+		}
+		if w := r.Waived; w != nil {
+			f.Waived = &Waiver{Reason: w.Reason, Expires: w.Expires.UTC(), By: w.By}
 		}
 		out.Results = append(out.Results, f)
 	}
@@ -152,7 +180,7 @@ func planJSON(p Plan) PlanResult {
 		APIVersion: APIVersion, Kind: KindPlanResult,
 		Path: p.Path, Base: p.Base, Head: p.Head, Summary: p.Summary, Changes: changes,
 		Policy: policyReport(p.Head, p.Path, p.Report),
-		Denied: p.Report.Denied(), Warnings: p.Report.Warnings, Live: p.Live,
+		Denied: p.Report.Denied(), Warnings: p.Report.Warnings, Waived: p.Report.Waived, Live: p.Live,
 	}
 }
 

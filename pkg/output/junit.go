@@ -12,7 +12,8 @@ import (
 // JUnit XML, as GitLab and Jenkins read it: one testsuite per policy, one
 // testcase per object (or intent) a policy reported on, named after the
 // object and field and classed by policy. A denial is a <failure>, a waived
-// result <skipped>; a warning passes with its message in <system-out>.
+// result <skipped message="waived until … by …: reason">; a warning passes
+// with its message in <system-out>.
 // Every testcase's file and line are the intent's (GitLab shows them).
 type junitSuites struct {
 	XMLName  xml.Name     `xml:"testsuites"`
@@ -83,7 +84,12 @@ func writeJUnit(w io.Writer, name string, rep *validate.Report, opts Options) er
 		case levelWarn:
 			c.SystemOut = "warning: " + body
 		default:
-			c.Skipped = &junitMessage{Message: oneLine(r.Message), Text: body}
+			msg := oneLine(r.Message)
+			if w := waiverText(r); w != "" {
+				msg = "waived " + w
+				body += "waived: " + w + "\n"
+			}
+			c.Skipped = &junitMessage{Message: msg, Text: body}
 			s.Skipped++
 		}
 		s.Cases = append(s.Cases, c)
@@ -91,7 +97,7 @@ func writeJUnit(w io.Writer, name string, rep *validate.Report, opts Options) er
 	}
 	if len(order) == 0 {
 		doc.Suites = []junitSuite{{Name: "meshintent", Tests: 1, Cases: []junitCase{{
-			Name: fmt.Sprintf("%d objects from %d intents pass every policy", rep.Objects, rep.Intents), Classname: "meshintent",
+			Name: fmt.Sprintf("%s from %s pass every policy", plural(rep.Objects, "object"), plural(rep.Intents, "intent")), Classname: "meshintent",
 		}}}}
 	}
 	for _, p := range order {

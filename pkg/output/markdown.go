@@ -5,7 +5,7 @@ import (
 	"io"
 	"strings"
 
-	"github.com/meshintent/meshintent/internal/markdown"
+	"github.com/meshintent/meshintent/pkg/markdown"
 	"github.com/meshintent/meshintent/pkg/plan"
 	"github.com/meshintent/meshintent/pkg/validate"
 )
@@ -82,6 +82,13 @@ func resultsTable(b *budget, rs []validate.Result, artifact string) {
 
 func resultRow(r validate.Result) string {
 	icon := "ℹ️ " + markdown.Inline(string(r.Severity))
+	msg := markdown.Inline(r.Message)
+	if r.Severity == validate.SeverityWaived {
+		icon = "⏸️ waived"
+		if w := waiverText(r); w != "" {
+			msg += "<br>*waived " + markdown.Inline(w) + "*"
+		}
+	}
 	switch levelOf(r) {
 	case levelDeny:
 		icon = "❌ deny"
@@ -100,7 +107,7 @@ func resultRow(r validate.Result) string {
 		where = append(where, markdown.Code(r.Field))
 	}
 	return fmt.Sprintf("| %s | %s | %s | %s | %s |\n", icon, markdown.Code(r.Policy), markdown.Code(r.Object),
-		strings.Join(where, "<br>"), markdown.Inline(r.Message))
+		strings.Join(where, "<br>"), msg)
 }
 
 // writeValidationMarkdown writes a validate run as a pull-request comment:
@@ -114,8 +121,8 @@ func writeValidationMarkdown(w io.Writer, v Validation, opts Options) error {
 	}
 	b.must(fmt.Sprintf("### meshintent validate: %s %s\n\n", markdown.Code(v.Path), verdict))
 	b.must(fmt.Sprintf("%s\n\n", markdown.Code(v.Revision)))
-	b.must("| objects | intents | denied | warnings |\n|---:|---:|---:|---:|\n")
-	b.must(fmt.Sprintf("| %d | %d | %d | %d |\n\n", rep.Objects, rep.Intents, rep.Denials, rep.Warnings))
+	b.must("| objects | intents | denied | warnings | waived |\n|---:|---:|---:|---:|---:|\n")
+	b.must(fmt.Sprintf("| %d | %d | %d | %d | %d |\n\n", rep.Objects, rep.Intents, rep.Denials, rep.Warnings, rep.Waived))
 	resultsTable(b, rep.Results, "see the full report (`--output-file`)")
 	_, err := io.WriteString(w, b.b.String())
 	return err
@@ -137,9 +144,9 @@ func writePlanMarkdown(w io.Writer, p Plan, opts Options) error {
 	}
 	b.must(fmt.Sprintf("### meshintent plan: %s %s\n\n", markdown.Code(p.Path), verdict))
 	b.must(fmt.Sprintf("%s → %s\n\n", markdown.Code(p.Base), markdown.Code(p.Head)))
-	b.must("| added | changed | removed | unchanged | denied | warnings |\n|---:|---:|---:|---:|---:|---:|\n")
-	b.must(fmt.Sprintf("| %d | %d | %d | %d | %d | %d |\n\n", p.Summary.Added, p.Summary.Changed, p.Summary.Removed,
-		p.Summary.Unchanged, p.Report.Denials, p.Report.Warnings))
+	b.must("| added | changed | removed | unchanged | denied | warnings | waived |\n|---:|---:|---:|---:|---:|---:|---:|\n")
+	b.must(fmt.Sprintf("| %d | %d | %d | %d | %d | %d | %d |\n\n", p.Summary.Added, p.Summary.Changed, p.Summary.Removed,
+		p.Summary.Unchanged, p.Report.Denials, p.Report.Warnings, p.Report.Waived))
 
 	resultsTable(b, p.Report.Results, artifact)
 

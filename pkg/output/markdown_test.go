@@ -29,8 +29,8 @@ func TestPlanMarkdownFitsAComment(t *testing.T) {
 		for _, want := range []string{
 			"### meshintent plan: `overlays/prod` ❌ denied by policy",
 			"`main@sha1:1111` → `canary@sha1:2222`",
-			"| added | changed | removed | unchanged | denied | warnings |",
-			"| 0 | 2000 | 0 | 0 | 2 | 1 |",
+			"| added | changed | removed | unchanged | denied | warnings | waived |",
+			"| 0 | 2000 | 0 | 0 | 2 | 1 | 1 |",
 		} {
 			if !strings.Contains(got, want) {
 				t.Errorf("comment lacks %q", want)

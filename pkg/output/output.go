@@ -7,7 +7,7 @@
 // validate.Result.Line and Related).
 //
 // Text from the repository (names, messages, paths, diffs) is untrusted: each
-// writer escapes it for its format (Markdown through internal/markdown,
+// writer escapes it for its format (Markdown through pkg/markdown,
 // workflow commands by their percent-encoding, XML and JSON by their
 // encoders).
 package output
@@ -18,6 +18,7 @@ import (
 	"path"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/meshintent/meshintent/pkg/apply"
 	"github.com/meshintent/meshintent/pkg/intent"
@@ -121,8 +122,9 @@ func WritePlan(w io.Writer, f Format, p Plan, opts Options) error {
 			return err
 		}
 		_, err := fmt.Fprintf(w, "::notice title=%s::%s\n", escapeProperty("meshintent plan "+p.Path),
-			escapeData(fmt.Sprintf("%d added, %d changed, %d removed, %d unchanged; %d denied, %d warnings",
-				p.Summary.Added, p.Summary.Changed, p.Summary.Removed, p.Summary.Unchanged, p.Report.Denials, p.Report.Warnings)))
+			escapeData(fmt.Sprintf("%d added, %d changed, %d removed, %d unchanged; %d denied, %s, %d waived",
+				p.Summary.Added, p.Summary.Changed, p.Summary.Removed, p.Summary.Unchanged, p.Report.Denials,
+				plural(p.Report.Warnings, "warning"), p.Report.Waived)))
 		return err
 	case SARIF:
 		return writeSARIF(w, p.Report.Results, opts)
@@ -151,8 +153,9 @@ func Where(l intent.Location) string {
 	return l.File
 }
 
-// level is a result's weight for CI: "deny" and "warn" as they are; any
-// other severity (a waived denial) is a note that blocks nothing.
+// level is a result's weight for CI: "deny" and "warn" as they are; a
+// waived denial (and any other severity) is a note that blocks nothing,
+// shown with its waiver (see waiverText).
 type level int
 
 const (
@@ -169,6 +172,42 @@ func levelOf(r validate.Result) level {
 		return levelWarn
 	}
 	return levelNote
+}
+
+// waiverText says why r is waived, for people: "until 2026-03-31 by
+// meshintent.yaml:12: canary in progress", leaving out the expiry when the
+// exception does not lapse and the author when unknown. Empty when r has
+// no waiver.
+func waiverText(r validate.Result) string {
+	w := r.Waived
+	if w == nil {
+		return ""
+	}
+	var parts []string
+	if !w.Expires.IsZero() {
+		parts = append(parts, "until "+expiry(w.Expires))
+	}
+	if w.By != "" {
+		parts = append(parts, "by "+w.By)
+	}
+	s := strings.Join(parts, " ")
+	if w.Reason != "" {
+		if s != "" {
+			s += ": "
+		}
+		s += w.Reason
+	}
+	return oneLine(s)
+}
+
+// expiry formats an exception's expiry: the date alone when it is
+// midnight UTC (how a date-only expiry is read), else RFC 3339.
+func expiry(t time.Time) string {
+	t = t.UTC()
+	if t.Hour() == 0 && t.Minute() == 0 && t.Second() == 0 && t.Nanosecond() == 0 {
+		return t.Format(time.DateOnly)
+	}
+	return t.Format(time.RFC3339)
 }
 
 func prefixed(prefix, file string) string {
@@ -199,6 +238,14 @@ func title(r validate.Result) string {
 		t += " " + r.Field
 	}
 	return t
+}
+
+// plural is "1 warning", "2 warnings": n and word, with an s unless n is 1.
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
 }
 
 func oneLine(s string) string {

@@ -61,8 +61,14 @@ type sarifResult struct {
 	Properties       map[string]string `json:"properties,omitempty"`
 }
 
+// sarifSuppress is a SARIF suppression: kind "external" (the exception
+// is written in meshintent.yaml or a policy, not at the result's
+// location), status "accepted", and the exception's reason and author as
+// the justification.
 type sarifSuppress struct {
-	Kind string `json:"kind"`
+	Kind          string `json:"kind"`
+	Status        string `json:"status,omitempty"`
+	Justification string `json:"justification,omitempty"`
 }
 
 type sarifLocation struct {
@@ -95,7 +101,8 @@ type sarifLogical struct {
 // opts.Descriptions) and one result per policy result, located at the
 // intent line that produced the field, with the overlay patches that set
 // it as related locations. Denials are errors, warnings warnings; other
-// results (waived) are notes with an external suppression.
+// results (waived) are notes with an external, accepted suppression whose
+// justification is the waiver (code scanning shows them as dismissed).
 func writeSARIF(w io.Writer, rs []validate.Result, opts Options) error {
 	names := policyNames(rs)
 	for p := range opts.Descriptions {
@@ -140,7 +147,11 @@ func writeSARIF(w io.Writer, rs []validate.Result, opts Options) error {
 			res.Properties["field"] = r.Field
 		}
 		if levelOf(r) == levelNote {
-			res.Suppressions = []sarifSuppress{{Kind: "external"}}
+			sup := sarifSuppress{Kind: "external"}
+			if r.Waived != nil {
+				sup.Status, sup.Justification = "accepted", waiverText(r)
+			}
+			res.Suppressions = []sarifSuppress{sup}
 		}
 		logical := []sarifLogical{{FullyQualifiedName: r.Object, Kind: "object"}}
 		for i, l := range Locations(r) {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/meshintent/meshintent/pkg/manifest"
 	"github.com/meshintent/meshintent/pkg/render"
 	"github.com/meshintent/meshintent/pkg/validate"
 )
@@ -29,6 +30,10 @@ type Options struct {
 	Data map[string]any
 	// SkipPolicy renders only; Outcome.Report stays nil.
 	SkipPolicy bool
+	// DataFor, when set, is called with the rendered set before the gate;
+	// its data is merged over Data (maps key by key). The live checks'
+	// view of the cluster comes this way (see package live).
+	DataFor func(ctx context.Context, set manifest.Set) (map[string]any, error)
 	// PolicyTimeout is the time budget of the policy evaluation;
 	// validate.DefaultTimeout when 0.
 	PolicyTimeout time.Duration
@@ -83,9 +88,17 @@ func Build(ctx context.Context, opts Options) (*Outcome, error) {
 	if err != nil {
 		return nil, err
 	}
+	data := opts.Data
+	if opts.DataFor != nil {
+		extra, err := opts.DataFor(ctx, res.Objects)
+		if err != nil {
+			return nil, err
+		}
+		data = mergeData(data, extra)
+	}
 	engine, err := interruptible(ctx, "compiling policies", func() (*validate.Engine, error) {
 		return validate.New(ctx, validate.Options{
-			Policies: sources, Data: opts.Data, Timeout: opts.PolicyTimeout, Exceptions: cfg.PolicyExceptions(),
+			Policies: sources, Data: data, Timeout: opts.PolicyTimeout, Exceptions: cfg.PolicyExceptions(),
 		})
 	})
 	if err != nil {
@@ -110,6 +123,25 @@ func Build(ctx context.Context, opts Options) (*Outcome, error) {
 		}
 	}
 	return out, nil
+}
+
+// mergeData returns over merged onto base, maps key by key, without
+// changing either.
+func mergeData(base, over map[string]any) map[string]any {
+	out := make(map[string]any, len(base)+len(over))
+	for k, v := range base {
+		out[k] = v
+	}
+	for k, v := range over {
+		if b, ok := out[k].(map[string]any); ok {
+			if o, ok := v.(map[string]any); ok {
+				out[k] = mergeData(b, o)
+				continue
+			}
+		}
+		out[k] = v
+	}
+	return out
 }
 
 // interruptible runs fn and returns its result, or, as soon as ctx is done

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/meshintent/meshintent/internal/canonical"
+	"github.com/meshintent/meshintent/pkg/canonical"
 )
 
 // Cache keeps the kustomize stage of renders: for each root, path and

@@ -119,7 +119,7 @@ func (r *renderer) strictRead(ctx context.Context, top *kustNode) error {
 				}
 				all = append(all, &intent.FieldError{
 					File: jobs[i].source, Line: p.ref.Line, Column: col,
-					Object: manifest.ObjectID(p.ref.Kind, p.ref.Namespace, p.ref.Name),
+					Object:  manifest.ObjectID(p.ref.Kind, p.ref.Namespace, p.ref.Name),
 					Message: "this patch's object is declared by no resource it applies to: is its file missing from a kustomization's resources?",
 				})
 			}

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/meshintent/meshintent/internal/markdown"
+	"github.com/meshintent/meshintent/pkg/markdown"
 	"github.com/meshintent/meshintent/pkg/termsafe"
 )
 

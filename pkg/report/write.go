@@ -7,8 +7,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/meshintent/meshintent/internal/markdown"
 	"github.com/meshintent/meshintent/pkg/apply"
+	"github.com/meshintent/meshintent/pkg/markdown"
 )
 
 // valueLimit caps a value in a Markdown cell or a Slack line; the JSON

@@ -38,6 +38,12 @@ func builtin(sev Severity, pkg, object, field, msg string) Result {
 	return r
 }
 
+// coded is r with the Istio message code its rule gives.
+func coded(r Result, code string) Result {
+	r.Code = code
+	return r
+}
+
 func TestEvaluateBuiltins(t *testing.T) {
 	e := newEngine(t, Options{})
 	jason := map[string]any{"match": []any{map[string]any{"headers": map[string]any{"end-user": map[string]any{"exact": "jason"}}}}}
@@ -61,29 +67,29 @@ func TestEvaluateBuiltins(t *testing.T) {
 	}, {
 		name: "a subset no DestinationRule defines is denied",
 		in:   replace(bookinfo(), vs("bookinfo", "reviews", hosts, route("reviews", "v1", 90, "v3", 10))),
-		want: []Result{builtin(SeverityDeny, "subsets", "VirtualService/bookinfo/reviews", "spec.http[0].route[1].destination.subset",
-			"subset v3 of host reviews.bookinfo.svc.cluster.local is not defined by DestinationRule/bookinfo/reviews")},
+		want: []Result{coded(builtin(SeverityDeny, "subsets", "VirtualService/bookinfo/reviews", "spec.http[0].route[1].destination.subset",
+			"subset v3 of host reviews.bookinfo.svc.cluster.local is not defined by DestinationRule/bookinfo/reviews"), "IST0101")},
 	}, {
 		name: "a mirror to an undefined subset is denied",
 		in: replace(bookinfo(), vs("bookinfo", "reviews", hosts,
 			with(to("reviews", "v1"), map[string]any{"mirror": map[string]any{"host": "reviews", "subset": "v3"}}))),
-		want: []Result{builtin(SeverityDeny, "subsets", "VirtualService/bookinfo/reviews", "spec.http[0].mirror.subset",
-			"subset v3 of host reviews.bookinfo.svc.cluster.local is not defined by DestinationRule/bookinfo/reviews")},
+		want: []Result{coded(builtin(SeverityDeny, "subsets", "VirtualService/bookinfo/reviews", "spec.http[0].mirror.subset",
+			"subset v3 of host reviews.bookinfo.svc.cluster.local is not defined by DestinationRule/bookinfo/reviews"), "IST0101")},
 	}, {
 		name: "subsets of a fully qualified host resolve to the short name's DestinationRule",
 		in:   replace(bookinfo(), vs("bookinfo", "reviews", hosts, to("reviews.bookinfo.svc.cluster.local", "v2"))),
 	}, {
-		name: "rules after a catch-all are denied",
+		name: "rules after a catch-all warn",
 		in:   replace(bookinfo(), vs("bookinfo", "reviews", hosts, to("reviews", "v1"), with(to("reviews", "v2"), jason))),
-		want: []Result{builtin(SeverityDeny, "catchall", "VirtualService/bookinfo/reviews", "spec.http[1]", "http[1] is unreachable: http[0] before it matches every request")},
+		want: []Result{coded(builtin(SeverityWarn, "catchall", "VirtualService/bookinfo/reviews", "spec.http[1]", "http[1] is unreachable: http[0] before it matches every request"), "IST0130")},
 	}, {
 		name: "two VirtualServices for one host are denied",
 		in:   replace(bookinfo(), vs("bookinfo", "reviews-canary", []any{"reviews.bookinfo.svc.cluster.local"}, to("reviews", "v1"))),
 		want: []Result{
-			builtin(SeverityDeny, "uniquehosts", "VirtualService/bookinfo/reviews-canary", "spec.hosts[0]",
-				"host reviews.bookinfo.svc.cluster.local is also routed by VirtualService/bookinfo/reviews: keep one VirtualService per host"),
-			builtin(SeverityDeny, "uniquehosts", "VirtualService/bookinfo/reviews", "spec.hosts[0]",
-				"host reviews.bookinfo.svc.cluster.local is also routed by VirtualService/bookinfo/reviews-canary: keep one VirtualService per host"),
+			coded(builtin(SeverityDeny, "uniquehosts", "VirtualService/bookinfo/reviews-canary", "spec.hosts[0]",
+				"host reviews.bookinfo.svc.cluster.local is also routed by VirtualService/bookinfo/reviews: keep one VirtualService per host"), "IST0109"),
+			coded(builtin(SeverityDeny, "uniquehosts", "VirtualService/bookinfo/reviews", "spec.hosts[0]",
+				"host reviews.bookinfo.svc.cluster.local is also routed by VirtualService/bookinfo/reviews-canary: keep one VirtualService per host"), "IST0109"),
 		},
 	}, {
 		name: "the same short name in another namespace is another host",

@@ -25,7 +25,9 @@ func TestRepositoryPolicies(t *testing.T) {
 	e := newEngine(t, Options{Policies: []Source{{Name: "policies", FS: dirFS(t, "testdata/repo-policies")}}})
 	in := replace(bookinfo(),
 		telemetry("bookinfo", "mesh-default", 50, nil),
-		telemetry("bookinfo", "owned", 5, map[string]any{"owner": "team-a"}),
+		// In another namespace: two Telemetry without selector in one
+		// namespace conflict (meshintent.selectors, IST0160).
+		telemetry("reviews-team", "owned", 5, map[string]any{"owner": "team-a"}),
 		// Within the built-in 60s, above the repository's 10s.
 		vs("bookinfo", "reviews", []any{"reviews"}, with(to("reviews", "v1"), map[string]any{"timeout": "30s"})),
 	)

@@ -1,14 +1,17 @@
-package importer_test
+package e2e
+
+// The import round trip runs the CLI (internal/cli) against a live control
+// plane, so it lives here and not in pkg/importer, whose tests may not import
+// the CLI (see internal/archtest). Its fixtures stay in pkg/importer/testdata,
+// beside the conversion tests that share them.
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -23,17 +26,6 @@ import (
 	"github.com/meshintent/meshintent/pkg/manifest"
 	"github.com/meshintent/meshintent/pkg/render"
 )
-
-// reconciler runs the CLI in-process.
-func reconciler(t *testing.T, args ...string) (code int, stdout, stderr string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	var out, errOut bytes.Buffer
-	code = cli.Run(ctx, args, &out, &errOut)
-	t.Logf("reconciler %s → exit %d\n%s%s", strings.Join(args, " "), code, out.String(), errOut.String())
-	return code, out.String(), errOut.String()
-}
 
 // createLive creates the objects as Kiali would (field manager "kiali") and
 // returns them as the API server stores them, read back through
@@ -340,4 +332,37 @@ spec:
 			t.Errorf("exit, stdout, stderr (-want +got):\n%s", diff)
 		}
 	})
+}
+
+// parseObjects reads a multi-document YAML stream of live objects, with
+// NAMESPACE replaced by ns. Numbers decode as the API server's do (int64 or
+// float64) and nulls are kept, as a client would send them.
+func parseObjects(t *testing.T, text, ns string) []*unstructured.Unstructured {
+	t.Helper()
+	var out []*unstructured.Unstructured
+	for _, doc := range strings.Split(strings.ReplaceAll(text, "NAMESPACE", ns), "\n---\n") {
+		if strings.TrimSpace(doc) == "" {
+			continue
+		}
+		j, err := yaml.YAMLToJSON([]byte(doc))
+		if err != nil {
+			t.Fatalf("parsing objects: %v\n%s", err, doc)
+		}
+		u := &unstructured.Unstructured{}
+		if err := u.UnmarshalJSON(j); err != nil {
+			t.Fatalf("parsing objects: %v\n%s", err, doc)
+		}
+		out = append(out, u)
+	}
+	return out
+}
+
+// fixture reads pkg/importer/testdata/file as parseObjects does.
+func fixture(t *testing.T, file, ns string) []*unstructured.Unstructured {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "pkg", "importer", "testdata", file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return parseObjects(t, string(b), ns)
 }

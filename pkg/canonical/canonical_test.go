@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/meshintent/meshintent/internal/canonical"
+	"github.com/meshintent/meshintent/pkg/canonical"
 )
 
 func encode(t *testing.T, v any) []byte {

@@ -1,0 +1,43 @@
+package controller
+
+import (
+	"context"
+	"time"
+
+	ctrl "sigs.k8s.io/controller-runtime"
+
+	"github.com/meshintent/meshintent/api/v1alpha1"
+	"github.com/meshintent/meshintent/pkg/live"
+	"github.com/meshintent/meshintent/pkg/manifest"
+)
+
+// liveTTL is how long the controller reuses what it read for the live
+// checks: builds of several IntentSyncs in a burst share the reads, and a
+// Pod that appears is seen at the next build after it.
+const liveTTL = 30 * time.Second
+
+// liveData is the pipeline's DataFor for obj: the live checks' view of the
+// cluster (policies/live.rego), nil when the reconciler has no Live reader.
+// The previous versions of obj's own objects are not foreign claims. A
+// failure to read (RBAC without get/list on Services and Pods, the API
+// server busy) skips the checks for this build and is logged: the gate
+// then judges the set offline, as the CLI does without a cluster.
+func (r *IntentSyncReconciler) liveData(obj *v1alpha1.IntentSync) func(context.Context, manifest.Set) (map[string]any, error) {
+	if r.Live == nil {
+		return nil
+	}
+	owned := func(labels map[string]string) bool {
+		return labels[SyncNamespaceLabel] == obj.Namespace && labels[SyncNameLabel] == obj.Name
+	}
+	return func(ctx context.Context, set manifest.Set) (map[string]any, error) {
+		v, err := r.Live.Read(ctx, set, live.ReadOptions{Owned: owned})
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			ctrl.LoggerFrom(ctx).Info("live checks skipped", "reason", err.Error())
+			return nil, nil
+		}
+		return v.Data()
+	}
+}
