@@ -4,7 +4,7 @@ GO    ?= go
 BIN   ?= $(CURDIR)/bin
 CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/meshintent
 
-.PHONY: all build demo test vet bench tools generate
+.PHONY: all build demo test vet lint bench tools generate
 
 all: build
 
@@ -22,8 +22,8 @@ demo: tools
 	@$(GO) build -o "$(CACHE)/bin/demo" ./test/demo
 	@KUBEBUILDER_ASSETS="$$(test/tools/install.sh)" exec "$(CACHE)/bin/demo" --repo-dir examples/repo --path overlays/prod
 
-## test: the whole suite, with every set-up step it needs
-test: vet
+## test: the whole suite, with every set-up step it needs (lint first)
+test: lint
 	@assets="$$(test/tools/install.sh)" && \
 	  KUBEBUILDER_ASSETS="$$assets" $(GO) test -count=1 -timeout 40m ./...
 	@$(MAKE) --no-print-directory fuzz
@@ -39,6 +39,11 @@ fuzz:
 	  $(GO) test ./$${t%%:*}/ -run '^$$' -fuzz "^$${t#*:}\$$" -fuzztime $(FUZZTIME) || exit 1; \
 	done
 
+## lint: go vet, gofmt, staticcheck and golangci-lint (.golangci.yml), the
+## linters pinned in test/tools/lint and built once into the cache
+lint:
+	@test/tools/lint.sh
+
 vet:
 	$(GO) vet ./...
 	@unformatted="$$(gofmt -l $$(git ls-files '*.go'))"; \
@@ -49,7 +54,9 @@ bench: tools
 	$(GO) test -run '^$$' -bench . -benchmem ./pkg/pipeline/ ./pkg/render/ ./pkg/validate/
 	@KUBEBUILDER_ASSETS="$$(test/tools/install.sh)" $(GO) test -run '^$$' -bench . -benchmem -benchtime 10x ./pkg/apply/
 
-## generate: deepcopy code and the IntentSync CRD from the kubebuilder markers
+## generate: deepcopy code, the IntentSync CRD and the controller's RBAC
+## (config/rbac/role.yaml) from the kubebuilder markers, and the CLI schema's
+## descriptions (go generate ./internal/cli)
 generate:
 	hack/generate.sh
 

@@ -17,76 +17,75 @@
 # covering the later uri.
 #
 # The severity is data.meshintent.config.severity["meshintent.catchall"]
-# (warn, as Istio's warning and info levels).
+# (warn, as Istio's warning and info levels; "off" turns it off).
 package meshintent.catchall
 
 import data.meshintent.lib.hosts
 
 deny contains finding if {
 	input.kind == "VirtualService"
-	object.get(data.meshintent.config, ["severity", "meshintent.catchall"], "warn") == "deny"
+	data.meshintent.config.severity["meshintent.catchall"] == "deny"
 	some finding in findings
 }
 
 warn contains finding if {
 	input.kind == "VirtualService"
-	object.get(data.meshintent.config, ["severity", "meshintent.catchall"], "warn") == "warn"
+	not data.meshintent.config.severity["meshintent.catchall"] in {"deny", "off"}
 	some finding in findings
 }
 
 # findings are the unused rules and match entries of input.
 findings contains {"msg": msg, "field": sprintf("spec.%s[%d]", [protocol, j]), "code": "IST0130"} if {
-	some protocol in ["http", "tcp", "tls"]
-	rules := input.spec[protocol]
-	catch_alls := [i | some i, rule in rules; catch_all(protocol, rule)]
-	count(catch_alls) > 0
-	first := catch_alls[0]
-	some j, _ in rules
+	some protocol, first in _first_catch_all
+	some j, _ in input.spec[protocol]
 	j > first
 	msg := sprintf("%s[%d] is unreachable: %s[%d] before it matches every request", [protocol, j, protocol, first])
 }
 
 findings contains {"msg": msg, "field": sprintf("spec.%s[%d]", [protocol, j]), "code": "IST0130"} if {
-	some protocol in ["http", "tcp", "tls"]
-	some j, rule in input.spec[protocol]
-	not _after_catch_all(protocol, j)
-	count(rule.match) > 0
-	earlier := {i |
-		some entry in rule.match
-		some [i, _] in _covered_by(protocol, j, entry)
-	}
-	every entry in rule.match {
-		count(_covered_by(protocol, j, entry)) > 0
-	}
+	some [protocol, j] in {[p, j] | some [p, j, _, _, _] in _covered}
+	entries := {k | some [p, r, k, _, _] in _covered; p == protocol; r == j}
+	count(entries) == count(input.spec[protocol][j].match)
+	earlier := {i | some [p, r, _, i, _] in _covered; p == protocol; r == j}
 	msg := sprintf("%s[%d] is unreachable: each of its matches is matched before by %s", [protocol, j, _rules(protocol, earlier)])
 }
 
 findings contains {"msg": msg, "field": sprintf("spec.%s[%d].match[%d]", [protocol, j, k]), "code": "IST0131"} if {
-	some protocol in ["http", "tcp", "tls"]
-	some j, rule in input.spec[protocol]
-	not _after_catch_all(protocol, j)
-	some entry in rule.match
-	count(_covered_by(protocol, j, entry)) == 0
-	some k, entry2 in rule.match
-	covers := _covered_by(protocol, j, entry2)
-	count(covers) > 0
-	[i, l] := min(covers)
+	some [protocol, j] in {[p, j] | some [p, j, _, _, _] in _covered}
+	entries := {k | some [p, r, k, _, _] in _covered; p == protocol; r == j}
+	count(entries) < count(input.spec[protocol][j].match)
+	some k in entries
+	[i, l] := min({[i, l] | some [p, r, m, i, l] in _covered; p == protocol; r == j; m == k})
 	msg := sprintf("%s[%d].match[%d] is never used: %s[%d].match[%d] before it matches every request it matches", [protocol, j, k, protocol, i, l])
 }
 
-_after_catch_all(protocol, j) if {
-	some i, rule in input.spec[protocol]
-	i < j
-	catch_all(protocol, rule)
+# _first_catch_all maps a protocol (http, tcp, tls) to the index of the
+# first rule of input that matches every request, when one does before the
+# last rule.
+_first_catch_all := {protocol: first |
+	some protocol in ["http", "tcp", "tls"]
+	rules := input.spec[protocol]
+	count(rules) > 1
+	first := min({i | some i, rule in rules; catch_all(protocol, rule)})
+	first < count(rules) - 1
 }
 
-# _covered_by are [i, l]: entry l of an earlier rule i that matches every
-# request entry (of rule j) matches.
-_covered_by(protocol, j, entry) := {[i, l] |
-	some i, rule in input.spec[protocol]
+# _covered are [protocol, j, k, i, l]: entry k of rule j of input is matched
+# before by entry l of rule i (i < j), neither after a catch-all. Computed
+# once per input.
+_covered := {[protocol, j, k, i, l] |
+	some protocol in ["http", "tcp", "tls"]
+	rules := input.spec[protocol]
+	count(rules) > 1
+	last := object.get(_first_catch_all, protocol, count(rules))
+	some j, rule in rules
+	j > 0
+	j <= last
+	some k, b in rule.match
+	some i, earlier in rules
 	i < j
-	some l, earlier in rule.match
-	covers(protocol, earlier, entry)
+	some l, a in earlier.match
+	covers(protocol, a, b)
 }
 
 _rules(protocol, indexes) := concat(", ", [sprintf("%s[%d]", [protocol, i]) | some i in sort(indexes)])

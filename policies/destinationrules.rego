@@ -7,7 +7,7 @@
 # for this (Istio logs it when it merges).
 #
 # The severity is data.meshintent.config.severity["meshintent.destinationrules"]
-# (warn).
+# (warn; "off" turns it off).
 package meshintent.destinationrules
 
 import data.meshintent.index
@@ -16,22 +16,22 @@ import data.meshintent.lib.hosts
 
 deny contains finding if {
 	input.kind == "DestinationRule"
-	object.get(data.meshintent.config, ["severity", "meshintent.destinationrules"], "warn") == "deny"
+	data.meshintent.config.severity["meshintent.destinationrules"] == "deny"
 	some finding in findings
 }
 
 warn contains finding if {
 	input.kind == "DestinationRule"
-	object.get(data.meshintent.config, ["severity", "meshintent.destinationrules"], "warn") == "warn"
+	not data.meshintent.config.severity["meshintent.destinationrules"] in {"deny", "off"}
 	some finding in findings
 }
 
 findings contains {"msg": msg, "field": "spec.host"} if {
+	count(index.destination_rule_merges) > 0
 	not input.spec.workloadSelector
 	ns := lib.namespace(input)
 	host := lib.fqdn(input.spec.host, ns)
 	merged := index.destination_rule_merges[host]
-	count(merged) > 1
 	self := lib.id(input)
 	mine := hosts.export_scopes(object.get(input.spec, "exportTo", []), ns)
 	others := {rule.id |

@@ -7,7 +7,7 @@
 # accepts every host. Only Gateways in the set are checked.
 #
 # The severity is data.meshintent.config.severity["meshintent.gatewayhosts"]
-# (warn, as Istio's warning level).
+# (warn, as Istio's warning level; "off" turns it off).
 package meshintent.gatewayhosts
 
 import data.meshintent.index
@@ -16,13 +16,13 @@ import data.meshintent.lib.hosts
 
 deny contains finding if {
 	input.kind == "VirtualService"
-	object.get(data.meshintent.config, ["severity", "meshintent.gatewayhosts"], "warn") == "deny"
+	data.meshintent.config.severity["meshintent.gatewayhosts"] == "deny"
 	some finding in findings
 }
 
 warn contains finding if {
 	input.kind == "VirtualService"
-	object.get(data.meshintent.config, ["severity", "meshintent.gatewayhosts"], "warn") == "warn"
+	not data.meshintent.config.severity["meshintent.gatewayhosts"] in {"deny", "off"}
 	some finding in findings
 }
 

@@ -51,9 +51,9 @@ subsets := by_host if {
 }
 
 # virtual_services maps a host FQDN to the VirtualServices routing it, as
-# {"namespace", "gateway", "id", "scopes"} for each gateway ("mesh" for the
-# sidecars) each applies to; scopes are the namespaces its exportTo makes it
-# visible in ({"*"}: all, see hosts.export_scopes).
+# {"namespace", "gateway", "id", "exportTo"} for each gateway ("mesh" for
+# the sidecars) each applies to; exportTo is its spec.exportTo ([] when
+# unset; hosts.export_scopes reads it).
 virtual_services := by_host if {
 	by_host := {host: routes |
 		some host in {host | some [host, _] in _virtual_services}
@@ -70,13 +70,13 @@ _destination_rules := [[lib.fqdn(obj.spec.host, ns), lib.id(obj), obj] |
 
 _destination_rule_hosts := {host | some [host, _, _] in _destination_rules}
 
-# _virtual_services are [host FQDN, {"namespace", "gateway", "id"}] for each
-# host and gateway of each VirtualService.
-_virtual_services := [[lib.fqdn(name, ns), {"namespace": ns, "gateway": gateway, "id": lib.id(obj), "scopes": scopes}] |
+# _virtual_services are [host FQDN, {"namespace", "gateway", "id",
+# "exportTo"}] for each host and gateway of each VirtualService.
+_virtual_services := [[lib.fqdn(name, ns), {"namespace": ns, "gateway": gateway, "id": lib.id(obj), "exportTo": export_to}] |
 	some obj in data.meshintent.objects
 	obj.kind == "VirtualService"
 	ns := object.get(obj.metadata, "namespace", "")
-	scopes := hosts.export_scopes(object.get(obj.spec, "exportTo", []), ns)
+	export_to := object.get(obj.spec, "exportTo", [])
 	some name in obj.spec.hosts
 	some gateway in lib.gateways(obj)
 ]
@@ -93,10 +93,16 @@ gateways := {concat("/", [lib.namespace(obj), obj.metadata.name]): obj |
 # Namespace object, an intent or a Gateway in the set. A reference into one
 # of them that the set cannot resolve is an error; a reference elsewhere may
 # name something the cluster has, and the offline checks say nothing.
-owned_namespaces := {ns | some ns, _ in namespaces} | {ns | some ns, _ in namespace_intents} | {ns |
+owned_namespaces := (_object_namespaces | _intent_namespaces) | _gateway_namespaces
+
+_object_namespaces := {ns | some ns, _ in namespaces}
+
+_intent_namespaces := {ns |
 	some entry in data.meshintent.intents
-	ns := entry.intent.metadata.namespace
-} | {split(key, "/")[0] | some key, _ in gateways}
+	ns := object.get(entry.intent.metadata, "namespace", entry.intent.metadata.name)
+}
+
+_gateway_namespaces := {split(key, "/")[0] | some key, _ in gateways}
 
 # request_authentications are {"id", "namespace", "labels"} of each
 # RequestAuthentication; labels are its selector's matchLabels, {} when it
@@ -159,22 +165,21 @@ _service_entry_ports := [[sprintf("%s:%d", [lib.fqdn(name, ns), p.number]), {"id
 	some p in object.get(obj.spec, "ports", [])
 ]
 
-# destination_rule_merges maps a host FQDN to the DestinationRules for it
-# Istio merges: {"id", "namespace", "scopes"} of each one without
-# workloadSelector.
+# destination_rule_merges maps a host FQDN with several DestinationRules to
+# those Istio may merge: {"id", "namespace", "scopes"} of each one without
+# workloadSelector. Hosts with one DestinationRule are left out.
 destination_rule_merges := by_host if {
 	by_host := {host: defs |
-		some host in {host | some [host, _] in _merged_destination_rules}
-		defs := {def | [host, def] = _merged_destination_rules[_]}
+		some host, ids in destination_rules
+		count(ids) > 1
+		defs := {def |
+			[host, id, obj] = _destination_rules[_]
+			not obj.spec.workloadSelector
+			ns := lib.namespace(obj)
+			def := {"id": id, "namespace": ns, "scopes": hosts.export_scopes(object.get(obj.spec, "exportTo", []), ns)}
+		}
 	}
 }
-
-_merged_destination_rules := [[host, {"id": id, "namespace": ns, "scopes": scopes}] |
-	some [host, id, obj] in _destination_rules
-	not obj.spec.workloadSelector
-	ns := lib.namespace(obj)
-	scopes := hosts.export_scopes(object.get(obj.spec, "exportTo", []), ns)
-]
 
 # selectors maps "<Kind>/<namespace>" (Sidecar, Telemetry) to
 # {"id", "labels"} of each such object of the namespace; labels are the

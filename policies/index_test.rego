@@ -16,13 +16,13 @@ test_lookups if {
 	subsets == {"reviews.bookinfo.svc.cluster.local": {"v1", "v2", "v3"}} with data.meshintent.objects as fixture_objects
 	virtual_services == {
 		"reviews.bookinfo.svc.cluster.local": {
-			{"namespace": "bookinfo", "gateway": "mesh", "id": "VirtualService/bookinfo/reviews", "scopes": {"*"}},
-			{"namespace": "bookinfo", "gateway": "mesh", "id": "VirtualService/bookinfo/edge", "scopes": {"*"}},
-			{"namespace": "bookinfo", "gateway": "ingress", "id": "VirtualService/bookinfo/edge", "scopes": {"*"}},
+			{"namespace": "bookinfo", "gateway": "mesh", "id": "VirtualService/bookinfo/reviews", "exportTo": []},
+			{"namespace": "bookinfo", "gateway": "mesh", "id": "VirtualService/bookinfo/edge", "exportTo": []},
+			{"namespace": "bookinfo", "gateway": "ingress", "id": "VirtualService/bookinfo/edge", "exportTo": []},
 		},
 		"bookinfo.example.com": {
-			{"namespace": "bookinfo", "gateway": "mesh", "id": "VirtualService/bookinfo/edge", "scopes": {"*"}},
-			{"namespace": "bookinfo", "gateway": "ingress", "id": "VirtualService/bookinfo/edge", "scopes": {"*"}},
+			{"namespace": "bookinfo", "gateway": "mesh", "id": "VirtualService/bookinfo/edge", "exportTo": []},
+			{"namespace": "bookinfo", "gateway": "ingress", "id": "VirtualService/bookinfo/edge", "exportTo": []},
 		},
 	} with data.meshintent.objects as fixture_objects
 }
@@ -59,7 +59,11 @@ test_analyzer_lookups if {
 		"db.example.com:5432": {{"id": "ServiceEntry/bookinfo/db", "scopes": {"bookinfo"}, "protocol": "TCP"}},
 		"db.example.com:80": {{"id": "ServiceEntry/bookinfo/db", "scopes": {"bookinfo"}, "protocol": ""}},
 	} with data.meshintent.objects as analyzer_objects
-	destination_rule_merges == {"reviews.bookinfo.svc.cluster.local": {{"id": "DestinationRule/bookinfo/reviews", "namespace": "bookinfo", "scopes": {"*"}}}} with data.meshintent.objects as analyzer_objects
+	merges := destination_rule_merges with data.meshintent.objects as analyzer_objects
+	object.keys(merges) == {"reviews.bookinfo.svc.cluster.local"}
+	[merged] := [d | some d in merges["reviews.bookinfo.svc.cluster.local"]]
+	merged.id == "DestinationRule/bookinfo/reviews"
+	merged.scopes == {"*"}
 	selectors == {
 		"Sidecar/bookinfo": {{"id": "Sidecar/bookinfo/default", "labels": null}},
 		"Telemetry/bookinfo": {{"id": "Telemetry/bookinfo/t", "labels": {"app": "ratings"}}},

@@ -16,10 +16,13 @@ request_authentication(ns, labels) := {
 	"spec": {"selector": {"matchLabels": labels}, "jwtRules": [{"issuer": "https://issuer.example.com"}]},
 }
 
-claim_route := object.union(f.vs("bookinfo", "edge", ["bookinfo.example.com"], [
-	{"match": [{"headers": {"@request.auth.claims.groups": {"exact": "admin"}}}], "route": [f.to("reviews", "v2")]},
-	{"route": [f.to("reviews", "v1")]},
-]), {"spec": {"gateways": ["edge/public"]}})
+claim_route := object.union(
+	f.vs("bookinfo", "edge", ["bookinfo.example.com"], [
+		{"match": [{"headers": {"@request.auth.claims.groups": {"exact": "admin"}}}], "route": [f.to("reviews", "v2")]},
+		{"route": [f.to("reviews", "v1")]},
+	]),
+	{"spec": {"gateways": ["edge/public"]}},
+)
 
 test_allows_claim_routes_with_request_authentication if {
 	every ra in [
@@ -29,6 +32,7 @@ test_allows_claim_routes_with_request_authentication if {
 	] {
 		count(deny) == 0 with input as claim_route with data.meshintent.objects as [gateway, ra, claim_route]
 	}
+
 	# A gateway outside the set is not checked.
 	count(deny) == 0 with input as claim_route with data.meshintent.objects as [claim_route]
 }

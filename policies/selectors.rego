@@ -15,7 +15,7 @@
 # reports too).
 #
 # The severity is data.meshintent.config.severity["meshintent.selectors"]
-# (deny, as Istio's error level).
+# (deny, as Istio's error level; "off" turns it off).
 package meshintent.selectors
 
 import data.meshintent.index
@@ -23,25 +23,25 @@ import data.meshintent.lib
 
 deny contains finding if {
 	input.kind == "Sidecar"
-	object.get(data.meshintent.config, ["severity", "meshintent.selectors"], "deny") == "deny"
+	not data.meshintent.config.severity["meshintent.selectors"] in {"warn", "off"}
 	some finding in findings
 }
 
 deny contains finding if {
 	input.kind == "Telemetry"
-	object.get(data.meshintent.config, ["severity", "meshintent.selectors"], "deny") == "deny"
+	not data.meshintent.config.severity["meshintent.selectors"] in {"warn", "off"}
 	some finding in findings
 }
 
 warn contains finding if {
 	input.kind == "Sidecar"
-	object.get(data.meshintent.config, ["severity", "meshintent.selectors"], "deny") == "warn"
+	data.meshintent.config.severity["meshintent.selectors"] == "warn"
 	some finding in findings
 }
 
 warn contains finding if {
 	input.kind == "Telemetry"
-	object.get(data.meshintent.config, ["severity", "meshintent.selectors"], "deny") == "warn"
+	data.meshintent.config.severity["meshintent.selectors"] == "warn"
 	some finding in findings
 }
 

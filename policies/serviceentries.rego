@@ -11,7 +11,7 @@
 #     ConflictingServiceEntryProtocol (IST0177).
 #
 # The severity is data.meshintent.config.severity["meshintent.serviceentries"]
-# (warn, as Istio's warning level).
+# (warn, as Istio's warning level; "off" turns it off).
 package meshintent.serviceentries
 
 import data.meshintent.index
@@ -20,13 +20,13 @@ import data.meshintent.lib.hosts
 
 deny contains finding if {
 	input.kind == "ServiceEntry"
-	object.get(data.meshintent.config, ["severity", "meshintent.serviceentries"], "warn") == "deny"
+	data.meshintent.config.severity["meshintent.serviceentries"] == "deny"
 	some finding in findings
 }
 
 warn contains finding if {
 	input.kind == "ServiceEntry"
-	object.get(data.meshintent.config, ["severity", "meshintent.serviceentries"], "warn") == "warn"
+	not data.meshintent.config.severity["meshintent.serviceentries"] in {"deny", "off"}
 	some finding in findings
 }
 

@@ -1,11 +1,14 @@
 package meshintent.serviceentries
 
-entry(ns, name, hosts, ports, extra) := object.union({
-	"apiVersion": "networking.istio.io/v1",
-	"kind": "ServiceEntry",
-	"metadata": {"name": name, "namespace": ns},
-	"spec": {"hosts": hosts, "ports": ports, "resolution": "DNS"},
-}, extra)
+entry(ns, name, hosts, ports, extra) := object.union(
+	{
+		"apiVersion": "networking.istio.io/v1",
+		"kind": "ServiceEntry",
+		"metadata": {"name": name, "namespace": ns},
+		"spec": {"hosts": hosts, "ports": ports, "resolution": "DNS"},
+	},
+	extra,
+)
 
 https := {"number": 443, "name": "https", "protocol": "TLS"}
 

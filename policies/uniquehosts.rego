@@ -10,7 +10,7 @@
 # host and gateway conflict the same way (meshintent's own check, no code).
 #
 # The severity is data.meshintent.config.severity["meshintent.uniquehosts"]
-# (deny, as Istio's error level).
+# (deny, as Istio's error level; "off" turns it off).
 package meshintent.uniquehosts
 
 import data.meshintent.index
@@ -19,13 +19,13 @@ import data.meshintent.lib.hosts
 
 deny contains finding if {
 	input.kind == "VirtualService"
-	object.get(data.meshintent.config, ["severity", "meshintent.uniquehosts"], "deny") == "deny"
+	not data.meshintent.config.severity["meshintent.uniquehosts"] in {"warn", "off"}
 	some finding in findings
 }
 
 warn contains finding if {
 	input.kind == "VirtualService"
-	object.get(data.meshintent.config, ["severity", "meshintent.uniquehosts"], "deny") == "warn"
+	data.meshintent.config.severity["meshintent.uniquehosts"] == "warn"
 	some finding in findings
 }
 
@@ -43,20 +43,20 @@ findings contains {"msg": msg, "field": sprintf("spec.hosts[%d]", [i]), "code": 
 		some route in routes
 		route.gateway == "mesh"
 		route.id != self
-		hosts.scopes_overlap(mine, route.scopes)
+		hosts.scopes_overlap(mine, hosts.export_scopes(route.exportTo, route.namespace))
 	}
 	count(others) > 0
 	msg := sprintf("host %s is also routed by %s: keep one VirtualService per host", [host, concat(", ", sort(others))])
 }
 
 findings contains {"msg": msg, "field": sprintf("spec.hosts[%d]", [i])} if {
+	some gateway in input.spec.gateways
+	gateway != "mesh"
 	ns := lib.namespace(input)
 	some i, name in input.spec.hosts
 	host := lib.fqdn(name, ns)
 	count(index.virtual_services[host]) > 1
 	self := lib.id(input)
-	some gateway in lib.gateways(input)
-	gateway != "mesh"
 	others := {route.id |
 		some route in index.virtual_services[host]
 		route.namespace == ns

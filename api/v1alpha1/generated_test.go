@@ -11,8 +11,10 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-// TestGeneratedFilesAreFresh fails when zz_generated.deepcopy.go or the
-// IntentSync CRD no longer match the kubebuilder markers: run make generate.
+// TestGeneratedFilesAreFresh fails when zz_generated.deepcopy.go, the
+// IntentSync CRD or the controller's RBAC (config/rbac/role.yaml, from the
+// markers in internal/controller/rbac.go) no longer match the kubebuilder
+// markers: run make generate.
 func TestGeneratedFilesAreFresh(t *testing.T) {
 	out, err := exec.Command("../../hack/controller-gen.sh").Output()
 	if err != nil {
@@ -55,6 +57,22 @@ func TestGeneratedFilesAreFresh(t *testing.T) {
 		want := read(filepath.Join("..", "..", "config", "crd", "bases", "meshintent.io_intentsyncs.yaml"))
 		if diff := cmp.Diff(strings.TrimSpace(strings.TrimPrefix(want, "---\n")), strings.TrimSpace(got)); diff != "" {
 			t.Errorf("the IntentSync CRD is stale; run make generate (-checked-in +generated):\n%s", diff)
+		}
+	})
+	t.Run("the controller's roles match its rbac markers", func(t *testing.T) {
+		// As hack/generate.sh runs it, from the repository root.
+		cmd := exec.Command(cg, "rbac:roleName=meshintent-reconciler,headerFile=hack/rbac-header.yaml",
+			"paths=./internal/controller/...", "output:rbac:stdout")
+		cmd.Dir = filepath.Join("..", "..")
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		got, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("controller-gen rbac: %v\n%s", err, stderr.String())
+		}
+		want := read(filepath.Join("..", "..", "config", "rbac", "role.yaml"))
+		if diff := cmp.Diff(want, string(got)); diff != "" {
+			t.Errorf("config/rbac/role.yaml is stale; run make generate (-checked-in +generated):\n%s", diff)
 		}
 	})
 }

@@ -256,7 +256,8 @@ type PolicyStatus struct {
 
 // PolicyResult is one deny or warn.
 type PolicyResult struct {
-	// Severity is deny or warn.
+	// Severity is deny, warn, or waived (a denial an exception waives;
+	// Waived says why).
 	Severity string `json:"severity"`
 	// Policy is the rule's package, e.g. meshintent.weights.
 	Policy string `json:"policy"`
@@ -270,6 +271,24 @@ type PolicyResult struct {
 	Field string `json:"field,omitempty"`
 	// Message says what is wrong.
 	Message string `json:"message"`
+	// Waived says which exception waives the denial, when Severity is
+	// waived.
+	// +optional
+	Waived *PolicyWaiver `json:"waived,omitempty"`
+}
+
+// PolicyWaiver is the exception that waives a denial.
+type PolicyWaiver struct {
+	// Reason is the exception's reason.
+	Reason string `json:"reason"`
+	// Expires is when the exception lapses and the denial blocks again;
+	// unset when it does not lapse.
+	// +optional
+	Expires *metav1.Time `json:"expires,omitempty"`
+	// By locates the exception, e.g. meshintent.yaml:12, or the Rego
+	// exception rule and its file.
+	// +optional
+	By string `json:"by,omitempty"`
 }
 
 // DriftStatus summarises the last drift check.

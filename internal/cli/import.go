@@ -3,11 +3,13 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/meshintent/meshintent/pkg/importer"
+	"github.com/meshintent/meshintent/pkg/termsafe"
 )
 
 func newImportCommand(a *app) *cobra.Command {
@@ -57,7 +59,7 @@ Exit 0 on success (skipped Services included, unless --service names one),
 				return err
 			}
 			for _, n := range res.Notes {
-				fmt.Fprintf(a.stderr, "note: %s\n", n)
+				fmt.Fprintf(a.stderr, "note: %s\n", noteText(n))
 			}
 			imported := res.Imported()
 			if len(res.Services) == 0 {
@@ -76,7 +78,7 @@ Exit 0 on success (skipped Services included, unless --service names one),
 			}
 			paths, err := res.WriteDir(out)
 			for _, p := range paths {
-				fmt.Fprintf(a.stdout, "wrote %s\n", p)
+				fmt.Fprintf(a.stdout, "wrote %s\n", termsafe.Line(p))
 			}
 			if err != nil {
 				return err
@@ -92,4 +94,17 @@ Exit 0 on success (skipped Services included, unless --service names one),
 	fs.StringVar(&out, "out", "", "directory to write <service>.yaml files and kustomization.yaml into (default: print a YAML stream)")
 	fs.StringVar(&service, "service", "", "import only this Service")
 	return cmd
+}
+
+// noteText is n for a terminal. Notes quote the cluster's objects (names,
+// hosts, header values anyone with write access there chose), so control
+// and bidi characters are escaped: the first line whole (a line break in
+// a value cannot start a forged line), the diff some notes carry after it
+// with its line breaks kept.
+func noteText(n importer.Note) string {
+	first, rest, multiline := strings.Cut(n.String(), "\n")
+	if !multiline {
+		return termsafe.Line(first)
+	}
+	return termsafe.Line(first) + "\n" + termsafe.Text(rest)
 }

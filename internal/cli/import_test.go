@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/meshintent/meshintent/pkg/importer"
 )
 
 // The import command against a real API server is tested in pkg/importer,
@@ -34,4 +36,28 @@ func TestImportFlags(t *testing.T) {
 			t.Errorf("exit, stdout, stderr (-want +got):\n%s", diff)
 		}
 	})
+}
+
+func TestImportNotesAreEscaped(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		note importer.Note
+		want string
+	}{
+		{"an ESC sequence in a field's value is shown escaped",
+			importer.Note{Service: "reviews", Object: "VirtualService/bookinfo/reviews", Field: "spec.http[0]", Message: "header x-user \x1b[2Jexact match kept"},
+			`reviews: VirtualService/bookinfo/reviews spec.http[0]: header x-user \x1b[2Jexact match kept`},
+		{"a bidi override is shown escaped",
+			importer.Note{Object: "DestinationRule/bookinfo/r\u202eev", Message: "m"},
+			`DestinationRule/bookinfo/r\u202Eev: m`},
+		{"a diff after the first line keeps its line breaks but not its escapes",
+			importer.Note{Service: "ratings", Message: "rendered differently:\n- a\x07\n+ b", Skipped: true},
+			"ratings: rendered differently: (skipped)\n- a\\x07\n+ b"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if diff := cmp.Diff(tc.want, noteText(tc.note)); diff != "" {
+				t.Errorf("note (-want +got):\n%s", diff)
+			}
+		})
+	}
 }

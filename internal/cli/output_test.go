@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/meshintent/meshintent/internal/gitfixture"
 	"github.com/meshintent/meshintent/pkg/output"
 )
 
@@ -112,4 +113,37 @@ func findResult(t *testing.T, rs []output.Finding, policy string) output.Finding
 	}
 	t.Fatalf("no %s result in %+v", policy, rs)
 	return output.Finding{}
+}
+
+// TestValidateRefPrefixesFromTheRepository validates a revision of an
+// intent repository that is a directory (deploy/mesh) of its Git
+// repository: the revision is read into the cache, yet annotations name
+// files from the Git repository's top, as CI checked it out.
+func TestValidateRefPrefixesFromTheRepository(t *testing.T) {
+	repo := gitfixture.New(t)
+	gitfixture.CopyTree(t, exampleRepo, filepath.Join(repo.Dir, "deploy", "mesh"))
+	repo.Commit("bookinfo mesh in deploy/mesh")
+	repo.Edit("deploy/mesh/overlays/prod/reviews.yaml", `suspended until the fix ships"`, "suspended until the fix ships\"\n  trafficPolicy:\n    tls: DISABLE")
+	repo.Commit("prod: no TLS for reviews")
+	dir := filepath.Join(repo.Dir, "deploy", "mesh", "overlays", "prod")
+	for _, tc := range []struct {
+		name string
+		args []string
+	}{
+		{"at a revision (--ref HEAD)", []string{"--ref", "HEAD", "--cache-dir", t.TempDir()}},
+		{"as the directory is", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append([]string{"validate", dir, "-o", "github"}, tc.args...)
+			_, stdout, stderr := run(t, args...)
+			for _, w := range []string{
+				"::warning file=deploy/mesh/base/reviews.yaml,line=56,",
+				"::warning file=deploy/mesh/overlays/prod/reviews.yaml,line=18,",
+			} {
+				if !strings.Contains(stdout, w) {
+					t.Errorf("github output lacks %q:\n%s%s", w, stdout, stderr)
+				}
+			}
+		})
+	}
 }

@@ -43,8 +43,10 @@ func newValidateCommand(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			prefix := ""
-			if in.repo == "" {
+			// A revision's tree knows its root's place in the repository;
+			// a directory read as it is finds it from the work tree.
+			prefix := t.Prefix
+			if in.repo == "" && in.ref == "" {
 				prefix = workTreePrefix(t.Root)
 			}
 			err = out.write(a.stdout, func(w io.Writer, full bool) error {

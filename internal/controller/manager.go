@@ -107,6 +107,11 @@ type Options struct {
 	// to at most its namespaces, external hosts and shared gateways (see
 	// Fence.For); the zero value leaves each IntentSync its own fence.
 	Fence Fence
+	// LiveChecks runs the live policy checks (policies/live.rego) in each
+	// build, reading Services, Pods, Gateways and VirtualServices from the
+	// API server (see liveData). Off by default: with it, a route to a
+	// Service that is not deployed yet is denied.
+	LiveChecks bool
 	// skipNameValidation lets tests start several managers in one process.
 	skipNameValidation bool
 }
@@ -242,12 +247,14 @@ func NewManager(opts Options) (*Manager, error) {
 		Recorder:  mgr.GetEventRecorderFor(eventSource), //nolint:staticcheck // see below
 		Namespace: opts.Namespace,
 		Fence:     opts.Fence,
-		Live:      live.NewReader(direct, live.Options{TTL: liveTTL}),
 		states:    newStateStore(),
 		trigger:   make(chan event.GenericEvent, triggerBuffer),
 		elected:   mgr.Elected(),
 		now:       time.Now,
 		memory:    newMemoryReleaser(opts.MemoryReleaseInterval),
+	}
+	if opts.LiveChecks {
+		r.Live = live.NewReader(direct, live.Options{TTL: liveTTL})
 	}
 	// The core/v1 recorder above is used rather than GetEventRecorder
 	// (events.k8s.io): that one folds every later Event with the same

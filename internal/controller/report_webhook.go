@@ -34,11 +34,13 @@ type deliveryOptions struct {
 var defaultDelivery = deliveryOptions{attempts: 3, timeout: 10 * time.Second, backoff: time.Second, maxBackoff: 8 * time.Second}
 
 // deliver posts rep's Slack payload to the URL in the Secret secretName of
-// obj's namespace. Errors name the Secret, never the URL.
+// obj's namespace. Errors name the Secret, never the URL; when the
+// controller may not read the Secret, the error says which RoleBinding
+// grants it (see secretAccessHint).
 func (s *reportScheduler) deliver(ctx context.Context, obj *v1alpha1.IntentSync, secretName string, rep *report.Report) error {
 	var secret corev1.Secret
 	if err := s.r.Client.Get(ctx, client.ObjectKey{Namespace: obj.Namespace, Name: secretName}, &secret); err != nil {
-		return fmt.Errorf("reading the Secret: %w", err)
+		return fmt.Errorf("reading the Secret: %w", secretAccessHint(err, obj.Namespace))
 	}
 	raw := strings.TrimSpace(string(secret.Data[WebhookURLKey]))
 	if raw == "" {

@@ -12,6 +12,13 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/meshintent/meshintent/api/v1alpha1"
+	"github.com/meshintent/meshintent/pkg/report"
 )
 
 // fastDelivery retries quickly, for tests.
@@ -144,4 +151,62 @@ func TestPostWebhook(t *testing.T) {
 			t.Errorf("error = %v", err)
 		}
 	})
+}
+
+// TestDeliverReadsTheSecretOrSaysHowToGrantIt delivers a report with a
+// real API server: as a ServiceAccount that may not read the Secret, the
+// error names the RoleBinding that grants it (and never the URL); as one
+// that may, the report arrives.
+func TestDeliverReadsTheSecretOrSaysHowToGrantIt(t *testing.T) {
+	ctx := context.Background()
+	ns := env.Namespace(t)
+	hook := newReceiver(t, http.StatusOK)
+	secret := &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: "slack", Namespace: ns},
+		Data:       map[string][]byte{WebhookURLKey: []byte(hook.URL + "/hooks/T000/B000/XXXX")},
+	}
+	if err := env.Client.Create(ctx, secret); err != nil {
+		t.Fatal(err)
+	}
+	obj := &v1alpha1.IntentSync{ObjectMeta: metav1.ObjectMeta{Name: "mesh", Namespace: ns}}
+	impersonated := func(t *testing.T) client.Client {
+		cfg := rest.CopyConfig(env.Config)
+		cfg.Impersonate = rest.ImpersonationConfig{UserName: "system:serviceaccount:" + ns + ":meshintent-controller"}
+		c, err := client.New(cfg, client.Options{Scheme: env.Scheme})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	for _, tc := range []struct {
+		name      string
+		client    func(*testing.T) client.Client
+		wantErr   string
+		delivered int
+	}{
+		{"a controller that may not read the Secret is told which RoleBinding grants it", impersonated,
+			"reading the Secret: secrets \"slack\" is forbidden", 0},
+		{"a controller that may read the Secret delivers", func(*testing.T) client.Client { return env.Client }, "", 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := len(hook.received())
+			s := &reportScheduler{r: &IntentSyncReconciler{Client: tc.client(t)}, http: hook.Client(), delivery: fastDelivery}
+			err := s.deliver(ctx, obj, "slack", &report.Report{})
+			switch {
+			case tc.wantErr == "" && err != nil:
+				t.Fatalf("deliver: %v", err)
+			case tc.wantErr != "":
+				hint := "bind ClusterRole " + SecretReaderClusterRole + " to its ServiceAccount with a RoleBinding in namespace " + ns
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) || !strings.Contains(err.Error(), hint) {
+					t.Fatalf("error %v, want %q and %q", err, tc.wantErr, hint)
+				}
+				if strings.Contains(err.Error(), hook.URL) || strings.Contains(err.Error(), "XXXX") {
+					t.Errorf("error shows the webhook URL: %v", err)
+				}
+			}
+			if got := len(hook.received()) - before; got != tc.delivered {
+				t.Errorf("%d reports delivered, want %d", got, tc.delivered)
+			}
+		})
+	}
 }

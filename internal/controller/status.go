@@ -151,9 +151,24 @@ func policyStatus(revision string, r *validate.Report) *v1alpha1.PolicyStatus {
 			Source:   x.Source,
 			Field:    x.Field,
 			Message:  truncate(x.Message, messageLimit),
+			Waived:   policyWaiver(x.Waived),
 		})
 	}
 	return st
+}
+
+// policyWaiver is w for status: nil without a waiver, no expiry when the
+// exception does not lapse.
+func policyWaiver(w *validate.Waiver) *v1alpha1.PolicyWaiver {
+	if w == nil {
+		return nil
+	}
+	out := &v1alpha1.PolicyWaiver{Reason: truncate(w.Reason, messageLimit), By: w.By}
+	if !w.Expires.IsZero() {
+		t := metav1.NewTime(w.Expires)
+		out.Expires = &t
+	}
+	return out
 }
 
 func severityRank(s validate.Severity) int {

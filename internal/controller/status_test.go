@@ -332,3 +332,40 @@ func TestLabel(t *testing.T) {
 		}
 	}
 }
+
+func TestPolicyStatusCarriesWaivers(t *testing.T) {
+	expires := time.Date(2026, 3, 31, 0, 0, 0, 0, time.UTC)
+	mt := metav1.NewTime(expires)
+	for _, tc := range []struct {
+		name   string
+		result validate.Result
+		want   v1alpha1.PolicyResult
+	}{
+		{
+			name: "a waived denial carries its reason, expiry and author",
+			result: validate.Result{Severity: validate.SeverityWaived, Policy: "meshintent.faults", Object: "VirtualService/a/r", Message: "fault injection",
+				Waived: &validate.Waiver{Reason: "chaos drill", Expires: expires, By: "meshintent.yaml:12"}},
+			want: v1alpha1.PolicyResult{Severity: "waived", Policy: "meshintent.faults", Object: "VirtualService/a/r", Message: "fault injection",
+				Waived: &v1alpha1.PolicyWaiver{Reason: "chaos drill", Expires: &mt, By: "meshintent.yaml:12"}},
+		},
+		{
+			name: "a waiver that does not lapse has no expiry",
+			result: validate.Result{Severity: validate.SeverityWaived, Policy: "team.x", Object: "ServiceIntent/a/r", Message: "m",
+				Waived: &validate.Waiver{Reason: "legacy", By: "data.team.exception in policies/x.rego"}},
+			want: v1alpha1.PolicyResult{Severity: "waived", Policy: "team.x", Object: "ServiceIntent/a/r", Message: "m",
+				Waived: &v1alpha1.PolicyWaiver{Reason: "legacy", By: "data.team.exception in policies/x.rego"}},
+		},
+		{
+			name:   "a denial has no waiver",
+			result: validate.Result{Severity: validate.SeverityDeny, Policy: "p", Object: "o", Message: "m"},
+			want:   v1alpha1.PolicyResult{Severity: "deny", Policy: "p", Object: "o", Message: "m"},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := policyStatus("rev", &validate.Report{Results: []validate.Result{tc.result}})
+			if diff := cmp.Diff([]v1alpha1.PolicyResult{tc.want}, got.Results); diff != "" {
+				t.Errorf("status results (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

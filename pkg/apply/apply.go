@@ -156,8 +156,8 @@ func (m *Manager) Apply(ctx context.Context, set manifest.Set, opts ApplyOptions
 			return nil, err
 		}
 		if opts.Prune && len(set) == 0 && !opts.AllowEmpty && len(old.Entries) > 0 {
-			return nil, fmt.Errorf("refusing to prune all %d objects of inventory %s/%s: %w; allow empty sets to do this",
-				len(old.Entries), old.Namespace, old.Name, ErrEmptySet)
+			return nil, fmt.Errorf("refusing to prune all %s of inventory %s/%s: %w; allow empty sets to do this",
+				plural(len(old.Entries), "object"), old.Namespace, old.Name, ErrEmptySet)
 		}
 	}
 

@@ -557,7 +557,7 @@ func (m *Manager) owner(live *unstructured.Unstructured, path fieldPath) string 
 			continue
 		}
 		var set map[string]any
-		if err := json.Unmarshal(f.FieldsV1.Raw, &set); err != nil {
+		if err := json.Unmarshal(f.FieldsV1.GetRawBytes(), &set); err != nil {
 			continue
 		}
 		if !owns(set, path, live.Object) {

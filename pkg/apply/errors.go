@@ -48,6 +48,14 @@ func (e *ObjectError) Error() string {
 // Unwrap returns the cause.
 func (e *ObjectError) Unwrap() error { return e.Err }
 
+// plural is "1 object", "2 objects": n and word, with an s unless n is 1.
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return strconv.Itoa(n) + " " + word + "s"
+}
+
 // DryRunError lists every object of a set that failed its server-side
 // dry-run (schema validation, conflicts, missing namespaces). Apply returns
 // it before writing anything, except the namespaces listed in
@@ -65,10 +73,13 @@ type DryRunError struct {
 // Error lists each failure on its own line.
 func (e *DryRunError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "dry-run failed for %d of %d objects", len(e.Failures), e.Total)
-	if len(e.NamespacesCreated) > 0 {
+	fmt.Fprintf(&b, "dry-run failed for %d of %s", len(e.Failures), plural(e.Total, "object"))
+	switch n := len(e.NamespacesCreated); {
+	case n == 1:
+		fmt.Fprintf(&b, ", only namespace %s was created", e.NamespacesCreated[0])
+	case n > 1:
 		fmt.Fprintf(&b, ", only namespaces %s were created", strings.Join(e.NamespacesCreated, ", "))
-	} else {
+	default:
 		b.WriteString(", nothing was applied")
 	}
 	b.WriteByte(':')

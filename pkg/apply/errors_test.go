@@ -67,3 +67,27 @@ func TestFieldPath(t *testing.T) {
 		t.Error("a pointer without a leading / was accepted")
 	}
 }
+
+func TestDryRunErrorCounts(t *testing.T) {
+	fail := &ObjectError{ID: "VirtualService/a/x", Err: errors.New("invalid")}
+	for _, tc := range []struct {
+		name string
+		err  *DryRunError
+		want string
+	}{
+		{"one object of one", &DryRunError{Failures: []*ObjectError{fail}, Total: 1},
+			"dry-run failed for 1 of 1 object, nothing was applied:\n  VirtualService/a/x: invalid"},
+		{"one object of two", &DryRunError{Failures: []*ObjectError{fail}, Total: 2},
+			"dry-run failed for 1 of 2 objects, nothing was applied:\n  VirtualService/a/x: invalid"},
+		{"one namespace created", &DryRunError{Failures: []*ObjectError{fail}, Total: 3, NamespacesCreated: []string{"a"}},
+			"dry-run failed for 1 of 3 objects, only namespace a was created:\n  VirtualService/a/x: invalid"},
+		{"two namespaces created", &DryRunError{Failures: []*ObjectError{fail}, Total: 3, NamespacesCreated: []string{"a", "b"}},
+			"dry-run failed for 1 of 3 objects, only namespaces a, b were created:\n  VirtualService/a/x: invalid"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if diff := cmp.Diff(tc.want, tc.err.Error()); diff != "" {
+				t.Errorf("message (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

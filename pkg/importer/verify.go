@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 
+	//lint:ignore SA1019 jsonpb is the decoder Istio's types use (their UnmarshalJSONPB methods)
 	"github.com/golang/protobuf/jsonpb" //nolint:staticcheck // the decoder Istio's types use
 	"github.com/google/go-cmp/cmp"
 	"google.golang.org/protobuf/proto"

@@ -3,7 +3,7 @@
 // destinations name, whether its DestinationRule subsets select a Pod, the
 // Gateways its VirtualServices bind to, and the VirtualServices and
 // ServiceEntries outside the set that touch its hosts. The result, a View,
-// goes to the policies as data.meshintent.live (policies/live.rego); without
+// goes to the policies as data.meshintent.cluster (policies/live.rego); without
 // a cluster there is no View and the live checks stay silent.
 //
 // A Reader caches what it read, for one run (TTL 0) or for a while (the
@@ -37,8 +37,9 @@ import (
 
 // Check is one live check, as the policies in policies/live.rego make it.
 type Check struct {
-	// Policy is the result's policy, e.g. meshintent.live.hosts.
-	Policy string
+	// Setting is its key in data.meshintent.config.severity, e.g.
+	// meshintent.live.hosts (the results' policy is meshintent.live).
+	Setting string
 	// Code is the istioctl analyze message code, e.g. IST0101.
 	Code string
 	// Severity is the default: deny or warn.
@@ -104,7 +105,7 @@ func NewReader(c client.Reader, opts Options) *Reader {
 	return &Reader{c: c, opts: opts, now: time.Now, cache: map[string]cached{}}
 }
 
-// View is what the live checks know of the cluster, as data.meshintent.live.
+// View is what the live checks know of the cluster, as data.meshintent.cluster.
 type View struct {
 	// Namespaces are those whose Services were read: a missing Service is
 	// only reported in them.
@@ -152,7 +153,7 @@ type ForeignVirtualService struct {
 	Scopes []string `json:"scopes"`
 }
 
-// Data returns v as policy data rooted at data: {"meshintent": {"live": v}}.
+// Data returns v as policy data rooted at data: {"meshintent": {"cluster": v}}.
 func (v *View) Data() (map[string]any, error) {
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -162,7 +163,7 @@ func (v *View) Data() (map[string]any, error) {
 	if err := json.Unmarshal(b, &m); err != nil {
 		return nil, fmt.Errorf("decoding the live view: %w", err)
 	}
-	return map[string]any{"meshintent": map[string]any{"live": m}}, nil
+	return map[string]any{"meshintent": map[string]any{"cluster": m}}, nil
 }
 
 // Kinds the Reader reads besides core/v1.

@@ -59,13 +59,13 @@ type ValidateResult struct {
 // PolicyReport is a policy verdict: ValidateResult's body and
 // PlanResult's "policy".
 type PolicyReport struct {
-	Revision string    `json:"revision"`
-	Path     string    `json:"path"`
-	Objects  int       `json:"objects"`
-	Intents  int       `json:"intents"`
-	Denied   bool      `json:"denied"`
-	Denials  int       `json:"denials"`
-	Warnings int       `json:"warnings"`
+	Revision string `json:"revision"`
+	Path     string `json:"path"`
+	Objects  int    `json:"objects"`
+	Intents  int    `json:"intents"`
+	Denied   bool   `json:"denied"`
+	Denials  int    `json:"denials"`
+	Warnings int    `json:"warnings"`
 	// Waived counts the denials an exception waives (results of severity
 	// waived); they do not make Denied.
 	Waived  int       `json:"waived"`

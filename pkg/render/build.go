@@ -72,23 +72,21 @@ func (r *renderer) fastBuild(ctx context.Context, top *kustNode) ([]built, error
 		return nil, err
 	}
 	var limits []error
-	seenLimit := map[string]bool{}
 	for _, err := range errs {
 		var le *limitError
-		if errors.As(err, &le) && !seenLimit[err.Error()] {
-			seenLimit[err.Error()] = true
+		if errors.As(err, &le) {
 			limits = append(limits, err)
 		}
 	}
 	if len(limits) > 0 {
-		return nil, errors.Join(limits...) // before kustomize could expand anything
+		return nil, joinUnique(limits) // before kustomize could expand anything
 	}
 	for _, err := range errs {
 		if errors.Is(err, errNotFast) {
 			return nil, errNotFast
 		}
 	}
-	if err := errors.Join(errs...); err != nil {
+	if err := joinUnique(errs); err != nil {
 		return nil, err
 	}
 
@@ -123,6 +121,20 @@ func (r *renderer) fastBuild(ctx context.Context, top *kustNode) ([]built, error
 		}
 	}
 	return out, nil
+}
+
+// joinUnique joins the errors, each message once: a file listed twice, or
+// a render-wide limit every later file runs into, is reported once.
+func joinUnique(errs []error) error {
+	var out []error
+	seen := map[string]bool{}
+	for _, err := range errs {
+		if err != nil && !seen[err.Error()] {
+			seen[err.Error()] = true
+			out = append(out, err)
+		}
+	}
+	return errors.Join(out...)
 }
 
 // residOf is kustomize's identity of a resource, with the namespace made

@@ -125,8 +125,8 @@ func TestRenderRefusesHostileYAML(t *testing.T) {
 		file: func(doc string) string { return doc + "junk: \"" + strings.Repeat("x", 5<<20) + "\"\n" },
 		want: "the file is 5.0 MiB, more than the 4 MiB a file may be (size limit",
 	}, {
-		name: "many files each under the alias limit, which add up over it",
-		file: func(doc string) string { return doc + bombLaughs("x", 4, 9) },
+		name:  "many files each under the alias limit, which add up over it",
+		file:  func(doc string) string { return doc + bombLaughs("x", 4, 9) },
 		extra: manyBombs, // the render's budget runs out in one of them
 		want:  "alias expansion exceeds the limit",
 	}, {

@@ -3,7 +3,10 @@ package render
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
+
+	"go.yaml.in/yaml/v3"
 
 	"github.com/meshintent/meshintent/api/v1alpha1"
 	"github.com/meshintent/meshintent/pkg/intent"
@@ -41,9 +44,8 @@ func (r *renderer) checkNames(b built) error {
 	if err := manifest.CheckNames(kind, ns, name); err != nil {
 		line := b.line
 		var ne *manifest.NameError
-		if errors.As(err, &ne) && r.lines != nil {
-			field := strings.TrimPrefix(ne.Field, "metadata.")
-			if l := r.lines.FieldLine(b.source, refOf(b.obj), intent.P("metadata", field)); l > 0 {
+		if errors.As(err, &ne) {
+			if l := r.nameLine(b, kind, strings.TrimPrefix(ne.Field, "metadata."), ne.Value); l > 0 {
 				line = l
 			}
 		}
@@ -54,4 +56,49 @@ func (r *renderer) checkNames(b built) error {
 		return fmt.Errorf("%s: %s: %w", where, termsafe.Line(manifest.ObjectID(kind, ns, name)), err)
 	}
 	return nil
+}
+
+// nameLine is the line of metadata.<field> (name or namespace) of b in its
+// source file, 0 when unknown. The object's document is found by its
+// built name; when an overlay renamed the object (namePrefix, nameSuffix)
+// and the file has several objects of its kind, no document has that
+// name, so for the name the line is that of the document of kind whose
+// name the built value holds — the longest such name, when only one
+// document has it. A namespace the overlay replaced is not in the file:
+// 0 then, unless the file has only one object of the kind.
+func (r *renderer) nameLine(b built, kind, field, value string) int {
+	if r.lines == nil {
+		return 0
+	}
+	path := intent.P("metadata", field)
+	if l := r.lines.FieldLine(b.source, refOf(b.obj), path); l > 0 || field != "name" {
+		return l
+	}
+	data, err := r.fs.ReadFile(filepath.Join(r.fs.root, filepath.FromSlash(b.source)))
+	if err != nil {
+		return 0
+	}
+	docs, _ := intent.ParseDocuments(data)
+	var best *yaml.Node
+	bestLen, ties := 0, 0
+	for _, d := range docs {
+		n := intent.NodeAt(d, intent.P("kind"))
+		if n == nil || n.Value != kind {
+			continue
+		}
+		nameNode := intent.NodeAt(d, path)
+		if nameNode == nil || nameNode.Kind != yaml.ScalarNode || nameNode.Value == "" || !strings.Contains(value, nameNode.Value) {
+			continue
+		}
+		switch l := len(nameNode.Value); {
+		case l > bestLen:
+			best, bestLen, ties = nameNode, l, 1
+		case l == bestLen:
+			ties++
+		}
+	}
+	if best == nil || ties > 1 {
+		return 0
+	}
+	return best.Line
 }

@@ -61,17 +61,7 @@ func (r *renderer) precheck(ctx context.Context, top *kustNode) ([]built, error)
 	}
 	// Once a render-wide limit is crossed, every later file gets that same
 	// error: report it once.
-	seen := map[string]bool{}
-	for i, err := range errs {
-		if err == nil {
-			continue
-		}
-		if seen[err.Error()] {
-			errs[i] = nil
-		}
-		seen[err.Error()] = true
-	}
-	return all, errors.Join(errs...)
+	return all, joinUnique(errs)
 }
 
 // checkFile checks a file other than a resource that kustomize would read.

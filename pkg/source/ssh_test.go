@@ -79,7 +79,7 @@ func TestFetchSSH(t *testing.T) {
 				if !errors.Is(err, tc.wantErr) {
 					t.Fatalf("Fetch error = %v, want %v", err, tc.wantErr)
 				}
-				if tc.wantErr == context.DeadlineExceeded && !errors.Is(err, ErrUnreachable) {
+				if errors.Is(tc.wantErr, context.DeadlineExceeded) && !errors.Is(err, ErrUnreachable) {
 					t.Errorf("Fetch error = %v, want it to also be %v", err, ErrUnreachable)
 				}
 				assertNoSecrets(t, err, passphrase)

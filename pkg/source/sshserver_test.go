@@ -141,7 +141,7 @@ func (s *gitSSHServer) handle(c net.Conn) {
 	s.wg.Go(func() { ssh.DiscardRequests(reqs) })
 	for newCh := range chans {
 		if newCh.ChannelType() != "session" {
-			newCh.Reject(ssh.UnknownChannelType, "only sessions")
+			_ = newCh.Reject(ssh.UnknownChannelType, "only sessions") // the client hung up: nothing to do
 			continue
 		}
 		ch, chReqs, err := newCh.Accept()
@@ -157,23 +157,23 @@ func (s *gitSSHServer) session(ch ssh.Channel, reqs <-chan *ssh.Request) {
 	defer ch.Close()
 	for req := range reqs {
 		if req.Type != "exec" {
-			req.Reply(false, nil)
+			_ = req.Reply(false, nil)
 			continue
 		}
 		var payload struct{ Command string }
 		if err := ssh.Unmarshal(req.Payload, &payload); err != nil {
-			req.Reply(false, nil)
+			_ = req.Reply(false, nil)
 			return
 		}
 		repo, ok := strings.CutPrefix(payload.Command, "git-upload-pack ")
 		if !ok {
-			req.Reply(false, nil)
+			_ = req.Reply(false, nil)
 			return
 		}
-		req.Reply(true, nil)
+		_ = req.Reply(true, nil)
 		repo = filepath.Join(s.root, filepath.Clean("/"+strings.Trim(repo, "'")))
 		code := s.uploadPack(ch, repo)
-		ch.SendRequest("exit-status", false, ssh.Marshal(struct{ Status uint32 }{code}))
+		_, _ = ch.SendRequest("exit-status", false, ssh.Marshal(struct{ Status uint32 }{code}))
 		return
 	}
 }
@@ -193,7 +193,7 @@ func (s *gitSSHServer) uploadPack(ch ssh.Channel, repo string) uint32 {
 		return 1
 	}
 	go func() {
-		io.Copy(stdin, ch)
+		_, _ = io.Copy(stdin, ch) // ends when git or the client hangs up
 		stdin.Close()
 	}()
 	if err := cmd.Wait(); err != nil {

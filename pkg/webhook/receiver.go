@@ -277,5 +277,5 @@ func reply(w http.ResponseWriter, status int, msg string) {
 	h.Set("Content-Type", "text/plain; charset=utf-8")
 	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
-	io.WriteString(w, msg+"\n")
+	_, _ = io.WriteString(w, msg+"\n") // the status is sent; a client gone by now needs no body
 }

@@ -740,8 +740,8 @@ spec:
 		code:     cli.ExitDenied,
 		problems: 2, // the intent and its VirtualService
 		want: []string{
-			`DENY base/payments.yaml:1: ServiceIntent/payments/payments metadata.namespace: namespace "payments" is outside the allowed namespaces ["bookinfo"] [meshintent.tenancy]`,
-			`DENY base/payments.yaml: VirtualService/payments/payments metadata.namespace: namespace "payments" is outside`,
+			`DENY base/payments.yaml:5: ServiceIntent/payments/payments metadata.namespace: namespace "payments" is outside the allowed namespaces ["bookinfo"] [meshintent.tenancy]`,
+			`DENY base/payments.yaml:5: VirtualService/payments/payments metadata.namespace: namespace "payments" is outside`,
 			"nothing applied: the policy gate denied this revision",
 		},
 	}, {
@@ -753,8 +753,8 @@ spec:
 		code:     cli.ExitDenied,
 		problems: 2, // the intent and its Namespace
 		want: []string{
-			`DENY base/payments-ns.yaml:1: NamespaceIntent/payments metadata.name: namespace "payments" is outside the allowed namespaces ["bookinfo"] [meshintent.tenancy]`,
-			`DENY base/payments-ns.yaml: Namespace/payments metadata.name: namespace "payments" is outside`,
+			`DENY base/payments-ns.yaml:4: NamespaceIntent/payments metadata.name: namespace "payments" is outside the allowed namespaces ["bookinfo"] [meshintent.tenancy]`,
+			`DENY base/payments-ns.yaml:4: Namespace/payments metadata.name: namespace "payments" is outside`,
 			"nothing applied: the policy gate denied this revision",
 		},
 	}}

@@ -119,14 +119,14 @@ func TestHostileYAMLIsRefusedQuicklyInLittleMemory(t *testing.T) {
 
 	t.Run("a lower limit set by flag refuses a smaller alias expansion", func(t *testing.T) {
 		r := newBadRepo(t)
-		r.appendTo("base/details.yaml", laughsYAML(2))
+		r.appendTo("base/peer-authentication.yaml", laughsYAML(2))
 		dir := filepath.Join(r.Dir, "base")
 		if res := runLimited(t, bin, "render", dir); res.code != cli.ExitOK {
 			t.Fatalf("under the default limits: exit %d: %s", res.code, res.stderr)
 		}
 		res := runLimited(t, bin, "render", dir, "--max-yaml-alias-nodes", "50")
-		if res.code != cli.ExitError || !strings.Contains(res.stderr, "error: base/details.yaml:24: alias expansion exceeds the limit") {
-			t.Errorf("exit %d, stderr %q, want 2 and the alias limit at line 24", res.code, res.stderr)
+		if res.code != cli.ExitError || !strings.Contains(res.stderr, "error: base/peer-authentication.yaml:12: alias expansion exceeds the limit") {
+			t.Errorf("exit %d, stderr %q, want 2 and the alias limit at line 12", res.code, res.stderr)
 		}
 	})
 }
