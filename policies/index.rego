@@ -81,11 +81,18 @@ _virtual_services := [[lib.fqdn(name, ns), {"namespace": ns, "gateway": gateway,
 	some gateway in lib.gateways(obj)
 ]
 
+# _analyzed are the objects of the kinds the lookups below read, found in
+# one scan of the set (most sets hold few of them).
+_analyzed := [obj |
+	some obj in data.meshintent.objects
+	obj.kind in {"Gateway", "RequestAuthentication", "ServiceEntry", "Service", "Sidecar", "Telemetry"}
+]
+
 # gateways maps "namespace/name" to each Gateway of the set (Istio's
 # networking.istio.io one, with spec.servers, or the Kubernetes Gateway API
 # one, with spec.listeners).
 gateways := {concat("/", [lib.namespace(obj), obj.metadata.name]): obj |
-	some obj in data.meshintent.objects
+	some obj in _analyzed
 	obj.kind == "Gateway"
 }
 
@@ -108,7 +115,7 @@ _gateway_namespaces := {split(key, "/")[0] | some key, _ in gateways}
 # RequestAuthentication; labels are its selector's matchLabels, {} when it
 # selects every workload of its namespace. (They are few: a list.)
 request_authentications := [{"id": lib.id(obj), "namespace": lib.namespace(obj), "labels": labels} |
-	some obj in data.meshintent.objects
+	some obj in _analyzed
 	obj.kind == "RequestAuthentication"
 	labels := object.get(obj, ["spec", "selector", "matchLabels"], {})
 ]
@@ -125,7 +132,7 @@ service_ports := by_host if {
 
 _services := array.concat(
 	[[lib.fqdn(name, ns), {"id": lib.id(obj), "namespace": ns, "scopes": scopes, "ports": ports}] |
-		some obj in data.meshintent.objects
+		some obj in _analyzed
 		obj.kind == "ServiceEntry"
 		ns := lib.namespace(obj)
 		scopes := hosts.export_scopes(object.get(obj.spec, "exportTo", []), ns)
@@ -133,7 +140,7 @@ _services := array.concat(
 		some name in obj.spec.hosts
 	],
 	[[lib.fqdn(obj.metadata.name, ns), {"id": lib.id(obj), "namespace": ns, "scopes": scopes, "ports": ports}] |
-		some obj in data.meshintent.objects
+		some obj in _analyzed
 		obj.kind == "Service"
 		obj.apiVersion == "v1"
 		ns := lib.namespace(obj)
@@ -157,7 +164,7 @@ service_entry_protocols := by_key if {
 }
 
 _service_entry_ports := [[sprintf("%s:%d", [lib.fqdn(name, ns), p.number]), {"id": lib.id(obj), "scopes": scopes, "protocol": upper(object.get(p, "protocol", ""))}] |
-	some obj in data.meshintent.objects
+	some obj in _analyzed
 	obj.kind == "ServiceEntry"
 	ns := lib.namespace(obj)
 	scopes := hosts.export_scopes(object.get(obj.spec, "exportTo", []), ns)
@@ -194,7 +201,7 @@ selectors := by_key if {
 }
 
 _selectors := [[concat("/", [obj.kind, lib.namespace(obj)]), {"id": lib.id(obj), "labels": _selector_labels(obj)}] |
-	some obj in data.meshintent.objects
+	some obj in _analyzed
 	obj.kind in {"Sidecar", "Telemetry"}
 	not obj.spec.targetRef
 	not obj.spec.targetRefs

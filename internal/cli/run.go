@@ -118,6 +118,10 @@ Unless $GOGC is set, the Go garbage collector runs at GOGC=` + fmt.Sprint(runGCP
 		"how often replicas try to acquire or renew the lease")
 	fs.StringVar(&opts.CacheDir, "cache-dir", defaultCacheDir(), "where fetched repositories are cached")
 	fs.IntVar(&opts.Concurrent, "concurrent", 4, "IntentSyncs reconciled at once")
+	fs.BoolVar(&opts.LiveChecks, "live-checks", false,
+		"run the live mesh checks (IST0101, IST0112, IST0173, IST0109) against the cluster before each apply; "+
+			"off by default because routing often merges before the Services it names exist. "+
+			"Needs list on services and pods, which config/rbac/role.yaml grants")
 	fs.DurationVar(&opts.MemoryReleaseInterval, "memory-release-interval", 10*time.Second,
 		"return the heap a sync leaves behind to the OS, at most this often; 0 turns it off")
 	// zap's flags (--zap-log-level, --zap-encoder, --zap-devel...) on a

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"strings"
 	"testing"
 )
 
@@ -37,4 +38,42 @@ func TestRunSetsGCPercent(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestRunLiveChecksFlag checks that `run` has --live-checks, off unless
+// given, and that its help says why it is off and what RBAC it needs.
+func TestRunLiveChecksFlag(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{name: "off by default", args: nil, want: "false"},
+		{name: "on when given", args: []string{"--live-checks"}, want: "true"},
+		{name: "off when turned off", args: []string{"--live-checks=false"}, want: "false"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cmd := newRunCommand(&app{})
+			if err := cmd.ParseFlags(tt.args); err != nil {
+				t.Fatalf("parsing %q: %v", tt.args, err)
+			}
+			f := cmd.Flags().Lookup("live-checks")
+			if f == nil {
+				t.Fatal("run has no --live-checks flag")
+			}
+			if got := f.Value.String(); got != tt.want {
+				t.Errorf("--live-checks = %s, want %s", got, tt.want)
+			}
+		})
+	}
+	t.Run("the help says why it is off and what it needs", func(t *testing.T) {
+		_, stdout, _ := run(t, "run", "--help")
+		help := strings.Join(strings.Fields(stdout), " ") // the usage wraps
+		for _, want := range []string{"--live-checks", "IST0101", "routing often merges before the Services it names exist", "list on services and pods", "config/rbac/role.yaml"} {
+			if !strings.Contains(help, want) {
+				t.Errorf("run --help lacks %q:\n%s", want, stdout)
+			}
+		}
+	})
 }

@@ -190,13 +190,11 @@ func (r *IntentSyncReconciler) recordDrift(obj *v1alpha1.IntentSync, st *syncSta
 	for _, f := range report.Drifted {
 		d := now[f.ID]
 		d.fields = append(d.fields, f)
-		d.source = f.Source
 		now[f.ID] = d
 	}
 	for _, m := range report.Missing {
 		d := now[m.ID]
 		d.missing = true
-		d.source = m.Source
 		now[m.ID] = d
 	}
 	var fresh []string
@@ -252,8 +250,7 @@ func (r *IntentSyncReconciler) correct(ctx context.Context, obj *v1alpha1.Intent
 // touched while it speaks of the applied revision, so a failure of a newer
 // revision is not hidden.
 func (r *IntentSyncReconciler) setDriftStatus(obj *v1alpha1.IntentSync, st *syncState, decide bool) {
-	obj.Status.Drift = driftStatus(st.drift, st.unmanaged, st.corrected, r.now())
-	driftedObjects.WithLabelValues(obj.Namespace, obj.Name).Set(float64(driftCount(st.drift)))
+	r.publishDrift(obj, st)
 	reason := readyReason(obj)
 	if !decide && (obj.Status.LastAppliedRevision != st.applied.revision ||
 		(reason != v1alpha1.ReasonSynced && reason != v1alpha1.ReasonDriftDetected)) {
@@ -264,4 +261,11 @@ func (r *IntentSyncReconciler) setDriftStatus(obj *v1alpha1.IntentSync, st *sync
 	} else {
 		markSynced(obj, st.applied.revision)
 	}
+}
+
+// publishDrift puts the drift st knows of into obj's status.drift and the
+// drifted-objects metric, both counted from the same findings.
+func (r *IntentSyncReconciler) publishDrift(obj *v1alpha1.IntentSync, st *syncState) {
+	obj.Status.Drift = driftStatus(st.drift, st.unmanaged, st.corrected, r.now())
+	driftedObjects.WithLabelValues(obj.Namespace, obj.Name).Set(float64(driftCount(st.drift)))
 }

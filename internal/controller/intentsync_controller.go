@@ -24,7 +24,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -132,7 +131,10 @@ func (c *counters) get(m *sync.Map, key types.NamespacedName) int64 {
 	return v.(*atomic.Int64).Load()
 }
 
-// Reconcile brings one IntentSync's cluster state to its Git revision.
+// Reconcile brings one IntentSync's cluster state to its Git revision. It
+// is the thin wrapper of Flux's controllers: it gets the object, handles
+// deletion, the finalizer and suspension, and finishes status in one last
+// patch whatever happened; the work is reconcile's list of steps.
 func (r *IntentSyncReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
 	r.counts.inc(&r.counts.sync, req.NamespacedName)
 	log := ctrl.LoggerFrom(ctx)
@@ -159,48 +161,53 @@ func (r *IntentSyncReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 	}
 
 	// Leave a suspended IntentSync and its cluster state alone.
+	status := r.statusWriter().newPatcher(obj)
 	if obj.Spec.Suspend {
-		base := obj.DeepCopy()
 		markSuspended(obj)
 		reconcileTotal.WithLabelValues(v1alpha1.ReasonSuspended).Inc()
-		return ctrl.Result{}, r.patchStatus(ctx, base, obj)
+		return ctrl.Result{}, status.finish(ctx, obj)
 	}
 
-	// Patch the status once at the end, whatever happened.
-	base := obj.DeepCopy()
+	// Patch the status once more at the end, whatever happened.
 	defer func() {
-		if err := r.patchStatus(ctx, base, obj); err != nil {
+		if err := status.finish(ctx, obj); err != nil {
 			log.Error(err, "patching status")
 			retErr = errors.Join(retErr, err)
 		}
 		r.memory.release()
 	}()
-	return r.sync(ctx, obj, base), nil
+	return r.reconcile(ctx, obj, status), nil
 }
 
-// sync runs the pipeline on obj, recording the outcome in obj.Status, and
-// says when to come back. base is obj as read, for progress patches.
-func (r *IntentSyncReconciler) sync(ctx context.Context, obj, base *v1alpha1.IntentSync) ctrl.Result {
+// reconcile runs the steps fetch → render → validate → dry-run → apply →
+// record on obj and says when to come back. A step that fails records the
+// failure in obj's status with a reason constant (see fail) and ends the
+// list; progress is patched to status between steps.
+func (r *IntentSyncReconciler) reconcile(ctx context.Context, obj *v1alpha1.IntentSync, status *statusPatcher) ctrl.Result {
 	log := ctrl.LoggerFrom(ctx)
-	key := client.ObjectKeyFromObject(obj)
-	st := r.states.get(key)
+	st := r.states.get(client.ObjectKeyFromObject(obj))
 	started := r.now()
 	interval := intervalOf(obj)
+	failed := func(f failure) ctrl.Result {
+		f.started = started
+		return r.fail(ctx, obj, st, f)
+	}
+
+	// Say that a new generation is being reconciled.
 	if obj.Generation != obj.Status.ObservedGeneration {
 		markProgressing(obj, fmt.Sprintf("reconciling generation %d", obj.Generation))
-		r.patchProgress(ctx, base, obj)
+		status.progress(ctx, obj)
 	}
 
 	// Fetch the source, with the credentials of spec.source.secretRef.
 	art, err := r.fetch(ctx, obj)
 	if err != nil {
-		return r.fail(ctx, obj, st, failure{step: "fetch", reason: v1alpha1.ReasonFetchFailed,
-			revision: refString(obj.Spec.Source), started: started, err: err})
+		return failed(failure{step: "fetch", reason: v1alpha1.ReasonFetchFailed, revision: refString(obj.Spec.Source), err: err})
 	}
 	obj.Status.LastFetchedRevision = art.Revision
 
-	// From here on the drift reconciler waits: it must not correct objects
-	// while a new revision is being applied.
+	// Hold the drift reconciler off from here on: it must not correct
+	// objects while a new revision is being applied.
 	st.mu.Lock()
 	defer st.mu.Unlock()
 
@@ -212,27 +219,18 @@ func (r *IntentSyncReconciler) sync(ctx context.Context, obj, base *v1alpha1.Int
 		return ctrl.Result{RequeueAfter: interval}
 	}
 
-	// Render and validate the revision: the policy gate and the tenancy fence.
+	// Render the revision, evaluating the policies and the tenancy fence.
 	built, report, err := r.build(ctx, obj, st, art)
 	if err != nil {
-		if ctx.Err() != nil {
-			return r.fail(ctx, obj, st, failure{step: "build", reason: v1alpha1.ReasonRenderFailed,
-				revision: art.Revision, started: started, err: err})
-		}
-		reason := v1alpha1.ReasonRenderFailed
-		if _, ok := errors.AsType[*validate.PolicyError](err); ok {
-			reason = v1alpha1.ReasonPolicyError
-		}
-		return r.fail(ctx, obj, st, failure{step: "build", reason: reason,
-			revision: art.Revision, started: started, err: err, stalled: true})
+		return failed(buildFailure(ctx, art.Revision, err))
 	}
+
+	// Validate: record the policy report and stop at a denial.
 	if report != nil {
-		obj.Status.Policy = policyStatus(art.Revision, report)
-		policyViolations.WithLabelValues(obj.Namespace, obj.Name, string(validate.SeverityDeny)).Set(float64(report.Denials))
-		policyViolations.WithLabelValues(obj.Namespace, obj.Name, string(validate.SeverityWarn)).Set(float64(report.Warnings))
+		r.recordPolicy(obj, art.Revision, report)
 		if report.Denied() {
-			return r.fail(ctx, obj, st, failure{step: "build", reason: v1alpha1.ReasonPolicyDenied,
-				revision: art.Revision, started: started, err: errors.New(deniedMessage(report)), stalled: true})
+			return failed(failure{step: "build", reason: v1alpha1.ReasonPolicyDenied,
+				revision: art.Revision, err: errors.New(deniedMessage(report)), stalled: true})
 		}
 	}
 
@@ -247,60 +245,104 @@ func (r *IntentSyncReconciler) sync(ctx context.Context, obj, base *v1alpha1.Int
 		return ctrl.Result{RequeueAfter: interval}
 	}
 
-	// Dry-run and apply the set; in correct mode an already applied
-	// revision is re-applied, which reverts drift and is the drift backstop.
+	// Dry-run: say a new revision is being applied, and refuse it when an
+	// object of it is another IntentSync's. In correct mode an already
+	// applied revision is re-applied, which reverts drift and is the drift
+	// backstop.
 	newRevision := obj.Status.LastAppliedRevision != art.Revision || st.applied == nil ||
 		st.applied.generation != obj.Generation
 	if newRevision {
 		obj.Status.LastAttemptedRevision = art.Revision
 		markProgressing(obj, "applying revision "+art.Revision)
-		r.patchProgress(ctx, base, obj)
+		status.progress(ctx, obj)
 	}
-	set, err := built.lazy(nil)
+	set, f := r.claim(ctx, obj, built)
+	if f != nil {
+		return failed(*f)
+	}
+
+	// Apply the set: pkg/apply dry-runs it whole, then applies it in stages
+	// and prunes.
+	res, err := r.apply(ctx, obj, set, art.Revision)
 	if err != nil {
-		return r.fail(ctx, obj, st, failure{step: "apply", reason: v1alpha1.ReasonApplyFailed,
-			revision: art.Revision, started: started, err: err})
-	}
-	// An object another IntentSync applies and still holds fails the
-	// revision, like a dry-run failure: nothing is applied, and it is
-	// tried again at each poll, for the other may drop it.
-	claimed, err := r.claimedElsewhere(ctx, obj, built)
-	if err != nil {
-		return r.fail(ctx, obj, st, failure{step: "apply", reason: v1alpha1.ReasonApplyFailed,
-			revision: art.Revision, started: started, err: err})
-	}
-	if len(claimed) > 0 {
-		return r.fail(ctx, obj, st, failure{step: "apply", reason: v1alpha1.ReasonDryRunFailed,
-			revision: art.Revision, started: started, err: &apply.DryRunError{Failures: claimed, Total: len(set)},
-			stalled: true, retry: true})
-	}
-	applyStart := r.now()
-	res, err := r.Apply.Apply(ctx, set, apply.ApplyOptions{
-		Force:            obj.Spec.DriftMode == v1alpha1.DriftModeCorrect,
-		CreateNamespaces: obj.Spec.CreateNamespaces,
-		Prune:            obj.Spec.Prune,
-		Inventory:        inventoryName(obj),
-		Revision:         art.Revision,
-	})
-	observeStep("apply", applyStart)
-	if res != nil && res.Inventory != nil {
-		obj.Status.Inventory = inventoryStatus(res.Inventory)
-	}
-	if err != nil {
-		var dr *apply.DryRunError
-		if errors.As(err, &dr) && ctx.Err() == nil && !transientDryRun(dr) {
-			// Bad for this cluster, not necessarily for ever (a namespace or
-			// a CRD may appear): tried again at each poll, never in a loop.
-			return r.fail(ctx, obj, st, failure{step: "apply", reason: v1alpha1.ReasonDryRunFailed,
-				revision: art.Revision, started: started, err: err, stalled: true, retry: true})
-		}
-		return r.fail(ctx, obj, st, failure{step: "apply", reason: v1alpha1.ReasonApplyFailed,
-			revision: art.Revision, started: started, err: err})
+		return failed(applyFailure(ctx, art.Revision, err))
 	}
 
 	// Record the outcome.
 	r.record(ctx, obj, st, built, res, started, newRevision)
 	return ctrl.Result{RequeueAfter: interval}
+}
+
+// buildFailure classifies a failed render of revision: a bad revision or
+// spec (stalled, PolicyError for a broken policy, RenderFailed otherwise),
+// or an interrupted build, which is tried again.
+func buildFailure(ctx context.Context, revision string, err error) failure {
+	f := failure{step: "build", reason: v1alpha1.ReasonRenderFailed, revision: revision, err: err}
+	if ctx.Err() != nil {
+		return f
+	}
+	if _, ok := errors.AsType[*validate.PolicyError](err); ok {
+		f.reason = v1alpha1.ReasonPolicyError
+	}
+	f.stalled = true
+	return f
+}
+
+// recordPolicy puts a policy report of revision into status and metrics.
+func (r *IntentSyncReconciler) recordPolicy(obj *v1alpha1.IntentSync, revision string, report *validate.Report) {
+	obj.Status.Policy = policyStatus(revision, report)
+	policyViolations.WithLabelValues(obj.Namespace, obj.Name, string(validate.SeverityDeny)).Set(float64(report.Denials))
+	policyViolations.WithLabelValues(obj.Namespace, obj.Name, string(validate.SeverityWarn)).Set(float64(report.Warnings))
+}
+
+// claim decodes built for applying, and fails it when an object of it is
+// applied by another IntentSync that still holds it: like a dry-run
+// failure, nothing is applied, and it is tried again at each poll, for the
+// other may drop it.
+func (r *IntentSyncReconciler) claim(ctx context.Context, obj *v1alpha1.IntentSync, built *appliedSet) (manifest.Set, *failure) {
+	set, err := built.lazy(nil)
+	if err != nil {
+		return nil, &failure{step: "apply", reason: v1alpha1.ReasonApplyFailed, revision: built.revision, err: err}
+	}
+	claimed, err := r.claimedElsewhere(ctx, obj, built)
+	if err != nil {
+		return nil, &failure{step: "apply", reason: v1alpha1.ReasonApplyFailed, revision: built.revision, err: err}
+	}
+	if len(claimed) > 0 {
+		return nil, &failure{step: "apply", reason: v1alpha1.ReasonDryRunFailed, revision: built.revision,
+			err: &apply.DryRunError{Failures: claimed, Total: len(set)}, stalled: true, retry: true}
+	}
+	return set, nil
+}
+
+// apply applies set, the objects of revision, as obj's spec says, and puts
+// the resulting inventory into status even when the apply failed.
+func (r *IntentSyncReconciler) apply(ctx context.Context, obj *v1alpha1.IntentSync, set manifest.Set, revision string) (*apply.Result, error) {
+	defer observeStep("apply", r.now())
+	res, err := r.Apply.Apply(ctx, set, apply.ApplyOptions{
+		Force:            obj.Spec.DriftMode == v1alpha1.DriftModeCorrect,
+		CreateNamespaces: obj.Spec.CreateNamespaces,
+		Prune:            obj.Spec.Prune,
+		Inventory:        inventoryName(obj),
+		Revision:         revision,
+	})
+	if res != nil && res.Inventory != nil {
+		obj.Status.Inventory = inventoryStatus(res.Inventory)
+	}
+	return res, err
+}
+
+// applyFailure classifies a failed apply of revision. A dry-run the API
+// server rejected is bad for this cluster, not necessarily for ever (a
+// namespace or a CRD may appear): stalled, but tried again at each poll,
+// never in a loop. Anything else, an unavailable API server included, is
+// retried with backoff.
+func applyFailure(ctx context.Context, revision string, err error) failure {
+	var dr *apply.DryRunError
+	if errors.As(err, &dr) && ctx.Err() == nil && !transientDryRun(dr) {
+		return failure{step: "apply", reason: v1alpha1.ReasonDryRunFailed, revision: revision, err: err, stalled: true, retry: true}
+	}
+	return failure{step: "apply", reason: v1alpha1.ReasonApplyFailed, revision: revision, err: err}
 }
 
 // record notes a successful apply of built in state, status, events and
@@ -533,31 +575,6 @@ func (r *IntentSyncReconciler) fail(ctx context.Context, obj *v1alpha1.IntentSyn
 	log.Info("reconcile failed", "step", f.step, "reason", f.reason, "revision", f.revision,
 		"stalled", f.stalled, "retryIn", wait, "error", msg)
 	return ctrl.Result{RequeueAfter: wait}
-}
-
-// patchStatus writes obj's status as a merge patch against base, when it
-// changed. It runs even when ctx is done, within statusTimeout.
-func (r *IntentSyncReconciler) patchStatus(ctx context.Context, base, obj *v1alpha1.IntentSync) error {
-	if equality.Semantic.DeepEqual(base.Status, obj.Status) {
-		return nil
-	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), statusTimeout)
-	defer cancel()
-	if err := r.Client.Status().Patch(ctx, obj, client.MergeFrom(base)); err != nil {
-		if apierrors.IsNotFound(err) {
-			return nil
-		}
-		return fmt.Errorf("patching status of IntentSync %s/%s: %w", obj.Namespace, obj.Name, err)
-	}
-	return nil
-}
-
-// patchProgress writes a progress message between steps; a failure is only
-// logged, as the final patch writes everything again.
-func (r *IntentSyncReconciler) patchProgress(ctx context.Context, base, obj *v1alpha1.IntentSync) {
-	if err := r.Client.Status().Patch(ctx, obj, client.MergeFrom(base)); err != nil {
-		ctrl.LoggerFrom(ctx).V(1).Info("patching progress", "error", err.Error())
-	}
 }
 
 // syncFinalizer adds the finalizer when spec.prune is on and removes it

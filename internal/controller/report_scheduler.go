@@ -11,12 +11,10 @@ import (
 	"github.com/go-logr/logr"
 	"github.com/robfig/cron/v3"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/util/retry"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
@@ -38,9 +36,11 @@ const stopTimeout = 30 * time.Second
 // meanwhile.
 type reportScheduler struct {
 	r *IntentSyncReconciler
-	// client reads IntentSyncs from the API server and writes status and
-	// the report ConfigMaps.
+	// client reads IntentSyncs from the API server and writes the report
+	// ConfigMaps.
 	client client.Client
+	// status writes IntentSync status (statuswriter.go), on client.
+	status statusWriter
 	cron   *cron.Cron
 	log    logr.Logger
 	// http posts to the report webhooks; it does not follow redirects.
@@ -91,10 +91,9 @@ func (r *IntentSyncReconciler) setupReports(mgr ctrl.Manager, log logr.Logger) (
 	if err := mgr.Add(s); err != nil {
 		return nil, fmt.Errorf("adding the drift report scheduler: %w", err)
 	}
-	// Every change of an IntentSync wakes it, status included: another
-	// writer's status patch may have dropped the DriftReportScheduled
-	// condition (a JSON merge patch replaces the whole list), and a no-op
-	// reconcile is cheap.
+	// Every change of an IntentSync wakes it, status included: a no-op
+	// reconcile is cheap, and it puts the DriftReportScheduled condition
+	// back should anyone else remove it.
 	err := ctrl.NewControllerManagedBy(mgr).
 		Named("intentsync-report").
 		For(&v1alpha1.IntentSync{}).
@@ -110,6 +109,7 @@ func newReportScheduler(r *IntentSyncReconciler, c client.Client, log logr.Logge
 	return &reportScheduler{
 		r:      r,
 		client: c,
+		status: newStatusWriter(c),
 		cron: cron.New(
 			cron.WithLocation(time.UTC),
 			cron.WithLogger(cronLogger{log}),
@@ -181,7 +181,7 @@ func (s *reportScheduler) reconcile(ctx context.Context, req ctrl.Request) (ctrl
 			return ctrl.Result{}, nil
 		}
 		_, err := s.patchStatus(ctx, key, func(o *v1alpha1.IntentSync) {
-			apimeta.RemoveStatusCondition(&o.Status.Conditions, ConditionDriftReportScheduled)
+			clearReportScheduled(o)
 			if o.Status.DriftReport != nil {
 				o.Status.DriftReport.NextRunTime = nil
 			}
@@ -203,7 +203,7 @@ func (s *reportScheduler) reconcile(ctx context.Context, req ctrl.Request) (ctrl
 		changed := false
 		fresh, err := s.patchStatus(ctx, key, func(o *v1alpha1.IntentSync) {
 			changed = !conditionIs(o, metav1.ConditionFalse, ReasonReportScheduleInvalid, msg)
-			setCondition(o, ConditionDriftReportScheduled, metav1.ConditionFalse, ReasonReportScheduleInvalid, msg)
+			markReportScheduleInvalid(o, msg)
 			if o.Status.DriftReport != nil {
 				o.Status.DriftReport.NextRunTime = nil
 			}
@@ -230,7 +230,7 @@ func (s *reportScheduler) reconcile(ctx context.Context, req ctrl.Request) (ctrl
 		missed, firstMissed = missedRuns(sched, dr.LastRunTime.Time, now)
 	}
 	fresh, err := s.patchStatus(ctx, key, func(o *v1alpha1.IntentSync) {
-		setCondition(o, ConditionDriftReportScheduled, metav1.ConditionTrue, ReasonReportScheduled, msg)
+		markReportScheduled(o, msg)
 		if o.Status.DriftReport == nil {
 			o.Status.DriftReport = &v1alpha1.DriftReportStatus{}
 		}
@@ -355,41 +355,12 @@ func (s *reportScheduler) recordSkipped(key types.NamespacedName, due, started t
 		"skipped the drift report due %s: the run started %s is still going", formatTime(due), formatTime(started))
 }
 
-// patchStatus applies mutate to the IntentSync as the API server has it and
-// patches the status when it changed. The patch is optimistically locked
-// (and retried on conflict), so that concurrent writers of the conditions
-// list, which a merge patch replaces whole, never lose each other's
-// changes. It returns the object as patched; NotFound is not an error
-// (the object is then nil).
+// patchStatus writes status through the package's one status writer (see
+// statusWriter.update): mutate is applied to the IntentSync as the API
+// server has it, and made again on a conflict. It returns the object as
+// patched; NotFound is not an error (the object is then nil).
 func (s *reportScheduler) patchStatus(ctx context.Context, key types.NamespacedName, mutate func(*v1alpha1.IntentSync)) (*v1alpha1.IntentSync, error) {
-	var obj *v1alpha1.IntentSync
-	err := retry.RetryOnConflict(retry.DefaultBackoff, func() error {
-		obj = &v1alpha1.IntentSync{}
-		if err := s.client.Get(ctx, key, obj); err != nil {
-			return err
-		}
-		base := obj.DeepCopy()
-		mutate(obj)
-		if equality.Semantic.DeepEqual(base.Status, obj.Status) {
-			return nil
-		}
-		return s.client.Status().Patch(ctx, obj, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}))
-	})
-	if apierrors.IsNotFound(err) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("patching status of IntentSync %s: %w", key, err)
-	}
-	return obj, nil
-}
-
-// conditionIs reports whether obj's DriftReportScheduled condition has
-// status, reason and message.
-func conditionIs(obj *v1alpha1.IntentSync, status metav1.ConditionStatus, reason, msg string) bool {
-	c := apimeta.FindStatusCondition(obj.Status.Conditions, ConditionDriftReportScheduled)
-	return c != nil && c.Status == status && c.Reason == reason && c.Message == truncate(msg, messageLimit) &&
-		c.ObservedGeneration == obj.Generation
+	return s.status.update(ctx, key, mutate)
 }
 
 // formatTime prints a time for messages: RFC 3339 in UTC, to the second.

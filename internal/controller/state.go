@@ -197,11 +197,12 @@ type stalledKey struct {
 	message    string
 }
 
-// objectDrift is the drift of one object.
+// objectDrift is what apply.Manager.Drift found of one object, grouped by
+// object so that a check of some objects replaces only their entries: the
+// drifted fields as it gave them, and whether the object is missing.
 type objectDrift struct {
 	fields  []apply.FieldDiff
 	missing bool
-	source  string
 }
 
 // touch records that a managed object changed.

@@ -10,7 +10,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/meshintent/meshintent/api/v1alpha1"
@@ -32,73 +31,6 @@ const (
 	// messageLimit caps condition and history messages.
 	messageLimit = 2048
 )
-
-// setCondition sets a condition of obj for its current generation.
-func setCondition(obj *v1alpha1.IntentSync, typ string, status metav1.ConditionStatus, reason, msg string) {
-	apimeta.SetStatusCondition(&obj.Status.Conditions, metav1.Condition{
-		Type:               typ,
-		Status:             status,
-		Reason:             reason,
-		Message:            truncate(msg, messageLimit),
-		ObservedGeneration: obj.Generation,
-	})
-}
-
-// markProgressing says a reconcile is under way; Ready is left as it is.
-func markProgressing(obj *v1alpha1.IntentSync, msg string) {
-	setCondition(obj, v1alpha1.ConditionReconciling, metav1.ConditionTrue, v1alpha1.ReasonProgressing, msg)
-}
-
-// markSynced says the revision is applied and the cluster equals it.
-func markSynced(obj *v1alpha1.IntentSync, revision string) {
-	msg := "applied revision " + revision
-	setCondition(obj, v1alpha1.ConditionReady, metav1.ConditionTrue, v1alpha1.ReasonSynced, msg)
-	setCondition(obj, v1alpha1.ConditionReconciling, metav1.ConditionFalse, v1alpha1.ReasonSynced, msg)
-	apimeta.RemoveStatusCondition(&obj.Status.Conditions, v1alpha1.ConditionStalled)
-}
-
-// markDrifted says the revision is applied but the cluster has drifted
-// from it (report mode). It is neither reconciling nor stalled: the next
-// commit or a correction brings it back.
-func markDrifted(obj *v1alpha1.IntentSync, msg string) {
-	setCondition(obj, v1alpha1.ConditionReady, metav1.ConditionFalse, v1alpha1.ReasonDriftDetected, msg)
-	setCondition(obj, v1alpha1.ConditionReconciling, metav1.ConditionFalse, v1alpha1.ReasonDriftDetected, msg)
-	apimeta.RemoveStatusCondition(&obj.Status.Conditions, v1alpha1.ConditionStalled)
-}
-
-// markFailed records a failed step. A stalled failure (a known-bad revision
-// or spec) is not retried until Git or the spec changes; any other is
-// retried, and Reconciling stays True meanwhile.
-func markFailed(obj *v1alpha1.IntentSync, reason, msg string, stalled bool, retryIn time.Duration) {
-	setCondition(obj, v1alpha1.ConditionReady, metav1.ConditionFalse, reason, msg)
-	if stalled {
-		setCondition(obj, v1alpha1.ConditionStalled, metav1.ConditionTrue, reason, msg)
-		setCondition(obj, v1alpha1.ConditionReconciling, metav1.ConditionFalse, reason, msg)
-		return
-	}
-	apimeta.RemoveStatusCondition(&obj.Status.Conditions, v1alpha1.ConditionStalled)
-	setCondition(obj, v1alpha1.ConditionReconciling, metav1.ConditionTrue, v1alpha1.ReasonProgressing,
-		fmt.Sprintf("retrying in %s after %s: %s", retryIn.Round(time.Millisecond), reason, msg))
-}
-
-// markSuspended says nothing is reconciled; Ready keeps its last value.
-func markSuspended(obj *v1alpha1.IntentSync) {
-	setCondition(obj, v1alpha1.ConditionReconciling, metav1.ConditionFalse, v1alpha1.ReasonSuspended, "reconciliation is suspended")
-	apimeta.RemoveStatusCondition(&obj.Status.Conditions, v1alpha1.ConditionStalled)
-}
-
-// isReady reports whether Ready is True.
-func isReady(obj *v1alpha1.IntentSync) bool {
-	return apimeta.IsStatusConditionTrue(obj.Status.Conditions, v1alpha1.ConditionReady)
-}
-
-// readyReason returns the reason of the Ready condition, or "".
-func readyReason(obj *v1alpha1.IntentSync) string {
-	if c := apimeta.FindStatusCondition(obj.Status.Conditions, v1alpha1.ConditionReady); c != nil {
-		return c.Reason
-	}
-	return ""
-}
 
 // addAttempt puts a into the history, newest first, keeping historyLimit.
 func addAttempt(history []v1alpha1.Attempt, a v1alpha1.Attempt) []v1alpha1.Attempt {

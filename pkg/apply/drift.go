@@ -1,6 +1,7 @@
 package apply
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -20,6 +21,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
 
 	"github.com/meshintent/meshintent/pkg/manifest"
 )
@@ -54,10 +56,18 @@ var BuiltinIgnores = []string{
 	"/metadata/generation",
 	"/metadata/uid",
 	"/metadata/creationTimestamp",
-	"/metadata/annotations/kubectl.kubernetes.io~1last-applied-configuration",
-	// The digest changes with any field; the fields themselves are compared.
-	"/metadata/annotations/meshintent.io~1applied-digest",
+	"/metadata/annotations/" + pointerEscaper.Replace("kubectl.kubernetes.io/last-applied-configuration"),
+	// The digest changes with any field, and whenever the set was applied
+	// by another route; the fields themselves are compared.
+	"/metadata/annotations/" + pointerEscaper.Replace(DigestAnnotation),
 }
+
+// pointerEscaper and pointerUnescaper turn a key into a JSON pointer
+// token and back (RFC 6901).
+var (
+	pointerEscaper   = strings.NewReplacer("~", "~0", "/", "~1")
+	pointerUnescaper = strings.NewReplacer("~1", "/", "~0", "~")
+)
 
 // IgnoreRule leaves fields out of the drift comparison.
 type IgnoreRule struct {
@@ -360,7 +370,7 @@ func (p fieldPath) String() string {
 func (p fieldPath) Pointer() string {
 	var b strings.Builder
 	for _, t := range p.tokens() {
-		b.WriteString("/" + strings.NewReplacer("~", "~0", "/", "~1").Replace(t))
+		b.WriteString("/" + pointerEscaper.Replace(t))
 	}
 	return b.String()
 }
@@ -396,7 +406,7 @@ func compileIgnores(rules []IgnoreRule) (ignoreSet, error) {
 			}
 			var ts []string
 			for _, t := range strings.Split(p[1:], "/") {
-				ts = append(ts, strings.NewReplacer("~1", "/", "~0", "~").Replace(t))
+				ts = append(ts, pointerUnescaper.Replace(t))
 			}
 			c.tokens = append(c.tokens, ts)
 		}
@@ -431,12 +441,17 @@ func (s ignoreSet) ignored(ref ObjectRef, path fieldPath) bool {
 // diffObject compares the fields of the desired object with live.
 func (m *Manager) diffObject(p *planned, live *unstructured.Unstructured, rules ignoreSet) []FieldDiff {
 	var out []FieldDiff
+	var sets []managedSet
+	parsed := false // managedFields are parsed at the first difference only
 	emit := func(path fieldPath, want, have any) {
+		if !parsed {
+			sets, parsed = managedSets(live), true
+		}
 		out = append(out, FieldDiff{
 			ID: p.ref.ID(), Source: p.obj.Source,
 			Path: path.String(), Pointer: path.Pointer(),
 			Want: want, Have: have,
-			Manager: m.owner(live, path),
+			Manager: m.owner(sets, live.Object, path),
 		})
 	}
 	d := differ{ref: p.ref, rules: rules, emit: emit}
@@ -548,77 +563,113 @@ func number(v any) (float64, bool) {
 	return 0, false
 }
 
-// owner returns the field manager that owns the live value at path,
-// preferring a manager other than meshintent's when several do.
-func (m *Manager) owner(live *unstructured.Unstructured, path fieldPath) string {
-	var ours string
+// managedSet is one managedFields entry: its manager and the fields it
+// owns, parsed once per object by structured-merge-diff.
+type managedSet struct {
+	manager string
+	fields  *fieldpath.Set
+}
+
+// managedSets parses live's managedFields; entries whose fieldsV1 does not
+// parse are left out.
+func managedSets(live *unstructured.Unstructured) []managedSet {
+	var out []managedSet
 	for _, f := range live.GetManagedFields() {
 		if f.FieldsV1 == nil {
 			continue
 		}
-		var set map[string]any
-		if err := json.Unmarshal(f.FieldsV1.GetRawBytes(), &set); err != nil {
+		set := &fieldpath.Set{}
+		if err := set.FromJSON(bytes.NewReader(f.FieldsV1.GetRawBytes())); err != nil {
 			continue
 		}
-		if !owns(set, path, live.Object) {
+		out = append(out, managedSet{manager: f.Manager, fields: set})
+	}
+	return out
+}
+
+// owner returns the field manager of sets that owns the live value at path,
+// preferring a manager other than meshintent's when several do.
+func (m *Manager) owner(sets []managedSet, live map[string]any, path fieldPath) string {
+	var ours string
+	for _, s := range sets {
+		if !owns(s.fields, path, live) {
 			continue
 		}
-		if f.Manager != m.opts.FieldManager {
-			return f.Manager
+		if s.manager != m.opts.FieldManager {
+			return s.manager
 		}
-		ours = f.Manager
+		ours = s.manager
 	}
 	return ours
 }
 
-// owns walks a managedFields field set (fieldsV1) along path. Reaching the
-// end of the path, or a leaf on the way (an atomic list or map owned as a
-// whole), means the manager owns the value.
-func owns(set map[string]any, path fieldPath, live any) bool {
-	if len(path) == 0 || len(set) == 0 {
-		return true
+// owns reports whether set owns the value at path in live: the path ends in
+// the set, or passes through a member with no children (a value owned as a
+// whole, such as an atomic list). A list index is matched against the set's
+// elements by what identifies the live element: its keys (k:), its value
+// (v:) or its index (i:).
+func owns(set *fieldpath.Set, path fieldPath, live any) bool {
+	if len(path) == 0 {
+		return false
 	}
 	s := path[0]
+	var next any
+	var candidates []fieldpath.PathElement
 	if s.index < 0 {
-		child, ok := set["f:"+s.key].(map[string]any)
+		lm, _ := live.(map[string]any)
+		next = lm[s.key]
+		candidates = []fieldpath.PathElement{fieldpath.FieldNameElement(s.key)}
+	} else {
+		list, _ := live.([]any)
+		if s.index < len(list) {
+			next = list[s.index]
+		}
+		for pe := range set.Members.All() {
+			if elementMatches(pe, s.index, next) {
+				candidates = append(candidates, pe)
+			}
+		}
+		for pe := range set.Children.All() {
+			if elementMatches(pe, s.index, next) && !set.Members.Has(pe) {
+				candidates = append(candidates, pe)
+			}
+		}
+	}
+	for _, pe := range candidates {
+		child, hasChildren := set.Children.Get(pe)
+		switch {
+		case !hasChildren:
+			if set.Members.Has(pe) {
+				return true // the end of the path, or a leaf on the way
+			}
+		case len(path) == 1:
+			return true
+		case owns(child, path[1:], next):
+			return true
+		}
+	}
+	return false
+}
+
+// elementMatches reports whether pe names the list element at index whose
+// live value is elem.
+func elementMatches(pe fieldpath.PathElement, index int, elem any) bool {
+	switch {
+	case pe.Index != nil:
+		return *pe.Index == index
+	case pe.Key != nil:
+		em, ok := elem.(map[string]any)
 		if !ok {
 			return false
 		}
-		lm, _ := live.(map[string]any)
-		return owns(child, path[1:], lm[s.key])
-	}
-	list, _ := live.([]any)
-	var elem any
-	if s.index < len(list) {
-		elem = list[s.index]
-	}
-	for k, c := range set {
-		child, ok := c.(map[string]any)
-		if !ok {
-			continue
-		}
-		var match bool
-		switch {
-		case strings.HasPrefix(k, "i:"):
-			match = k == "i:"+strconv.Itoa(s.index)
-		case strings.HasPrefix(k, "k:") && elem != nil:
-			var keys map[string]any
-			if json.Unmarshal([]byte(k[2:]), &keys) == nil {
-				em, _ := elem.(map[string]any)
-				match = em != nil
-				for kk, kv := range keys {
-					if !valueEqual(kv, em[kk]) {
-						match = false
-					}
-				}
+		for _, f := range *pe.Key {
+			if !valueEqual(f.Value.Unstructured(), em[f.Name]) {
+				return false
 			}
-		case strings.HasPrefix(k, "v:") && elem != nil:
-			var v any
-			match = json.Unmarshal([]byte(k[2:]), &v) == nil && valueEqual(v, elem)
 		}
-		if match && owns(child, path[1:], elem) {
-			return true
-		}
+		return true
+	case pe.Value != nil:
+		return elem != nil && valueEqual((*pe.Value).Unstructured(), elem)
 	}
 	return false
 }

@@ -93,25 +93,30 @@ func (r *Report) Summary() string {
 	return strings.Join(parts, ", ")
 }
 
+// WithLists returns a copy of r whose nil lists are empty, so that JSON
+// shows [] rather than null for a Report built by hand. The lists are
+// shared with r.
+func (r Report) WithLists() Report {
+	if r.Drifted == nil {
+		r.Drifted = []FieldDiff{}
+	}
+	if r.Missing == nil {
+		r.Missing = []ObjectInfo{}
+	}
+	if r.Unmanaged == nil {
+		r.Unmanaged = []Unmanaged{}
+	}
+	if r.Stale == nil {
+		r.Stale = []ObjectInfo{}
+	}
+	return r
+}
+
 // WriteJSON writes the report as indented JSON.
 func (r *Report) WriteJSON(w io.Writer) error {
-	c := *r
-	// Keep lists [] rather than null for a Report built by hand.
-	if c.Drifted == nil {
-		c.Drifted = []FieldDiff{}
-	}
-	if c.Missing == nil {
-		c.Missing = []ObjectInfo{}
-	}
-	if c.Unmanaged == nil {
-		c.Unmanaged = []Unmanaged{}
-	}
-	if c.Stale == nil {
-		c.Stale = []ObjectInfo{}
-	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
-	return enc.Encode(c)
+	return enc.Encode(r.WithLists())
 }
 
 // WriteText writes the report for a terminal, with control and bidi

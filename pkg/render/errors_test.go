@@ -261,7 +261,25 @@ metadata:
 			"base/vs.yaml":            strings.Replace(testVS, "  namespace: bookinfo\n", "", 1),
 		},
 		path: "base",
-		want: "base/vs.yaml: VirtualService/reviews has no metadata.namespace",
+		want: "base/vs.yaml:1: VirtualService/reviews has no metadata.namespace",
+	}, {
+		name: "an Istio object without namespace, second in its file, at its document's line",
+		files: map[string]string{
+			"base/kustomization.yaml": "resources:\n- vs.yaml\n",
+			"base/vs.yaml": "# reviews first, then ratings\n" + testVS + "---\n# ratings\n" +
+				strings.NewReplacer("  namespace: bookinfo\n", "", "reviews", "ratings").Replace(testVS),
+		},
+		path: "base",
+		want: "base/vs.yaml:11: VirtualService/ratings has no metadata.namespace",
+	}, {
+		name: "an Istio object without namespace built by kustomize, at its document's line in the base",
+		files: map[string]string{
+			"base/kustomization.yaml":          "resources:\n- vs.yaml\n",
+			"base/vs.yaml":                     "# reviews\n" + strings.Replace(testVS, "  namespace: bookinfo\n", "", 1),
+			"overlays/prod/kustomization.yaml": "resources:\n- ../../base\ncommonLabels: {team: books}\n",
+		},
+		path: "overlays/prod",
+		want: "base/vs.yaml:2: VirtualService/reviews has no metadata.namespace",
 	}, {
 		name: "an intent error in a base, with its line",
 		files: map[string]string{

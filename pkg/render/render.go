@@ -151,7 +151,7 @@ func Render(ctx context.Context, opts Options) (*Result, error) {
 			intents = append(intents, b)
 		case Allowed(apiVersion, kind):
 			if ns := str(meta(b.obj), "namespace"); ns == "" {
-				errs = append(errs, fmt.Errorf("%s: %s has no metadata.namespace", b.source, objectName(b.obj)))
+				errs = append(errs, fmt.Errorf("%s: %s has no metadata.namespace", r.documentWhere(b), objectName(b.obj)))
 				continue
 			}
 			passthrough = append(passthrough, b)
@@ -327,6 +327,21 @@ func checkIdentity(b built) error {
 		where = fmt.Sprintf("%s:%d", b.source, b.line)
 	}
 	return fmt.Errorf("%s: an object has no %s", where, strings.Join(missing, ", "))
+}
+
+// documentWhere is b's file and the line of its document there, file:line,
+// or the file alone when the line is unknown. Kustomize's output carries no
+// lines for pass-through objects: the document is then looked up by the
+// object's kind and name (see intent.FindDocument).
+func (r *renderer) documentWhere(b built) string {
+	line := b.line
+	if line == 0 && r.lines != nil {
+		line = r.lines.DocumentLine(b.source, refOf(b.obj))
+	}
+	if line > 0 {
+		return fmt.Sprintf("%s:%d", b.source, line)
+	}
+	return b.source
 }
 
 // passThrough labels and annotates an Istio object from the repository.

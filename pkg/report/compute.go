@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -12,9 +11,6 @@ import (
 	"github.com/meshintent/meshintent/pkg/apply"
 	"github.com/meshintent/meshintent/pkg/manifest"
 )
-
-// digestPointer is the JSON pointer of apply.DigestAnnotation.
-var digestPointer = "/metadata/annotations/" + strings.ReplaceAll(apply.DigestAnnotation, "/", "~1")
 
 // Options configure Compute.
 type Options struct {
@@ -44,11 +40,9 @@ type Options struct {
 // (apply.Manager.Drift) and the conflicts with other field managers
 // (FindConflicts). It writes nothing.
 func Compute(ctx context.Context, m *apply.Manager, set manifest.Set, opts Options) (*Report, error) {
-	// The digest annotation is bookkeeping, not configuration: it differs
-	// whenever the set was applied by another route (the controller labels
-	// its objects, `reconciler apply` does not), which is no drift.
-	ignore := append([]apply.IgnoreRule{{Paths: []string{digestPointer}}}, opts.Ignore...)
-	drift, err := m.Drift(ctx, set, apply.DriftOptions{Ignore: ignore, Inventory: opts.Inventory, MeshKinds: opts.MeshKinds})
+	// The digest annotation, which differs whenever the set was applied by
+	// another route, is one of apply.BuiltinIgnores.
+	drift, err := m.Drift(ctx, set, apply.DriftOptions{Ignore: opts.Ignore, Inventory: opts.Inventory, MeshKinds: opts.MeshKinds})
 	if err != nil {
 		return nil, fmt.Errorf("checking drift: %w", err)
 	}

@@ -44,15 +44,12 @@ type Report struct {
 	ConfigMap string `json:"configMap,omitempty"`
 	// Summary counts the findings.
 	Summary Summary `json:"summary"`
-	// Drifted are the fields set in Git whose live value differs.
-	Drifted []apply.FieldDiff `json:"drifted"`
-	// Missing are the objects of the revision that do not exist.
-	Missing []apply.ObjectInfo `json:"missing"`
-	// Unmanaged are mesh objects in managed namespaces that Git does not
-	// manage; KialiWizard is set on those Kiali's wizards made.
-	Unmanaged []apply.Unmanaged `json:"unmanaged"`
-	// Stale are objects applied earlier that left Git and still exist.
-	Stale []apply.ObjectInfo `json:"stale"`
+	// Report is apply.Manager.Drift's result as it gave it (its lists
+	// sorted by object): drifted fields, missing, unmanaged and stale
+	// objects, in JSON as the report's own "drifted", "missing",
+	// "unmanaged" and "stale". Its InSync leaves Conflicts out; Clean
+	// counts them.
+	apply.Report
 	// Conflicts are the fields other field managers own with values other
 	// than Git's: an apply without force would fail on them.
 	Conflicts []Conflict `json:"conflicts"`
@@ -116,10 +113,7 @@ func New(in Input) *Report {
 		Source:      RedactURL(in.Source),
 		Revision:    in.Revision,
 		GeneratedAt: in.GeneratedAt,
-		Drifted:     []apply.FieldDiff{},
-		Missing:     []apply.ObjectInfo{},
-		Unmanaged:   []apply.Unmanaged{},
-		Stale:       []apply.ObjectInfo{},
+		Report:      apply.Report{Drifted: []apply.FieldDiff{}, Missing: []apply.ObjectInfo{}, Unmanaged: []apply.Unmanaged{}, Stale: []apply.ObjectInfo{}},
 		Conflicts:   slices.Clone(in.Conflicts),
 		Notes:       slices.Clone(in.Notes),
 	}

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/meshintent/meshintent/pkg/apply"
 	"github.com/meshintent/meshintent/pkg/markdown"
 )
 
@@ -26,18 +25,7 @@ func (r *Report) WriteJSON(w io.Writer) error {
 // for a Report built by hand.
 func (r *Report) normalized() *Report {
 	c := *r
-	if c.Drifted == nil {
-		c.Drifted = []apply.FieldDiff{}
-	}
-	if c.Missing == nil {
-		c.Missing = []apply.ObjectInfo{}
-	}
-	if c.Unmanaged == nil {
-		c.Unmanaged = []apply.Unmanaged{}
-	}
-	if c.Stale == nil {
-		c.Stale = []apply.ObjectInfo{}
-	}
+	c.Report = r.Report.WithLists()
 	if c.Conflicts == nil {
 		c.Conflicts = []Conflict{}
 	}

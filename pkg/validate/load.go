@@ -49,6 +49,13 @@ const BuiltinSourceName = "builtin"
 // meshintent.config but nothing else under meshintent.
 var reservedDataKeys = []string{"objects", "intents", "index"}
 
+// callerDataKeys are paths under data.meshintent that only the caller sets,
+// through Options.Data: cluster is the live view of the cluster the live
+// checks read (pkg/live, policies/live.rego). A repository's data file may
+// not set them: a forged view would make a missing Service look deployed
+// and silence the checks, or deny what the cluster has.
+var callerDataKeys = []string{"cluster"}
+
 // bundle is what the sources hold, parsed.
 type bundle struct {
 	// modules are the policies by file name, tests holds the *_test.rego files.
@@ -78,7 +85,7 @@ func load(sources []Source, extra map[string]any, lim limits) (*bundle, error) {
 	}
 	b.trusted = false
 	if extra != nil {
-		if err := checkReserved(extra); err != nil {
+		if err := checkReserved(extra, reservedDataKeys); err != nil {
 			return nil, fmt.Errorf("options data: %w", err)
 		}
 		b.data = merge(b.data, extra)
@@ -162,7 +169,7 @@ func (b *bundle) addData(fsys fs.FS, p, name string) error {
 	if err := yaml.Unmarshal(raw, &doc); err != nil {
 		return fmt.Errorf("parsing data %s: %w", name, err)
 	}
-	if err := checkReserved(doc); err != nil {
+	if err := checkReserved(doc, slices.Concat(reservedDataKeys, callerDataKeys)); err != nil {
 		return fmt.Errorf("data %s: %w", name, err)
 	}
 	b.data = merge(b.data, doc)
@@ -212,8 +219,9 @@ func unwrapPathError(err error, p string) error {
 	return err
 }
 
-// checkReserved refuses data that would shadow what the engine provides.
-func checkReserved(doc map[string]any) error {
+// checkReserved refuses data that sets one of keys under meshintent,
+// which would shadow what the engine (or its caller) provides.
+func checkReserved(doc map[string]any, keys []string) error {
 	mi, ok := doc["meshintent"]
 	if !ok {
 		return nil
@@ -222,7 +230,7 @@ func checkReserved(doc map[string]any) error {
 	if !ok {
 		return fmt.Errorf("meshintent must be a map with a config key")
 	}
-	for _, k := range reservedDataKeys {
+	for _, k := range keys {
 		if _, ok := m[k]; ok {
 			return fmt.Errorf("meshintent.%s is provided by the engine and cannot be set", k)
 		}

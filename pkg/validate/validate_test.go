@@ -116,6 +116,11 @@ func TestNewRefusesBrokenPolicies(t *testing.T) {
 		opts: Options{Data: map[string]any{"meshintent": map[string]any{"objects": []any{}}}},
 		want: []string{"options data", "meshintent.objects is provided by the engine"},
 	}, {
+		name: "a data file cannot set the live view of the cluster",
+		opts: Options{Policies: []Source{{Name: "policies", FS: fstest.MapFS{"data.yaml": {Data: []byte(
+			"meshintent:\n  cluster:\n    namespaces: {bookinfo: true}\n    services: {bookinfo/reviews: {ports: []}}\n")}}}}},
+		want: []string{"data policies/data.yaml: meshintent.cluster is provided by the engine and cannot be set"},
+	}, {
 		name: "a data file that is not YAML is named",
 		opts: Options{Policies: []Source{{Name: "policies", FS: fstest.MapFS{"data.yaml": {Data: []byte("a: [")}}}}},
 		want: []string{"parsing data policies/data.yaml"},
@@ -134,6 +139,54 @@ func TestNewRefusesBrokenPolicies(t *testing.T) {
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("error %q does not contain %q", err, w)
 				}
+			}
+		})
+	}
+}
+
+// TestLiveViewComesFromTheCaller checks that data.meshintent.cluster, which
+// a data file may not set, still reaches the live checks from Options.Data:
+// a route to a Service the view lacks is denied with IST0101, and one the
+// view has is not.
+func TestLiveViewComesFromTheCaller(t *testing.T) {
+	view := func(services ...string) map[string]any {
+		svcs := map[string]any{}
+		for _, s := range services {
+			svcs["bookinfo/"+s] = map[string]any{"ports": []any{map[string]any{"number": 9080}}}
+		}
+		return map[string]any{"meshintent": map[string]any{"cluster": map[string]any{
+			"namespaces": map[string]any{"bookinfo": true},
+			"services":   svcs,
+		}}}
+	}
+	in := Input{Objects: manifest.Set{vs("bookinfo", "details", []any{"details"},
+		map[string]any{"route": []any{map[string]any{"destination": map[string]any{"host": "details"}}}})}}
+	tests := []struct {
+		name string
+		data map[string]any
+		want []string // policy, field and code of each meshintent.live denial
+	}{{
+		name: "a route to a Service the view lacks is denied",
+		data: view("reviews"),
+		want: []string{"meshintent.live spec.http[0].route[0].destination.host IST0101"},
+	}, {
+		name: "a route to a Service the view has is not",
+		data: view("details"),
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rep, err := newEngine(t, Options{Data: tt.data}).Evaluate(context.Background(), in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, r := range rep.Filter(SeverityDeny) {
+				if r.Policy == "meshintent.live" {
+					got = append(got, r.Policy+" "+r.Field+" "+r.Code)
+				}
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("live denials (-want +got):\n%s", diff)
 			}
 		})
 	}
