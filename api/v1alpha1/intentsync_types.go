@@ -261,6 +261,10 @@ type PolicyResult struct {
 	Severity string `json:"severity"`
 	// Policy is the rule's package, e.g. meshintent.weights.
 	Policy string `json:"policy"`
+	// Code is the Istio analyzer message code, e.g. IST0101; empty for
+	// results no istioctl analyze message matches.
+	// +optional
+	Code string `json:"code,omitempty"`
 	// Object is Kind/namespace/name of the object or intent.
 	Object string `json:"object"`
 	// Source is the repository file.

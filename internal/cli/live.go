@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"fmt"
-	"io"
 
 	"github.com/spf13/cobra"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -14,22 +13,25 @@ import (
 
 // liveChecks returns what runs the live checks (policies/live.rego) of a
 // command: with --kubeconfig or --context, a pipeline.Options.DataFor that
-// reads the cluster through cl; without, nil, after telling stderr in one
-// info line (text output only) that the checks were skipped.
-func liveChecks(cmd *cobra.Command, cl *clusterFlags, format string, stderr io.Writer) (func(context.Context, manifest.Set) (map[string]any, error), error) {
+// reads the cluster through cl; without, a nil DataFor and, in text output,
+// skipped: the one info line saying the checks were skipped. The caller
+// prints skipped only once the policy gate has run (the build succeeded):
+// when rendering or compiling the policies fails, no check could have run
+// and the error is the only thing to say.
+func liveChecks(cmd *cobra.Command, cl *clusterFlags, format string) (dataFor func(context.Context, manifest.Set) (map[string]any, error), skipped string, err error) {
 	if !cmd.Flags().Changed("kubeconfig") && !cmd.Flags().Changed("context") {
 		if format == "text" {
-			fmt.Fprintf(stderr, "info: %d live checks skipped (no cluster; pass --kubeconfig to run them)\n", len(live.Checks))
+			skipped = fmt.Sprintf("info: %d live checks skipped (no cluster; pass --kubeconfig to run them)", len(live.Checks))
 		}
-		return nil, nil
+		return nil, skipped, nil
 	}
 	cfg, err := cl.restConfig()
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	c, err := client.New(cfg, client.Options{})
 	if err != nil {
-		return nil, fmt.Errorf("connecting to %s: %w", cfg.Host, err)
+		return nil, "", fmt.Errorf("connecting to %s: %w", cfg.Host, err)
 	}
 	r := live.NewReader(c, live.Options{})
 	return func(ctx context.Context, set manifest.Set) (map[string]any, error) {
@@ -38,7 +40,7 @@ func liveChecks(cmd *cobra.Command, cl *clusterFlags, format string, stderr io.W
 			return nil, fmt.Errorf("live checks: %w", err)
 		}
 		return v.Data()
-	}, nil
+	}, "", nil
 }
 
 // registerLiveFlags adds --kubeconfig and --context to a command that

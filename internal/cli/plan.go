@@ -70,13 +70,16 @@ With --repo both revisions are fetched: branch, tag or full SHA.`,
 			if err != nil {
 				return fmt.Errorf("base %s: %w", base, err)
 			}
-			dataFor, err := liveChecks(cmd, &cl, out.format, a.stderr)
+			dataFor, skipped, err := liveChecks(cmd, &cl, out.format)
 			if err != nil {
 				return err
 			}
 			headOut, err := in.buildLive(ctx, headTree, true, dataFor)
 			if err != nil {
 				return fmt.Errorf("head %s: %w", head, err)
+			}
+			if skipped != "" {
+				fmt.Fprintln(a.stderr, skipped)
 			}
 			changes, sum, err := plan.Compare(baseOut.Render.Objects, headOut.Render.Objects)
 			if err != nil {

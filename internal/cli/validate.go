@@ -35,13 +35,16 @@ func newValidateCommand(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			dataFor, err := liveChecks(cmd, &cl, out.format, a.stderr)
+			dataFor, skipped, err := liveChecks(cmd, &cl, out.format)
 			if err != nil {
 				return err
 			}
 			built, err := in.buildLive(cmd.Context(), t, true, dataFor)
 			if err != nil {
 				return err
+			}
+			if skipped != "" {
+				fmt.Fprintln(a.stderr, skipped)
 			}
 			// A revision's tree knows its root's place in the repository;
 			// a directory read as it is finds it from the work tree.

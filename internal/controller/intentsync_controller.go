@@ -447,7 +447,7 @@ func (r *IntentSyncReconciler) build(ctx context.Context, obj *v1alpha1.IntentSy
 		Path:          obj.Spec.Source.Path,
 		PolicyDirs:    policyDirs,
 		Data:          fence.Data(),
-		DataFor:       r.liveData(obj),
+		DataFor:       r.liveData(obj, art.Revision),
 		Cache:         st.cache,
 		PolicyTimeout: policyTimeoutOf(obj),
 	})

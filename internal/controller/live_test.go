@@ -17,8 +17,10 @@ import (
 // TestLiveChecksDenyARouteToAMissingService runs the controller with
 // Options.LiveChecks against the API server: a commit whose VirtualService
 // routes to a Service the namespace does not have is denied by the live
-// hosts check (IST0101) and nothing is applied; once the Service exists, a
-// new commit applies. Without LiveChecks the same commit applies at once
+// hosts check (IST0101, kept in status) and nothing is applied; once the
+// Service exists, a new commit pushed at once applies: the new revision is
+// judged against a fresh read of the cluster, not the reads cached for the
+// denied one (liveTTL). Without LiveChecks the same commit applies at once
 // (TestSyncAppliesTheCommit).
 func TestLiveChecksDenyARouteToAMissingService(t *testing.T) {
 	t.Parallel()
@@ -30,15 +32,13 @@ func TestLiveChecksDenyARouteToAMissingService(t *testing.T) {
 	denied := "main@sha1:" + repo.head
 
 	got := waitReason(t, obj, v1alpha1.ReasonPolicyDenied, 30*time.Second)
-	deniedAt := time.Now()
 
 	t.Run("the route to the missing Service is denied by the live hosts check", func(t *testing.T) {
 		p := got.Status.Policy
 		if p == nil || p.Revision != denied || p.Denials == 0 {
 			t.Fatalf("policy status = %+v, want denials of %s", p, denied)
 		}
-		// status.policy carries no code: IST0101 is the hosts check's,
-		// whose message is istioctl analyze's for that code.
+		// status.policy carries istioctl analyze's code and message.
 		var live []v1alpha1.PolicyResult
 		for _, r := range p.Results {
 			if r.Policy == "meshintent.live" && r.Severity == "deny" {
@@ -48,6 +48,7 @@ func TestLiveChecksDenyARouteToAMissingService(t *testing.T) {
 		want := []v1alpha1.PolicyResult{{
 			Severity: "deny",
 			Policy:   "meshintent.live",
+			Code:     "IST0101",
 			Object:   "VirtualService/" + ns + "/reviews",
 			Source:   "reviews.yaml",
 			Field:    "spec.http[0].route[0].destination.host",
@@ -55,6 +56,7 @@ func TestLiveChecksDenyARouteToAMissingService(t *testing.T) {
 		}, {
 			Severity: "deny",
 			Policy:   "meshintent.live",
+			Code:     "IST0101",
 			Object:   "VirtualService/" + ns + "/reviews",
 			Source:   "reviews.yaml",
 			Field:    "spec.http[0].route[1].destination.host",
@@ -94,11 +96,15 @@ func TestLiveChecksDenyARouteToAMissingService(t *testing.T) {
 		if err := env.Client.Create(ctx, svc); err != nil {
 			t.Fatalf("creating Service reviews: %v", err)
 		}
-		// The controller reuses what it read for liveTTL: a commit sooner
-		// would still be judged against the namespace without the Service.
-		time.Sleep(time.Until(deniedAt.Add(liveTTL + time.Second)))
+		// Pushed at once, well within liveTTL of the denial's reads: the
+		// new revision must not be judged by them. The wait is for the
+		// 1 s poll, not for the cache.
+		pushed := time.Now()
 		fixed := "main@sha1:" + repo.commit(map[string]string{"reviews.yaml": serviceIntent(ns, "reviews", 70, 30)})
-		got := waitReady(t, obj, fixed, 30*time.Second)
+		got := waitReady(t, obj, fixed, liveTTL/2)
+		if took := time.Since(pushed); took >= liveTTL/2 {
+			t.Errorf("the fixed commit applied %s after the push, want well within liveTTL (%s)", took, liveTTL)
+		}
 		if p := got.Status.Policy; p == nil || p.Revision != fixed || p.Denials != 0 {
 			t.Errorf("policy status = %+v, want no denials of %s", p, fixed)
 		}

@@ -79,6 +79,7 @@ func policyStatus(revision string, r *validate.Report) *v1alpha1.PolicyStatus {
 		st.Results = append(st.Results, v1alpha1.PolicyResult{
 			Severity: string(x.Severity),
 			Policy:   x.Policy,
+			Code:     x.Code,
 			Object:   x.Object,
 			Source:   x.Source,
 			Field:    x.Field,

@@ -360,6 +360,11 @@ func TestPolicyStatusCarriesWaivers(t *testing.T) {
 			result: validate.Result{Severity: validate.SeverityDeny, Policy: "p", Object: "o", Message: "m"},
 			want:   v1alpha1.PolicyResult{Severity: "deny", Policy: "p", Object: "o", Message: "m"},
 		},
+		{
+			name:   "an Istio analyzer message code is kept",
+			result: validate.Result{Severity: validate.SeverityDeny, Policy: "meshintent.live", Code: "IST0101", Object: "VirtualService/a/r", Field: "spec.http[0].route[0].destination.host", Message: `Referenced host not found: "r"`},
+			want:   v1alpha1.PolicyResult{Severity: "deny", Policy: "meshintent.live", Code: "IST0101", Object: "VirtualService/a/r", Field: "spec.http[0].route[0].destination.host", Message: `Referenced host not found: "r"`},
+		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := policyStatus("rev", &validate.Report{Results: []validate.Result{tc.result}})

@@ -8,7 +8,10 @@
 //
 // A Reader caches what it read, for one run (TTL 0) or for a while (the
 // controller's), so that a run asks the API server once per namespace,
-// selector and kind.
+// selector and kind. A Read for a new version of what a caller judges (a
+// new revision of an IntentSync) reuses nothing read before it: the cache
+// only spares re-reads of the same version, never hides a change made
+// between two versions.
 package live
 
 import (
@@ -77,6 +80,15 @@ type ReadOptions struct {
 	// or pruned, not a foreign claim on its hosts. Objects whose ID is in
 	// the set are never foreign.
 	Owned func(labels map[string]string) bool
+	// Scope names the caller whose sets are judged, e.g. an IntentSync's
+	// namespace/name, and Version what of it this set is, e.g. its revision
+	// and generation. The first successful Read of a Version of a Scope
+	// (or a Read after another Version) is fresh: it reuses nothing cached
+	// before it started, so an object created since the last Version's
+	// Read is seen. Later Reads of the same Version reuse what was read, up
+	// to the TTL, as a Read without a Scope does. Within one Read, each
+	// namespace, selector and kind is read once either way.
+	Scope, Version string
 }
 
 // Reader reads Views through a client. It is safe for concurrent use.
@@ -87,11 +99,18 @@ type Reader struct {
 
 	mu    sync.Mutex
 	cache map[string]cached
+	// seq numbers the reads: each cached value carries the number taken
+	// when its read began, so that a fresh Read can tell what was read
+	// after it started.
+	seq uint64
+	// versions are the Version of each Scope's last successful Read.
+	versions map[string]string
 }
 
 type cached struct {
 	value any
 	at    time.Time
+	seq   uint64
 }
 
 // NewReader returns a Reader reading through c, which must handle
@@ -102,7 +121,7 @@ func NewReader(c client.Reader, opts Options) *Reader {
 	if opts.Domain == "" {
 		opts.Domain = meshhost.DefaultDomain
 	}
-	return &Reader{c: c, opts: opts, now: time.Now, cache: map[string]cached{}}
+	return &Reader{c: c, opts: opts, now: time.Now, cache: map[string]cached{}, versions: map[string]string{}}
 }
 
 // View is what the live checks know of the cluster, as data.meshintent.cluster.
@@ -178,9 +197,36 @@ var (
 // Kinds whose CRDs the cluster lacks count as having no objects. An error
 // reading the API server (forbidden, unreachable) is returned, wrapped with
 // what was being read; callers decide whether the checks then fail or are
-// skipped.
+// skipped. See ReadOptions.Scope for when a Read reuses earlier reads.
 func (r *Reader) Read(ctx context.Context, set manifest.Set, opts ReadOptions) (*View, error) {
 	r.expire()
+	since := r.since(opts)
+	v, err := r.read(ctx, set, opts, since)
+	if err == nil && opts.Scope != "" {
+		r.mu.Lock()
+		r.versions[opts.Scope] = opts.Version
+		r.mu.Unlock()
+	}
+	return v, err
+}
+
+// since is the sequence number after which cached values are used by a
+// Read with opts: 0 (any) unless the Read is fresh, then the number of the
+// last read begun before it.
+func (r *Reader) since(opts ReadOptions) uint64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if opts.Scope == "" {
+		return 0
+	}
+	if v, ok := r.versions[opts.Scope]; ok && v == opts.Version {
+		return 0
+	}
+	return r.seq
+}
+
+// read is Read using only cached values read after since.
+func (r *Reader) read(ctx context.Context, set manifest.Set, opts ReadOptions, since uint64) (*View, error) {
 	refs := r.references(set)
 	v := &View{
 		Namespaces:      map[string]bool{},
@@ -193,7 +239,7 @@ func (r *Reader) Read(ctx context.Context, set manifest.Set, opts ReadOptions) (
 	// The Services of the namespaces the destinations and DestinationRules name.
 	selectors := map[string]map[string]string{}
 	for _, ns := range slices.Sorted(maps.Keys(refs.namespaces)) {
-		svcs, err := r.services(ctx, ns)
+		svcs, err := r.services(ctx, since, ns)
 		if err != nil {
 			return nil, err
 		}
@@ -209,7 +255,7 @@ func (r *Reader) Read(ctx context.Context, set manifest.Set, opts ReadOptions) (
 	// ServiceEntries, only when some destination has no Service.
 	v.ServiceEntryHosts = slices.Sorted(maps.Keys(refs.serviceEntryHosts))
 	if refs.missingService(v.Services) {
-		hosts, err := r.serviceEntryHosts(ctx)
+		hosts, err := r.serviceEntryHosts(ctx, since)
 		if err != nil {
 			return nil, err
 		}
@@ -228,7 +274,7 @@ func (r *Reader) Read(ctx context.Context, set manifest.Set, opts ReadOptions) (
 			continue
 		}
 		ns, name, _ := strings.Cut(g, "/")
-		ok, err := r.gatewayExists(ctx, ns, name)
+		ok, err := r.gatewayExists(ctx, since, ns, name)
 		if err != nil {
 			return nil, err
 		}
@@ -245,7 +291,7 @@ func (r *Reader) Read(ctx context.Context, set manifest.Set, opts ReadOptions) (
 		}
 		sel := labels.Merge(svcSel, s.labels)
 		ns, _, _ := strings.Cut(s.service, "/")
-		selects, err := r.selectsPod(ctx, ns, sel)
+		selects, err := r.selectsPod(ctx, since, ns, sel)
 		if err != nil {
 			return nil, err
 		}
@@ -257,7 +303,7 @@ func (r *Reader) Read(ctx context.Context, set manifest.Set, opts ReadOptions) (
 
 	// VirtualServices outside the set that claim the set's mesh hosts.
 	if len(refs.meshHosts) > 0 {
-		vss, err := r.virtualServices(ctx)
+		vss, err := r.virtualServices(ctx, since)
 		if err != nil {
 			return nil, err
 		}
@@ -291,8 +337,8 @@ func serviceOf(s corev1.Service) Service {
 }
 
 // services lists the Services of a namespace.
-func (r *Reader) services(ctx context.Context, ns string) ([]corev1.Service, error) {
-	return load(r, "services/"+ns, func() ([]corev1.Service, error) {
+func (r *Reader) services(ctx context.Context, since uint64, ns string) ([]corev1.Service, error) {
+	return load(r, since, "services/"+ns, func() ([]corev1.Service, error) {
 		var l corev1.ServiceList
 		if err := r.c.List(ctx, &l, client.InNamespace(ns)); err != nil {
 			return nil, fmt.Errorf("listing the Services of namespace %s: %w", ns, err)
@@ -303,9 +349,9 @@ func (r *Reader) services(ctx context.Context, ns string) ([]corev1.Service, err
 
 // selectsPod says whether sel selects a Pod of ns, reading at most one
 // Pod's metadata.
-func (r *Reader) selectsPod(ctx context.Context, ns string, sel labels.Set) (bool, error) {
+func (r *Reader) selectsPod(ctx context.Context, since uint64, ns string, sel labels.Set) (bool, error) {
 	s := labels.SelectorFromSet(sel)
-	return load(r, "pods/"+ns+"/"+s.String(), func() (bool, error) {
+	return load(r, since, "pods/"+ns+"/"+s.String(), func() (bool, error) {
 		l := &metav1.PartialObjectMetadataList{}
 		l.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("PodList"))
 		if err := r.c.List(ctx, l, client.InNamespace(ns), client.MatchingLabelsSelector{Selector: s}, client.Limit(1)); err != nil {
@@ -317,8 +363,8 @@ func (r *Reader) selectsPod(ctx context.Context, ns string, sel labels.Set) (boo
 
 // gatewayExists says whether an Istio Gateway, or a Gateway API Gateway,
 // ns/name exists, reading its metadata only.
-func (r *Reader) gatewayExists(ctx context.Context, ns, name string) (bool, error) {
-	return load(r, "gateway/"+ns+"/"+name, func() (bool, error) {
+func (r *Reader) gatewayExists(ctx context.Context, since uint64, ns, name string) (bool, error) {
+	return load(r, since, "gateway/"+ns+"/"+name, func() (bool, error) {
 		for _, gvk := range []schema.GroupVersionKind{gatewayGVK, k8sGatewayGVK} {
 			m := &metav1.PartialObjectMetadata{}
 			m.SetGroupVersionKind(gvk)
@@ -336,15 +382,15 @@ func (r *Reader) gatewayExists(ctx context.Context, ns, name string) (bool, erro
 }
 
 // virtualServices lists every VirtualService of the cluster.
-func (r *Reader) virtualServices(ctx context.Context) ([]unstructured.Unstructured, error) {
-	return load(r, "virtualservices", func() ([]unstructured.Unstructured, error) {
+func (r *Reader) virtualServices(ctx context.Context, since uint64) ([]unstructured.Unstructured, error) {
+	return load(r, since, "virtualservices", func() ([]unstructured.Unstructured, error) {
 		return r.list(ctx, virtualServiceGVK)
 	})
 }
 
 // serviceEntryHosts lists the hosts of every ServiceEntry of the cluster.
-func (r *Reader) serviceEntryHosts(ctx context.Context) ([]string, error) {
-	return load(r, "serviceentries", func() ([]string, error) {
+func (r *Reader) serviceEntryHosts(ctx context.Context, since uint64) ([]string, error) {
+	return load(r, since, "serviceentries", func() ([]string, error) {
 		items, err := r.list(ctx, serviceEntryGVK)
 		if err != nil {
 			return nil, err
@@ -384,13 +430,16 @@ func (r *Reader) expire() {
 	maps.DeleteFunc(r.cache, func(_ string, c cached) bool { return r.now().Sub(c.at) >= r.opts.TTL })
 }
 
-// load returns the cached value of key, or reads it with read and caches
-// it. Errors are not cached.
-func load[T any](r *Reader, key string, read func() (T, error)) (T, error) {
+// load returns the cached value of key when it is younger than the TTL and
+// its read began after read number since; otherwise it reads it with read
+// and caches it. Errors are not cached.
+func load[T any](r *Reader, since uint64, key string, read func() (T, error)) (T, error) {
 	r.mu.Lock()
 	c, ok := r.cache[key]
+	r.seq++
+	seq := r.seq
 	r.mu.Unlock()
-	if ok && (r.opts.TTL == 0 || r.now().Sub(c.at) < r.opts.TTL) {
+	if ok && c.seq > since && (r.opts.TTL == 0 || r.now().Sub(c.at) < r.opts.TTL) {
 		return c.value.(T), nil
 	}
 	v, err := read()
@@ -398,7 +447,10 @@ func load[T any](r *Reader, key string, read func() (T, error)) (T, error) {
 		return v, err
 	}
 	r.mu.Lock()
-	r.cache[key] = cached{value: v, at: r.now()}
+	// A slower read begun earlier does not replace a newer one.
+	if old, ok := r.cache[key]; !ok || old.seq < seq {
+		r.cache[key] = cached{value: v, at: r.now(), seq: seq}
+	}
 	r.mu.Unlock()
 	return v, nil
 }
