@@ -9,8 +9,11 @@
 package meshintent.lib.hosts
 
 # domain is the cluster's DNS domain: data.meshintent.config.clusterDomain,
-# by default cluster.local.
-domain := object.get(data.meshintent.config, "clusterDomain", "cluster.local")
+# by default cluster.local. (A direct reference: object.get over
+# data.meshintent.config would convert the whole config on every use.)
+default domain := "cluster.local"
+
+domain := data.meshintent.config.clusterDomain
 
 # fqdn resolves host, named by an object of namespace ns, in the configured
 # domain (see resolve).

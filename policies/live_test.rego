@@ -21,13 +21,22 @@ cluster := {
 
 ported(host, number) := {"destination": {"host": host, "port": {"number": number}}}
 
-test_silent_without_a_live_view if {
-	vs := f.vs("bookinfo", "ratings", ["ratingz"], [{"route": [f.to("ratingz", "")]}])
+# Offline, what each check would report with the view is not reported.
+test_allows_everything_without_a_live_view if {
+	vs := object.union(
+		f.vs("bookinfo", "ratings", ["ratings"], [{"route": [ported("ratingz", 9080), ported("reviews", 8080), f.to("reviews", "")]}]),
+		{"spec": {"gateways": ["mesh", "istio-system/gone"]}},
+	)
+	count(deny) > 0 with input as vs with data.meshintent.cluster as cluster
 	count(deny) == 0 with input as vs
-	count(warn) == 0 with input as f.dr("bookinfo", "reviews", "reviews", ["v2"])
+	count(warn) == 0 with input as vs
+	dr := f.dr("bookinfo", "reviews", "reviews", ["v2"])
+	count(warn) > 0 with input as dr with data.meshintent.cluster as cluster
+	count(warn) == 0 with input as dr
+	count(deny) == 0 with input as dr
 }
 
-test_a_route_to_a_service_that_does_not_exist if {
+test_denies_a_route_to_a_service_that_does_not_exist if {
 	vs := f.vs("bookinfo", "ratingz", ["ratingz"], [{
 		"route": [ported("ratingz", 9080)],
 		"mirror": {"host": "ratingz.bookinfo.svc.cluster.local"},
@@ -46,7 +55,7 @@ test_a_route_to_a_service_that_does_not_exist if {
 	} with input as vs with data.meshintent.cluster as cluster
 }
 
-test_hosts_the_checks_cannot_judge_pass if {
+test_allows_hosts_the_checks_cannot_judge if {
 	tests := [
 		"ratings", # exists
 		"api.stripe.com", # not a Service name: the ServiceEntry checks speak
@@ -59,7 +68,7 @@ test_hosts_the_checks_cannot_judge_pass if {
 	}
 }
 
-test_ports if {
+test_denies_unknown_or_ambiguous_ports if {
 	tests := [
 		{"route": ported("reviews", 9090), "want": set()},
 		{"route": ported("ratings", 9080), "want": set()},
@@ -81,7 +90,7 @@ test_ports if {
 	}
 }
 
-test_gateways if {
+test_denies_a_gateway_that_does_not_exist if {
 	vs := object.union(f.vs("bookinfo", "x", ["x.example.com"], []), {"spec": {"gateways": [
 		"istio-system/public",
 		"mesh",
@@ -94,7 +103,7 @@ test_gateways if {
 	}} with input as vs with data.meshintent.cluster as cluster
 }
 
-test_a_foreign_virtual_service_claims_the_mesh_host if {
+test_denies_a_foreign_virtual_service_claiming_the_mesh_host if {
 	vs := f.vs("bookinfo", "ratings", ["ratings"], [{"route": [f.to("ratings", "")]}])
 	deny == {{
 		"msg": "The VirtualServices bookinfo/ratings,legacy/ratings-old,team/ratings-local associated with mesh gateway define the same host ratings which can lead to undefined behavior. This can be fixed by merging the conflicting VirtualServices into a single resource.",
@@ -103,7 +112,7 @@ test_a_foreign_virtual_service_claims_the_mesh_host if {
 	}} with input as vs with data.meshintent.cluster as cluster
 }
 
-test_no_conflict_on_a_gateway_or_in_a_disjoint_scope if {
+test_allows_the_host_on_a_gateway_or_in_a_disjoint_scope if {
 	on_gateway := object.union(f.vs("bookinfo", "ratings", ["ratings"], []), {"spec": {"gateways": ["istio-system/public"]}})
 	count(deny) == 0 with input as on_gateway with data.meshintent.cluster as cluster
 
@@ -114,7 +123,7 @@ test_no_conflict_on_a_gateway_or_in_a_disjoint_scope if {
 	count(deny) == 0 with input as scoped with data.meshintent.cluster as not_legacy
 }
 
-test_a_subset_that_selects_no_pod_warns if {
+test_warns_about_a_subset_that_selects_no_pod if {
 	dr := f.dr("bookinfo", "reviews", "reviews", ["v1", "v2"])
 	warn == {{
 		"msg": "The Subset v2 defined in the DestinationRule does not select any pods. Which may lead to 503 UH (NoHealthyUpstream).",
@@ -130,4 +139,8 @@ test_severity_follows_the_config if {
 		with data.meshintent.config.severity as {"meshintent.live.subsets": "deny"}
 	count(warn) == 0 with input as dr with data.meshintent.cluster as cluster
 		with data.meshintent.config.severity as {"meshintent.live.subsets": "deny"}
+	count(warn) == 0 with input as dr with data.meshintent.cluster as cluster
+		with data.meshintent.config.severity as {"meshintent.live.subsets": "off"}
+	count(deny) == 0 with input as dr with data.meshintent.cluster as cluster
+		with data.meshintent.config.severity as {"meshintent.live.subsets": "off"}
 }

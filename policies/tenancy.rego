@@ -25,11 +25,20 @@ package meshintent.tenancy
 
 import data.meshintent.lib.hosts
 
-allowed := object.get(data.meshintent.config, "allowedNamespaces", [])
+# The fence's settings, each [] when not set. (Direct references:
+# object.get over data.meshintent.config would convert the whole config on
+# every use.)
+default allowed := []
 
-shared_gateways := object.get(data.meshintent.config, "sharedGateways", [])
+allowed := data.meshintent.config.allowedNamespaces
 
-external_hosts := object.get(data.meshintent.config, "allowedExternalHosts", [])
+default shared_gateways := []
+
+shared_gateways := data.meshintent.config.sharedGateways
+
+default external_hosts := []
+
+external_hosts := data.meshintent.config.allowedExternalHosts
 
 # fenced holds when a fence is in force: some namespaces are allowed, or
 # config.fenced is true (a fence that allows none).

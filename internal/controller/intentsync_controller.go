@@ -76,7 +76,8 @@ const statusTimeout = 5 * time.Second
 // which wires it into a controller-runtime manager.
 type IntentSyncReconciler struct {
 	// Client reads IntentSyncs and Secrets from the manager's cache and
-	// writes IntentSync status and metadata.
+	// writes IntentSync metadata (the finalizer, trigger annotations).
+	// Status is written only through statusWriter (statuswriter.go).
 	Client client.Client
 	// Apply applies, prunes and diffs through a client that reads the API
 	// server directly, as pkg/apply requires.
