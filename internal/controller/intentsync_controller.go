@@ -380,8 +380,7 @@ func (r *IntentSyncReconciler) record(ctx context.Context, obj *v1alpha1.IntentS
 		r.Recorder.Eventf(obj, corev1.EventTypeNormal, EventDriftCorrected, "re-applied %d %s of revision %s: %s",
 			n, plural(n, "object", "objects"), built.revision, strings.Join(ids, ", "))
 	}
-	obj.Status.Drift = driftStatus(st.drift, st.unmanaged, st.corrected, r.now())
-	driftedObjects.WithLabelValues(obj.Namespace, obj.Name).Set(float64(driftCount(st.drift)))
+	r.publishDrift(obj, st)
 	markSynced(obj, built.revision)
 	obj.Status.ObservedGeneration = obj.Generation
 	reconcileTotal.WithLabelValues(v1alpha1.ReasonSynced).Inc()

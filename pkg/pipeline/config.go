@@ -1,9 +1,11 @@
 package pipeline
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"path"
 	"path/filepath"
 	"slices"
@@ -16,6 +18,7 @@ import (
 	"github.com/meshintent/meshintent/pkg/apply"
 	"github.com/meshintent/meshintent/pkg/render"
 	"github.com/meshintent/meshintent/pkg/validate"
+	"github.com/meshintent/meshintent/policies"
 )
 
 // RepoConfigFile is the optional file at a repository's root that marks it
@@ -37,13 +40,62 @@ type RepoConfig struct {
 	// Exceptions waive a policy's denials for named objects, with a reason,
 	// until they expire.
 	Exceptions []ExceptionConfig `json:"exceptions,omitempty"`
+	// Severity sets, per policy, the severity of the policies that read one
+	// (data.meshintent.config.severity, see policies/data.yaml): deny
+	// blocks the apply, warn reports only, off reports nothing. It is merged
+	// over the policy directories' data files. The tenancy fence's is not
+	// the repository's to set.
+	//
+	//	severity:
+	//	  meshintent.catchall: deny
+	//	  meshintent.gatewayhosts: off
+	Severity map[string]PolicySeverity `json:"severity,omitempty"`
 
 	// root is the repository root, symlinks resolved; policyDirs are
-	// Policies relative to it; exceptions are Exceptions, converted.
+	// Policies relative to it; exceptions are Exceptions, converted;
+	// severity is Severity as policy data, without what is ignored;
+	// warnings are about entries of Severity that change nothing.
 	root       string
 	policyDirs []string
 	exceptions []validate.Exception
+	severity   map[string]any
+	warnings   []validate.Result
 }
+
+// PolicySeverity is a policy's severity in meshintent.yaml: deny, warn or
+// off.
+type PolicySeverity string
+
+// Severities a policy may be given.
+const (
+	SeverityDeny PolicySeverity = "deny"
+	SeverityWarn PolicySeverity = "warn"
+	SeverityOff  PolicySeverity = "off"
+)
+
+// UnmarshalJSON takes a string, or a boolean: the YAML reader decoding
+// meshintent.yaml reads an unquoted off as false (YAML 1.1), so the value
+// as written is taken from the document itself afterwards (see
+// checkSeverity).
+func (s *PolicySeverity) UnmarshalJSON(b []byte) error {
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	switch v := v.(type) {
+	case string:
+		*s = PolicySeverity(v)
+	case bool:
+		*s = ""
+	default:
+		return fmt.Errorf("a severity is deny, warn or off, not %s", b)
+	}
+	return nil
+}
+
+// severityPolicy is the policy of the warnings about meshintent.yaml's
+// severity entries.
+const severityPolicy = "meshintent.severity"
 
 // ExceptionConfig is one entry of meshintent.yaml's exceptions:
 //
@@ -113,7 +165,118 @@ func LoadRepoConfig(root string) (RepoConfig, error) {
 	if cfg.exceptions, err = convertExceptions(cfg.Exceptions, b); err != nil {
 		return cfg, err
 	}
+	if err := cfg.checkSeverity(b); err != nil {
+		return cfg, err
+	}
 	return cfg, nil
+}
+
+// checkSeverity checks Severity against raw, the file: each value must be
+// deny, warn or off, as written (an error naming its line otherwise). It
+// keeps what the policies are to read in c.severity, and warns about an
+// entry for the tenancy fence (ignored: the operator sets the fence, as no
+// exception waives it) and one naming no built-in policy that reads a
+// severity (likely misspelled; a repository policy may still read it).
+func (c *RepoConfig) checkSeverity(raw []byte) error {
+	if len(c.Severity) == 0 {
+		return nil
+	}
+	known, err := builtinSeverities()
+	if err != nil {
+		return err
+	}
+	entries := mappingEntries(topLevel(raw, "severity"))
+	var errs []error
+	for _, policy := range slices.Sorted(maps.Keys(c.Severity)) {
+		src, line := RepoConfigFile, 0
+		if e, ok := entries[policy]; ok {
+			line = e.Line
+			src = fmt.Sprintf("%s:%d", RepoConfigFile, line)
+			// The value as written: off stays off (see UnmarshalJSON).
+			c.Severity[policy] = PolicySeverity(e.Value)
+		}
+		sev := c.Severity[policy]
+		switch sev {
+		case SeverityDeny, SeverityWarn, SeverityOff:
+		default:
+			errs = append(errs, fmt.Errorf("%s: severity[%q]: %q is not a severity: use deny, warn or off", src, policy, sev))
+			continue
+		}
+		warn := func(format string, args ...any) {
+			c.warnings = append(c.warnings, validate.Result{
+				Policy: severityPolicy, Rule: "warn", Severity: validate.SeverityWarn,
+				Object: "Severity/" + policy, Source: RepoConfigFile, Line: line,
+				Message: fmt.Sprintf(format, args...),
+			})
+		}
+		if why := validate.Unwaivable[policy]; why != "" {
+			if sev != SeverityDeny {
+				warn("severity %s for policy %s is ignored: %s", sev, policy, why)
+			}
+			continue
+		}
+		if !known[policy] {
+			warn("severity for policy %s changes nothing a built-in policy does: none reads a severity of that name (a repository policy may read it from data.meshintent.config.severity)", policy)
+		}
+		if c.severity == nil {
+			c.severity = map[string]any{}
+		}
+		c.severity[policy] = string(sev)
+	}
+	return errors.Join(errs...)
+}
+
+// builtinSeverities are the policies whose severity the built-in data
+// (policies/data.yaml) sets: those that read one.
+func builtinSeverities() (map[string]bool, error) {
+	raw, err := fs.ReadFile(policies.FS, "data.yaml")
+	if err != nil {
+		return nil, fmt.Errorf("reading the built-in policy data: %w", err)
+	}
+	var doc struct {
+		Meshintent struct {
+			Config struct {
+				Severity map[string]any `json:"severity"`
+			} `json:"config"`
+		} `json:"meshintent"`
+	}
+	if err := sigsyaml.Unmarshal(raw, &doc); err != nil {
+		return nil, fmt.Errorf("reading the built-in policy data: %w", err)
+	}
+	known := map[string]bool{}
+	for k := range doc.Meshintent.Config.Severity {
+		known[k] = true
+	}
+	return known, nil
+}
+
+// PolicyData is the policy data meshintent.yaml sets, rooted at data (the
+// severities, under meshintent.config.severity); nil when it sets none.
+func (c RepoConfig) PolicyData() map[string]any {
+	if len(c.severity) == 0 {
+		return nil
+	}
+	return map[string]any{"meshintent": map[string]any{"config": map[string]any{"severity": maps.Clone(c.severity)}}}
+}
+
+// Warnings are the policy gate's warnings about meshintent.yaml itself:
+// severity entries that change nothing.
+func (c RepoConfig) Warnings() []validate.Result {
+	return slices.Clone(c.warnings)
+}
+
+// addWarnings adds the warnings about meshintent.yaml to rep, after its
+// denials and before its waived results, as a report orders them.
+func (c RepoConfig) addWarnings(rep *validate.Report) {
+	if rep == nil || len(c.warnings) == 0 {
+		return
+	}
+	i := slices.IndexFunc(rep.Results, func(r validate.Result) bool { return r.Severity == validate.SeverityWaived })
+	if i < 0 {
+		i = len(rep.Results)
+	}
+	rep.Results = slices.Insert(rep.Results, i, c.warnings...)
+	rep.Warnings += len(c.warnings)
 }
 
 // PolicySources are the repository's policy directories as policy sources
@@ -225,6 +388,21 @@ func convertExceptions(xs []ExceptionConfig, raw []byte) ([]validate.Exception, 
 // exceptionLines finds the line of each entry of the exceptions list in
 // raw; nil when raw does not parse or has none.
 func exceptionLines(raw []byte) []int {
+	n := topLevel(raw, "exceptions")
+	if n == nil || n.Kind != yaml.SequenceNode {
+		return nil
+	}
+	var out []int
+	for _, e := range n.Content {
+		out = append(out, e.Line)
+	}
+	return out
+}
+
+// topLevel is the value of key in the document raw, nil when raw does not
+// parse as a map or has no such key. The document is read as YAML 1.2, in
+// which off is a string.
+func topLevel(raw []byte, key string) *yaml.Node {
 	if raw == nil {
 		return nil
 	}
@@ -234,13 +412,24 @@ func exceptionLines(raw []byte) []int {
 	}
 	m := doc.Content[0]
 	for i := 0; i+1 < len(m.Content); i += 2 {
-		if m.Content[i].Value == "exceptions" && m.Content[i+1].Kind == yaml.SequenceNode {
-			var out []int
-			for _, e := range m.Content[i+1].Content {
-				out = append(out, e.Line)
-			}
-			return out
+		if m.Content[i].Value == key {
+			return m.Content[i+1]
 		}
 	}
 	return nil
+}
+
+// mappingEntries are the scalar values of map n by key (each node giving
+// the value as written and its line); nil when n is not a map.
+func mappingEntries(n *yaml.Node) map[string]*yaml.Node {
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	out := map[string]*yaml.Node{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if v := n.Content[i+1]; v.Kind == yaml.ScalarNode {
+			out[n.Content[i].Value] = v
+		}
+	}
+	return out
 }

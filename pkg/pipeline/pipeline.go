@@ -88,7 +88,8 @@ func Build(ctx context.Context, opts Options) (*Outcome, error) {
 	if err != nil {
 		return nil, err
 	}
-	data := opts.Data
+	// meshintent.yaml's policy data (severities), under the caller's.
+	data := mergeData(cfg.PolicyData(), opts.Data)
 	if opts.DataFor != nil {
 		extra, err := opts.DataFor(ctx, res.Objects)
 		if err != nil {
@@ -114,6 +115,7 @@ func Build(ctx context.Context, opts Options) (*Outcome, error) {
 	if err != nil {
 		return nil, err
 	}
+	cfg.addWarnings(out.Report)
 	// Point each result at the lines that wrote its field: the intent's and
 	// the overlay patches'.
 	for i := range out.Report.Results {
