@@ -2,6 +2,9 @@
 SHELL := /usr/bin/env bash
 GO    ?= go
 BIN   ?= $(CURDIR)/bin
+PKG     := github.com/meshintent/meshintent
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
+COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/meshintent
 
 .PHONY: all build demo test vet lint bench tools generate
@@ -10,7 +13,8 @@ all: build
 
 ## build: the reconciler binary into ./bin (git-ignored), static like the image's
 build:
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags="-s -w" -o $(BIN)/reconciler ./cmd/reconciler
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/reconciler \
+	  -ldflags="-s -w -X $(PKG)/internal/cli.buildVersion=$(VERSION) -X $(PKG)/internal/cli.buildCommit=$(COMMIT)" ./cmd/reconciler
 
 ## tools: kube-apiserver (built from Go modules) and etcd into the cache outside the repo
 tools:

@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -20,6 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/meshintent/meshintent/internal/gitfixture"
+	"github.com/meshintent/meshintent/internal/syncbuf"
 	"github.com/meshintent/meshintent/internal/testenv"
 )
 
@@ -49,14 +49,11 @@ const signalBound = 5 * time.Second
 // takes tens of seconds).
 const slowStart = 1500 * time.Millisecond
 
-// slowRender writes a repository whose render takes tens of seconds:
-// thousands of VirtualServices in namespace ns, through kustomize (not the
-// fast path) with a patch on every one of them.
-func slowRender(t *testing.T, ns string) string {
-	t.Helper()
-	repo := gitfixture.New(t)
+// virtualServices returns n VirtualServices vs-0… in namespace ns, each
+// routing to its own host, as one multi-document YAML file.
+func virtualServices(n int, ns string) string {
 	var b strings.Builder
-	for i := range 2500 {
+	for i := range n {
 		fmt.Fprintf(&b, `---
 apiVersion: networking.istio.io/v1
 kind: VirtualService
@@ -70,7 +67,16 @@ spec:
     - destination: {host: svc-%[1]d.%[2]s.svc.cluster.local}
 `, i, ns)
 	}
-	repo.Write("vs.yaml", b.String())
+	return b.String()
+}
+
+// slowRender writes a repository whose render takes tens of seconds:
+// thousands of VirtualServices in namespace ns, through kustomize (not the
+// fast path) with a patch on every one of them.
+func slowRender(t *testing.T, ns string) string {
+	t.Helper()
+	repo := gitfixture.New(t)
+	repo.Write("vs.yaml", virtualServices(2500, ns))
 	repo.Write("kustomization.yaml", `resources: [vs.yaml]
 commonAnnotations: {team: mesh}
 patches:
@@ -89,22 +95,7 @@ patches:
 func slowPolicy(t *testing.T, ns string) string {
 	t.Helper()
 	repo := gitfixture.New(t)
-	var b strings.Builder
-	for i := range 4 {
-		fmt.Fprintf(&b, `---
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata:
-  name: vs-%[1]d
-  namespace: %[2]s
-spec:
-  hosts: [svc-%[1]d.%[2]s.svc.cluster.local]
-  http:
-  - route:
-    - destination: {host: svc-%[1]d.%[2]s.svc.cluster.local}
-`, i, ns)
-	}
-	repo.Write("vs.yaml", b.String())
+	repo.Write("vs.yaml", virtualServices(4, ns))
 	repo.Write("kustomization.yaml", "resources: [vs.yaml]\n")
 	repo.Write("policies/slow.rego", `package slowcheck
 
@@ -125,27 +116,9 @@ type process struct {
 	cmd     *exec.Cmd
 	started time.Time
 	stdout  bytes.Buffer
-	stderr  lockedBuffer
+	stderr  syncbuf.Buffer // read while the process writes it
 	done    chan struct{}
 	waitErr error
-}
-
-// lockedBuffer is a bytes.Buffer safe to write and read at once.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // start runs the CLI with args; it is killed when the test ends.

@@ -154,8 +154,7 @@ func TestPlanReadsALocalCloneAsItIs(t *testing.T) {
 // --ref while the files on disk are broken.
 func TestValidateLocalRef(t *testing.T) {
 	repo := newExampleRepo(t)
-	repo.Write("base/mongodb.yaml", badWeightsVS)
-	repo.Edit("base/kustomization.yaml", "- ratings.yaml", "- ratings.yaml\n- mongodb.yaml")
+	addBadWeights(repo, badWeightsVS(t))
 	repo.Commit("bad weights")
 	dir := filepath.Join(repo.Dir, "overlays", "prod")
 	tests := []struct {

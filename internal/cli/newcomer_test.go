@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/meshintent/meshintent/internal/gitfixture"
 )
 
 // TestNewcomerMistakes runs `reconciler validate overlays/prod` over copies
@@ -82,9 +84,7 @@ func TestNewcomerMistakes(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			repo := filepath.Join(t.TempDir(), "repo")
-			if err := copyTree(exampleRepo, repo); err != nil {
-				t.Fatal(err)
-			}
+			gitfixture.CopyTree(t, exampleRepo, repo)
 			for _, e := range tc.edits {
 				file := filepath.Join(repo, filepath.FromSlash(e.file))
 				b, err := os.ReadFile(file)
@@ -108,26 +108,4 @@ func TestNewcomerMistakes(t *testing.T) {
 			}
 		})
 	}
-}
-
-// copyTree copies the regular files below src into dst.
-func copyTree(src, dst string) error {
-	return filepath.Walk(src, func(path string, info os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(src, path)
-		if err != nil {
-			return err
-		}
-		target := filepath.Join(dst, rel)
-		if info.IsDir() {
-			return os.MkdirAll(target, 0o755)
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(target, b, 0o644)
-	})
 }

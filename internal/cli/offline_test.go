@@ -46,6 +46,7 @@ func TestRenderExample(t *testing.T) {
 }
 
 func TestValidateExitCodes(t *testing.T) {
+	badWeights := badWeightsVS(t)
 	tests := []struct {
 		name     string
 		change   func(r *gitfixture.Repo)
@@ -69,8 +70,7 @@ func TestValidateExitCodes(t *testing.T) {
 	}, {
 		name: "a passed-through VirtualService whose weights do not sum to 100 is denied, naming policy, object and file",
 		change: func(r *gitfixture.Repo) {
-			r.Write("base/mongodb.yaml", badWeightsVS)
-			r.Edit("base/kustomization.yaml", "- ratings.yaml", "- ratings.yaml\n- mongodb.yaml")
+			addBadWeights(r, badWeights)
 		},
 		path:     "overlays/prod",
 		wantCode: ExitDenied,
@@ -141,34 +141,6 @@ func TestValidateExitCodes(t *testing.T) {
 	}
 }
 
-// badWeightsVS is a hand-written VirtualService whose weights sum to 90.
-const badWeightsVS = `apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata:
-  name: mongodb
-  namespace: bookinfo
-spec:
-  hosts: [mongodb]
-  tcp:
-  - route:
-    - destination: {host: mongodb, subset: v1}
-      weight: 60
-    - destination: {host: mongodb, subset: v2}
-      weight: 30
----
-apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata:
-  name: mongodb
-  namespace: bookinfo
-spec:
-  host: mongodb
-  trafficPolicy: {tls: {mode: ISTIO_MUTUAL}}
-  subsets:
-  - {name: v1, labels: {version: v1}}
-  - {name: v2, labels: {version: v2}}
-`
-
 func TestValidateTenancyFence(t *testing.T) {
 	code, stdout, _ := run(t, "validate", exampleRepo+"/overlays/prod", "--allowed-namespaces", "shop")
 	if code != ExitDenied {
@@ -186,8 +158,7 @@ func TestValidateTenancyFence(t *testing.T) {
 
 func TestValidateJSON(t *testing.T) {
 	repo := newExampleRepo(t)
-	repo.Write("base/mongodb.yaml", badWeightsVS)
-	repo.Edit("base/kustomization.yaml", "- ratings.yaml", "- ratings.yaml\n- mongodb.yaml")
+	addBadWeights(repo, badWeightsVS(t))
 	code, stdout, stderr := run(t, "validate", repo.Dir+"/overlays/prod", "-o", "json")
 	if code != ExitDenied {
 		t.Fatalf("exit %d, want 1; stderr:\n%s", code, stderr)
@@ -264,8 +235,7 @@ func TestPlanBetweenCommits(t *testing.T) {
 		}
 	})
 	t.Run("a head that a policy denies exits 1", func(t *testing.T) {
-		repo.Write("base/mongodb.yaml", badWeightsVS)
-		repo.Edit("base/kustomization.yaml", "- ratings.yaml", "- ratings.yaml\n- mongodb.yaml")
+		addBadWeights(repo, badWeightsVS(t))
 		repo.Commit("bad weights")
 		code, stdout, _ := run(t, "plan", repo.Dir, "--base", base, "--head", "canary",
 			"--path", "overlays/prod", "--cache-dir", t.TempDir())

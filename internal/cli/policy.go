@@ -9,7 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/meshintent/meshintent/pkg/render"
+	"github.com/meshintent/meshintent/pkg/render/rootfs"
 	"github.com/meshintent/meshintent/pkg/validate"
 )
 
@@ -102,7 +102,7 @@ func confinedPolicyDir(dir string) (validate.Source, error) {
 	if err != nil {
 		return validate.Source{}, fmt.Errorf("policy directory %s: %w", dir, err)
 	}
-	fsys, err := render.NewRootFS(root, filepath.ToSlash(rel), validate.DefaultMaxFileSize)
+	fsys, err := rootfs.New(root, filepath.ToSlash(rel), validate.DefaultMaxFileSize)
 	if err != nil {
 		return validate.Source{}, fmt.Errorf("policy directory %s: %w", dir, err)
 	}

@@ -1,39 +1,20 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/meshintent/meshintent/internal/syncbuf"
 )
-
-// lockedBuffer is a terminal stand-in: the progress line writes from its own
-// goroutine.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 func TestProgress(t *testing.T) {
 	frame := regexp.MustCompile(`^rendering overlays/prod… \d+\.\ds$`)
 	t.Run("work longer than the delay shows a line, redrawn and erased at the end", func(t *testing.T) {
-		var w lockedBuffer
+		var w syncbuf.Buffer // a terminal stand-in: the progress line writes from its own goroutine
 		p := &progress{w: &w, enabled: true, delay: 20 * time.Millisecond, every: 10 * time.Millisecond}
 		stop := p.start("rendering overlays/prod")
 		time.Sleep(150 * time.Millisecond)
@@ -62,7 +43,7 @@ func TestProgress(t *testing.T) {
 		}
 	})
 	t.Run("work shorter than the delay writes nothing", func(t *testing.T) {
-		var w lockedBuffer
+		var w syncbuf.Buffer
 		p := &progress{w: &w, enabled: true, delay: time.Second, every: 10 * time.Millisecond}
 		p.start("rendering overlays/prod")()
 		if w.String() != "" {
@@ -70,7 +51,7 @@ func TestProgress(t *testing.T) {
 		}
 	})
 	t.Run("a disabled line writes nothing however long the work", func(t *testing.T) {
-		var w lockedBuffer
+		var w syncbuf.Buffer
 		p := &progress{w: &w, enabled: false, delay: time.Millisecond, every: time.Millisecond}
 		stop := p.start("rendering overlays/prod")
 		time.Sleep(30 * time.Millisecond)
@@ -80,7 +61,7 @@ func TestProgress(t *testing.T) {
 		}
 	})
 	t.Run("a label cannot move the cursor and is kept short", func(t *testing.T) {
-		var w lockedBuffer
+		var w syncbuf.Buffer
 		p := &progress{w: &w, enabled: true, delay: time.Millisecond, every: time.Hour}
 		stop := p.start("rendering \x1b[2J" + strings.Repeat("x", 100))
 		time.Sleep(30 * time.Millisecond)

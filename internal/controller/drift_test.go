@@ -61,7 +61,7 @@ func waitEventFast(t *testing.T, obj *v1alpha1.IntentSync, reason string, start 
 func TestDriftIsDetectedAndCorrected(t *testing.T) {
 	t.Parallel()
 	ns := env.Namespace(t)
-	repo := newIntentRepo(t, map[string]string{"reviews.yaml": serviceIntent(ns, "reviews", 80, 20)})
+	repo := newReviewsRepo(t, ns)
 	m := startManager(t, ns, nil)
 	obj := newIntentSync(t, ns, repo, func(s *v1alpha1.IntentSyncSpec) { s.DriftMode = v1alpha1.DriftModeReport })
 	rev := "main@sha1:" + repo.head

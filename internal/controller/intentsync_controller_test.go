@@ -25,7 +25,7 @@ import (
 func TestSyncAppliesTheCommit(t *testing.T) {
 	t.Parallel()
 	ns := env.Namespace(t)
-	repo := newIntentRepo(t, map[string]string{"reviews.yaml": serviceIntent(ns, "reviews", 80, 20)})
+	repo := newReviewsRepo(t, ns)
 	startManager(t, ns, nil)
 	obj := newIntentSync(t, ns, repo, nil)
 	rev := "main@sha1:" + repo.head
@@ -100,11 +100,7 @@ func TestSyncAppliesTheCommit(t *testing.T) {
 
 func TestSyncPollsNewCommits(t *testing.T) {
 	t.Parallel()
-	ns := env.Namespace(t)
-	repo := newIntentRepo(t, map[string]string{"reviews.yaml": serviceIntent(ns, "reviews", 80, 20)})
-	startManager(t, ns, nil)
-	obj := newIntentSync(t, ns, repo, func(s *v1alpha1.IntentSyncSpec) { s.Interval.Duration = time.Second })
-	waitReady(t, obj, "main@sha1:"+repo.head, 30*time.Second)
+	ns, repo, _, obj, _ := pollingReviews(t)
 
 	t.Run("a pushed commit is applied by the poll", func(t *testing.T) {
 		second := repo.commit(map[string]string{"reviews.yaml": serviceIntent(ns, "reviews", 50, 50)})
@@ -189,12 +185,7 @@ spec:
 
 func TestSyncStallsOnADeniedCommit(t *testing.T) {
 	t.Parallel()
-	ns := env.Namespace(t)
-	repo := newIntentRepo(t, map[string]string{"reviews.yaml": serviceIntent(ns, "reviews", 80, 20)})
-	m := startManager(t, ns, nil)
-	obj := newIntentSync(t, ns, repo, func(s *v1alpha1.IntentSyncSpec) { s.Interval.Duration = time.Second })
-	good := "main@sha1:" + repo.head
-	waitReady(t, obj, good, 30*time.Second)
+	ns, repo, m, obj, good := pollingReviews(t)
 	before := resourceVersions(t, ns)
 
 	bad := "main@sha1:" + repo.commit(map[string]string{
@@ -312,7 +303,7 @@ func TestSyncFencesNamespaces(t *testing.T) {
 func TestSyncSurvivesTheGitServerGoingDown(t *testing.T) {
 	t.Parallel()
 	ns := env.Namespace(t)
-	repo := newIntentRepo(t, map[string]string{"reviews.yaml": serviceIntent(ns, "reviews", 80, 20)})
+	repo := newReviewsRepo(t, ns)
 	startManager(t, ns, nil)
 	obj := newIntentSync(t, ns, repo, func(s *v1alpha1.IntentSyncSpec) {
 		s.Interval.Duration = time.Second
@@ -379,12 +370,7 @@ func TestSyncSurvivesTheGitServerGoingDown(t *testing.T) {
 
 func TestSuspendLeavesTheClusterAlone(t *testing.T) {
 	t.Parallel()
-	ns := env.Namespace(t)
-	repo := newIntentRepo(t, map[string]string{"reviews.yaml": serviceIntent(ns, "reviews", 80, 20)})
-	startManager(t, ns, nil)
-	obj := newIntentSync(t, ns, repo, func(s *v1alpha1.IntentSyncSpec) { s.Interval.Duration = time.Second })
-	good := "main@sha1:" + repo.head
-	waitReady(t, obj, good, 30*time.Second)
+	ns, repo, _, obj, good := pollingReviews(t)
 
 	setSuspend := func(t *testing.T, suspend bool) {
 		cur := getSync(t, obj)
@@ -423,7 +409,7 @@ func TestSuspendLeavesTheClusterAlone(t *testing.T) {
 func TestDeletingAPruningSyncRemovesWhatItApplied(t *testing.T) {
 	t.Parallel()
 	ns := env.Namespace(t)
-	repo := newIntentRepo(t, map[string]string{"reviews.yaml": serviceIntent(ns, "reviews", 80, 20)})
+	repo := newReviewsRepo(t, ns)
 	startManager(t, ns, nil)
 	obj := newIntentSync(t, ns, repo, func(s *v1alpha1.IntentSyncSpec) { s.Prune = true })
 	got := waitReady(t, obj, "main@sha1:"+repo.head, 30*time.Second)
@@ -454,7 +440,7 @@ func TestDeletingAPruningSyncRemovesWhatItApplied(t *testing.T) {
 func TestStatusUpdatesDoNotWakeTheReconciler(t *testing.T) {
 	t.Parallel()
 	ns := env.Namespace(t)
-	repo := newIntentRepo(t, map[string]string{"reviews.yaml": serviceIntent(ns, "reviews", 80, 20)})
+	repo := newReviewsRepo(t, ns)
 	m := startManager(t, ns, nil)
 	obj := newIntentSync(t, ns, repo, nil) // 1h interval: no poll during the test
 	waitReady(t, obj, "main@sha1:"+repo.head, 30*time.Second)

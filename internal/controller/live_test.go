@@ -26,7 +26,7 @@ func TestLiveChecksDenyARouteToAMissingService(t *testing.T) {
 	t.Parallel()
 	ns := env.Namespace(t)
 	ctx := context.Background()
-	repo := newIntentRepo(t, map[string]string{"reviews.yaml": serviceIntent(ns, "reviews", 80, 20)})
+	repo := newReviewsRepo(t, ns)
 	startManager(t, ns, func(o *Options) { o.LiveChecks = true })
 	obj := newIntentSync(t, ns, repo, func(s *v1alpha1.IntentSyncSpec) { s.Interval.Duration = time.Second })
 	denied := "main@sha1:" + repo.head

@@ -35,21 +35,10 @@ var (
 	drGVK = schema.GroupVersionKind{Group: "networking.istio.io", Version: "v1", Kind: "DestinationRule"}
 )
 
-// eventually calls f until it returns nil or timeout passes, then fails the
-// test with f's last error.
+// eventually is testenv.Eventually.
 func eventually(t *testing.T, timeout time.Duration, f func() error) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := f()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not within %s: %v", timeout, err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	testenv.Eventually(t, timeout, f)
 }
 
 // testManager is a manager running in the test's process.
@@ -149,6 +138,38 @@ spec:
   - version: v2
     weight: %d
 `, name, ns, v1, v2)
+}
+
+// newReviewsRepo is newIntentRepo holding one ServiceIntent, reviews,
+// splitting 80/20 — the start of most tests.
+func newReviewsRepo(t *testing.T, ns string) *intentRepo {
+	t.Helper()
+	return newIntentRepo(t, map[string]string{"reviews.yaml": serviceIntent(ns, "reviews", 80, 20)})
+}
+
+// pollingReviews starts the common scene of a sync test: a namespace, a
+// newReviewsRepo, a manager watching the namespace and an IntentSync
+// polling every second, Ready on the first commit (whose revision it
+// returns).
+func pollingReviews(t *testing.T) (ns string, repo *intentRepo, m *testManager, obj *v1alpha1.IntentSync, rev string) {
+	t.Helper()
+	ns = env.Namespace(t)
+	repo = newReviewsRepo(t, ns)
+	m = startManager(t, ns, nil)
+	obj = newIntentSync(t, ns, repo, func(s *v1alpha1.IntentSyncSpec) { s.Interval.Duration = time.Second })
+	rev = "main@sha1:" + repo.head
+	waitReady(t, obj, rev, 30*time.Second)
+	return ns, repo, m, obj, rev
+}
+
+// electing returns Options for a manager in leader election on a Lease in
+// ns, with timings short enough for a test.
+func electing(ns string) func(*Options) {
+	return func(o *Options) {
+		o.LeaderElection = true
+		o.LeaderElectionNamespace = ns
+		o.LeaseDuration, o.RenewDeadline, o.RetryPeriod = 4*time.Second, 3*time.Second, 200*time.Millisecond
+	}
 }
 
 // newIntentRepo makes and serves a repository whose kustomization lists
@@ -301,16 +322,13 @@ func weights(vs *unstructured.Unstructured) []int64 {
 // resourceVersions snapshots the resourceVersions of the mesh objects in ns.
 func resourceVersions(t *testing.T, ns string) map[string]string {
 	t.Helper()
+	objs, err := env.List(context.Background(), ns, vsGVK, drGVK)
+	if err != nil {
+		t.Fatal(err)
+	}
 	out := map[string]string{}
-	for _, gvk := range []schema.GroupVersionKind{vsGVK, drGVK} {
-		list := &unstructured.UnstructuredList{}
-		list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
-		if err := env.Client.List(context.Background(), list, client.InNamespace(ns)); err != nil {
-			t.Fatal(err)
-		}
-		for _, u := range list.Items {
-			out[gvk.Kind+"/"+u.GetName()] = u.GetResourceVersion()
-		}
+	for _, u := range objs {
+		out[u.GetKind()+"/"+u.GetName()] = u.GetResourceVersion()
 	}
 	return out
 }

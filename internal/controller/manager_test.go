@@ -143,11 +143,9 @@ func TestRestartMidApplyConverges(t *testing.T) {
 func TestLeaderElection(t *testing.T) {
 	t.Parallel()
 	ns := env.Namespace(t)
-	repo := newIntentRepo(t, map[string]string{"reviews.yaml": serviceIntent(ns, "reviews", 80, 20)})
+	repo := newReviewsRepo(t, ns)
 	elect := func(o *Options) {
-		o.LeaderElection = true
-		o.LeaderElectionNamespace = ns
-		o.LeaseDuration, o.RenewDeadline, o.RetryPeriod = 4*time.Second, 3*time.Second, 200*time.Millisecond
+		electing(ns)(o)
 		o.WebhookAddr = "127.0.0.1:0"
 		o.WebhookSecret = webhookSecret
 	}

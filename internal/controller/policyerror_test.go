@@ -29,7 +29,7 @@ func TestSyncStallsOnAPolicyError(t *testing.T) {
 	defer srv.Close()
 
 	ns := env.Namespace(t)
-	repo := newIntentRepo(t, map[string]string{"reviews.yaml": serviceIntent(ns, "reviews", 80, 20)})
+	repo := newReviewsRepo(t, ns)
 	startManager(t, ns, nil)
 	obj := newIntentSync(t, ns, repo, func(s *v1alpha1.IntentSyncSpec) {
 		s.Interval.Duration = time.Second

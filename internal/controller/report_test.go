@@ -415,7 +415,7 @@ func TestDriftReportScheduleInvalid(t *testing.T) {
 func TestDriftReportCatchesUpAfterAnOutage(t *testing.T) {
 	t.Parallel()
 	ns := env.Namespace(t)
-	repo := newIntentRepo(t, map[string]string{"reviews.yaml": serviceIntent(ns, "reviews", 80, 20)})
+	repo := newReviewsRepo(t, ns)
 	rev := "main@sha1:" + repo.head
 	// An IntentSync a controller reported on hourly until 3h30m ago, with the
 	// revision it applied then.
@@ -464,12 +464,8 @@ func TestDriftReportCatchesUpAfterAnOutage(t *testing.T) {
 func TestOnlyTheLeaderRunsDriftReports(t *testing.T) {
 	t.Parallel()
 	ns := env.Namespace(t)
-	repo := newIntentRepo(t, map[string]string{"reviews.yaml": serviceIntent(ns, "reviews", 80, 20)})
-	elect := func(o *Options) {
-		o.LeaderElection = true
-		o.LeaderElectionNamespace = ns
-		o.LeaseDuration, o.RenewDeadline, o.RetryPeriod = 4*time.Second, 3*time.Second, 200*time.Millisecond
-	}
+	repo := newReviewsRepo(t, ns)
+	elect := electing(ns)
 	elected := func(t *testing.T, m *testManager) {
 		t.Helper()
 		select {
@@ -575,7 +571,7 @@ func TestReportEntriesFollowTheSpec(t *testing.T) {
 func TestDriftReportFailure(t *testing.T) {
 	t.Parallel()
 	ns := env.Namespace(t)
-	repo := newIntentRepo(t, map[string]string{"reviews.yaml": serviceIntent(ns, "reviews", 80, 20)})
+	repo := newReviewsRepo(t, ns)
 	// A revision was applied, but this controller has none in memory and
 	// the Git server is down: the revision cannot be rendered again.
 	obj := newIntentSync(t, ns, repo, func(s *v1alpha1.IntentSyncSpec) {

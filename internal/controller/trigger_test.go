@@ -61,7 +61,7 @@ func postPush(t *testing.T, addr string, secret []byte, repoURL, branch, commit 
 func TestWebhookTriggersASync(t *testing.T) {
 	t.Parallel()
 	ns := env.Namespace(t)
-	repo := newIntentRepo(t, map[string]string{"reviews.yaml": serviceIntent(ns, "reviews", 80, 20)})
+	repo := newReviewsRepo(t, ns)
 	m := startManager(t, ns, func(o *Options) {
 		o.WebhookAddr = "127.0.0.1:0"
 		o.WebhookSecret = webhookSecret

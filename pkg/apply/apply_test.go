@@ -20,23 +20,11 @@ func TestApply(t *testing.T) {
 	ctx := context.Background()
 	ns := env.Namespace(t)
 	labelNamespace(t, ns, map[string]string{"team": "reviews"}, map[string]string{"owner": "alice@example.com"})
-	set := load(t, "bookinfo.yaml", ns)
-	m, opts := newManager(ns)
+	set, m, opts := bookinfo(t, ns)
 
 	t.Run("a set is applied with manager meshintent and our labels", func(t *testing.T) {
-		res, err := m.Apply(ctx, set, opts)
-		if err != nil {
-			t.Fatal(err)
-		}
-		want := map[string]apply.Action{
-			"Namespace/" + ns:                    apply.Configured,
-			"VirtualService/" + ns + "/reviews":  apply.Created,
-			"DestinationRule/" + ns + "/reviews": apply.Created,
-			"Telemetry/" + ns + "/access-logs":   apply.Created,
-		}
-		if diff := cmp.Diff(want, actions(res.ChangeSet)); diff != "" {
-			t.Errorf("actions (-want +got):\n%s", diff)
-		}
+		res := mustApply(t, m, set, opts)
+		checkBookinfoActions(t, res.ChangeSet, ns, apply.Configured, apply.Created, apply.Created, apply.Created)
 		if got := res.ChangeSet.Entries[0].ID; got != "Namespace/"+ns {
 			t.Errorf("first entry is %s, want the Namespace", got)
 		}
@@ -83,10 +71,7 @@ func TestApply(t *testing.T) {
 
 	t.Run("a second identical apply makes no writes", func(t *testing.T) {
 		before := resourceVersions(t, set, ns)
-		res, err := m.Apply(ctx, set, opts)
-		if err != nil {
-			t.Fatal(err)
-		}
+		res := mustApply(t, m, set, opts)
 		if got := res.ChangeSet.Count(apply.Unchanged); got != len(set) || res.ChangeSet.Changed() {
 			t.Errorf("change set is %q, want all %d unchanged", res.ChangeSet.Summary(), len(set))
 		}
@@ -97,19 +82,8 @@ func TestApply(t *testing.T) {
 
 	t.Run("changed weights are configured and the rest left unchanged", func(t *testing.T) {
 		set := withWeights(t, set, 50, 50)
-		res, err := m.Apply(ctx, set, opts)
-		if err != nil {
-			t.Fatal(err)
-		}
-		want := map[string]apply.Action{
-			"Namespace/" + ns:                    apply.Unchanged,
-			"VirtualService/" + ns + "/reviews":  apply.Configured,
-			"DestinationRule/" + ns + "/reviews": apply.Unchanged,
-			"Telemetry/" + ns + "/access-logs":   apply.Unchanged,
-		}
-		if diff := cmp.Diff(want, actions(res.ChangeSet)); diff != "" {
-			t.Errorf("actions (-want +got):\n%s", diff)
-		}
+		res := mustApply(t, m, set, opts)
+		checkBookinfoActions(t, res.ChangeSet, ns, apply.Unchanged, apply.Configured, apply.Unchanged, apply.Unchanged)
 		if diff := cmp.Diff([]int64{50, 50}, weights(t, find(t, set, "VirtualService"))); diff != "" {
 			t.Errorf("live weights (-want +got):\n%s", diff)
 		}
@@ -158,8 +132,7 @@ func TestApplyNamespaces(t *testing.T) {
 
 	t.Run("a missing namespace is an error naming it", func(t *testing.T) {
 		ns := testenv.NamespaceName(t)
-		set := load(t, "bookinfo.yaml", ns)
-		m, opts := newManager(ns)
+		set, m, opts := bookinfo(t, ns)
 		_, err := m.Apply(ctx, set, opts)
 		var missing *apply.NamespaceMissingError
 		if !errors.As(err, &missing) {
@@ -176,13 +149,9 @@ func TestApplyNamespaces(t *testing.T) {
 
 	t.Run("a missing namespace is created when allowed", func(t *testing.T) {
 		ns := testenv.NamespaceName(t)
-		set := load(t, "bookinfo.yaml", ns)
-		m, opts := newManager(ns)
+		set, m, opts := bookinfo(t, ns)
 		opts.CreateNamespaces = true
-		res, err := m.Apply(ctx, set, opts)
-		if err != nil {
-			t.Fatal(err)
-		}
+		res := mustApply(t, m, set, opts)
 		if got := res.ChangeSet.Count(apply.Created); got != len(set) {
 			t.Errorf("change set is %q, want all %d created", res.ChangeSet.Summary(), len(set))
 		}
@@ -197,19 +166,8 @@ func TestApplyNamespaces(t *testing.T) {
 		set := without(load(t, "bookinfo.yaml", ns), "Namespace")
 		m, opts := newManager(ns)
 		opts.CreateNamespaces = true
-		res, err := m.Apply(ctx, set, opts)
-		if err != nil {
-			t.Fatal(err)
-		}
-		want := map[string]apply.Action{
-			"Namespace/" + ns:                    apply.Created,
-			"VirtualService/" + ns + "/reviews":  apply.Created,
-			"DestinationRule/" + ns + "/reviews": apply.Created,
-			"Telemetry/" + ns + "/access-logs":   apply.Created,
-		}
-		if diff := cmp.Diff(want, actions(res.ChangeSet)); diff != "" {
-			t.Errorf("actions (-want +got):\n%s", diff)
-		}
+		res := mustApply(t, m, set, opts)
+		checkBookinfoActions(t, res.ChangeSet, ns, apply.Created, apply.Created, apply.Created, apply.Created)
 	})
 }
 
@@ -217,11 +175,8 @@ func TestApplyConflicts(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	ns := env.Namespace(t)
-	set := load(t, "bookinfo.yaml", ns)
-	m, opts := newManager(ns)
-	if _, err := m.Apply(ctx, set, opts); err != nil {
-		t.Fatal(err)
-	}
+	set, m, opts := bookinfo(t, ns)
+	mustApply(t, m, set, opts)
 	vs := find(t, set, "VirtualService")
 	editWeights(t, vs, 0, 100)
 	changed := withWeights(t, set, 70, 30)
@@ -253,10 +208,7 @@ func TestApplyConflicts(t *testing.T) {
 	t.Run("an apply with force takes the fields over", func(t *testing.T) {
 		opts := opts
 		opts.Force = true
-		res, err := m.Apply(ctx, changed, opts)
-		if err != nil {
-			t.Fatal(err)
-		}
+		res := mustApply(t, m, changed, opts)
 		if got := actions(res.ChangeSet)[vs.ID()]; got != apply.Configured {
 			t.Errorf("%s action = %s, want configured", vs.ID(), got)
 		}

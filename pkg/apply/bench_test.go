@@ -17,47 +17,44 @@ func benchSet(ns string, n int) manifest.Set {
 	set := make(manifest.Set, 0, 2*n)
 	for i := range n {
 		host := fmt.Sprintf("svc-%04d", i)
-		vs := &unstructured.Unstructured{Object: map[string]any{
-			"apiVersion": "networking.istio.io/v1",
-			"kind":       "VirtualService",
-			"metadata": map[string]any{
-				"name": host, "namespace": ns,
-				"labels":      map[string]any{manifest.ManagedByLabel: manifest.ManagedByValue},
-				"annotations": map[string]any{manifest.SourceAnnotation: "services/" + host + ".yaml"},
-			},
-			"spec": map[string]any{
-				"hosts": []any{host},
-				"http": []any{map[string]any{
-					"route": []any{
-						map[string]any{"destination": map[string]any{"host": host, "subset": "v1"}, "weight": int64(90)},
-						map[string]any{"destination": map[string]any{"host": host, "subset": "v2"}, "weight": int64(10)},
-					},
-					"timeout": "2s",
-					"retries": map[string]any{"attempts": int64(3), "perTryTimeout": "500ms"},
-				}},
-			},
-		}}
-		dr := &unstructured.Unstructured{Object: map[string]any{
-			"apiVersion": "networking.istio.io/v1",
-			"kind":       "DestinationRule",
-			"metadata": map[string]any{
-				"name": host, "namespace": ns,
-				"labels":      map[string]any{manifest.ManagedByLabel: manifest.ManagedByValue},
-				"annotations": map[string]any{manifest.SourceAnnotation: "services/" + host + ".yaml"},
-			},
-			"spec": map[string]any{
-				"host": host,
-				"subsets": []any{
-					map[string]any{"name": "v1", "labels": map[string]any{"version": "v1"}},
-					map[string]any{"name": "v2", "labels": map[string]any{"version": "v2"}},
+		vs := benchObject("VirtualService", ns, host, map[string]any{
+			"hosts": []any{host},
+			"http": []any{map[string]any{
+				"route": []any{
+					map[string]any{"destination": map[string]any{"host": host, "subset": "v1"}, "weight": int64(90)},
+					map[string]any{"destination": map[string]any{"host": host, "subset": "v2"}, "weight": int64(10)},
 				},
+				"timeout": "2s",
+				"retries": map[string]any{"attempts": int64(3), "perTryTimeout": "500ms"},
+			}},
+		})
+		dr := benchObject("DestinationRule", ns, host, map[string]any{
+			"host": host,
+			"subsets": []any{
+				map[string]any{"name": "v1", "labels": map[string]any{"version": "v1"}},
+				map[string]any{"name": "v2", "labels": map[string]any{"version": "v2"}},
 			},
-		}}
+		})
 		set = append(set,
 			manifest.Object{Unstructured: vs, Source: "services/" + host + ".yaml"},
 			manifest.Object{Unstructured: dr, Source: "services/" + host + ".yaml"})
 	}
 	return set
+}
+
+// benchObject is a managed Istio networking object of kind named host in
+// ns, from services/<host>.yaml, with the spec.
+func benchObject(kind, ns, host string, spec map[string]any) *unstructured.Unstructured {
+	return &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "networking.istio.io/v1",
+		"kind":       kind,
+		"metadata": map[string]any{
+			"name": host, "namespace": ns,
+			"labels":      map[string]any{manifest.ManagedByLabel: manifest.ManagedByValue},
+			"annotations": map[string]any{manifest.SourceAnnotation: "services/" + host + ".yaml"},
+		},
+		"spec": spec,
+	}}
 }
 
 // BenchmarkNoopApply re-applies 2,000 objects that are already applied and

@@ -17,11 +17,8 @@ func TestDrift(t *testing.T) {
 	ctx := context.Background()
 	ns := env.Namespace(t)
 	labelNamespace(t, ns, map[string]string{"team": "reviews"}, nil)
-	set := load(t, "bookinfo.yaml", ns)
-	m, opts := newManager(ns)
-	if _, err := m.Apply(ctx, set, opts); err != nil {
-		t.Fatal(err)
-	}
+	set, m, opts := bookinfo(t, ns)
+	mustApply(t, m, set, opts)
 	dopts := apply.DriftOptions{Inventory: ns}
 	vs := find(t, set, "VirtualService")
 
@@ -122,20 +119,12 @@ func TestDrift(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := []apply.ObjectInfo{{
-			ID:     "DestinationRule/" + ns + "/ratings",
-			Object: apply.ObjectRef{Group: "networking.istio.io", Version: "v1", Kind: "DestinationRule", Namespace: ns, Name: "ratings"},
-			Source: "services/reviews.yaml",
-		}}
+		want := []apply.ObjectInfo{destinationRuleInfo(ns, "ratings")}
 		if diff := cmp.Diff(want, r.Missing); diff != "" {
 			t.Errorf("missing (-want +got):\n%s", diff)
 		}
 		// The DestinationRule reviews is live but no longer in this set: stale.
-		wantStale := []apply.ObjectInfo{{
-			ID:     "DestinationRule/" + ns + "/reviews",
-			Object: apply.ObjectRef{Group: "networking.istio.io", Version: "v1", Kind: "DestinationRule", Namespace: ns, Name: "reviews"},
-			Source: "services/reviews.yaml",
-		}}
+		wantStale := []apply.ObjectInfo{destinationRuleInfo(ns, "reviews")}
 		if diff := cmp.Diff(wantStale, r.Stale); diff != "" {
 			t.Errorf("stale (-want +got):\n%s", diff)
 		}
@@ -174,4 +163,14 @@ func TestDrift(t *testing.T) {
 			t.Errorf("unmanaged (-want +got):\n%s", diff)
 		}
 	})
+}
+
+// destinationRuleInfo is the ObjectInfo of the DestinationRule name in ns
+// from services/reviews.yaml.
+func destinationRuleInfo(ns, name string) apply.ObjectInfo {
+	return apply.ObjectInfo{
+		ID:     "DestinationRule/" + ns + "/" + name,
+		Object: apply.ObjectRef{Group: "networking.istio.io", Version: "v1", Kind: "DestinationRule", Namespace: ns, Name: name},
+		Source: "services/reviews.yaml",
+	}
 }

@@ -18,13 +18,9 @@ func TestInventory(t *testing.T) {
 
 	t.Run("an apply records every object, our namespace label keys and the revision", func(t *testing.T) {
 		ns := env.Namespace(t)
-		set := load(t, "bookinfo.yaml", ns)
-		m, opts := newManager(ns)
+		set, m, opts := bookinfo(t, ns)
 		opts.Revision = "4f1c2e9"
-		res, err := m.Apply(ctx, set, opts)
-		if err != nil {
-			t.Fatal(err)
-		}
+		res := mustApply(t, m, set, opts)
 		want := &apply.Inventory{
 			Name:      ns,
 			Namespace: apply.DefaultInventoryNamespace,

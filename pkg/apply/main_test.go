@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -198,5 +199,38 @@ func editWeights(t *testing.T, vs manifest.Object, weights ...int64) {
 	setWeights(t, u, weights...)
 	if err := env.Client.Update(context.Background(), u, client.FieldOwner("kubectl-edit")); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// bookinfo loads bookinfo.yaml into ns and returns it with a Manager and
+// apply options for ns.
+func bookinfo(t *testing.T, ns string) (manifest.Set, *apply.Manager, apply.ApplyOptions) {
+	t.Helper()
+	m, opts := newManager(ns)
+	return load(t, "bookinfo.yaml", ns), m, opts
+}
+
+// mustApply applies set with m, failing the test on an error.
+func mustApply(t *testing.T, m *apply.Manager, set manifest.Set, opts apply.ApplyOptions) *apply.Result {
+	t.Helper()
+	res, err := m.Apply(t.Context(), set, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+// checkBookinfoActions checks that the change set of bookinfo.yaml in ns
+// holds exactly its four objects with the given actions.
+func checkBookinfoActions(t *testing.T, cs apply.ChangeSet, ns string, namespace, virtualService, destinationRule, telemetry apply.Action) {
+	t.Helper()
+	want := map[string]apply.Action{
+		"Namespace/" + ns:                    namespace,
+		"VirtualService/" + ns + "/reviews":  virtualService,
+		"DestinationRule/" + ns + "/reviews": destinationRule,
+		"Telemetry/" + ns + "/access-logs":   telemetry,
+	}
+	if diff := cmp.Diff(want, actions(cs)); diff != "" {
+		t.Errorf("actions (-want +got):\n%s", diff)
 	}
 }

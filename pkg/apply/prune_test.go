@@ -20,26 +20,12 @@ func TestPrune(t *testing.T) {
 	t.Run("an object removed from Git is deleted and its namespace only loses our labels", func(t *testing.T) {
 		ns := env.Namespace(t)
 		labelNamespace(t, ns, map[string]string{"team": "reviews"}, map[string]string{"owner": "alice@example.com"})
-		set := load(t, "bookinfo.yaml", ns)
-		m, opts := newManager(ns)
+		set, m, opts := bookinfo(t, ns)
 		opts.Prune = true
-		if _, err := m.Apply(ctx, set, opts); err != nil {
-			t.Fatal(err)
-		}
+		mustApply(t, m, set, opts)
 
-		res, err := m.Apply(ctx, without(set, "Namespace", "VirtualService"), opts)
-		if err != nil {
-			t.Fatal(err)
-		}
-		want := map[string]apply.Action{
-			"Namespace/" + ns:                    apply.LabelsRemoved,
-			"VirtualService/" + ns + "/reviews":  apply.Deleted,
-			"DestinationRule/" + ns + "/reviews": apply.Unchanged,
-			"Telemetry/" + ns + "/access-logs":   apply.Unchanged,
-		}
-		if diff := cmp.Diff(want, actions(res.ChangeSet)); diff != "" {
-			t.Errorf("actions (-want +got):\n%s", diff)
-		}
+		res := mustApply(t, m, without(set, "Namespace", "VirtualService"), opts)
+		checkBookinfoActions(t, res.ChangeSet, ns, apply.LabelsRemoved, apply.Deleted, apply.Unchanged, apply.Unchanged)
 		if u := live(t, find(t, set, "VirtualService")); u != nil {
 			t.Errorf("%s still exists", u.GetName())
 		}
@@ -64,15 +50,9 @@ func TestPrune(t *testing.T) {
 
 	t.Run("without prune an object removed from Git stays and stays recorded", func(t *testing.T) {
 		ns := env.Namespace(t)
-		set := load(t, "bookinfo.yaml", ns)
-		m, opts := newManager(ns)
-		if _, err := m.Apply(ctx, set, opts); err != nil {
-			t.Fatal(err)
-		}
-		res, err := m.Apply(ctx, without(set, "VirtualService"), opts)
-		if err != nil {
-			t.Fatal(err)
-		}
+		set, m, opts := bookinfo(t, ns)
+		mustApply(t, m, set, opts)
+		res := mustApply(t, m, without(set, "VirtualService"), opts)
 		vs := find(t, set, "VirtualService")
 		if live(t, vs) == nil {
 			t.Errorf("%s was deleted", vs.ID())
@@ -83,10 +63,7 @@ func TestPrune(t *testing.T) {
 
 		// A later apply with prune still removes it.
 		opts.Prune = true
-		res, err = m.Apply(ctx, without(set, "VirtualService"), opts)
-		if err != nil {
-			t.Fatal(err)
-		}
+		res = mustApply(t, m, without(set, "VirtualService"), opts)
 		if got := actions(res.ChangeSet)[vs.ID()]; got != apply.Deleted {
 			t.Errorf("%s action = %q, want deleted", vs.ID(), got)
 		}
@@ -94,12 +71,9 @@ func TestPrune(t *testing.T) {
 
 	t.Run("an empty set prunes nothing unless allowed", func(t *testing.T) {
 		ns := env.Namespace(t)
-		set := load(t, "bookinfo.yaml", ns)
-		m, opts := newManager(ns)
+		set, m, opts := bookinfo(t, ns)
 		opts.Prune = true
-		if _, err := m.Apply(ctx, set, opts); err != nil {
-			t.Fatal(err)
-		}
+		mustApply(t, m, set, opts)
 		before := resourceVersions(t, set, ns)
 
 		_, err := m.Apply(ctx, manifest.Set{}, opts)
@@ -125,12 +99,9 @@ func TestPrune(t *testing.T) {
 
 	t.Run("an object someone took over is skipped with the reason", func(t *testing.T) {
 		ns := env.Namespace(t)
-		set := load(t, "bookinfo.yaml", ns)
-		m, opts := newManager(ns)
+		set, m, opts := bookinfo(t, ns)
 		opts.Prune = true
-		if _, err := m.Apply(ctx, set, opts); err != nil {
-			t.Fatal(err)
-		}
+		mustApply(t, m, set, opts)
 		dr := find(t, set, "DestinationRule")
 		u := live(t, dr)
 		unstructured.RemoveNestedField(u.Object, "metadata", "labels", manifest.ManagedByLabel)
@@ -138,10 +109,7 @@ func TestPrune(t *testing.T) {
 			t.Fatal(err)
 		}
 
-		res, err := m.Apply(ctx, without(set, "DestinationRule"), opts)
-		if err != nil {
-			t.Fatal(err)
-		}
+		res := mustApply(t, m, without(set, "DestinationRule"), opts)
 		var entry apply.ChangeSetEntry
 		for _, e := range res.ChangeSet.Entries {
 			if e.ID == dr.ID() {
@@ -159,16 +127,10 @@ func TestPrune(t *testing.T) {
 	t.Run("a namespace label another manager also set is kept", func(t *testing.T) {
 		ns := env.Namespace(t)
 		labelNamespace(t, ns, map[string]string{"istio-injection": "enabled"}, nil)
-		set := load(t, "bookinfo.yaml", ns)
-		m, opts := newManager(ns)
+		set, m, opts := bookinfo(t, ns)
 		opts.Prune = true
-		if _, err := m.Apply(ctx, set, opts); err != nil {
-			t.Fatal(err)
-		}
-		res, err := m.Apply(ctx, without(set, "Namespace"), opts)
-		if err != nil {
-			t.Fatal(err)
-		}
+		mustApply(t, m, set, opts)
+		res := mustApply(t, m, without(set, "Namespace"), opts)
 		want := apply.ChangeSetEntry{
 			ID:     "Namespace/" + ns,
 			Object: apply.ObjectRef{Version: "v1", Kind: "Namespace", Name: ns},

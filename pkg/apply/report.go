@@ -122,70 +122,62 @@ func (r *Report) WriteJSON(w io.Writer) error {
 // WriteText writes the report for a terminal, with control and bidi
 // characters from names, paths and values escaped (see termsafe).
 func (r *Report) WriteText(w io.Writer) error {
-	ew := &errWriter{w: termsafe.NewWriter(w)}
-	ew.printf("%s\n", r.Summary())
+	ew := markdown.NewWriter(termsafe.NewWriter(w))
+	ew.Printf("%s\n", r.Summary())
 	if len(r.Drifted) > 0 {
-		ew.printf("\ndrifted:\n")
+		ew.Printf("\ndrifted:\n")
 		last := ""
 		for _, d := range r.Drifted {
 			if d.ID != last {
-				ew.printf("  %s\n", withSource(d.ID, d.Source))
+				ew.Printf("  %s\n", withSource(d.ID, d.Source))
 				last = d.ID
 			}
-			ew.printf("    %s: want %s, have %s%s\n", d.Path, markdown.Value(d.Want, 0), markdown.Value(d.Have, 0), byManager(d.Manager))
+			ew.Printf("    %s: want %s, have %s%s\n", d.Path, markdown.Value(d.Want, 0), markdown.Value(d.Have, 0), byManager(d.Manager))
 		}
 	}
 	if len(r.Missing) > 0 {
-		ew.printf("\nmissing:\n")
+		ew.Printf("\nmissing:\n")
 		for _, o := range r.Missing {
-			ew.printf("  %s\n", withSource(o.ID, o.Source))
+			ew.Printf("  %s\n", withSource(o.ID, o.Source))
 		}
 	}
 	if len(r.Unmanaged) > 0 {
-		ew.printf("\nunmanaged:\n")
+		ew.Printf("\nunmanaged:\n")
 		for _, u := range r.Unmanaged {
-			ew.printf("  %s: %s\n", u.ID, u.describe())
+			ew.Printf("  %s: %s\n", u.ID, u.describe())
 		}
 	}
 	if len(r.Stale) > 0 {
-		ew.printf("\nstale (pruned by the next apply with prune):\n")
+		ew.Printf("\nstale (pruned by the next apply with prune):\n")
 		for _, o := range r.Stale {
-			ew.printf("  %s\n", withSource(o.ID, o.Source))
+			ew.Printf("  %s\n", withSource(o.ID, o.Source))
 		}
 	}
-	return ew.err
+	return ew.Err()
 }
 
 // WriteMarkdown writes the report as Markdown, e.g. for a pull request comment.
 func (r *Report) WriteMarkdown(w io.Writer) error {
-	ew := &errWriter{w: w}
-	ew.printf("**Drift: %s**\n", r.Summary())
+	ew := markdown.NewWriter(w)
+	ew.Printf("**Drift: %s**\n", r.Summary())
 	if len(r.Drifted) > 0 {
-		ew.printf("\n### Drifted fields\n\n| Object | Source | Field | Want | Have | Manager |\n|---|---|---|---|---|---|\n")
+		ew.Printf("\n### Drifted fields\n\n")
+		ew.Table("Object", "Source", "Field", "Want", "Have", "Manager")
 		for _, d := range r.Drifted {
-			ew.printf("| %s | %s | %s | %s | %s | %s |\n", markdown.Code(d.ID), markdown.Code(d.Source), markdown.Code(d.Path),
+			ew.Row(markdown.Code(d.ID), markdown.Code(d.Source), markdown.Code(d.Path),
 				markdown.Code(markdown.Value(d.Want, 0)), markdown.Code(markdown.Value(d.Have, 0)), markdown.Code(d.Manager))
 		}
 	}
-	if len(r.Missing) > 0 {
-		ew.printf("\n### Missing objects\n\n| Object | Source |\n|---|---|\n")
-		for _, o := range r.Missing {
-			ew.printf("| %s | %s |\n", markdown.Code(o.ID), markdown.Code(o.Source))
-		}
-	}
+	WriteObjectTable(ew, "\n### Missing objects\n\n", r.Missing)
 	if len(r.Unmanaged) > 0 {
-		ew.printf("\n### Unmanaged objects\n\n| Object | Kiali wizard | Managers | Reason |\n|---|---|---|---|\n")
+		ew.Printf("\n### Unmanaged objects\n\n")
+		ew.Table("Object", "Kiali wizard", "Managers", "Reason")
 		for _, u := range r.Unmanaged {
-			ew.printf("| %s | %s | %s | %s |\n", markdown.Code(u.ID), markdown.Code(u.KialiWizard), markdown.Code(strings.Join(u.Managers, ", ")), markdown.Text(u.Reason))
+			ew.Row(markdown.Code(u.ID), markdown.Code(u.KialiWizard), markdown.Code(strings.Join(u.Managers, ", ")), markdown.Text(u.Reason))
 		}
 	}
-	if len(r.Stale) > 0 {
-		ew.printf("\n### Stale objects\n\n| Object | Source |\n|---|---|\n")
-		for _, o := range r.Stale {
-			ew.printf("| %s | %s |\n", markdown.Code(o.ID), markdown.Code(o.Source))
-		}
-	}
-	return ew.err
+	WriteObjectTable(ew, "\n### Stale objects\n\n", r.Stale)
+	return ew.Err()
 }
 
 func (u Unmanaged) describe() string {
@@ -213,13 +205,15 @@ func byManager(m string) string {
 	return " (set by " + m + ")"
 }
 
-type errWriter struct {
-	w   io.Writer
-	err error
-}
-
-func (e *errWriter) printf(format string, args ...any) {
-	if e.err == nil {
-		_, e.err = fmt.Fprintf(e.w, format, args...)
+// writeObjectTable writes the heading and a table of the objects and their
+// sources, or nothing when there are no objects.
+func WriteObjectTable(ew *markdown.Writer, heading string, objs []ObjectInfo) {
+	if len(objs) == 0 {
+		return
+	}
+	ew.Printf("%s", heading)
+	ew.Table("Object", "Source")
+	for _, o := range objs {
+		ew.Row(markdown.Code(o.ID), markdown.Code(o.Source))
 	}
 }

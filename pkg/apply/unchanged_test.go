@@ -85,16 +85,11 @@ func TestNoOpApplySkipsDryRuns(t *testing.T) {
 	counting, n := countingClient(t)
 	m := apply.NewManager(counting, apply.DefaultOptions())
 	opts := apply.ApplyOptions{Inventory: ns}
-	if _, err := m.Apply(ctx, set, opts); err != nil {
-		t.Fatal(err)
-	}
+	mustApply(t, m, set, opts)
 
 	t.Run("an unchanged set dry-runs only the namespace, which other managers touched", func(t *testing.T) {
 		n.reset()
-		res, err := m.Apply(ctx, set, opts)
-		if err != nil {
-			t.Fatal(err)
-		}
+		res := mustApply(t, m, set, opts)
 		if n := res.ChangeSet.Count(apply.Unchanged); n != len(set) {
 			t.Errorf("%d of %d objects unchanged:\n%s", n, len(set), res.ChangeSet.String())
 		}
@@ -207,22 +202,16 @@ func TestDriftReadsOnlyTouchedObjects(t *testing.T) {
 // through, and that what the reader shows decides which objects are passed
 // over.
 func TestMetadataReaderAnswersTheLists(t *testing.T) {
-	ctx := context.Background()
 	ns := env.Namespace(t)
 	set := benchSet(ns, 10)
 	writer, direct := countingClient(t)
 	reader, cached := countingClient(t)
 	m := apply.NewManager(writer, apply.Options{MetadataReader: reader})
 	opts := apply.ApplyOptions{Inventory: ns}
-	if _, err := m.Apply(ctx, set, opts); err != nil {
-		t.Fatal(err)
-	}
+	mustApply(t, m, set, opts)
 	direct.reset()
 	cached.reset()
-	res, err := m.Apply(ctx, set, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := mustApply(t, m, set, opts)
 	if n := res.ChangeSet.Count(apply.Unchanged); n != len(set) {
 		t.Errorf("%d of %d objects unchanged:\n%s", n, len(set), res.ChangeSet.String())
 	}
@@ -238,10 +227,7 @@ func TestMetadataReaderAnswersTheLists(t *testing.T) {
 	editWeights(t, vs, 50, 50)
 	force := opts
 	force.Force = true
-	res, err = m.Apply(ctx, set, force)
-	if err != nil {
-		t.Fatal(err)
-	}
+	res = mustApply(t, m, set, force)
 	if got := actions(res.ChangeSet)[vs.ID()]; got != apply.Configured {
 		t.Errorf("%s: %s, want %s", vs.ID(), got, apply.Configured)
 	}
@@ -301,9 +287,7 @@ func TestLazyObjectsLoadOnlyWhenNeeded(t *testing.T) {
 	set := benchSet(ns, 10)
 	m := apply.NewManager(env.Client, apply.DefaultOptions())
 	opts := apply.ApplyOptions{Inventory: ns, Force: true}
-	if _, err := m.Apply(ctx, set, opts); err != nil {
-		t.Fatal(err)
-	}
+	mustApply(t, m, set, opts)
 	var loads []string
 	lazy := make(manifest.Set, len(set))
 	for i, o := range set {
@@ -323,10 +307,7 @@ func TestLazyObjectsLoadOnlyWhenNeeded(t *testing.T) {
 		}}
 	}
 
-	res, err := m.Apply(ctx, lazy, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := mustApply(t, m, lazy, opts)
 	if n := res.ChangeSet.Count(apply.Unchanged); n != len(set) || len(loads) != 0 {
 		t.Errorf("untouched: %d of %d unchanged, loaded %v; want all unchanged, none loaded", n, len(set), loads)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/meshintent/meshintent/api/v1alpha1"
 	"github.com/meshintent/meshintent/pkg/importer"
+	"github.com/meshintent/meshintent/pkg/importer/importertest"
 )
 
 const ns = "shop"
@@ -36,6 +37,20 @@ spec:
     route:
     - destination: {host: reviews.NAMESPACE.svc.cluster.local, subset: v1}
 `
+	// drHead starts a DestinationRule reviews for the short host reviews;
+	// its spec continues after it.
+	drHead = `
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: reviews, namespace: NAMESPACE}
+spec:
+  host: reviews
+`
+	// toService routes every request to the whole Service reviews.
+	toService = `
+  http:
+  - route: [{destination: {host: reviews}}]
+`
 	catchAllV1 = `
   - route:
     - destination: {host: reviews.NAMESPACE.svc.cluster.local, subset: v1}
@@ -44,6 +59,10 @@ spec:
 
 // vs returns reviewsDR and a VirtualService whose spec continues with body.
 func vs(body string) string { return reviewsDR + "---" + vsHead + body }
+
+// drVS returns drHead continued with drSpec and the VirtualService vsHead
+// continued with vsBody.
+func drVS(drSpec, vsBody string) string { return drHead + drSpec + "---" + vsHead + vsBody }
 
 func TestConvert(t *testing.T) {
 	tests := []struct {
@@ -136,21 +155,15 @@ split: [{version: stable, weight: 90}, {version: canary, weight: 10}]`,
 		notes: []string{"ratings: DestinationRule/shop/ratings metadata.name: the intent renders it as DestinationRule/shop/ratings-route"},
 	}, {
 		name: "subsets with several labels list them per version",
-		objects: `
-apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata: {name: reviews, namespace: NAMESPACE}
-spec:
-  host: reviews
-  subsets:
+		objects: drVS(`  subsets:
   - {name: v1, labels: {version: v1, tier: web}}
   - {name: v2, labels: {version: v2}}
----` + vsHead + `
+`, `
   http:
   - route:
     - {destination: {host: reviews, subset: v1}, weight: 50}
     - {destination: {host: reviews, subset: v2}, weight: 50}
-`,
+`),
 		spec: `
 versions: [{name: v1, labels: {version: v1, tier: web}}, {name: v2, labels: {version: v2}}]
 split: [{version: v1, weight: 50}, {version: v2, weight: 50}]`,
@@ -216,13 +229,7 @@ routes:
   to: [{version: v2, weight: 100}]`,
 	}, {
 		name: "a connection pool, outlier detection and a subset's policy map to traffic policies",
-		objects: `
-apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata: {name: reviews, namespace: NAMESPACE}
-spec:
-  host: reviews
-  trafficPolicy:
+		objects: drVS(`  trafficPolicy:
     connectionPool:
       tcp: {maxConnections: 100, connectTimeout: 30ms}
       http: {http1MaxPendingRequests: 10, maxRequestsPerConnection: 1}
@@ -230,12 +237,12 @@ spec:
   subsets:
   - {name: v1, labels: {version: v1}}
   - {name: v2, labels: {version: v2}, trafficPolicy: {loadBalancer: {simple: LEAST_REQUEST}}}
----` + vsHead + `
+`, `
   http:
   - route:
     - {destination: {host: reviews, subset: v1}, weight: 80}
     - {destination: {host: reviews, subset: v2}, weight: 20}
-`,
+`),
 		spec: `
 versions: [{name: v1}, {name: v2, trafficPolicy: {loadBalancer: LEAST_REQUEST}}]
 split: [{version: v1, weight: 80}, {version: v2, weight: 20}]
@@ -250,13 +257,7 @@ versions: [{name: v1}, {name: v2}]`,
 		notes: []string{"DestinationRule/shop/reviews: no VirtualService routes this Service: the intent adds VirtualService shop/reviews"},
 	}, {
 		name: "a DestinationRule without VirtualService and with one subset is skipped",
-		objects: `
-apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata: {name: reviews, namespace: NAMESPACE}
-spec:
-  host: reviews
-  subsets: [{name: v1, labels: {version: v1}}]
+		objects: drHead + `  subsets: [{name: v1, labels: {version: v1}}]
 `,
 		notes: []string{"with one version it sends every request to subset v1 instead of the whole Service (skipped)"},
 	}, {
@@ -347,20 +348,14 @@ spec:
 		},
 	}, {
 		name: "MUTUAL TLS and consistent hashing skip the Service",
-		objects: `
-apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata: {name: reviews, namespace: NAMESPACE}
-spec:
-  host: reviews
-  trafficPolicy:
+		objects: drVS(`  trafficPolicy:
     tls: {mode: MUTUAL, clientCertificate: /etc/certs/cert.pem}
     loadBalancer: {consistentHash: {httpHeaderName: x-user}}
   subsets:
   - {name: v1, labels: {version: v1}}
   - {name: v2, labels: {version: v2}}
----` + vsHead + `
-  http:` + catchAllV1,
+`, `
+  http:`+catchAllV1),
 		notes: []string{
 			"spec.trafficPolicy.tls.clientCertificate: field clientCertificate cannot be expressed",
 			"spec.trafficPolicy.tls.mode: MUTUAL needs client certificates",
@@ -369,31 +364,13 @@ spec:
 		},
 	}, {
 		name: "a policy that would render differently skips the Service with the diff",
-		objects: `
-apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata: {name: reviews, namespace: NAMESPACE}
-spec:
-  host: reviews
-  trafficPolicy: {tls: {mode: ISTIO_MUTUAL}, outlierDetection: {}}
----` + vsHead + `
-  http:
-  - route: [{destination: {host: reviews}}]
-`,
+		objects: drVS(`  trafficPolicy: {tls: {mode: ISTIO_MUTUAL}, outlierDetection: {}}
+`, toService),
 		notes: []string{"reviews: DestinationRule/shop/reviews spec: the imported intent would render a different spec (-live +rendered):"},
 	}, {
 		name: "a value the intent refuses skips the Service with the decoding error",
-		objects: `
-apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata: {name: reviews, namespace: NAMESPACE}
-spec:
-  host: reviews
-  trafficPolicy: {loadBalancer: {simple: LEAST_CONN}}
----` + vsHead + `
-  http:
-  - route: [{destination: {host: reviews}}]
-`,
+		objects: drVS(`  trafficPolicy: {loadBalancer: {simple: LEAST_CONN}}
+`, toService),
 		notes: []string{`reviews: the imported intent does not decode: reviews.yaml: ServiceIntent/shop/reviews: spec.trafficPolicy.loadBalancer: unsupported value "LEAST_CONN"`},
 	}, {
 		name: "a VirtualService for several hosts skips each Service it routes",
@@ -424,9 +401,9 @@ spec:
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			objs := parseObjects(t, tt.objects, ns)
+			objs := importertest.ParseObjects(t, tt.objects, ns)
 			if tt.fixture != "" {
-				objs = fixture(t, tt.fixture, ns)
+				objs = importertest.Fixture(t, tt.fixture, ns)
 			}
 			res, err := importer.Convert(objs, importer.Options{Namespace: ns})
 			if err != nil {
@@ -467,7 +444,7 @@ spec:
 }
 
 func TestConvertGrouping(t *testing.T) {
-	objs := parseObjects(t, vs(`
+	objs := importertest.ParseObjects(t, vs(`
   http:`+catchAllV1)+`---
 apiVersion: networking.istio.io/v1
 kind: VirtualService

@@ -2,7 +2,7 @@
 // namespace (for example those made by Kiali's wizards) into ServiceIntents
 // that render back to the same specs.
 //
-// It is the inverse of render.Expand: each imported intent is decoded
+// It is the inverse of expand.Expand: each imported intent is decoded
 // strictly, rendered and compared with the live specs the way Istio reads
 // them, and a service whose intent would not render equivalent specs is
 // skipped with a note instead of being imported approximately. Whatever an

@@ -13,8 +13,8 @@ import (
 	networking "istio.io/api/networking/v1alpha3"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/meshintent/meshintent/pkg/expand"
 	"github.com/meshintent/meshintent/pkg/intent"
-	"github.com/meshintent/meshintent/pkg/render"
 )
 
 // verify decodes the intent as `reconciler render` would, expands it and
@@ -29,7 +29,7 @@ func (c *converter) verify(doc map[string]any, vs, dr *unstructured.Unstructured
 		return
 	}
 	var gotVS, gotDR map[string]any
-	for _, o := range render.Expand(d) {
+	for _, o := range expand.Expand(d) {
 		spec, _ := o.Object["spec"].(map[string]any)
 		switch o.GetKind() {
 		case VirtualServiceGVK.Kind:

@@ -5,10 +5,9 @@ import (
 	"testing"
 	"time"
 
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-
 	"github.com/meshintent/meshintent/pkg/intent"
 	"github.com/meshintent/meshintent/pkg/manifest"
+	"github.com/meshintent/meshintent/pkg/manifest/manifesttest"
 	"github.com/meshintent/meshintent/pkg/plan"
 	"github.com/meshintent/meshintent/pkg/validate"
 )
@@ -55,47 +54,24 @@ func descriptions() map[string]string {
 }
 
 func virtualService(name string, weights ...int64) manifest.Object {
-	var route []any
-	for i, w := range weights {
-		route = append(route, map[string]any{
-			"destination": map[string]any{"host": name, "subset": fmt.Sprintf("v%d", i+1)},
-			"weight":      w,
-		})
-	}
-	return manifest.Object{
-		Source: "base/" + name + ".yaml",
-		Unstructured: &unstructured.Unstructured{Object: map[string]any{
-			"apiVersion": "networking.istio.io/v1",
-			"kind":       "VirtualService",
-			"metadata":   map[string]any{"name": name, "namespace": "shop"},
-			"spec": map[string]any{
-				"hosts": []any{name},
-				"http": []any{
-					map[string]any{
-						"match": []any{map[string]any{"headers": map[string]any{"end-user": map[string]any{"exact": "jason"}}}},
-						"route": []any{map[string]any{"destination": map[string]any{"host": name, "subset": "v2"}}},
-					},
-					map[string]any{"route": route},
-				},
+	return manifesttest.Istio("VirtualService", name, map[string]any{
+		"hosts": []any{name},
+		"http": []any{
+			map[string]any{
+				"match": []any{map[string]any{"headers": map[string]any{"end-user": map[string]any{"exact": "jason"}}}},
+				"route": []any{map[string]any{"destination": map[string]any{"host": name, "subset": "v2"}}},
 			},
-		}},
-	}
+			manifesttest.WeightedRoute(name, weights...),
+		},
+	})
 }
 
 func destinationRule(name string, lb string) manifest.Object {
-	return manifest.Object{
-		Source: "base/" + name + ".yaml",
-		Unstructured: &unstructured.Unstructured{Object: map[string]any{
-			"apiVersion": "networking.istio.io/v1",
-			"kind":       "DestinationRule",
-			"metadata":   map[string]any{"name": name, "namespace": "shop"},
-			"spec": map[string]any{
-				"host":          name,
-				"trafficPolicy": map[string]any{"loadBalancer": map[string]any{"simple": lb}},
-				"subsets":       []any{map[string]any{"name": "v1", "labels": map[string]any{"version": "v1"}}},
-			},
-		}},
-	}
+	return manifesttest.Istio("DestinationRule", name, map[string]any{
+		"host":          name,
+		"trafficPolicy": map[string]any{"loadBalancer": map[string]any{"simple": lb}},
+		"subsets":       []any{map[string]any{"name": "v1", "labels": map[string]any{"version": "v1"}}},
+	})
 }
 
 // bigPlan is a plan of n services whose VirtualService and

@@ -16,7 +16,7 @@ import (
 	sigsyaml "sigs.k8s.io/yaml"
 
 	"github.com/meshintent/meshintent/pkg/apply"
-	"github.com/meshintent/meshintent/pkg/render"
+	"github.com/meshintent/meshintent/pkg/render/rootfs"
 	"github.com/meshintent/meshintent/pkg/validate"
 	"github.com/meshintent/meshintent/policies"
 )
@@ -115,14 +115,14 @@ type ExceptionConfig struct {
 
 // LoadRepoConfig reads root/meshintent.yaml strictly; a missing file gives
 // the defaults. The file and the policy directories are read through the
-// root-confined file system of renders (render.RootFS): a symlink leading
+// root-confined file system of renders (rootfs.FS): a symlink leading
 // out of the repository, or a loop, is an error naming the link, and a
 // policy directory must be a relative path inside it. Policy directories
 // are returned as absolute paths; exceptions are checked (policy, objects,
 // reason and a valid expiry are required).
 func LoadRepoConfig(root string) (RepoConfig, error) {
 	var cfg RepoConfig
-	rfs, err := render.NewRootFS(root, ".", MaxRepoConfigSize)
+	rfs, err := rootfs.New(root, ".", MaxRepoConfigSize)
 	if err != nil {
 		return cfg, err
 	}
@@ -289,7 +289,7 @@ func (c RepoConfig) PolicySources(maxFileSize int64) ([]validate.Source, error) 
 	}
 	var out []validate.Source
 	for _, dir := range c.policyDirs {
-		rfs, err := render.NewRootFS(c.root, dir, maxFileSize)
+		rfs, err := rootfs.New(c.root, dir, maxFileSize)
 		if err != nil {
 			return nil, err
 		}
@@ -327,7 +327,7 @@ func policySources(cfg RepoConfig, root string, dirs []string) ([]validate.Sourc
 		if slices.Contains(cfg.policyDirs, rel) {
 			continue // the repository's own, loaded already
 		}
-		rfs, err := render.NewRootFS(root, rel, validate.DefaultMaxFileSize)
+		rfs, err := rootfs.New(root, rel, validate.DefaultMaxFileSize)
 		if err != nil {
 			return nil, fmt.Errorf("policy directory %s: %w", dir, err)
 		}

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -212,4 +213,161 @@ func TestBuildWaivesByMeshintentYAML(t *testing.T) {
 			t.Fatalf("denied %v, %d waived; want a denial: %+v", out.Report.Denied(), out.Report.Waived, out.Report.Results)
 		}
 	})
+}
+
+func TestRepoConfigSeverity(t *testing.T) {
+	sev := func(m map[string]any) map[string]any {
+		return map[string]any{"meshintent": map[string]any{"config": map[string]any{"severity": m}}}
+	}
+	tests := []struct {
+		name         string
+		yaml         string
+		wantData     map[string]any
+		wantWarnings []string // "line: message prefix"
+		wantError    string
+	}{{
+		name:     "deny, warn and an unquoted off (a boolean to YAML 1.1) as written",
+		yaml:     "severity:\n  meshintent.catchall: deny\n  meshintent.uniquehosts: warn\n  meshintent.gatewayhosts: off\n",
+		wantData: sev(map[string]any{"meshintent.catchall": "deny", "meshintent.uniquehosts": "warn", "meshintent.gatewayhosts": "off"}),
+	}, {
+		name:     "a live check, in a flow map",
+		yaml:     "severity: {meshintent.live.subsets: deny, meshintent.live.hosts: \"off\"}\n",
+		wantData: sev(map[string]any{"meshintent.live.subsets": "deny", "meshintent.live.hosts": "off"}),
+	}, {
+		name:         "a policy no built-in reads a severity of warns, and is passed on",
+		yaml:         "policies: []\nseverity:\n  team.tracing: deny\n",
+		wantData:     sev(map[string]any{"team.tracing": "deny"}),
+		wantWarnings: []string{"3: severity for policy team.tracing changes nothing a built-in policy does"},
+	}, {
+		name:         "the tenancy fence cannot be turned off or to a warning",
+		yaml:         "severity:\n  meshintent.tenancy: warn\n  meshintent.catchall: deny\n",
+		wantData:     sev(map[string]any{"meshintent.catchall": "deny"}),
+		wantWarnings: []string{"2: severity warn for policy meshintent.tenancy is ignored: the tenancy fence is set by the operator"},
+	}, {
+		name: "deny for the tenancy fence is what it is: no warning, no data",
+		yaml: "severity:\n  meshintent.tenancy: deny\n",
+	}, {
+		name:      "a value other than deny, warn or off is refused, naming its line",
+		yaml:      "ignore: []\nseverity:\n  meshintent.catchall: error\n",
+		wantError: `meshintent.yaml:3: severity["meshintent.catchall"]: "error" is not a severity: use deny, warn or off`,
+	}, {
+		name:      "false is not off",
+		yaml:      "severity:\n  meshintent.catchall: false\n",
+		wantError: `meshintent.yaml:2: severity["meshintent.catchall"]: "false" is not a severity`,
+	}, {
+		name:      "a number is refused",
+		yaml:      "severity:\n  meshintent.catchall: 1\n",
+		wantError: `meshintent.yaml:2: severity["meshintent.catchall"]: "1" is not a severity`,
+	}, {
+		name:      "an empty value is refused",
+		yaml:      "severity:\n  meshintent.catchall:\n",
+		wantError: "a severity is deny, warn or off, not null",
+	}, {
+		name:      "a list is refused",
+		yaml:      "severity: [meshintent.catchall]\n",
+		wantError: "meshintent.yaml: error unmarshaling JSON",
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			root := t.TempDir()
+			write(t, root, map[string]string{"meshintent.yaml": tt.yaml})
+			cfg, err := LoadRepoConfig(root)
+			if tt.wantError != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantError) {
+					t.Fatalf("error %v, want it to contain %q", err, tt.wantError)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.wantData, cfg.PolicyData()); diff != "" {
+				t.Errorf("policy data (-want +got):\n%s", diff)
+			}
+			var got []string
+			for _, w := range cfg.Warnings() {
+				if w.Severity != validate.SeverityWarn || w.Source != RepoConfigFile {
+					t.Errorf("warning %+v: want severity warn in %s", w, RepoConfigFile)
+				}
+				got = append(got, fmt.Sprintf("%d: %s", w.Line, w.Message))
+			}
+			if len(got) != len(tt.wantWarnings) {
+				t.Fatalf("warnings %q, want %q", got, tt.wantWarnings)
+			}
+			for i, w := range tt.wantWarnings {
+				if !strings.HasPrefix(got[i], w) {
+					t.Errorf("warning %q, want it to start with %q", got[i], w)
+				}
+			}
+		})
+	}
+}
+
+// TestBuildAppliesSeverity builds a VirtualService whose second rule is
+// unreachable (IST0130, meshintent.catchall) under meshintent.yaml's
+// severities, and over a repository data file that sets it too:
+// meshintent.yaml wins, the tenancy fence stays a denial.
+func TestBuildAppliesSeverity(t *testing.T) {
+	const vs = "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: web, namespace: shop}\nspec:\n  hosts: [web]\n  http:\n  - route:\n    - destination: {host: web}\n  - match: [{uri: {prefix: /api}}]\n    route:\n    - destination: {host: web}\n"
+	tests := []struct {
+		name       string
+		config     string
+		data       string // policies/data.yaml
+		fence      []string
+		wantDenied bool
+		want       map[string]validate.Severity // policy → severity of its result
+	}{{
+		name: "the default: a warning",
+		want: map[string]validate.Severity{"meshintent.catchall": validate.SeverityWarn},
+	}, {
+		name:       "deny blocks",
+		config:     "severity: {meshintent.catchall: deny}\n",
+		wantDenied: true,
+		want:       map[string]validate.Severity{"meshintent.catchall": validate.SeverityDeny},
+	}, {
+		name:   "off silences, over a data file's deny",
+		config: "policies: [policies]\nseverity: {meshintent.catchall: off}\n",
+		data:   "meshintent:\n  config:\n    severity: {meshintent.catchall: deny}\n",
+		want:   map[string]validate.Severity{},
+	}, {
+		name:       "the fence still denies, and the entry is a warning",
+		config:     "severity: {meshintent.tenancy: off}\n",
+		fence:      []string{"other"},
+		wantDenied: true,
+		want: map[string]validate.Severity{
+			"meshintent.catchall": validate.SeverityWarn,
+			"meshintent.tenancy":  validate.SeverityDeny,
+			severityPolicy:        validate.SeverityWarn,
+		},
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			root := t.TempDir()
+			files := map[string]string{"app/kustomization.yaml": "resources: [vs.yaml]\n", "app/vs.yaml": vs}
+			if tt.config != "" {
+				files["meshintent.yaml"] = tt.config
+			}
+			if tt.data != "" {
+				files["policies/data.yaml"] = tt.data
+			}
+			write(t, root, files)
+			out, err := Build(context.Background(), Options{Root: root, Path: "app", Data: FenceData(tt.fence)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]validate.Severity{}
+			for _, r := range out.Report.Results {
+				got[r.Policy] = r.Severity
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("results by policy (-want +got):\n%s\n%+v", diff, out.Report.Results)
+			}
+			if out.Report.Denied() != tt.wantDenied {
+				t.Errorf("denied %v, want %v", out.Report.Denied(), tt.wantDenied)
+			}
+			if n := len(out.Report.Filter(validate.SeverityWarn)); n != out.Report.Warnings {
+				t.Errorf("%d warnings counted, %d in the results", out.Report.Warnings, n)
+			}
+		})
+	}
 }

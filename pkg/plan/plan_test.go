@@ -8,28 +8,14 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/meshintent/meshintent/pkg/manifest"
+	"github.com/meshintent/meshintent/pkg/manifest/manifesttest"
 )
 
 func vs(name string, weights ...int64) manifest.Object {
-	var route []any
-	for i, w := range weights {
-		route = append(route, map[string]any{
-			"destination": map[string]any{"host": name, "subset": "v" + string(rune('1'+i))},
-			"weight":      w,
-		})
-	}
-	return manifest.Object{
-		Source: "base/" + name + ".yaml",
-		Unstructured: &unstructured.Unstructured{Object: map[string]any{
-			"apiVersion": "networking.istio.io/v1",
-			"kind":       "VirtualService",
-			"metadata":   map[string]any{"name": name, "namespace": "shop"},
-			"spec": map[string]any{
-				"hosts": []any{name},
-				"http":  []any{map[string]any{"route": route}},
-			},
-		}},
-	}
+	return manifesttest.Istio("VirtualService", name, map[string]any{
+		"hosts": []any{name},
+		"http":  []any{manifesttest.WeightedRoute(name, weights...)},
+	})
 }
 
 func TestCompare(t *testing.T) {

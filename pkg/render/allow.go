@@ -1,6 +1,7 @@
 package render
 
 import (
+	"slices"
 	"sort"
 	"strings"
 
@@ -44,7 +45,7 @@ func Allowed(apiVersion, kind string) bool {
 		return false
 	}
 	g, ok := allowedGroups[group]
-	return ok && contains(g.versions, version) && contains(g.kinds, kind)
+	return ok && slices.Contains(g.versions, version) && slices.Contains(g.kinds, kind)
 }
 
 // AllowedKinds lists what a repository may hold, as group/Kind: the intent
@@ -58,13 +59,4 @@ func AllowedKinds() []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-func contains(list []string, s string) bool {
-	for _, e := range list {
-		if e == s {
-			return true
-		}
-	}
-	return false
 }

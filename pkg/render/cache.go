@@ -1,15 +1,10 @@
 package render
 
 import (
-	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
-	"io/fs"
-	"os"
-	"strings"
 	"sync"
 
-	"github.com/meshintent/meshintent/pkg/canonical"
+	"github.com/meshintent/meshintent/pkg/render/fastpath"
+	"github.com/meshintent/meshintent/pkg/render/rootfs"
 )
 
 // Cache keeps the kustomize stage of renders: for each root, path and
@@ -53,78 +48,23 @@ type cacheKey struct {
 }
 
 type cacheEntry struct {
-	record map[recordKey]string // nil when the build cannot be reused
-	objs   []packed             // get hands out decoded copies
+	record *rootfs.Recording // nil when the build cannot be reused
+	objs   []fastpath.Packed // get hands out decoded copies
 	// parsed are the fast path's files by source, parsed, for the next
 	// build of the key when the whole build cannot be reused.
-	parsed map[string]parsedFile
-}
-
-// parsedFile is the objects of a resource file with the given content hash.
-type parsedFile struct {
-	sum  [sha256.Size]byte
-	objs []packed
-}
-
-// packed is a built object in the canonical encoding. The cache lives as
-// long as the controller, so it keeps objects in this form: about a tenth
-// of the memory of the maps, and decoding gives the deep copy a cache must
-// hand out anyway.
-type packed struct {
-	obj    []byte
-	source string
-	line   int
-}
-
-// pack encodes objs; ok is false when an object holds a value that is not
-// JSON content, which then is not cached.
-func pack(objs []built) (ps []packed, ok bool) {
-	// One allocation for all: the cache lives long, and many small ones
-	// would be spread over pages the render's garbage leaves behind.
-	ps = make([]packed, len(objs))
-	var buf []byte
-	ends := make([]int, len(objs))
-	for i, b := range objs {
-		var err error
-		if buf, err = canonical.Append(buf, b.obj); err != nil {
-			return nil, false
-		}
-		ends[i] = len(buf)
-	}
-	buf = bytes.Clone(buf)
-	start := 0
-	for i, b := range objs {
-		ps[i] = packed{obj: buf[start:ends[i]:ends[i]], source: b.source, line: b.line}
-		start = ends[i]
-	}
-	return ps, true
-}
-
-// unpack decodes ps; ok is false when one does not decode (which would be
-// a bug), so that the caller builds afresh.
-func unpack(ps []packed) (objs []built, ok bool) {
-	objs = make([]built, len(ps))
-	for i, p := range ps {
-		v, err := canonical.Decode(p.obj)
-		m, isMap := v.(map[string]any)
-		if err != nil || !isMap {
-			return nil, false
-		}
-		objs[i] = built{obj: m, source: p.source, line: p.line}
-	}
-	return objs, true
+	parsed map[string]fastpath.ParsedFile
 }
 
 // get returns a deep copy of the key's build when its record still holds,
 // and else the parsed files of the last fast build of the key (or nil).
-func (c *Cache) get(key cacheKey, fsys *confinedFS) ([]built, map[string]parsedFile, bool) {
+func (c *Cache) get(key cacheKey, fsys *rootfs.Confined) ([]fastpath.Object, map[string]fastpath.ParsedFile, bool) {
 	c.mu.Lock()
 	e := c.entries[key]
 	c.mu.Unlock()
-	var objs []built
-	ok := e != nil && e.record != nil && replay(e.record, fsys)
+	var objs []fastpath.Object
+	ok := e != nil && e.record != nil && e.record.Holds(fsys)
 	if ok {
-		objs, ok = unpack(e.objs)
+		objs, ok = fastpath.Unpack(e.objs)
 	}
 	c.mu.Lock()
 	if ok {
@@ -144,106 +84,15 @@ func (c *Cache) get(key cacheKey, fsys *confinedFS) ([]built, map[string]parsedF
 }
 
 // put stores a build; parsed may be nil (a kustomize build).
-func (c *Cache) put(key cacheKey, rec *recording, objs []built, parsed map[string]parsedFile) {
+func (c *Cache) put(key cacheKey, rec *rootfs.Recording, objs []fastpath.Object, parsed map[string]fastpath.ParsedFile) {
 	e := &cacheEntry{parsed: parsed}
-	if rec != nil && !rec.uncacheable {
+	if rec != nil && rec.Cacheable() {
 		// Encoded now: the render goes on to label and annotate its objects.
-		if ps, ok := pack(objs); ok {
-			e.record, e.objs = rec.seen, ps
+		if ps, ok := fastpath.Pack(objs); ok {
+			e.record, e.objs = rec, ps
 		}
 	}
 	c.mu.Lock()
 	c.entries[key] = e
 	c.mu.Unlock()
-}
-
-// recording is what a build looked at in its confinedFS.
-type recording struct {
-	mu          sync.Mutex
-	seen        map[recordKey]string
-	uncacheable bool
-}
-
-type recordKey struct {
-	op   byte
-	path string
-}
-
-const (
-	opResolve byte = iota
-	opRead
-	opStat
-	opReadDir
-	opGlob
-	opListDir
-)
-
-func (r *recording) note(op byte, path, res string) {
-	r.mu.Lock()
-	r.seen[recordKey{op, path}] = res
-	r.mu.Unlock()
-}
-
-func (c *confinedFS) startRecording() { c.rec = &recording{seen: map[recordKey]string{}} }
-func (c *confinedFS) stopRecording()  { c.rec = nil }
-func (c *confinedFS) recorded() *recording {
-	return c.rec
-}
-
-// replay asks the disk the recorded questions again and reports whether
-// every answer is the same.
-func replay(record map[recordKey]string, fsys *confinedFS) bool {
-	fresh := &confinedFS{root: fsys.root, cloneDir: fsys.cloneDir, disk: fsys.disk}
-	for k, want := range record {
-		var got string
-		switch k.op {
-		case opResolve:
-			got = result(fresh.resolveAbs(k.path))
-		case opRead:
-			got = contentResult(os.ReadFile(k.path))
-		case opStat:
-			got = statResult(os.Stat(k.path))
-		case opReadDir:
-			names, err := fresh.disk.ReadDir(k.path)
-			got = result(strings.Join(names, "\x00"), err)
-		case opListDir:
-			fresh.rec = &recording{seen: map[recordKey]string{}}
-			_, _ = fresh.listDir(k.path)
-			got = fresh.rec.seen[k]
-			fresh.rec = nil
-		case opGlob:
-			matches, err := fresh.disk.Glob(k.path)
-			got = result(strings.Join(matches, "\x00"), err)
-		}
-		if got != want {
-			return false
-		}
-	}
-	return true
-}
-
-func result(s string, err error) string {
-	if err != nil {
-		return "error: " + err.Error()
-	}
-	return s
-}
-
-func contentResult(b []byte, err error) string {
-	if err != nil {
-		return "error: " + err.Error()
-	}
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:])
-}
-
-func statResult(st fs.FileInfo, err error) string {
-	switch {
-	case err != nil:
-		return "error: " + err.Error()
-	case st.IsDir():
-		return "dir"
-	default:
-		return "file"
-	}
 }

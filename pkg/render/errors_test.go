@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/meshintent/meshintent/pkg/intent"
+	"github.com/meshintent/meshintent/pkg/render/rootfs"
 	"github.com/meshintent/meshintent/pkg/source"
 )
 
@@ -534,7 +535,7 @@ func TestRenderSymlinkLeavingAGitTree(t *testing.T) {
 		"overlays/prod/kustomization.yaml": "resources:\n- ../../base\n- gw.yaml\n",
 	})
 	for link, target := range map[string]string{"base/vs.yaml": "/etc/passwd", "overlays/prod/gw.yaml": "../../../x.yaml"} {
-		if err := os.Symlink(escapingLinkPrefix+url.PathEscape(target), filepath.Join(root, filepath.FromSlash(link))); err != nil {
+		if err := os.Symlink(rootfs.EscapingLinkPrefix+url.PathEscape(target), filepath.Join(root, filepath.FromSlash(link))); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -543,8 +544,8 @@ func TestRenderSymlinkLeavingAGitTree(t *testing.T) {
 	if err == nil || err.Error() != want {
 		t.Errorf("error = %v, want %s", err, want)
 	}
-	if escapingLinkPrefix != source.EscapingLinkPrefix {
-		t.Errorf("escapingLinkPrefix = %q, pkg/source writes %q", escapingLinkPrefix, source.EscapingLinkPrefix)
+	if rootfs.EscapingLinkPrefix != source.EscapingLinkPrefix {
+		t.Errorf("rootfs.EscapingLinkPrefix = %q, pkg/source writes %q", rootfs.EscapingLinkPrefix, source.EscapingLinkPrefix)
 	}
 }
 

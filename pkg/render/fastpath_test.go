@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/meshintent/meshintent/pkg/render/fastpath"
 )
 
 // tricky holds YAML that a hand-written reader could get wrong.
@@ -103,18 +105,18 @@ func TestFastPathMatchesKustomizeOnTrickyYAML(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	top, err := (&scanner{fs: r.fs}).scan(dir)
+	top, err := fastpath.Scan(r.fs, dir, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !top.plain {
+	if !top.Plain {
 		t.Fatal("tree is not plain")
 	}
-	fast, err := r.fastBuild(context.Background(), top)
+	fast, err := r.fastBuilder().Build(context.Background(), top)
 	if err != nil {
 		t.Fatal(err)
 	}
-	slow, err := r.krustyBuild(context.Background(), dir, top)
+	slow, err := r.kustomizeBuilder().Build(context.Background(), dir, top)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,12 +143,12 @@ func TestFastPathLeavesSpecialInputToKustomize(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			top, err := (&scanner{fs: r.fs}).scan(dir)
+			top, err := fastpath.Scan(r.fs, dir, false)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := r.fastBuild(context.Background(), top); !errors.Is(err, errNotFast) {
-				t.Errorf("fastBuild error = %v, want errNotFast", err)
+			if _, err := r.fastBuilder().Build(context.Background(), top); !errors.Is(err, fastpath.ErrNotFast) {
+				t.Errorf("fastBuild error = %v, want fastpath.ErrNotFast", err)
 			}
 			res, err := Render(context.Background(), Options{Root: root})
 			if err == nil && !res.Kustomized {
@@ -175,12 +177,12 @@ func TestScanPlain(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		top, err := (&scanner{fs: r.fs}).scan(dir)
+		top, err := fastpath.Scan(r.fs, dir, false)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if top.plain != tt.plain {
-			t.Errorf("plain(%q) = %v, want %v", tt.kustomization, top.plain, tt.plain)
+		if top.Plain != tt.plain {
+			t.Errorf("plain(%q) = %v, want %v", tt.kustomization, top.Plain, tt.plain)
 		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/meshintent/meshintent/pkg/manifest"
+	"github.com/meshintent/meshintent/pkg/render/fastpath"
 	"github.com/meshintent/meshintent/pkg/yamlguard"
 )
 
@@ -253,17 +254,16 @@ func FuzzScan(f *testing.F) {
 				t.Errorf("newRenderer: %v", err)
 				return
 			}
-			sc := &scanner{fs: r.fs}
-			top, err := sc.scan(dir)
+			top, err := fastpath.Scan(r.fs, dir, false)
 			if err != nil {
 				check("scan", err)
 				return
 			}
-			if !top.plain {
+			if !top.Plain {
 				return
 			}
-			objs, err := r.fastBuild(context.Background(), top)
-			if errors.Is(err, errNotFast) {
+			objs, err := r.fastBuilder().Build(context.Background(), top)
+			if errors.Is(err, fastpath.ErrNotFast) {
 				return
 			}
 			if err != nil {
@@ -272,8 +272,8 @@ func FuzzScan(f *testing.F) {
 				return
 			}
 			for _, o := range objs {
-				if o.source != "res.yaml" || o.obj == nil {
-					t.Errorf("the fast path built %v from %q, want objects of res.yaml", o.obj, o.source)
+				if o.Source != "res.yaml" || o.Obj == nil {
+					t.Errorf("the fast path built %v from %q, want objects of res.yaml", o.Obj, o.Source)
 				}
 			}
 		}()

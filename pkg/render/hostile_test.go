@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/meshintent/meshintent/pkg/render/rootfs"
 	"github.com/meshintent/meshintent/pkg/yamlguard"
 )
 
@@ -263,8 +264,7 @@ func TestKustomizeReadsThroughTheGuard(t *testing.T) {
 		"bomb.yaml": bombLaughs("bomb", 8, 9),
 		"fine.yaml": testVS + "x: &x [1, 2]\ny: *x\n",
 	})
-	c := newConfinedFS(root, false)
-	c.guard = yamlguard.NewBudget(Limits{MaxAliasNodes: 5})
+	c := rootfs.NewConfined(root, false, yamlguard.NewBudget(Limits{MaxAliasNodes: 5}))
 	for range 3 {
 		if _, err := c.ReadFile(filepath.Join(root, "fine.yaml")); err != nil {
 			t.Fatalf("reading fine.yaml: %v", err)
@@ -273,7 +273,7 @@ func TestKustomizeReadsThroughTheGuard(t *testing.T) {
 	if _, err := c.ReadFile(filepath.Join(root, "bomb.yaml")); err == nil || !strings.HasPrefix(err.Error(), "bomb.yaml:3: alias expansion exceeds the limit") {
 		t.Fatalf("reading bomb.yaml: %v, want the alias limit", err)
 	}
-	if err := c.firstBreach(); err == nil || !strings.HasPrefix(err.Error(), "bomb.yaml:") {
+	if err := c.FirstBreach(); err == nil || !strings.HasPrefix(err.Error(), "bomb.yaml:") {
 		t.Errorf("firstBreach = %v, want bomb.yaml's", err)
 	}
 }

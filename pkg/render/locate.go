@@ -11,9 +11,11 @@ import (
 
 	yaml "go.yaml.in/yaml/v3"
 
-	"github.com/meshintent/meshintent/api/v1alpha1"
+	"github.com/meshintent/meshintent/pkg/expand"
 	"github.com/meshintent/meshintent/pkg/intent"
 	"github.com/meshintent/meshintent/pkg/manifest"
+	"github.com/meshintent/meshintent/pkg/render/fastpath"
+	"github.com/meshintent/meshintent/pkg/render/rootfs"
 )
 
 // locator is the intent.FieldLocator of a kustomize build: it names the
@@ -21,8 +23,8 @@ import (
 // intent error never points at a line of the base that says something else.
 type locator struct {
 	lines   *intent.FileLines
-	fs      *confinedFS
-	patches []patchRef // in the order kustomize applies them
+	fs      *rootfs.Confined
+	patches []fastpath.Patch // in the order kustomize applies them
 
 	once   sync.Once
 	parsed []parsedPatch // patches[i], parsed on first use
@@ -41,16 +43,16 @@ type parsedPatch struct {
 
 // treePatches lists the patches of the tree under top in the order
 // kustomize applies them: a base's before its overlay's.
-func treePatches(top *kustNode) []patchRef {
-	var out []patchRef
-	var walk func(n *kustNode)
-	walk = func(n *kustNode) {
-		for _, it := range n.items {
-			if it.sub != nil {
-				walk(it.sub)
+func treePatches(top *fastpath.Node) []fastpath.Patch {
+	var out []fastpath.Patch
+	var walk func(n *fastpath.Node)
+	walk = func(n *fastpath.Node) {
+		for _, it := range n.Items {
+			if it.Sub != nil {
+				walk(it.Sub)
 			}
 		}
-		out = append(out, n.patches...)
+		out = append(out, n.Patches...)
 	}
 	walk(top)
 	return out
@@ -71,7 +73,7 @@ func (l *locator) LocateField(source string, obj intent.ObjectRef, path intent.P
 		l.once.Do(l.parse)
 		for i := len(l.patches) - 1; i >= 0; i-- {
 			if line, ok := l.parsed[i].sets(l.patches[i], obj, path, value); ok {
-				return intent.Location{File: l.patches[i].source, Line: line}
+				return intent.Location{File: l.patches[i].Source, Line: line}
 			}
 		}
 	}
@@ -83,7 +85,7 @@ func (l *locator) LocateField(source string, obj intent.ObjectRef, path intent.P
 	if n == nil {
 		return intent.Location{File: source, AfterOverlays: true}
 	}
-	v, err := nodeValue(n)
+	v, err := fastpath.NodeValue(n)
 	if err != nil || covers(v, value) {
 		return intent.Location{File: source, Line: line}
 	}
@@ -94,17 +96,17 @@ func (l *locator) parse() {
 	l.parsed = make([]parsedPatch, len(l.patches))
 	for i, p := range l.patches {
 		var b []byte
-		if p.file != "" {
+		if p.File != "" {
 			var err error
-			if b, err = l.fs.readResolved(p.file); err != nil {
+			if b, err = l.fs.ReadResolved(p.File); err != nil {
 				continue
 			}
 		} else {
-			b = []byte(p.inline)
-			if strings.Contains(p.inline, "\n") {
-				l.parsed[i].lineOffset = p.line
+			b = []byte(p.Inline)
+			if strings.Contains(p.Inline, "\n") {
+				l.parsed[i].lineOffset = p.Line
 			} else {
-				l.parsed[i].lineOffset = p.line - 1
+				l.parsed[i].lineOffset = p.Line - 1
 			}
 		}
 		l.parsed[i].docs, _ = intent.ParseDocuments(b)
@@ -113,18 +115,18 @@ func (l *locator) parse() {
 
 // sets returns the line (in the patch's file) where patch ref sets path of
 // obj to value.
-func (pp parsedPatch) sets(ref patchRef, obj intent.ObjectRef, path intent.Path, value any) (int, bool) {
+func (pp parsedPatch) sets(ref fastpath.Patch, obj intent.ObjectRef, path intent.Path, value any) (int, bool) {
 	for i := len(pp.docs) - 1; i >= 0; i-- {
 		d := pp.docs[i]
 		var n *yaml.Node
 		switch d.Kind {
 		case yaml.MappingNode:
-			if !patchTargets(ref.target, d, obj) {
+			if !patchTargets(ref.Target, d, obj) {
 				continue
 			}
 			n = intent.NodeAt(d, path)
 		case yaml.SequenceNode:
-			if ref.target == nil || !patchTargets(ref.target, nil, obj) {
+			if ref.Target == nil || !patchTargets(ref.Target, nil, obj) {
 				continue
 			}
 			n = jsonPatchNode(d, path)
@@ -132,7 +134,7 @@ func (pp parsedPatch) sets(ref patchRef, obj intent.ObjectRef, path intent.Path,
 		if n == nil {
 			continue
 		}
-		if v, err := nodeValue(n); err == nil && covers(v, value) {
+		if v, err := fastpath.NodeValue(n); err == nil && covers(v, value) {
 			return n.Line + pp.lineOffset, true
 		}
 	}
@@ -167,14 +169,6 @@ func matchesSelector(pattern, s string) bool {
 	}
 	re, err := regexp.Compile("^(?:" + pattern + ")$")
 	return err == nil && re.MatchString(s)
-}
-
-func scalarAt(doc *yaml.Node, keys ...any) string {
-	n := intent.NodeAt(doc, intent.P(keys...))
-	if n == nil || n.Kind != yaml.ScalarNode {
-		return ""
-	}
-	return n.Value
 }
 
 // jsonPatchNode returns the node that the last add or replace operation of
@@ -306,7 +300,7 @@ func (r *Result) Locate(object, field string) []intent.Location {
 	if !ok {
 		return nil
 	}
-	return s.locate(d.Source, docRef(d), d.Raw, IntentFields(d, o.GetKind(), path))
+	return s.locate(d.Source, docRef(d), d.Raw, expand.IntentFields(d, o.GetKind(), path))
 }
 
 func docRef(d intent.Document) intent.ObjectRef {
@@ -335,7 +329,7 @@ func (s *sources) locate(source string, ref intent.ObjectRef, raw map[string]any
 		if found && len(l.patches) > 0 {
 			if n := l.lines.FieldNode(source, ref, p); n == nil {
 				loc.AfterOverlays = true
-			} else if w, err := nodeValue(n); err == nil && !covers(w, v) {
+			} else if w, err := fastpath.NodeValue(n); err == nil && !covers(w, v) {
 				loc.AfterOverlays = true
 			}
 		}
@@ -352,7 +346,7 @@ func (s *sources) locate(source string, ref intent.ObjectRef, raw map[string]any
 				continue
 			}
 			if line, ok := l.parsed[i].sets(l.patches[i], ref, p, v); ok {
-				add(intent.Location{File: l.patches[i].source, Line: line})
+				add(intent.Location{File: l.patches[i].Source, Line: line})
 			}
 		}
 	}
@@ -432,240 +426,10 @@ func parseField(s string) (intent.Path, error) {
 	return p, nil
 }
 
-// IntentFields maps a field of an object of kind that Expand generated from
-// doc to the intent's fields that produced it, most specific first: for a
-// VirtualService, spec.http[i] is the i-th rule of spec.routes that
-// suspension left in, or the catch-all from spec.split (or spec.versions);
-// its destinations are that rule's to or the split's entries; its timeout,
-// retries, fault and mirror the rule's own or the intent's. A field it does
-// not know maps to the intent itself (an empty path), so that a location is
-// always the intent's document at least.
-func IntentFields(doc intent.Document, kind string, field intent.Path) []intent.Path {
-	if len(field) >= 2 && !field[0].IsIndex && field[0].Key == "metadata" && !field[1].IsIndex &&
-		(field[1].Key == "name" || field[1].Key == "namespace") && kind != "Namespace" {
-		return []intent.Path{intent.P("metadata", field[1].Key)}
+func scalarAt(doc *yaml.Node, keys ...any) string {
+	n := intent.NodeAt(doc, intent.P(keys...))
+	if n == nil || n.Kind != yaml.ScalarNode {
+		return ""
 	}
-	var out []intent.Path
-	switch {
-	case doc.NamespaceIntent != nil:
-		out = namespaceFields(doc.NamespaceIntent, kind, field)
-	case doc.ServiceIntent != nil:
-		out = serviceFields(doc.ServiceIntent, kind, field)
-	}
-	if len(out) == 0 {
-		out = []intent.Path{nil}
-	}
-	return out
-}
-
-func namespaceFields(ni *v1alpha1.NamespaceIntent, kind string, field intent.Path) []intent.Path {
-	switch {
-	case kind == "Telemetry":
-		return []intent.Path{intent.P("spec", "tracing")}
-	case hasPrefix(field, "metadata", "labels"):
-		if ni.Spec.Revision != "" {
-			return []intent.Path{intent.P("spec", "revision"), intent.P("spec", "dataplane")}
-		}
-		return []intent.Path{intent.P("spec", "dataplane")}
-	case hasPrefix(field, "metadata", "name"):
-		return []intent.Path{intent.P("metadata", "name")}
-	}
-	return nil
-}
-
-func serviceFields(si *v1alpha1.ServiceIntent, kind string, field intent.Path) []intent.Path {
-	service := intent.P("spec", "service")
-	if si.Spec.Service == "" {
-		service = intent.P("metadata", "name")
-	}
-	switch kind {
-	case "Telemetry":
-		if hasPrefix(field, "spec", "selector") {
-			return []intent.Path{service}
-		}
-		return []intent.Path{intent.P("spec", "tracing")}
-	case "DestinationRule":
-		switch {
-		case hasPrefix(field, "spec", "host"):
-			return []intent.Path{service}
-		case hasPrefix(field, "spec", "trafficPolicy"):
-			return []intent.Path{trafficPolicyField(intent.P("spec", "trafficPolicy"), field[2:])}
-		case hasPrefix(field, "spec", "subsets") && len(field) >= 3 && field[2].IsIndex:
-			v := intent.P("spec", "versions", field[2].Index)
-			rest := field[3:]
-			switch {
-			case hasPrefix(rest, "trafficPolicy"):
-				return []intent.Path{trafficPolicyField(v.Child("trafficPolicy"), rest[1:])}
-			case hasPrefix(rest, "labels") && field[2].Index < len(si.Spec.Versions) && si.Spec.Versions[field[2].Index].Labels == nil:
-				return []intent.Path{v.Child("name"), intent.P("spec", "versionLabel")}
-			case len(rest) > 0 && !rest[0].IsIndex:
-				return []intent.Path{v.Child(rest[0].Key)}
-			}
-			return []intent.Path{v}
-		case hasPrefix(field, "spec", "subsets"):
-			return []intent.Path{intent.P("spec", "versions")}
-		}
-	case "VirtualService":
-		switch {
-		case hasPrefix(field, "spec", "hosts"):
-			return []intent.Path{service}
-		case hasPrefix(field, "spec", "http") && len(field) >= 3 && field[2].IsIndex:
-			return httpFields(si, field[2].Index, field[3:])
-		case hasPrefix(field, "spec", "http"):
-			return []intent.Path{intent.P("spec", "routes"), intent.P("spec", "split")}
-		}
-	}
-	return nil
-}
-
-// httpFields maps rest, a field of the VirtualService's i-th HTTP route.
-func httpFields(si *v1alpha1.ServiceIntent, i int, rest intent.Path) []intent.Path {
-	s := &si.Spec
-	var suspended map[string]bool
-	if sp := s.Suspend; sp != nil && len(sp.Versions) > 0 {
-		suspended = make(map[string]bool, len(sp.Versions))
-		for _, v := range sp.Versions {
-			suspended[v] = true
-		}
-	}
-	// The routes Expand kept, as it keeps them.
-	var kept []int
-	catchAll := false
-	for k, r := range s.Routes {
-		if allSuspended(r.To, suspended) {
-			continue
-		}
-		kept = append(kept, k)
-		catchAll = len(r.Match) == 0
-	}
-	var rule intent.Path // the intent's rule, nil for the catch-all
-	var dests intent.Path
-	var hasTimeout, hasFault bool
-	switch {
-	case i < len(kept):
-		k := kept[i]
-		rule = intent.P("spec", "routes", k)
-		dests = rule.Child("to")
-		hasTimeout, hasFault = s.Routes[k].Timeout != nil, s.Routes[k].Fault != nil
-	case i == len(kept) && !catchAll:
-		switch {
-		case len(s.Split) > 0:
-			dests = intent.P("spec", "split")
-		case len(s.Versions) > 0:
-			dests = intent.P("spec", "versions")
-		default:
-			dests = intent.P("spec", "service")
-			if s.Service == "" {
-				dests = intent.P("metadata", "name")
-			}
-		}
-	default:
-		return nil
-	}
-	var suspend []intent.Path
-	if suspended != nil {
-		suspend = []intent.Path{intent.P("spec", "suspend", "versions")}
-	}
-	whole := dests
-	if rule != nil {
-		whole = rule
-	}
-	if len(rest) == 0 || rest[0].IsIndex {
-		return append([]intent.Path{whole}, suspend...)
-	}
-	switch key := rest[0].Key; key {
-	case "route":
-		if len(rest) < 2 || !rest[1].IsIndex || dests.String() == "spec.service" || dests.String() == "metadata.name" {
-			return append([]intent.Path{dests}, suspend...)
-		}
-		d := dests.Child(rest[1].Index)
-		byVersion := dests.String() == "spec.versions"
-		switch {
-		case len(rest) >= 3 && !rest[2].IsIndex && rest[2].Key == "weight" && !byVersion:
-			d = d.Child("weight")
-		case len(rest) >= 4 && !rest[3].IsIndex && rest[3].Key == "subset" && byVersion:
-			d = d.Child("name")
-		case len(rest) >= 4 && !rest[3].IsIndex && rest[3].Key == "subset":
-			d = d.Child("version")
-		}
-		return append([]intent.Path{d}, suspend...)
-	case "match", "name":
-		if rule != nil {
-			return []intent.Path{rule.Child(key).Child(pathElems(rest[1:])...)}
-		}
-	case "timeout":
-		if hasTimeout {
-			return []intent.Path{rule.Child("timeout")}
-		}
-		return []intent.Path{intent.P("spec", "timeout")}
-	case "retries":
-		p := intent.P("spec", "retries")
-		if len(rest) > 1 && !rest[1].IsIndex {
-			p = p.Child(rest[1].Key)
-		}
-		return []intent.Path{p}
-	case "fault":
-		if sp := s.Suspend; sp != nil && sp.All {
-			return []intent.Path{intent.P("spec", "suspend")}
-		}
-		p := intent.P("spec", "fault")
-		if hasFault {
-			p = rule.Child("fault")
-		}
-		if len(rest) > 1 && !rest[1].IsIndex && (rest[1].Key == "delay" || rest[1].Key == "abort") {
-			p = p.Child(rest[1].Key)
-		}
-		return []intent.Path{p}
-	case "mirror":
-		return []intent.Path{intent.P("spec", "mirror", "version")}
-	case "mirrorPercentage":
-		return []intent.Path{intent.P("spec", "mirror", "percentage")}
-	}
-	return []intent.Path{whole}
-}
-
-// trafficPolicyField maps a field of a rendered trafficPolicy to the
-// intent's trafficPolicy at base.
-func trafficPolicyField(base intent.Path, rest intent.Path) intent.Path {
-	if len(rest) == 0 || rest[0].IsIndex {
-		return base
-	}
-	switch key := rest[0].Key; key {
-	case "tls", "loadBalancer":
-		return base.Child(key)
-	case "connectionPool", "outlierDetection":
-		p := base.Child(key)
-		// connectionPool.tcp.maxConnections is connectionPool.maxConnections.
-		for _, e := range rest[1:] {
-			if !e.IsIndex && e.Key != "tcp" && e.Key != "http" {
-				return p.Child(e.Key)
-			}
-		}
-		return p
-	}
-	return base
-}
-
-func pathElems(p intent.Path) []any {
-	out := make([]any, len(p))
-	for i, e := range p {
-		if e.IsIndex {
-			out[i] = e.Index
-		} else {
-			out[i] = e.Key
-		}
-	}
-	return out
-}
-
-func hasPrefix(p intent.Path, keys ...string) bool {
-	if len(p) < len(keys) {
-		return false
-	}
-	for i, k := range keys {
-		if p[i].IsIndex || p[i].Key != k {
-			return false
-		}
-	}
-	return true
+	return n.Value
 }

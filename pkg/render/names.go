@@ -11,13 +11,14 @@ import (
 	"github.com/meshintent/meshintent/api/v1alpha1"
 	"github.com/meshintent/meshintent/pkg/intent"
 	"github.com/meshintent/meshintent/pkg/manifest"
+	"github.com/meshintent/meshintent/pkg/render/fastpath"
 	"github.com/meshintent/meshintent/pkg/termsafe"
 )
 
 // checkObject checks what every object from the repository needs before
 // anything else sees it: apiVersion, kind and a name (checkIdentity), and
 // valid names (checkNames).
-func (r *renderer) checkObject(b built) error {
+func (r *renderer) checkObject(b fastpath.Object) error {
 	if err := checkIdentity(b); err != nil {
 		return err
 	}
@@ -34,24 +35,24 @@ func (r *renderer) checkObject(b built) error {
 //
 // Intents are left to their decoder, which checks their names more strictly
 // (DNS-1123 labels) and names the overlay patch that wrote a bad one.
-func (r *renderer) checkNames(b built) error {
-	apiVersion := str(b.obj, "apiVersion")
+func (r *renderer) checkNames(b fastpath.Object) error {
+	apiVersion := str(b.Obj, "apiVersion")
 	if apiVersion == v1alpha1.APIVersion || strings.HasPrefix(apiVersion, v1alpha1.Group+"/") {
 		return nil
 	}
-	m := meta(b.obj)
-	kind, ns, name := str(b.obj, "kind"), str(m, "namespace"), str(m, "name")
+	m := meta(b.Obj)
+	kind, ns, name := str(b.Obj, "kind"), str(m, "namespace"), str(m, "name")
 	if err := manifest.CheckNames(kind, ns, name); err != nil {
-		line := b.line
+		line := b.Line
 		var ne *manifest.NameError
 		if errors.As(err, &ne) {
 			if l := r.nameLine(b, kind, strings.TrimPrefix(ne.Field, "metadata."), ne.Value); l > 0 {
 				line = l
 			}
 		}
-		where := b.source
+		where := b.Source
 		if line > 0 {
-			where = fmt.Sprintf("%s:%d", b.source, line)
+			where = fmt.Sprintf("%s:%d", b.Source, line)
 		}
 		return fmt.Errorf("%s: %s: %w", where, termsafe.Line(manifest.ObjectID(kind, ns, name)), err)
 	}
@@ -66,15 +67,15 @@ func (r *renderer) checkNames(b built) error {
 // name the built value holds — the longest such name, when only one
 // document has it. A namespace the overlay replaced is not in the file:
 // 0 then, unless the file has only one object of the kind.
-func (r *renderer) nameLine(b built, kind, field, value string) int {
+func (r *renderer) nameLine(b fastpath.Object, kind, field, value string) int {
 	if r.lines == nil {
 		return 0
 	}
 	path := intent.P("metadata", field)
-	if l := r.lines.FieldLine(b.source, refOf(b.obj), path); l > 0 || field != "name" {
+	if l := r.lines.FieldLine(b.Source, refOf(b.Obj), path); l > 0 || field != "name" {
 		return l
 	}
-	data, err := r.fs.ReadFile(filepath.Join(r.fs.root, filepath.FromSlash(b.source)))
+	data, err := r.fs.ReadFile(filepath.Join(r.fs.Root(), filepath.FromSlash(b.Source)))
 	if err != nil {
 		return 0
 	}

@@ -1,7 +1,15 @@
 // Package render turns a repository of intents and Istio resources into the
-// objects to apply: it builds a kustomization (kustomize, or a fast path that
-// gives the same result for plain resource lists) inside a confined file
-// system, decodes the intents strictly and expands them into Istio objects.
+// objects to apply: it builds the kustomization (by the fast path or with
+// kustomize), checks every object, decodes the intents strictly and has
+// them expanded into Istio objects.
+//
+// The work is split by job: pkg/render/rootfs is the root-confined file
+// system every file is read through, pkg/render/fastpath scans the
+// kustomization tree and builds plain ones, pkg/render/kustomize builds the
+// others with kustomize, and pkg/expand turns intents into objects. This
+// package holds the entry point (Render, Options, Result), the Cache of the
+// build stage, the source map of a result (Result.Locate) and the checks of
+// what may be passed through (Allowed, names, collisions).
 package render
 
 import (
@@ -12,16 +20,37 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
-	"strconv"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/meshintent/meshintent/api/v1alpha1"
+	"github.com/meshintent/meshintent/pkg/expand"
 	"github.com/meshintent/meshintent/pkg/intent"
 	"github.com/meshintent/meshintent/pkg/manifest"
+	"github.com/meshintent/meshintent/pkg/render/fastpath"
+	"github.com/meshintent/meshintent/pkg/render/internal/parallel"
+	"github.com/meshintent/meshintent/pkg/render/kustomize"
+	"github.com/meshintent/meshintent/pkg/render/rootfs"
 	"github.com/meshintent/meshintent/pkg/yamlguard"
 )
+
+// Default limits on every file a render reads, checked before kustomize
+// sees it (Options.Limits sets them; see yamlguard.Limits for the others):
+// kustomize copies deep structures over and over (10k nested maps take it
+// half a minute, under its global lock) and its errors then quote the whole
+// object. Istio objects and intents never nest beyond a dozen levels.
+const (
+	// MaxFileSize is the largest file a render reads by default: 4 MiB,
+	// more than twice the largest object the API server stores.
+	MaxFileSize = yamlguard.DefaultMaxFileSize
+	// MaxDepth is how deeply maps and lists may nest in a YAML document,
+	// by default.
+	MaxDepth = yamlguard.DefaultMaxDepth
+)
+
+// Limits bound the YAML a render reads: see yamlguard.Limits.
+type Limits = yamlguard.Limits
 
 // Options says what to render.
 type Options struct {
@@ -68,7 +97,7 @@ type Result struct {
 }
 
 // Render builds opts.Path with kustomize semantics, checks every object,
-// expands the intents (see Expand) and passes the allowed Istio objects
+// expands the intents (see expand.Expand) and passes the allowed Istio objects
 // through (see Allowed), labelled app.kubernetes.io/managed-by=meshintent and
 // annotated with their source file.
 //
@@ -119,11 +148,10 @@ func Render(ctx context.Context, opts Options) (*Result, error) {
 	// Scan the kustomization tree: refuse what is not allowed and find out
 	// whether the fast path can stand in for kustomize.
 	if opts.Cache != nil {
-		r.fs.startRecording() // the scan's reads are part of what the build depends on
-		defer r.fs.stopRecording()
+		r.fs.StartRecording() // the scan's reads are part of what the build depends on
+		defer r.fs.StopRecording()
 	}
-	sc := &scanner{fs: r.fs, allowRemote: opts.AllowRemoteBases}
-	top, err := sc.scan(dir)
+	top, err := fastpath.Scan(r.fs, dir, opts.AllowRemoteBases)
 	if err != nil {
 		return nil, err
 	}
@@ -139,25 +167,25 @@ func Render(ctx context.Context, opts Options) (*Result, error) {
 
 	// Sort the objects into intents and pass-through ones.
 	var errs []error
-	var intents, passthrough []built
+	var intents, passthrough []fastpath.Object
 	for _, b := range objs {
 		if err := r.checkObject(b); err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		apiVersion, kind := str(b.obj, "apiVersion"), str(b.obj, "kind")
+		apiVersion, kind := str(b.Obj, "apiVersion"), str(b.Obj, "kind")
 		switch {
 		case apiVersion == v1alpha1.APIVersion || strings.HasPrefix(apiVersion, v1alpha1.Group+"/"):
 			intents = append(intents, b)
 		case Allowed(apiVersion, kind):
-			if ns := str(meta(b.obj), "namespace"); ns == "" {
-				errs = append(errs, fmt.Errorf("%s: %s has no metadata.namespace", r.documentWhere(b), objectName(b.obj)))
+			if ns := str(meta(b.Obj), "namespace"); ns == "" {
+				errs = append(errs, fmt.Errorf("%s: %s has no metadata.namespace", r.documentWhere(b), fastpath.ObjectName(b.Obj)))
 				continue
 			}
 			passthrough = append(passthrough, b)
 		default:
 			errs = append(errs, fmt.Errorf("%s: %s: kind %s (%s) is not allowed: a mesh repository holds intents and Istio networking, security and telemetry resources only",
-				b.source, objectName(b.obj), oneLine(kind), oneLine(apiVersion)))
+				b.Source, fastpath.ObjectName(b.Obj), fastpath.OneLine(kind), fastpath.OneLine(apiVersion)))
 		}
 	}
 
@@ -167,21 +195,21 @@ func Render(ctx context.Context, opts Options) (*Result, error) {
 	decodeErrs := make([]error, len(intents))
 	dec := intent.Decoder{Lines: r.lines}
 	loc := &locator{lines: r.lines, fs: r.fs}
-	if !top.plain {
+	if !top.Plain {
 		// Overlays may have changed the intents: name the patch that wrote
 		// a failing value rather than the base's line for that field.
 		loc.patches = treePatches(top)
 		dec.Lines = loc
 	}
-	parallel(ctx, len(intents), r.workers, func(i int) {
+	parallel.Do(ctx, len(intents), r.workers, func(i int) {
 		b := intents[i]
-		doc, err := dec.Decode(b.obj, b.source, b.line)
+		doc, err := dec.Decode(b.Obj, b.Source, b.Line)
 		if err != nil {
 			decodeErrs[i] = err
 			return
 		}
 		docs[i] = doc
-		generated[i] = Expand(doc)
+		generated[i] = expand.Expand(doc)
 	})
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -226,12 +254,9 @@ func Render(ctx context.Context, opts Options) (*Result, error) {
 
 // renderer holds what the stages of one render share.
 type renderer struct {
-	fs      *confinedFS
+	fs      *rootfs.Confined
 	lines   *intent.FileLines
 	workers int
-	// parsed are the files the Cache has parsed before, nil without a Cache;
-	// nextParsed the files of this build, for the Cache.
-	parsed, nextParsed map[string]parsedFile
 }
 
 func newRenderer(opts Options) (*renderer, string, error) {
@@ -251,13 +276,12 @@ func newRenderer(opts Options) (*renderer, string, error) {
 	if err := opts.Limits.Validate(); err != nil {
 		return nil, "", fmt.Errorf("render: %w", err)
 	}
-	fsys := newConfinedFS(root, opts.AllowRemoteBases)
-	fsys.guard = yamlguard.NewBudget(opts.Limits)
+	fsys := rootfs.NewConfined(root, opts.AllowRemoteBases, yamlguard.NewBudget(opts.Limits))
 	dir := filepath.Join(root, opts.Path)
-	if !within(root, dir) {
+	if !rootfs.Within(root, dir) {
 		return nil, "", fmt.Errorf("render: path %q is outside the repository", opts.Path)
 	}
-	if dir, err = fsys.resolve(dir); err != nil {
+	if dir, err = fsys.Resolve(dir); err != nil {
 		return nil, "", fmt.Errorf("render: path %q: %w", opts.Path, err)
 	}
 	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
@@ -274,57 +298,60 @@ func newRenderer(opts Options) (*renderer, string, error) {
 	return r, dir, nil
 }
 
-// build runs the kustomize stage.
-func (r *renderer) build(ctx context.Context, dir string, top *kustNode, opts Options) ([]built, bool, error) {
-	key := cacheKey{root: r.fs.root, dir: dir, remote: opts.AllowRemoteBases}
+// build runs the kustomize stage: from the cache, by the fast path, or with
+// kustomize.
+func (r *renderer) build(ctx context.Context, dir string, top *fastpath.Node, opts Options) ([]fastpath.Object, bool, error) {
+	key := cacheKey{root: r.fs.Root(), dir: dir, remote: opts.AllowRemoteBases}
+	fast := &fastpath.Builder{FS: r.fs, Workers: r.workers}
 	if opts.Cache != nil {
 		objs, parsed, ok := opts.Cache.get(key, r.fs)
 		if ok {
 			return objs, false, nil
 		}
-		r.parsed = parsed
-		if r.parsed == nil {
-			r.parsed = map[string]parsedFile{}
+		fast.Parsed = parsed
+		if fast.Parsed == nil {
+			fast.Parsed = map[string]fastpath.ParsedFile{}
 		}
 	}
-	var objs []built
+	var objs []fastpath.Object
 	var err error
 	kustomized := false
-	if top.plain {
-		objs, err = r.fastBuild(ctx, top)
+	if top.Plain {
+		objs, err = fast.Build(ctx, top)
 	}
-	if !top.plain || errors.Is(err, errNotFast) {
+	if !top.Plain || errors.Is(err, fastpath.ErrNotFast) {
 		kustomized = true
-		objs, err = r.krustyBuild(ctx, dir, top)
+		k := &kustomize.Builder{FS: r.fs, Lines: r.lines, Workers: r.workers}
+		objs, err = k.Build(ctx, dir, top)
 	}
 	if err != nil {
 		return nil, false, err
 	}
 	if opts.Cache != nil {
-		opts.Cache.put(key, r.fs.recorded(), objs, r.nextParsed)
-		r.fs.stopRecording()
+		opts.Cache.put(key, r.fs.Recorded(), objs, fast.NextParsed)
+		r.fs.StopRecording()
 	}
 	return objs, kustomized, nil
 }
 
 // checkIdentity requires apiVersion, kind and metadata.name.
-func checkIdentity(b built) error {
+func checkIdentity(b fastpath.Object) error {
 	var missing []string
-	if str(b.obj, "apiVersion") == "" {
+	if str(b.Obj, "apiVersion") == "" {
 		missing = append(missing, "apiVersion")
 	}
-	if str(b.obj, "kind") == "" {
+	if str(b.Obj, "kind") == "" {
 		missing = append(missing, "kind")
 	}
-	if str(meta(b.obj), "name") == "" {
+	if str(meta(b.Obj), "name") == "" {
 		missing = append(missing, "metadata.name")
 	}
 	if len(missing) == 0 {
 		return nil
 	}
-	where := b.source
-	if b.line > 0 {
-		where = fmt.Sprintf("%s:%d", b.source, b.line)
+	where := b.Source
+	if b.Line > 0 {
+		where = fmt.Sprintf("%s:%d", b.Source, b.Line)
 	}
 	return fmt.Errorf("%s: an object has no %s", where, strings.Join(missing, ", "))
 }
@@ -333,20 +360,20 @@ func checkIdentity(b built) error {
 // or the file alone when the line is unknown. Kustomize's output carries no
 // lines for pass-through objects: the document is then looked up by the
 // object's kind and name (see intent.FindDocument).
-func (r *renderer) documentWhere(b built) string {
-	line := b.line
+func (r *renderer) documentWhere(b fastpath.Object) string {
+	line := b.Line
 	if line == 0 && r.lines != nil {
-		line = r.lines.DocumentLine(b.source, refOf(b.obj))
+		line = r.lines.DocumentLine(b.Source, refOf(b.Obj))
 	}
 	if line > 0 {
-		return fmt.Sprintf("%s:%d", b.source, line)
+		return fmt.Sprintf("%s:%d", b.Source, line)
 	}
-	return b.source
+	return b.Source
 }
 
 // passThrough labels and annotates an Istio object from the repository.
-func passThrough(b built) manifest.Object {
-	m := meta(b.obj)
+func passThrough(b fastpath.Object) manifest.Object {
+	m := meta(b.Obj)
 	labels, ok := m["labels"].(map[string]any)
 	if !ok {
 		labels = map[string]any{}
@@ -358,9 +385,9 @@ func passThrough(b built) manifest.Object {
 		annotations = map[string]any{}
 		m["annotations"] = annotations
 	}
-	annotations[manifest.SourceAnnotation] = b.source
+	annotations[manifest.SourceAnnotation] = b.Source
 	delete(annotations, manifest.IntentAnnotation) // only generated objects have an intent
-	return manifest.Object{Unstructured: &unstructured.Unstructured{Object: b.obj}, Source: b.source}
+	return manifest.Object{Unstructured: &unstructured.Unstructured{Object: b.Obj}, Source: b.Source}
 }
 
 // checkCollisions refuses two objects with the same kind, namespace and name,
@@ -375,7 +402,7 @@ func checkCollisions(objs manifest.Set, docs []intent.Document) error {
 			seen[id] = o
 			continue
 		}
-		errs = append(errs, fmt.Errorf("%s is %s and %s", oneLine(id), origin(first), origin(o)))
+		errs = append(errs, fmt.Errorf("%s is %s and %s", fastpath.OneLine(id), origin(first), origin(o)))
 	}
 	services := make(map[string]intent.Document, len(docs))
 	for _, d := range docs {
@@ -384,7 +411,7 @@ func checkCollisions(objs manifest.Set, docs []intent.Document) error {
 		}
 		svc := d.ServiceIntent.Namespace + "/" + d.ServiceIntent.ServiceName()
 		if first, dup := services[svc]; dup {
-			errs = append(errs, fmt.Errorf("service %s is described by both %s (%s) and %s (%s)", oneLine(svc), oneLine(first.ID()), first.Source, oneLine(d.ID()), d.Source))
+			errs = append(errs, fmt.Errorf("service %s is described by both %s (%s) and %s (%s)", fastpath.OneLine(svc), fastpath.OneLine(first.ID()), first.Source, fastpath.OneLine(d.ID()), d.Source))
 			continue
 		}
 		services[svc] = d
@@ -394,7 +421,7 @@ func checkCollisions(objs manifest.Set, docs []intent.Document) error {
 
 func origin(o manifest.Object) string {
 	if o.Intent != "" {
-		return fmt.Sprintf("generated from %s (%s)", oneLine(o.Intent), o.Source)
+		return fmt.Sprintf("generated from %s (%s)", fastpath.OneLine(o.Intent), o.Source)
 	}
 	return "declared in " + o.Source
 }
@@ -406,23 +433,6 @@ func meta(obj map[string]any) map[string]any {
 
 func str(m map[string]any, key string) string {
 	s, _ := m[key].(string)
-	return s
-}
-
-// objectName is Kind/namespace/name for messages, quoted when it holds a
-// line break (see oneLine).
-func objectName(obj map[string]any) string {
-	m := meta(obj)
-	return oneLine(manifest.ObjectID(str(obj, "kind"), str(m, "namespace"), str(m, "name")))
-}
-
-// oneLine quotes s (as Go does) when it holds a line break: a kind or name
-// from the repository must not start a line of its own in an error, where
-// it could pass for another error or a policy verdict.
-func oneLine(s string) string {
-	if strings.ContainsAny(s, "\r\n\v\f\u0085\u2028\u2029") {
-		return strconv.Quote(s)
-	}
 	return s
 }
 

@@ -9,6 +9,9 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/meshintent/meshintent/pkg/render/fastpath"
+	"github.com/meshintent/meshintent/pkg/render/kustomize"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
@@ -65,19 +68,18 @@ func TestRenderFastPathMatchesKustomize(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sc := &scanner{fs: r.fs}
-	top, err := sc.scan(dir)
+	top, err := fastpath.Scan(r.fs, dir, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !top.plain {
+	if !top.Plain {
 		t.Fatal("base is not plain")
 	}
-	fast, err := r.fastBuild(context.Background(), top)
+	fast, err := r.fastBuilder().Build(context.Background(), top)
 	if err != nil {
 		t.Fatal(err)
 	}
-	slow, err := r.krustyBuild(context.Background(), dir, top)
+	slow, err := r.kustomizeBuilder().Build(context.Background(), dir, top)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,10 +89,10 @@ func TestRenderFastPathMatchesKustomize(t *testing.T) {
 }
 
 // index maps objects to their content and source, ignoring order and lines.
-func index(bs []built) map[string]any {
+func index(bs []fastpath.Object) map[string]any {
 	m := map[string]any{}
 	for _, b := range bs {
-		m[objectName(b.obj)] = map[string]any{"obj": b.obj, "source": b.source}
+		m[fastpath.ObjectName(b.Obj)] = map[string]any{"obj": b.Obj, "source": b.Source}
 	}
 	return m
 }
@@ -103,4 +105,15 @@ func TestRenderDeterministic(t *testing.T) {
 			t.Fatalf("render %d differs from the first", i+2)
 		}
 	}
+}
+
+// fastBuilder is the fast path of r's render, as build makes it without a
+// Cache.
+func (r *renderer) fastBuilder() *fastpath.Builder {
+	return &fastpath.Builder{FS: r.fs, Workers: r.workers}
+}
+
+// kustomizeBuilder is the kustomize build of r's render, as build makes it.
+func (r *renderer) kustomizeBuilder() *kustomize.Builder {
+	return &kustomize.Builder{FS: r.fs, Lines: r.lines, Workers: r.workers}
 }

@@ -2,11 +2,11 @@ package report
 
 import (
 	"encoding/json"
-	"fmt"
 	"io"
 	"strings"
 	"time"
 
+	"github.com/meshintent/meshintent/pkg/apply"
 	"github.com/meshintent/meshintent/pkg/markdown"
 )
 
@@ -38,80 +38,73 @@ func (r *Report) normalized() *Report {
 // (Kiali wizard ones flagged), conflicts with other field managers, stale
 // objects, and notes.
 func (r *Report) WriteMarkdown(w io.Writer) error {
-	ew := &errWriter{w: w}
+	ew := markdown.NewWriter(w)
 	title := "Drift report"
 	if r.IntentSync != "" {
 		title += ": " + r.IntentSync
 	}
-	ew.printf("# %s\n\n", markdown.Inline(title))
+	ew.Printf("# %s\n\n", markdown.Inline(title))
 	if r.Clean() {
-		ew.printf("**In sync**: the cluster matches revision %s.\n", markdown.Code(orUnknown(r.Revision)))
+		ew.Printf("**In sync**: the cluster matches revision %s.\n", markdown.Code(orUnknown(r.Revision)))
 	} else {
-		ew.printf("**%s**\n", markdown.Inline(capitalize(r.Line())))
+		ew.Printf("**%s**\n", markdown.Inline(capitalize(r.Line())))
 	}
 
-	ew.printf("\n| | |\n|---|---|\n")
+	ew.Printf("\n| | |\n|---|---|\n")
 	if r.IntentSync != "" {
-		ew.printf("| IntentSync | %s |\n", markdown.Code(r.IntentSync))
+		ew.Printf("| IntentSync | %s |\n", markdown.Code(r.IntentSync))
 	}
 	if r.Source != "" {
-		ew.printf("| Source | %s |\n", markdown.Code(r.Source))
+		ew.Printf("| Source | %s |\n", markdown.Code(r.Source))
 	}
-	ew.printf("| Last applied revision | %s |\n", markdown.Code(orUnknown(r.Revision)))
+	ew.Printf("| Last applied revision | %s |\n", markdown.Code(orUnknown(r.Revision)))
 	if r.AppliedAt != nil {
-		ew.printf("| Last applied | %s |\n", formatTime(*r.AppliedAt))
+		ew.Printf("| Last applied | %s |\n", formatTime(*r.AppliedAt))
 	}
-	ew.printf("| Generated | %s |\n", formatTime(r.GeneratedAt))
+	ew.Printf("| Generated | %s |\n", formatTime(r.GeneratedAt))
 	if r.ConfigMap != "" {
-		ew.printf("| ConfigMap | %s |\n", markdown.Code(r.ConfigMap))
+		ew.Printf("| ConfigMap | %s |\n", markdown.Code(r.ConfigMap))
 	}
 	s := r.Summary
-	ew.printf("\n| Finding | Count |\n|---|---|\n")
-	ew.printf("| Drifted fields | %d |\n| Missing objects | %d |\n| Unmanaged mesh objects | %d |\n| Kiali wizard objects | %d |\n| Fields owned by other managers | %d |\n| Stale objects | %d |\n",
+	ew.Printf("\n| Finding | Count |\n|---|---|\n")
+	ew.Printf("| Drifted fields | %d |\n| Missing objects | %d |\n| Unmanaged mesh objects | %d |\n| Kiali wizard objects | %d |\n| Fields owned by other managers | %d |\n| Stale objects | %d |\n",
 		s.Drifted, s.Missing, s.Unmanaged, s.KialiWizard, s.Conflicts, s.Stale)
 
 	if len(r.Drifted) > 0 {
-		ew.printf("\n## Drifted fields\n\nFields set in Git whose live value differs.\n\n| Object | Field | Want | Have | Manager |\n|---|---|---|---|---|\n")
+		ew.Printf("\n## Drifted fields\n\nFields set in Git whose live value differs.\n\n")
+		ew.Table("Object", "Field", "Want", "Have", "Manager")
 		for _, d := range r.Drifted {
-			ew.printf("| %s | %s | %s | %s | %s |\n", markdown.Code(d.ID), markdown.Code(d.Path),
+			ew.Row(markdown.Code(d.ID), markdown.Code(d.Path),
 				markdown.Code(markdown.Value(d.Want, valueLimit)), markdown.Code(markdown.Value(d.Have, valueLimit)), markdown.Code(d.Manager))
 		}
 	}
-	if len(r.Missing) > 0 {
-		ew.printf("\n## Missing objects\n\nObjects of the revision that do not exist in the cluster.\n\n| Object | Source |\n|---|---|\n")
-		for _, o := range r.Missing {
-			ew.printf("| %s | %s |\n", markdown.Code(o.ID), markdown.Code(o.Source))
-		}
-	}
+	apply.WriteObjectTable(ew, "\n## Missing objects\n\nObjects of the revision that do not exist in the cluster.\n\n", r.Missing)
 	if len(r.Unmanaged) > 0 {
-		ew.printf("\n## Unmanaged mesh objects\n\nIstio objects in managed namespaces that are not managed through Git.\n\n| Object | Kiali wizard | Managers | Reason |\n|---|---|---|---|\n")
+		ew.Printf("\n## Unmanaged mesh objects\n\nIstio objects in managed namespaces that are not managed through Git.\n\n")
+		ew.Table("Object", "Kiali wizard", "Managers", "Reason")
 		for _, u := range r.Unmanaged {
 			wizard := ""
 			if u.KialiWizard != "" {
 				wizard = "⚠ " + markdown.Code(u.KialiWizard)
 			}
-			ew.printf("| %s | %s | %s | %s |\n", markdown.Code(u.ID), wizard, markdown.Code(strings.Join(u.Managers, ", ")), markdown.Inline(u.Reason))
+			ew.Row(markdown.Code(u.ID), wizard, markdown.Code(strings.Join(u.Managers, ", ")), markdown.Inline(u.Reason))
 		}
 	}
 	if len(r.Conflicts) > 0 {
-		ew.printf("\n## Conflicts with other field managers\n\nFields other managers own with values other than Git's: an apply without force fails on them.\n\n| Object | Field | Manager |\n|---|---|---|\n")
+		ew.Printf("\n## Conflicts with other field managers\n\nFields other managers own with values other than Git's: an apply without force fails on them.\n\n")
+		ew.Table("Object", "Field", "Manager")
 		for _, c := range r.Conflicts {
-			ew.printf("| %s | %s | %s |\n", markdown.Code(c.ID), markdown.Code(c.Field), markdown.Code(c.Manager))
+			ew.Row(markdown.Code(c.ID), markdown.Code(c.Field), markdown.Code(c.Manager))
 		}
 	}
-	if len(r.Stale) > 0 {
-		ew.printf("\n## Stale objects\n\nObjects applied earlier that left Git; the next apply with prune deletes them.\n\n| Object | Source |\n|---|---|\n")
-		for _, o := range r.Stale {
-			ew.printf("| %s | %s |\n", markdown.Code(o.ID), markdown.Code(o.Source))
-		}
-	}
+	apply.WriteObjectTable(ew, "\n## Stale objects\n\nObjects applied earlier that left Git; the next apply with prune deletes them.\n\n", r.Stale)
 	if len(r.Notes) > 0 {
-		ew.printf("\n## Notes\n\n")
+		ew.Printf("\n## Notes\n\n")
 		for _, n := range r.Notes {
-			ew.printf("- %s\n", markdown.Inline(oneLine(n)))
+			ew.Printf("- %s\n", markdown.Inline(oneLine(n)))
 		}
 	}
-	return ew.err
+	return ew.Err()
 }
 
 func orUnknown(s string) string {
@@ -131,14 +124,3 @@ func capitalize(s string) string {
 func formatTime(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
-
-type errWriter struct {
-	w   io.Writer
-	err error
-}
-
-func (e *errWriter) printf(format string, args ...any) {
-	if e.err == nil {
-		_, e.err = fmt.Fprintf(e.w, format, args...)
-	}
-}

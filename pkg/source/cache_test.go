@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/meshintent/meshintent/internal/gitfixture"
 )
 
 // cacheGitDir returns the only cached repository of f.
@@ -26,7 +28,7 @@ func cacheGitDir(t *testing.T, f *Fetcher) string {
 func objectCount(t *testing.T, gitDir string) int {
 	t.Helper()
 	n := 0
-	for _, line := range strings.Split(runGit(t, gitDir, "count-objects", "-v"), "\n") {
+	for _, line := range strings.Split(gitfixture.Git(t, gitDir, "count-objects", "-v"), "\n") {
 		key, value, _ := strings.Cut(line, ": ")
 		if key == "count" || key == "in-pack" {
 			v, err := strconv.Atoi(value)
@@ -72,7 +74,7 @@ func TestFetchIsShallowAndIncremental(t *testing.T) {
 		}
 	})
 
-	c4 := fx.repo.commit("c4", map[string]string{"README.md": "v4\n"})
+	c4 := fx.repo.CommitFiles("c4", map[string]string{"README.md": "v4\n"})
 	t.Run("a new commit is fetched incrementally", func(t *testing.T) {
 		next, err := f.Fetch(t.Context(), opts)
 		if err != nil {
@@ -99,7 +101,7 @@ func TestFetchIsShallowAndIncremental(t *testing.T) {
 
 	t.Run("a revert to content older than the cache is fetched incrementally", func(t *testing.T) {
 		before := objectCount(t, gitDir)
-		c5 := fx.repo.commit("c5", map[string]string{"README.md": "v1\n"})
+		c5 := fx.repo.CommitFiles("c5", map[string]string{"README.md": "v1\n"})
 		got, err := f.Fetch(t.Context(), opts)
 		if err != nil {
 			t.Fatalf("Fetch: %v", err)
@@ -118,7 +120,7 @@ func TestFetchIsShallowAndIncremental(t *testing.T) {
 	})
 
 	t.Run("a force-pushed branch is fetched", func(t *testing.T) {
-		fx.repo.git("reset", "--quiet", "--hard", fx.c3)
+		fx.repo.Git("reset", "--quiet", "--hard", fx.c3)
 		got, err := f.Fetch(t.Context(), opts)
 		if err != nil {
 			t.Fatalf("Fetch: %v", err)
@@ -296,7 +298,7 @@ func TestFetchFollowsRewrittenHistory(t *testing.T) {
 		t.Fatalf("first Fetch: %v", err)
 	}
 	// main now forks below the cached commit, whose parent the cache lacks.
-	fx.repo.git("reset", "--quiet", "--hard", fx.c3)
+	fx.repo.Git("reset", "--quiet", "--hard", fx.c3)
 
 	for _, tc := range []struct {
 		name string

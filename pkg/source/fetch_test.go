@@ -12,6 +12,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/meshintent/meshintent/internal/gitfixture"
 )
 
 // fixture is a repository with history:
@@ -22,7 +24,7 @@ import (
 //	       tag "v1" (annotated)
 type fixture struct {
 	root           string
-	repo           *testRepo
+	repo           *gitfixture.Repo
 	c0, c1, c2, c3 string
 }
 
@@ -43,16 +45,16 @@ func (fx *fixture) tree(sha string) map[string]string {
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	fx := &fixture{root: t.TempDir()}
-	fx.repo = newTestRepo(t, fx.root, "app.git")
+	fx.repo = gitfixture.NewAt(t, filepath.Join(fx.root, "app.git"))
 	r := fx.repo
-	fx.c0 = r.commit("c0", map[string]string{"README.md": "v0\n"})
-	fx.c1 = r.commit("c1", map[string]string{"README.md": "v1\n", "deploy/app.yaml": "kind: App\n"})
-	r.git("tag", "--annotate", "--message", "release v1", "v1")
-	r.git("checkout", "--quiet", "-b", "feature")
-	fx.c3 = r.commit("c3", map[string]string{"feature.txt": "f\n"})
-	r.git("checkout", "--quiet", "main")
-	fx.c2 = r.commit("c2", map[string]string{"README.md": "v2\n"})
-	r.git("tag", "light")
+	fx.c0 = r.CommitFiles("c0", map[string]string{"README.md": "v0\n"})
+	fx.c1 = r.CommitFiles("c1", map[string]string{"README.md": "v1\n", "deploy/app.yaml": "kind: App\n"})
+	r.Git("tag", "--annotate", "--message", "release v1", "v1")
+	r.Git("checkout", "--quiet", "-b", "feature")
+	fx.c3 = r.CommitFiles("c3", map[string]string{"feature.txt": "f\n"})
+	r.Git("checkout", "--quiet", "main")
+	fx.c2 = r.CommitFiles("c2", map[string]string{"README.md": "v2\n"})
+	r.Git("tag", "light")
 	return fx
 }
 
@@ -265,8 +267,8 @@ func TestFetchCancelledContext(t *testing.T) {
 
 func TestFetchWritesSymlinksAndModes(t *testing.T) {
 	root := t.TempDir()
-	r := newTestRepo(t, root, "links")
-	r.commit("files", map[string]string{"base/kustomization.yaml": "resources: []\n", "bin/run.sh": "#!/bin/sh\n"})
+	r := gitfixture.NewAt(t, filepath.Join(root, "links"))
+	r.CommitFiles("files", map[string]string{"base/kustomization.yaml": "resources: []\n", "bin/run.sh": "#!/bin/sh\n"})
 	if err := os.Chmod(filepath.Join(r.Dir, "bin/run.sh"), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -286,7 +288,7 @@ func TestFetchWritesSymlinksAndModes(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	r.commit("links", nil)
+	r.CommitFiles("links", nil)
 
 	got, err := newTestFetcher(t).Fetch(t.Context(), Options{URL: r.Dir})
 	if err != nil {

@@ -3,13 +3,12 @@ package source
 import (
 	"net"
 	"net/http"
-	"net/http/cgi"
 	"net/http/httptest"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/meshintent/meshintent/internal/gitfixture"
 )
 
 // httpAuth is what a test git server demands.
@@ -34,18 +33,9 @@ type gitHTTPServer struct {
 // root. A zero auth serves anonymously.
 func newGitHTTPServer(t *testing.T, root string, auth httpAuth) *gitHTTPServer {
 	t.Helper()
-	execPath, err := exec.Command("git", "--exec-path").Output()
+	backend, err := gitfixture.Handler(root, testLogWriter{t})
 	if err != nil {
-		t.Fatalf("git --exec-path: %v", err)
-	}
-	backend := &cgi.Handler{
-		Path: filepath.Join(strings.TrimSpace(string(execPath)), "git-http-backend"),
-		Env: append(gitEnv(),
-			"GIT_PROJECT_ROOT="+root,
-			"GIT_HTTP_EXPORT_ALL=1",
-		),
-		InheritEnv: []string{"PATH"},
-		Stderr:     testLogWriter{t},
+		t.Fatal(err)
 	}
 	s := &gitHTTPServer{}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -7,12 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/meshintent/meshintent/internal/gitfixture"
 )
 
 // history is an upstream repository made with the git CLI:
@@ -20,32 +21,30 @@ import (
 //	c1 (tag v1, annotated) - c2 (tag light) - c3 - m (main: merge of feature)
 //	                            \- c4 (feature) -/
 type history struct {
-	up                *testRepo
+	up                *gitfixture.Repo
 	c1, c2, c3, c4, m string
 }
 
 func newHistory(t *testing.T, root string) *history {
 	t.Helper()
-	h := &history{up: newTestRepo(t, root, "upstream")}
-	h.c1 = h.up.commit("one", map[string]string{"f": "1"})
-	h.up.git("tag", "-a", "v1", "-m", "release v1")
-	h.c2 = h.up.commit("two", map[string]string{"f": "2"})
-	h.up.git("tag", "light")
-	h.up.git("checkout", "-q", "-b", "feature")
-	h.c4 = h.up.commit("feature", map[string]string{"g": "4"})
-	h.up.git("checkout", "-q", "main")
-	h.c3 = h.up.commit("three", map[string]string{"f": "3"})
-	h.up.git("merge", "-q", "--no-ff", "-m", "merge feature", "feature")
-	h.m = h.up.git("rev-parse", "HEAD")
+	h := &history{up: gitfixture.NewAt(t, filepath.Join(root, "upstream"))}
+	h.c1 = h.up.CommitFiles("one", map[string]string{"f": "1"})
+	h.up.Git("tag", "-a", "v1", "-m", "release v1")
+	h.c2 = h.up.CommitFiles("two", map[string]string{"f": "2"})
+	h.up.Git("tag", "light")
+	h.up.Git("checkout", "-q", "-b", "feature")
+	h.c4 = h.up.CommitFiles("feature", map[string]string{"g": "4"})
+	h.up.Git("checkout", "-q", "main")
+	h.c3 = h.up.CommitFiles("three", map[string]string{"f": "3"})
+	h.up.Git("merge", "-q", "--no-ff", "-m", "merge feature", "feature")
+	h.m = h.up.Git("rev-parse", "HEAD")
 	return h
 }
 
 // revParse is what git itself resolves spec to in dir, or "" when git
 // cannot.
 func revParse(dir, spec string) string {
-	cmd := exec.Command("git", "rev-parse", "--verify", "--quiet", spec+"^{commit}")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), gitEnv()...)
+	cmd := gitfixture.Command(context.Background(), dir, "rev-parse", "--verify", "--quiet", spec+"^{commit}")
 	out, err := cmd.Output()
 	if err != nil {
 		return ""
@@ -103,7 +102,7 @@ func checkResolve(t *testing.T, dir string, tests []resolveCase) {
 func TestResolveInAFullClone(t *testing.T) {
 	root := t.TempDir()
 	h := newHistory(t, root)
-	runGit(t, root, "clone", "-q", h.up.Dir, "clone")
+	gitfixture.Git(t, root, "clone", "-q", h.up.Dir, "clone")
 	dir := filepath.Join(root, "clone")
 	checkResolve(t, dir, []resolveCase{
 		{spec: "HEAD", want: h.m},
@@ -180,15 +179,15 @@ func TestResolveInCIClones(t *testing.T) {
 	root := t.TempDir()
 	h := newHistory(t, root)
 	origin := filepath.Join(root, "origin.git")
-	runGit(t, root, "clone", "-q", "--bare", h.up.Dir, origin)
+	gitfixture.Git(t, root, "clone", "-q", "--bare", h.up.Dir, origin)
 	// GitHub keeps the merge of a pull request in refs/pull/N/merge.
-	runGit(t, origin, "update-ref", "refs/pull/7/merge", h.m)
+	gitfixture.Git(t, origin, "update-ref", "refs/pull/7/merge", h.m)
 	url := "file://" + origin
 
 	t.Run("git clone --depth 1 of a branch, then git fetch --depth 1 origin main", func(t *testing.T) {
-		runGit(t, root, "clone", "-q", "--depth", "1", "--branch", "feature", url, "shallow")
+		gitfixture.Git(t, root, "clone", "-q", "--depth", "1", "--branch", "feature", url, "shallow")
 		dir := filepath.Join(root, "shallow")
-		runGit(t, dir, "fetch", "-q", "--depth", "1", "origin", "main")
+		gitfixture.Git(t, dir, "fetch", "-q", "--depth", "1", "origin", "main")
 		checkResolve(t, dir, []resolveCase{
 			{spec: "HEAD", want: h.c4},
 			{spec: "feature", want: h.c4},
@@ -203,17 +202,17 @@ func TestResolveInCIClones(t *testing.T) {
 			{spec: "origin/main", wantErr: ErrRefNotFound, wantMsg: "a shallow clone: it holds only what was fetched); fetch it first: git fetch --depth=1 origin main:refs/remotes/origin/main"},
 			{spec: h.c2, wantErr: ErrRefNotFound, wantMsg: "git fetch --depth=1 origin " + h.c2},
 		})
-		runGit(t, dir, "fetch", "-q", "--depth", "1", "origin", "main:refs/remotes/origin/main")
+		gitfixture.Git(t, dir, "fetch", "-q", "--depth", "1", "origin", "main:refs/remotes/origin/main")
 		checkResolve(t, dir, []resolveCase{{spec: "origin/main", want: h.m}})
 	})
 
 	t.Run("GitHub Actions: detached at the pull request's merge ref", func(t *testing.T) {
 		dir := filepath.Join(root, "actions")
-		runGit(t, root, "init", "-q", dir)
-		runGit(t, dir, "remote", "add", "origin", url)
-		runGit(t, dir, "fetch", "-q", "--depth=1", "origin", "+refs/pull/7/merge:refs/remotes/pull/7/merge")
-		runGit(t, dir, "checkout", "-q", "--detach", "refs/remotes/pull/7/merge")
-		runGit(t, dir, "fetch", "-q", "--depth=1", "origin", "feature")
+		gitfixture.Git(t, root, "init", "-q", dir)
+		gitfixture.Git(t, dir, "remote", "add", "origin", url)
+		gitfixture.Git(t, dir, "fetch", "-q", "--depth=1", "origin", "+refs/pull/7/merge:refs/remotes/pull/7/merge")
+		gitfixture.Git(t, dir, "checkout", "-q", "--detach", "refs/remotes/pull/7/merge")
+		gitfixture.Git(t, dir, "fetch", "-q", "--depth=1", "origin", "feature")
 		checkResolve(t, dir, []resolveCase{
 			{spec: "HEAD", want: h.m},
 			{spec: "refs/remotes/pull/7/merge", want: h.m},
@@ -252,9 +251,9 @@ func TestResolveInCIClones(t *testing.T) {
 // first four hex digits: the short SHA lists both, a longer one resolves.
 func TestResolveAmbiguousShortSHA(t *testing.T) {
 	root := t.TempDir()
-	r := newTestRepo(t, root, "repo")
-	base := r.commit("base", map[string]string{"f": "1"})
-	tree := r.git("rev-parse", "HEAD^{tree}")
+	r := gitfixture.NewAt(t, filepath.Join(root, "repo"))
+	base := r.CommitFiles("base", map[string]string{"f": "1"})
+	tree := r.Git("rev-parse", "HEAD^{tree}")
 	body := func(i int) string {
 		return fmt.Sprintf("tree %s\nparent %s\nauthor test <test@example.com> 1700000000 +0000\ncommitter test <test@example.com> 1700000000 +0000\n\nattempt %d\n", tree, base, i)
 	}
@@ -270,8 +269,7 @@ func TestResolveAmbiguousShortSHA(t *testing.T) {
 	}
 	var shas []string
 	for _, i := range []int{a, b} {
-		cmd := exec.Command("git", "hash-object", "-t", "commit", "-w", "--stdin")
-		cmd.Dir = r.Dir
+		cmd := gitfixture.Command(context.Background(), r.Dir, "hash-object", "-t", "commit", "-w", "--stdin")
 		cmd.Stdin = strings.NewReader(body(i))
 		out, err := cmd.Output()
 		if err != nil {
@@ -316,15 +314,15 @@ func minSHA(s []string) string {
 
 func TestCheckoutLocalCommit(t *testing.T) {
 	root := t.TempDir()
-	r := newTestRepo(t, root, "repo")
-	first := r.commit("one", map[string]string{"base/a.yaml": "a: 1\n", "b.yaml": "b\n"})
+	r := gitfixture.NewAt(t, filepath.Join(root, "repo"))
+	first := r.CommitFiles("one", map[string]string{"base/a.yaml": "a: 1\n", "b.yaml": "b\n"})
 	if err := os.Symlink("../../../etc/passwd", filepath.Join(r.Dir, "base", "out")); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.Symlink("a.yaml", filepath.Join(r.Dir, "base", "in")); err != nil {
 		t.Fatal(err)
 	}
-	second := r.commit("two", map[string]string{"base/a.yaml": "a: 2\n", "b.yaml": ""})
+	second := r.CommitFiles("two", map[string]string{"base/a.yaml": "a: 2\n", "b.yaml": ""})
 	// Uncommitted edits are not part of a commit.
 	if err := os.WriteFile(filepath.Join(r.Dir, "base", "a.yaml"), []byte("a: dirty\n"), 0o644); err != nil {
 		t.Fatal(err)

@@ -2,6 +2,7 @@ package source
 
 import (
 	"bytes"
+	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/pem"
@@ -9,8 +10,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -18,6 +17,8 @@ import (
 
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
+
+	"github.com/meshintent/meshintent/internal/gitfixture"
 )
 
 // sshKey is a generated ed25519 key pair.
@@ -179,8 +180,7 @@ func (s *gitSSHServer) session(ch ssh.Channel, reqs <-chan *ssh.Request) {
 }
 
 func (s *gitSSHServer) uploadPack(ch ssh.Channel, repo string) uint32 {
-	cmd := exec.Command("git", "upload-pack", repo)
-	cmd.Env = append(os.Environ(), gitEnv()...)
+	cmd := gitfixture.Command(context.Background(), "", "upload-pack", repo)
 	cmd.Stdout = ch
 	cmd.Stderr = ch.Stderr()
 	stdin, err := cmd.StdinPipe()

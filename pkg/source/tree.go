@@ -131,14 +131,23 @@ func writeTree(ctx context.Context, repo *git.Repository, tree *object.Tree, roo
 	}
 }
 
-func writeBlob(repo *git.Repository, hash plumbing.Hash, dst string, perm os.FileMode) (err error) {
+// openBlob opens the content of the blob hash; the caller closes it.
+func openBlob(repo *git.Repository, hash plumbing.Hash) (io.ReadCloser, error) {
 	blob, err := repo.BlobObject(hash)
 	if err != nil {
-		return cacheError(fmt.Errorf("read blob %s: %w", hash, err))
+		return nil, cacheError(fmt.Errorf("read blob %s: %w", hash, err))
 	}
 	r, err := blob.Reader()
 	if err != nil {
-		return cacheError(fmt.Errorf("read blob %s: %w", hash, err))
+		return nil, cacheError(fmt.Errorf("read blob %s: %w", hash, err))
+	}
+	return r, nil
+}
+
+func writeBlob(repo *git.Repository, hash plumbing.Hash, dst string, perm os.FileMode) (err error) {
+	r, err := openBlob(repo, hash)
+	if err != nil {
+		return err
 	}
 	defer r.Close()
 	f, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
@@ -179,13 +188,9 @@ const EscapingLinkMaxTarget = 200
 // symlink where the repository has one, and nothing reads outside the tree
 // through it.
 func writeSymlink(repo *git.Repository, hash plumbing.Hash, name, dst string) error {
-	blob, err := repo.BlobObject(hash)
+	r, err := openBlob(repo, hash)
 	if err != nil {
-		return cacheError(fmt.Errorf("read blob %s: %w", hash, err))
-	}
-	r, err := blob.Reader()
-	if err != nil {
-		return cacheError(fmt.Errorf("read blob %s: %w", hash, err))
+		return err
 	}
 	defer r.Close()
 	target, err := io.ReadAll(io.LimitReader(r, 4096))

@@ -9,14 +9,16 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/meshintent/meshintent/internal/gitfixture"
 )
 
 // dirtyRepo is a repository whose work tree differs from HEAD in every way
 // git diff HEAD can see, and holds files git ignores.
-func dirtyRepo(t *testing.T) *testRepo {
+func dirtyRepo(t *testing.T) *gitfixture.Repo {
 	t.Helper()
-	r := newTestRepo(t, t.TempDir(), "repo")
-	r.commit("one", map[string]string{
+	r := gitfixture.NewAt(t, filepath.Join(t.TempDir(), "repo"))
+	r.CommitFiles("one", map[string]string{
 		".gitignore":         "*.secret\nbuild/\n",
 		"a.yaml":             "a: committed\n",
 		"gone.yaml":          "gone\n",
@@ -28,8 +30,8 @@ func dirtyRepo(t *testing.T) *testRepo {
 	})
 	// A tracked file below an ignored directory stays, as in git.
 	write(t, r.Dir, "build/keep.yaml", "keep\n")
-	r.git("add", "-f", "build/keep.yaml")
-	r.git("commit", "-q", "-m", "keep")
+	r.Git("add", "-f", "build/keep.yaml")
+	r.Git("commit", "-q", "-m", "keep")
 
 	write(t, r.Dir, "a.yaml", "a: edited\n")           // modified, not staged
 	write(t, r.Dir, "new.yaml", "new\n")               // untracked
@@ -42,9 +44,9 @@ func dirtyRepo(t *testing.T) *testRepo {
 	write(t, r.Dir, "nested/file.yaml", "not ours\n")  // inside it
 	write(t, r.Dir, ".git/info/exclude", "excluded.yaml\n")
 	// Another repository, with a commit, inside this one.
-	runGit(t, r.Dir, "init", "-q", "nested")
-	runGit(t, filepath.Join(r.Dir, "nested"), "commit", "-q", "--allow-empty", "-m", "theirs")
-	r.git("add", "staged.yaml")
+	gitfixture.Git(t, r.Dir, "init", "-q", "nested")
+	gitfixture.Git(t, filepath.Join(r.Dir, "nested"), "commit", "-q", "--allow-empty", "-m", "theirs")
+	r.Git("add", "staged.yaml")
 	if err := os.Remove(filepath.Join(r.Dir, "gone.yaml")); err != nil {
 		t.Fatal(err)
 	}
@@ -124,9 +126,9 @@ func TestSnapshotIsTheWorkTreeAsGitSeesIt(t *testing.T) {
 			}
 			// git's own list of what git diff HEAD sees must match.
 			var gitPaths []string
-			cached := runGit(t, r.Dir, "ls-files", "--cached", "--", "./"+tt.sub)
-			others := runGit(t, r.Dir, "ls-files", "--others", "--exclude-standard", "--", "./"+tt.sub)
-			deleted := strings.Split(runGit(t, r.Dir, "ls-files", "--deleted"), "\n")
+			cached := gitfixture.Git(t, r.Dir, "ls-files", "--cached", "--", "./"+tt.sub)
+			others := gitfixture.Git(t, r.Dir, "ls-files", "--others", "--exclude-standard", "--", "./"+tt.sub)
+			deleted := strings.Split(gitfixture.Git(t, r.Dir, "ls-files", "--deleted"), "\n")
 			for _, p := range strings.Split(cached+"\n"+others, "\n") {
 				if p != "" && !strings.HasSuffix(p, "/") && !slices.Contains(deleted, p) {
 					gitPaths = append(gitPaths, p)
@@ -153,7 +155,7 @@ func TestSnapshotIsTheWorkTreeAsGitSeesIt(t *testing.T) {
 }
 
 func TestSnapshotOfARepositoryWithoutCommits(t *testing.T) {
-	r := newTestRepo(t, t.TempDir(), "repo")
+	r := gitfixture.NewAt(t, filepath.Join(t.TempDir(), "repo"))
 	write(t, r.Dir, "k.yaml", "k\n")
 	repo, err := OpenLocal(r.Dir)
 	if err != nil {

@@ -154,33 +154,27 @@ func bookinfo() Input {
 // replace returns in with each object of the same kind, namespace and name
 // as one of objs replaced by it, and the others appended.
 func replace(in Input, objs ...manifest.Object) Input {
-	out := Input{Objects: append(manifest.Set(nil), in.Objects...), Intents: in.Intents}
-	for _, o := range objs {
-		found := false
-		for i, x := range out.Objects {
-			if x.ID() == o.ID() {
-				out.Objects[i], found = o, true
-			}
-		}
-		if !found {
-			out.Objects = append(out.Objects, o)
-		}
-	}
-	return out
+	return Input{Objects: replaceByID(in.Objects, objs), Intents: in.Intents}
 }
 
 // replaceIntents does the same for intents.
 func replaceIntents(in Input, docs ...intent.Document) Input {
-	out := Input{Objects: in.Objects, Intents: append([]intent.Document(nil), in.Intents...)}
-	for _, d := range docs {
+	return Input{Objects: in.Objects, Intents: replaceByID(in.Intents, docs)}
+}
+
+// replaceByID returns a copy of list with each element of the same ID() as
+// one of items replaced by it, and the other items appended.
+func replaceByID[S ~[]E, E interface{ ID() string }](list S, items []E) S {
+	out := append(S(nil), list...)
+	for _, item := range items {
 		found := false
-		for i, x := range out.Intents {
-			if x.ID() == d.ID() {
-				out.Intents[i], found = d, true
+		for i, x := range out {
+			if x.ID() == item.ID() {
+				out[i], found = item, true
 			}
 		}
 		if !found {
-			out.Intents = append(out.Intents, d)
+			out = append(out, item)
 		}
 	}
 	return out

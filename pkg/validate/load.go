@@ -25,7 +25,7 @@ import (
 // name starts with a dot.
 //
 // A symlink in the tree is followed as FS follows it (a repository's FS
-// refuses one leading out of the repository: see render.RootFS) to a file,
+// refuses one leading out of the repository: see rootfs.FS in pkg/render/rootfs) to a file,
 // never to a directory: a linked directory is skipped, so that a link loop
 // cannot make the walk endless.
 type Source struct {

@@ -318,32 +318,20 @@ func policyRules(c *ast.Compiler) (rules, exceptions []rule) {
 				continue
 			}
 			rname := ref[0].Value.(ast.Var).String()
-			if rname == exceptionRuleName {
-				key := pkg + "\x00" + rname
-				x, ok := byRef[key]
-				if !ok {
-					x = &rule{pkg: pkg, name: rname, severity: severityException, file: r.Location.File}
-					byRef[key] = x
-				} else if x.file != r.Location.File {
-					x.file = ""
-				}
-				if r.Head.RuleKind() != ast.MultiValue {
-					notSet[key] = true
-				}
-				x.usesIndex = x.usesIndex || readsIndex(c, r)
-				anyKind[key] = true
+			var sev Severity
+			switch {
+			case rname == exceptionRuleName:
+				sev = severityException
+			case !policyRuleName.MatchString(rname):
 				continue
-			}
-			if !policyRuleName.MatchString(rname) {
-				continue
+			case strings.HasPrefix(rname, "warn"):
+				sev = SeverityWarn
+			default:
+				sev = SeverityDeny
 			}
 			key := pkg + "\x00" + rname
 			x, ok := byRef[key]
 			if !ok {
-				sev := SeverityDeny
-				if strings.HasPrefix(rname, "warn") {
-					sev = SeverityWarn
-				}
 				x = &rule{pkg: pkg, name: rname, severity: sev, file: r.Location.File}
 				byRef[key] = x
 			} else if x.file != r.Location.File {
@@ -353,7 +341,12 @@ func policyRules(c *ast.Compiler) (rules, exceptions []rule) {
 				notSet[key] = true
 			}
 			x.usesIndex = x.usesIndex || readsIndex(c, r)
-			// A rule is limited to the kinds all its definitions test for.
+			// An exception rule is asked of every input; a policy rule is
+			// limited to the kinds all its definitions test for.
+			if sev == severityException {
+				anyKind[key] = true
+				continue
+			}
 			kind, ok := kindTest(r)
 			if !ok {
 				anyKind[key] = true

@@ -18,16 +18,8 @@ var githubRepoURLs = []string{
 
 // githubRequest is a GitHub delivery of body with the given signature.
 func githubRequest(event, delivery, signature, body string) request {
-	h := map[string]string{
-		"Content-Type":       "application/json",
-		"User-Agent":         "GitHub-Hookshot/a1b2c3d",
-		headerGitHubEvent:    event,
-		headerGitHubDelivery: delivery,
-	}
-	if signature != "" {
-		h[headerGitHubSignature] = signature
-	}
-	return request{path: PathGitHub, header: h, body: body}
+	return providerRequest(PathGitHub, "GitHub-Hookshot/a1b2c3d", body,
+		headerGitHubEvent, event, headerGitHubDelivery, delivery, headerGitHubSignature, signature)
 }
 
 // signedGitHub is a GitHub delivery of body signed with the test secret.
@@ -58,21 +50,15 @@ func TestGitHub(t *testing.T) {
 			name: "a signed push to a branch triggers with its branch, commit and URLs",
 			reqs: []request{signedGitHub("push", delivery, push)},
 			want: exchange{
-				Responses: only(http.StatusAccepted, "triggered 2 IntentSyncs\n"),
-				Calls: []Event{{
-					Provider:   "github",
-					RepoURLs:   githubRepoURLs,
-					Branch:     "main",
-					Commit:     "0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c",
-					DeliveryID: delivery,
-				}},
+				Responses: []response{triggered},
+				Calls:     []Event{githubPushEvent(githubPushCommit, delivery)},
 			},
 		},
 		{
 			name: "a signed tag push triggers with the tag and no branch",
 			reqs: []request{signedGitHub("push", delivery, fixture(t, "github-tag.json"))},
 			want: exchange{
-				Responses: only(http.StatusAccepted, "triggered 2 IntentSyncs\n"),
+				Responses: []response{triggered},
 				Calls: []Event{{
 					Provider:   "github",
 					RepoURLs:   githubRepoURLs,
@@ -86,7 +72,7 @@ func TestGitHub(t *testing.T) {
 			name: "a branch deletion triggers without a commit",
 			reqs: []request{signedGitHub("push", delivery, fixture(t, "github-delete.json"))},
 			want: exchange{
-				Responses: only(http.StatusAccepted, "triggered 2 IntentSyncs\n"),
+				Responses: []response{triggered},
 				Calls: []Event{{
 					Provider:   "github",
 					RepoURLs:   githubRepoURLs,
@@ -99,14 +85,8 @@ func TestGitHub(t *testing.T) {
 			name: "a form-encoded push is signed over the form and decoded from its payload field",
 			reqs: []request{formRequest},
 			want: exchange{
-				Responses: only(http.StatusAccepted, "triggered 2 IntentSyncs\n"),
-				Calls: []Event{{
-					Provider:   "github",
-					RepoURLs:   githubRepoURLs,
-					Branch:     "main",
-					Commit:     "0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c",
-					DeliveryID: delivery,
-				}},
+				Responses: []response{triggered},
+				Calls:     []Event{githubPushEvent(githubPushCommit, delivery)},
 			},
 		},
 		{
@@ -136,17 +116,8 @@ func TestGitHub(t *testing.T) {
 				signedGitHub("push", delivery, push),
 			},
 			want: exchange{
-				Responses: []response{
-					{http.StatusAccepted, "triggered 2 IntentSyncs\n"},
-					{http.StatusConflict, "delivery already received\n"},
-				},
-				Calls: []Event{{
-					Provider:   "github",
-					RepoURLs:   githubRepoURLs,
-					Branch:     "main",
-					Commit:     "0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c",
-					DeliveryID: delivery,
-				}},
+				Responses: []response{triggered, replayed},
+				Calls:     []Event{githubPushEvent(githubPushCommit, delivery)},
 			},
 		},
 		{

@@ -15,16 +15,8 @@ var gitlabRepoURLs = []string{
 
 // gitlabRequest is a GitLab delivery of body with the given token.
 func gitlabRequest(event, delivery, token, body string) request {
-	h := map[string]string{
-		"Content-Type":       "application/json",
-		"User-Agent":         "GitLab/17.11.0",
-		headerGitLabEvent:    event,
-		headerGitLabDelivery: delivery,
-	}
-	if token != "" {
-		h[headerGitLabToken] = token
-	}
-	return request{path: PathGitLab, header: h, body: body}
+	return providerRequest(PathGitLab, "GitLab/17.11.0", body,
+		headerGitLabEvent, event, headerGitLabDelivery, delivery, headerGitLabToken, token)
 }
 
 func TestGitLab(t *testing.T) {
@@ -50,7 +42,7 @@ func TestGitLab(t *testing.T) {
 			name: "a push with the right token triggers with its branch, commit and URLs",
 			reqs: []request{gitlabRequest("Push Hook", delivery, testSecret, push)},
 			want: exchange{
-				Responses: only(http.StatusAccepted, "triggered 2 IntentSyncs\n"),
+				Responses: []response{triggered},
 				Calls:     []Event{pushEvent},
 			},
 		},
@@ -58,7 +50,7 @@ func TestGitLab(t *testing.T) {
 			name: "a tag push without after takes its commit from checkout_sha",
 			reqs: []request{gitlabRequest("Tag Push Hook", delivery, testSecret, fixture(t, "gitlab-tag.json"))},
 			want: exchange{
-				Responses: only(http.StatusAccepted, "triggered 2 IntentSyncs\n"),
+				Responses: []response{triggered},
 				Calls: []Event{{
 					Provider:   "gitlab",
 					RepoURLs:   gitlabRepoURLs,
@@ -90,11 +82,8 @@ func TestGitLab(t *testing.T) {
 				gitlabRequest("Push Hook", delivery, testSecret, push),
 			},
 			want: exchange{
-				Responses: []response{
-					{http.StatusAccepted, "triggered 2 IntentSyncs\n"},
-					{http.StatusConflict, "delivery already received\n"},
-				},
-				Calls: []Event{pushEvent},
+				Responses: []response{triggered, replayed},
+				Calls:     []Event{pushEvent},
 			},
 		},
 		{
@@ -104,10 +93,7 @@ func TestGitLab(t *testing.T) {
 				gitlabRequest("Push Hook", "", testSecret, push),
 			},
 			want: exchange{
-				Responses: []response{
-					{http.StatusAccepted, "triggered 2 IntentSyncs\n"},
-					{http.StatusConflict, "delivery already received\n"},
-				},
+				Responses: []response{triggered, replayed},
 				Calls: []Event{
 					{Provider: "gitlab", RepoURLs: gitlabRepoURLs, Branch: "release/2026.05", Commit: pushEvent.Commit},
 				},

@@ -132,6 +132,20 @@ type receiverCase struct {
 	want exchange
 }
 
+// providerRequest is a JSON POST of body to path from userAgent, with the
+// given header name and value pairs; a pair whose value is empty is left
+// out, except the first two (the event and delivery headers), which a
+// provider always sends.
+func providerRequest(path, userAgent, body string, headerPairs ...string) request {
+	h := map[string]string{"Content-Type": "application/json", "User-Agent": userAgent}
+	for i := 0; i+1 < len(headerPairs); i += 2 {
+		if name, value := headerPairs[i], headerPairs[i+1]; value != "" || i < 4 {
+			h[name] = value
+		}
+	}
+	return request{path: path, header: h, body: body}
+}
+
 // startReceiver serves a new Receiver over real HTTP on 127.0.0.1; the
 // trigger reports waking two IntentSyncs per call.
 func startReceiver(t testing.TB, opts Options) (*httptest.Server, *Receiver, *recorder) {
@@ -207,4 +221,27 @@ func runReceiverCases(t *testing.T, cases []receiverCase) {
 // only returns its argument, to build an exchange's responses tersely.
 func only(status int, body string) []response {
 	return []response{{Status: status, Body: body}}
+}
+
+// The responses the receivers give most often.
+var (
+	triggered = response{http.StatusAccepted, "triggered 2 IntentSyncs\n"}
+	replayed  = response{http.StatusConflict, "delivery already received\n"}
+)
+
+// Head commits of the push fixtures.
+const (
+	githubPushCommit = "0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c" // github-push.json
+	gitlabPushCommit = "da1560886d4f094c3e6c9ef40349f7d38b5d27d7" // gitlab-push.json
+)
+
+// githubPushEvent is the Event of a push of commit to main of the github-*.json
+// fixtures' repository.
+func githubPushEvent(commit, delivery string) Event {
+	return Event{Provider: "github", RepoURLs: githubRepoURLs, Branch: "main", Commit: commit, DeliveryID: delivery}
+}
+
+// gitlabPushEvent is the Event of the gitlab-push.json fixture.
+func gitlabPushEvent(delivery string) Event {
+	return Event{Provider: "gitlab", RepoURLs: gitlabRepoURLs, Branch: "release/2026.05", Commit: gitlabPushCommit, DeliveryID: delivery}
 }

@@ -97,39 +97,20 @@ func TestReceiverReplayWindow(t *testing.T) {
 	// otherPush is the same push event for another commit: a different
 	// signed body.
 	const otherCommit = "1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f"
-	otherPush := strings.Replace(push, `"after": "0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c"`, `"after": "`+otherCommit+`"`, 1)
+	otherPush := strings.Replace(push, `"after": "`+githubPushCommit+`"`, `"after": "`+otherCommit+`"`, 1)
 	if otherPush == push {
 		t.Fatal("fixture github-push.json has no after field to change")
 	}
 
-	runReceiverCases(t, []receiverCase{
+	gitlabPushBody := fixture(t, "gitlab-push.json")
+	cases := []receiverCase{
 		{
 			name: "a delivery ID is forgotten once the window has passed",
 			opts: Options{ReplayWindow: time.Minute},
 			reqs: []request{signedGitHub("push", delivery, push), later},
 			want: exchange{
-				Responses: []response{
-					{http.StatusAccepted, "triggered 2 IntentSyncs\n"},
-					{http.StatusAccepted, "triggered 2 IntentSyncs\n"},
-				},
-				Calls: []Event{
-					{Provider: "github", RepoURLs: githubRepoURLs, Branch: "main", Commit: "0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c", DeliveryID: delivery},
-					{Provider: "github", RepoURLs: githubRepoURLs, Branch: "main", Commit: "0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c", DeliveryID: delivery},
-				},
-			},
-		},
-		{
-			name: "a delivery ID is remembered until the end of the window",
-			opts: Options{ReplayWindow: time.Minute},
-			reqs: []request{signedGitHub("push", delivery, push), justInTime},
-			want: exchange{
-				Responses: []response{
-					{http.StatusAccepted, "triggered 2 IntentSyncs\n"},
-					{http.StatusConflict, "delivery already received\n"},
-				},
-				Calls: []Event{
-					{Provider: "github", RepoURLs: githubRepoURLs, Branch: "main", Commit: "0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c", DeliveryID: delivery},
-				},
+				Responses: []response{triggered, triggered},
+				Calls:     []Event{githubPushEvent(githubPushCommit, delivery), githubPushEvent(githubPushCommit, delivery)},
 			},
 		},
 		{
@@ -139,82 +120,16 @@ func TestReceiverReplayWindow(t *testing.T) {
 				signedGitHub("push", delivery, push),
 			},
 			want: exchange{
-				Responses: []response{
-					{http.StatusUnauthorized, "invalid signature\n"},
-					{http.StatusAccepted, "triggered 2 IntentSyncs\n"},
-				},
-				Calls: []Event{
-					{Provider: "github", RepoURLs: githubRepoURLs, Branch: "main", Commit: "0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c", DeliveryID: delivery},
-				},
-			},
-		},
-		{
-			name: "a captured GitHub body resent under a new delivery ID is a replay",
-			reqs: []request{signedGitHub("push", delivery, push), signedGitHub("push", "d-2", push)},
-			want: exchange{
-				Responses: []response{
-					{http.StatusAccepted, "triggered 2 IntentSyncs\n"},
-					{http.StatusConflict, "delivery already received\n"},
-				},
-				Calls: []Event{
-					{Provider: "github", RepoURLs: githubRepoURLs, Branch: "main", Commit: "0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c", DeliveryID: delivery},
-				},
-			},
-		},
-		{
-			name: "a captured GitHub body resent without a delivery ID is a replay",
-			reqs: []request{signedGitHub("push", delivery, push), signedGitHub("push", "", push)},
-			want: exchange{
-				Responses: []response{
-					{http.StatusAccepted, "triggered 2 IntentSyncs\n"},
-					{http.StatusConflict, "delivery already received\n"},
-				},
-				Calls: []Event{
-					{Provider: "github", RepoURLs: githubRepoURLs, Branch: "main", Commit: "0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c", DeliveryID: delivery},
-				},
-			},
-		},
-		{
-			name: "a captured GitLab body resent under a new event UUID is a replay",
-			reqs: []request{
-				gitlabRequest("Push Hook", delivery, testSecret, fixture(t, "gitlab-push.json")),
-				gitlabRequest("Push Hook", "d-2", testSecret, fixture(t, "gitlab-push.json")),
-			},
-			want: exchange{
-				Responses: []response{
-					{http.StatusAccepted, "triggered 2 IntentSyncs\n"},
-					{http.StatusConflict, "delivery already received\n"},
-				},
-				Calls: []Event{
-					{Provider: "gitlab", RepoURLs: gitlabRepoURLs, Branch: "release/2026.05", Commit: "da1560886d4f094c3e6c9ef40349f7d38b5d27d7", DeliveryID: delivery},
-				},
-			},
-		},
-		{
-			name: "a different body under a delivery ID already received is refused",
-			reqs: []request{signedGitHub("push", delivery, push), signedGitHub("push", delivery, otherPush)},
-			want: exchange{
-				Responses: []response{
-					{http.StatusAccepted, "triggered 2 IntentSyncs\n"},
-					{http.StatusConflict, "delivery already received\n"},
-				},
-				Calls: []Event{
-					{Provider: "github", RepoURLs: githubRepoURLs, Branch: "main", Commit: "0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c", DeliveryID: delivery},
-				},
+				Responses: []response{{http.StatusUnauthorized, "invalid signature\n"}, triggered},
+				Calls:     []Event{githubPushEvent(githubPushCommit, delivery)},
 			},
 		},
 		{
 			name: "a different body under a new delivery ID is a new delivery",
 			reqs: []request{signedGitHub("push", delivery, push), signedGitHub("push", "d-2", otherPush)},
 			want: exchange{
-				Responses: []response{
-					{http.StatusAccepted, "triggered 2 IntentSyncs\n"},
-					{http.StatusAccepted, "triggered 2 IntentSyncs\n"},
-				},
-				Calls: []Event{
-					{Provider: "github", RepoURLs: githubRepoURLs, Branch: "main", Commit: "0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c", DeliveryID: delivery},
-					{Provider: "github", RepoURLs: githubRepoURLs, Branch: "main", Commit: otherCommit, DeliveryID: "d-2"},
-				},
+				Responses: []response{triggered, triggered},
+				Calls:     []Event{githubPushEvent(githubPushCommit, delivery), githubPushEvent(otherCommit, "d-2")},
 			},
 		},
 		{
@@ -225,35 +140,50 @@ func TestReceiverReplayWindow(t *testing.T) {
 				signedGitHub("push", "d-2", otherPush),
 			},
 			want: exchange{
-				Responses: []response{
-					{http.StatusAccepted, "triggered 2 IntentSyncs\n"},
-					{http.StatusConflict, "delivery already received\n"},
-					{http.StatusAccepted, "triggered 2 IntentSyncs\n"},
-				},
-				Calls: []Event{
-					{Provider: "github", RepoURLs: githubRepoURLs, Branch: "main", Commit: "0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c", DeliveryID: delivery},
-					{Provider: "github", RepoURLs: githubRepoURLs, Branch: "main", Commit: otherCommit, DeliveryID: "d-2"},
-				},
+				Responses: []response{triggered, replayed, triggered},
+				Calls:     []Event{githubPushEvent(githubPushCommit, delivery), githubPushEvent(otherCommit, "d-2")},
 			},
 		},
 		{
 			name: "the same delivery ID from two providers is two deliveries",
 			reqs: []request{
 				signedGitHub("push", delivery, push),
-				gitlabRequest("Push Hook", delivery, testSecret, fixture(t, "gitlab-push.json")),
+				gitlabRequest("Push Hook", delivery, testSecret, gitlabPushBody),
 			},
 			want: exchange{
-				Responses: []response{
-					{http.StatusAccepted, "triggered 2 IntentSyncs\n"},
-					{http.StatusAccepted, "triggered 2 IntentSyncs\n"},
-				},
-				Calls: []Event{
-					{Provider: "github", RepoURLs: githubRepoURLs, Branch: "main", Commit: "0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c", DeliveryID: delivery},
-					{Provider: "gitlab", RepoURLs: gitlabRepoURLs, Branch: "release/2026.05", Commit: "da1560886d4f094c3e6c9ef40349f7d38b5d27d7", DeliveryID: delivery},
-				},
+				Responses: []response{triggered, triggered},
+				Calls:     []Event{githubPushEvent(githubPushCommit, delivery), gitlabPushEvent(delivery)},
 			},
 		},
-	})
+	}
+
+	// Each of these sends a first delivery, then a second that is refused
+	// as a replay of it: only the first triggers.
+	first := signedGitHub("push", delivery, push)
+	for _, c := range []struct {
+		name         string
+		opts         Options
+		first, again request
+		call         Event
+	}{
+		{"a delivery ID is remembered until the end of the window", Options{ReplayWindow: time.Minute}, first, justInTime, githubPushEvent(githubPushCommit, delivery)},
+		{"a captured GitHub body resent under a new delivery ID is a replay", Options{}, first, signedGitHub("push", "d-2", push), githubPushEvent(githubPushCommit, delivery)},
+		{"a captured GitHub body resent without a delivery ID is a replay", Options{}, first, signedGitHub("push", "", push), githubPushEvent(githubPushCommit, delivery)},
+		{
+			"a captured GitLab body resent under a new event UUID is a replay", Options{},
+			gitlabRequest("Push Hook", delivery, testSecret, gitlabPushBody), gitlabRequest("Push Hook", "d-2", testSecret, gitlabPushBody),
+			gitlabPushEvent(delivery),
+		},
+		{"a different body under a delivery ID already received is refused", Options{}, first, signedGitHub("push", delivery, otherPush), githubPushEvent(githubPushCommit, delivery)},
+	} {
+		cases = append(cases, receiverCase{
+			name: c.name,
+			opts: c.opts,
+			reqs: []request{c.first, c.again},
+			want: exchange{Responses: []response{triggered, replayed}, Calls: []Event{c.call}},
+		})
+	}
+	runReceiverCases(t, cases)
 }
 
 func TestReceiverConcurrentReplays(t *testing.T) {
@@ -409,7 +339,7 @@ func TestReceiverReplayMemoryIsBounded(t *testing.T) {
 	var last string
 	for i := range maxDeliveries + extra {
 		// Each body differs (a push of another commit), as does each ID.
-		last = strings.Replace(push, `"after": "0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c"`, fmt.Sprintf(`"after": "%040x"`, i), 1)
+		last = strings.Replace(push, `"after": "`+githubPushCommit+`"`, fmt.Sprintf(`"after": "%040x"`, i), 1)
 		if code := serve(fmt.Sprintf("d-%d", i), last); code != http.StatusAccepted {
 			t.Fatalf("delivery %d: status %d, want %d", i, code, http.StatusAccepted)
 		}

@@ -9,9 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"net/http/cgi"
 	"os"
 	"os/exec"
 	"path"
@@ -29,6 +27,7 @@ import (
 
 	"github.com/meshintent/meshintent/api/v1alpha1"
 	"github.com/meshintent/meshintent/internal/controller"
+	"github.com/meshintent/meshintent/internal/gitfixture"
 	"github.com/meshintent/meshintent/internal/testenv"
 )
 
@@ -57,7 +56,7 @@ type controllerRun struct {
 func runController(ctx context.Context, w io.Writer, env *testenv.Env, tmp string, opts options, kubectl func(...string) error) (*controllerRun, error) {
 	step(w, "Serving a Git copy of "+opts.repoDir+" over HTTP on 127.0.0.1 and starting the controller (reconciler run)")
 	repoDir := filepath.Join(tmp, "git", "mesh")
-	if err := copyDir(opts.repoDir, repoDir); err != nil {
+	if err := gitfixture.CopyDir(opts.repoDir, repoDir); err != nil {
 		return nil, err
 	}
 	git := func(args ...string) (string, error) {
@@ -76,10 +75,11 @@ func runController(ctx context.Context, w io.Writer, env *testenv.Env, tmp strin
 			return nil, err
 		}
 	}
-	url, stopGit, err := serveGit(repoDir)
+	srv, err := gitfixture.ServeDir(repoDir, nil)
 	if err != nil {
 		return nil, err
 	}
+	url, stopGit := srv.URL, srv.Stop
 	fmt.Fprintf(w, "repository %s served at %s\n", repoDir, url)
 
 	if err := env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "meshintent-system"}}); err != nil && !strings.Contains(err.Error(), "already exists") {
@@ -263,47 +263,4 @@ func pushWebhook(ctx context.Context, addr, repoURL, commit string) error {
 		return fmt.Errorf("webhook answered %s: %s", resp.Status, msg)
 	}
 	return nil
-}
-
-// serveGit serves the repository at dir over Git's smart HTTP protocol with
-// git http-backend, on 127.0.0.1.
-func serveGit(dir string) (url string, stop func(), err error) {
-	execPath, err := exec.Command("git", "--exec-path").Output()
-	if err != nil {
-		return "", nil, fmt.Errorf("git --exec-path: %w", err)
-	}
-	backend := &cgi.Handler{
-		Path:       filepath.Join(strings.TrimSpace(string(execPath)), "git-http-backend"),
-		Env:        []string{"GIT_PROJECT_ROOT=" + filepath.Dir(dir), "GIT_HTTP_EXPORT_ALL=1"},
-		InheritEnv: []string{"PATH"},
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", nil, err
-	}
-	srv := &http.Server{Handler: backend, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = srv.Serve(l) }()
-	return "http://" + l.Addr().String() + "/" + filepath.Base(dir), func() { _ = srv.Close() }, nil
-}
-
-// copyDir copies the regular files below src into dst.
-func copyDir(src, dst string) error {
-	return filepath.Walk(src, func(path string, info os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(src, path)
-		if err != nil {
-			return err
-		}
-		target := filepath.Join(dst, rel)
-		if info.IsDir() {
-			return os.MkdirAll(target, 0o755)
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(target, b, 0o644)
-	})
 }

@@ -5,7 +5,9 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -242,17 +244,7 @@ func TestApplyLifecycle(t *testing.T) {
 
 	t.Run("a commit denied by policy applies nothing", func(t *testing.T) {
 		before := resourceVersions(t, "bookinfo")
-		repo.Write("base/mongodb.yaml", `apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata:
-  name: mongodb
-  namespace: bookinfo
-spec:
-  hosts: ["*"]
-  tcp:
-  - route:
-    - destination: {host: mongodb}
-`)
+		repo.Write("base/mongodb.yaml", testdataFile(t, "wildcard-host-vs.yaml"))
 		repo.Edit("base/kustomization.yaml", "- reviews.yaml\n", "- reviews.yaml\n- mongodb.yaml\n")
 		repo.Edit("overlays/prod/reviews.yaml", "weight: 60", "weight: 50")
 		repo.Edit("overlays/prod/reviews.yaml", "weight: 35", "weight: 45")
@@ -273,17 +265,7 @@ spec:
 
 	t.Run("a commit the CRD schema rejects applies nothing and names the file", func(t *testing.T) {
 		before := resourceVersions(t, "bookinfo")
-		repo.Write("base/mongodb.yaml", `apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata:
-  name: mongodb
-  namespace: bookinfo
-spec:
-  host: mongodb
-  trafficPolicy:
-    tls: {mode: ISTIO_MUTUAL}
-    loadBalancer: {simple: FASTEST}
-`)
+		repo.Write("base/mongodb.yaml", testdataFile(t, "unknown-load-balancer-dr.yaml"))
 		repo.Commit("bad load balancer")
 		code, _, stderr := apply(t, "--prune")
 		if code != cli.ExitError {
@@ -312,4 +294,14 @@ spec:
 			t.Errorf("dry-run wrote (-before +after):\n%s", diff)
 		}
 	})
+}
+
+// testdataFile returns the content of testdata/name.
+func testdataFile(t *testing.T, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

@@ -3,7 +3,8 @@ package e2e
 // The import round trip runs the CLI (internal/cli) against a live control
 // plane, so it lives here and not in pkg/importer, whose tests may not import
 // the CLI (see internal/archtest). Its fixtures stay in pkg/importer/testdata,
-// beside the conversion tests that share them.
+// beside the conversion tests that share them, read through
+// pkg/importer/importertest.
 
 import (
 	"context"
@@ -21,10 +22,11 @@ import (
 
 	"github.com/meshintent/meshintent/internal/cli"
 	"github.com/meshintent/meshintent/pkg/apply"
+	"github.com/meshintent/meshintent/pkg/expand"
 	"github.com/meshintent/meshintent/pkg/importer"
+	"github.com/meshintent/meshintent/pkg/importer/importertest"
 	"github.com/meshintent/meshintent/pkg/intent"
 	"github.com/meshintent/meshintent/pkg/manifest"
-	"github.com/meshintent/meshintent/pkg/render"
 )
 
 // createLive creates the objects as Kiali would (field manager "kiali") and
@@ -152,7 +154,7 @@ func TestImportRoundTrip(t *testing.T) {
 			for _, form := range forms {
 				t.Run(form.name+" imports to an intent that renders the live specs", func(t *testing.T) {
 					ns := env.Namespace(t)
-					objs := fixture(t, tt.fixture, ns)
+					objs := importertest.Fixture(t, tt.fixture, ns)
 					if form.canonical {
 						for _, o := range objs {
 							o.Object["spec"] = canonical(t, o.Object["spec"], ns)
@@ -177,7 +179,7 @@ func TestImportRoundTrip(t *testing.T) {
 
 					// Render it and compare with the live specs.
 					var rendered manifest.Set
-					for _, o := range render.Expand(docs[0]) {
+					for _, o := range expand.Expand(docs[0]) {
 						l, ok := live[o.GetKind()]
 						if !ok {
 							t.Errorf("rendered %s has no live counterpart", o.ID())
@@ -237,8 +239,8 @@ func TestImportCommand(t *testing.T) {
 	})
 	t.Run("out writes a file per Service and a kustomization that renders", func(t *testing.T) {
 		ns := env.Namespace(t)
-		objs := fixture(t, "kiali-weighted.yaml", ns)
-		objs = append(objs, parseObjects(t, `
+		objs := importertest.Fixture(t, "kiali-weighted.yaml", ns)
+		objs = append(objs, importertest.ParseObjects(t, `
 apiVersion: networking.istio.io/v1
 kind: DestinationRule
 metadata: {name: details, namespace: NAMESPACE}
@@ -311,7 +313,7 @@ spec:
 	})
 	t.Run("a Service that cannot be imported fails when asked for by name", func(t *testing.T) {
 		ns := env.Namespace(t)
-		for _, o := range parseObjects(t, `
+		for _, o := range importertest.ParseObjects(t, `
 apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata: {name: ratings, namespace: NAMESPACE}
@@ -332,37 +334,4 @@ spec:
 			t.Errorf("exit, stdout, stderr (-want +got):\n%s", diff)
 		}
 	})
-}
-
-// parseObjects reads a multi-document YAML stream of live objects, with
-// NAMESPACE replaced by ns. Numbers decode as the API server's do (int64 or
-// float64) and nulls are kept, as a client would send them.
-func parseObjects(t *testing.T, text, ns string) []*unstructured.Unstructured {
-	t.Helper()
-	var out []*unstructured.Unstructured
-	for _, doc := range strings.Split(strings.ReplaceAll(text, "NAMESPACE", ns), "\n---\n") {
-		if strings.TrimSpace(doc) == "" {
-			continue
-		}
-		j, err := yaml.YAMLToJSON([]byte(doc))
-		if err != nil {
-			t.Fatalf("parsing objects: %v\n%s", err, doc)
-		}
-		u := &unstructured.Unstructured{}
-		if err := u.UnmarshalJSON(j); err != nil {
-			t.Fatalf("parsing objects: %v\n%s", err, doc)
-		}
-		out = append(out, u)
-	}
-	return out
-}
-
-// fixture reads pkg/importer/testdata/file as parseObjects does.
-func fixture(t *testing.T, file, ns string) []*unstructured.Unstructured {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "pkg", "importer", "testdata", file))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return parseObjects(t, string(b), ns)
 }

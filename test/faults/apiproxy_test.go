@@ -29,7 +29,7 @@ func TestAPIServerDroppingRequests(t *testing.T) {
 
 	t.Run("dry-runs dropped by the API server are a transient ApplyFailed naming the dropped connection, not a stalled revision, and the commit is applied once they pass", func(t *testing.T) {
 		t.Parallel()
-		ns := newNamespace(t)
+		ns := env.Namespace(t)
 		proxy := newAPIProxy(t)
 		repo, c1 := newIntentRepo(t, ns, state{services: serviceNames("svc", 20), v2: 10})
 		startController(t, "a", ns, t.TempDir(), "--kubeconfig", proxy.kubeconfig)
@@ -103,11 +103,11 @@ type holdRule struct {
 // newAPIProxy starts a proxy to cp's API server; it stops when the test ends.
 func newAPIProxy(t *testing.T) *apiProxy {
 	t.Helper()
-	tr, err := rest.TransportFor(cp.Config)
+	tr, err := rest.TransportFor(env.Config)
 	if err != nil {
 		t.Fatal(err)
 	}
-	target, err := url.Parse(cp.Config.Host)
+	target, err := url.Parse(env.Config.Host)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -32,33 +32,10 @@ var meshKinds = []schema.GroupVersionKind{
 	{Group: "networking.istio.io", Version: "v1", Kind: "DestinationRule"},
 }
 
-// eventually calls f every 100ms until it returns nil or timeout passes,
-// then fails the test with f's last error.
+// eventually is testenv.Eventually.
 func eventually(t *testing.T, timeout time.Duration, f func() error) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := f()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not within %s: %v", timeout, err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-// newNamespace creates a namespace of the test's own.
-func newNamespace(t *testing.T) string {
-	t.Helper()
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: testenv.NamespaceName(t)}}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := cp.Client.Create(ctx, ns); err != nil {
-		t.Fatalf("creating namespace %s: %v", ns.Name, err)
-	}
-	return ns.Name
+	testenv.Eventually(t, timeout, f)
 }
 
 // newIntentSync creates the IntentSync "mesh" in ns following main at url,
@@ -81,7 +58,7 @@ func newIntentSync(t *testing.T, ns, url string, mod func(*v1alpha1.IntentSyncSp
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := cp.Client.Create(ctx, obj); err != nil {
+	if err := env.Client.Create(ctx, obj); err != nil {
 		t.Fatalf("creating IntentSync: %v", err)
 	}
 	return obj
@@ -92,7 +69,7 @@ func getSync(obj *v1alpha1.IntentSync) (*v1alpha1.IntentSync, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	got := &v1alpha1.IntentSync{}
-	err := cp.Client.Get(ctx, client.ObjectKeyFromObject(obj), got)
+	err := env.Client.Get(ctx, client.ObjectKeyFromObject(obj), got)
 	return got, err
 }
 
@@ -150,21 +127,18 @@ func liveObjects(t *testing.T, ns string) map[string]*unstructured.Unstructured 
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	objs, err := env.List(ctx, ns, meshKinds...)
+	if err != nil {
+		t.Fatal(err)
+	}
 	out := map[string]*unstructured.Unstructured{}
-	for _, gvk := range meshKinds {
-		list := &unstructured.UnstructuredList{}
-		list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
-		if err := cp.Client.List(ctx, list, client.InNamespace(ns)); err != nil {
-			t.Fatalf("listing %s: %v", gvk.Kind, err)
+	for i := range objs {
+		u := &objs[i]
+		id := manifest.ObjectID(u.GetKind(), u.GetNamespace(), u.GetName())
+		if _, dup := out[id]; dup {
+			t.Errorf("%s listed twice", id)
 		}
-		for i := range list.Items {
-			u := &list.Items[i]
-			id := manifest.ObjectID(gvk.Kind, u.GetNamespace(), u.GetName())
-			if _, dup := out[id]; dup {
-				t.Errorf("%s listed twice", id)
-			}
-			out[id] = u
-		}
+		out[id] = u
 	}
 	return out
 }
@@ -275,7 +249,7 @@ func checkCluster(t *testing.T, obj *v1alpha1.IntentSync, sha string, want manif
 	defer cancel()
 	cm := &corev1.ConfigMap{}
 	key := client.ObjectKey{Namespace: apply.DefaultInventoryNamespace, Name: obj.Namespace + "." + obj.Name}
-	if err := cp.Client.Get(ctx, key, cm); err != nil {
+	if err := env.Client.Get(ctx, key, cm); err != nil {
 		t.Fatalf("reading the inventory %s: %v", key, err)
 	}
 	var entries []apply.Entry
@@ -437,7 +411,7 @@ func logSamples(t *testing.T, what string, samples []sample) {
 // returns, so a creation right after cannot be missed.
 func watchCreated(t *testing.T, ns, name string) <-chan time.Time {
 	t.Helper()
-	wc, err := client.NewWithWatch(cp.Config, client.Options{Scheme: testenv.NewScheme()})
+	wc, err := client.NewWithWatch(env.Config, client.Options{Scheme: testenv.NewScheme()})
 	if err != nil {
 		t.Fatal(err)
 	}

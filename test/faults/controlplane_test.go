@@ -1,6 +1,7 @@
 package faults
 
 import (
+	"context"
 	"net/http"
 	"path"
 	"slices"
@@ -16,10 +17,10 @@ import (
 // plane.
 func TestControlPlaneFaults(t *testing.T) {
 	t.Run("kube-apiserver stopped mid-apply and started again: the controller retries and converges on the commit", func(t *testing.T) {
-		restartMidApply(t, "kube-apiserver", cp.StopAPIServer, cp.StartAPIServer)
+		restartMidApply(t, "kube-apiserver", env.StopAPIServer, env.StartAPIServer)
 	})
 	t.Run("etcd stopped mid-apply and started again on its data: the controller converges on the commit", func(t *testing.T) {
-		restartMidApply(t, "etcd", cp.StopEtcd, cp.StartEtcd)
+		restartMidApply(t, "etcd", env.StopEtcd, env.StartEtcd)
 	})
 }
 
@@ -32,8 +33,8 @@ func TestControlPlaneFaults(t *testing.T) {
 // checks that the controller converges on the second commit by itself. The
 // hold makes the fault land mid-apply on every run, however fast the
 // machine: the test fails, rather than checking less, if it did not.
-func restartMidApply(t *testing.T, what string, stop, start func(*testing.T)) {
-	ns := newNamespace(t)
+func restartMidApply(t *testing.T, what string, stop, start func(context.Context) error) {
+	ns := env.Namespace(t)
 	base := serviceNames("svc", 40)
 	repo, c1 := newIntentRepo(t, ns, state{services: base, v2: 10})
 	proxy := newAPIProxy(t)
@@ -63,12 +64,19 @@ func restartMidApply(t *testing.T, what string, stop, start func(*testing.T)) {
 	time.Sleep(200 * time.Millisecond)
 	live := matching(t, ns, repo.rendered(t, c2))
 	down := time.Now()
-	stop(t)
+	if err := stop(t.Context()); err != nil {
+		t.Fatal(err)
+	}
 	stopped := time.Now()
 	release()
 	time.Sleep(3 * time.Second)
 	restarting := time.Now()
-	start(t)
+	// Started again, it must be ready (etcd included) within a minute.
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	if err := start(ctx); err != nil {
+		t.Fatal(err)
+	}
 	up := time.Now()
 	waitReady(t, obj, c2, 120*time.Second)
 	t.Logf("%d writes of %.8s were held when %s was stopped (%d of its %d objects were live as rendered); "+

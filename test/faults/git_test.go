@@ -28,7 +28,7 @@ func TestGitFaults(t *testing.T) {
 
 	t.Run("an unreachable Git server is reported as FetchFailed, the cluster keeps the last commit, and a server back up is picked up by itself", func(t *testing.T) {
 		t.Parallel()
-		ns := newNamespace(t)
+		ns := env.Namespace(t)
 		repo, c1 := newIntentRepo(t, ns, state{services: serviceNames("svc", 30), v2: 10})
 		startController(t, "a", ns, t.TempDir())
 		obj := newIntentSync(t, ns, repo.srv.URL, nil)
@@ -58,7 +58,7 @@ func TestGitFaults(t *testing.T) {
 
 	t.Run("a Git server slower than spec.source.timeout is reported as a timed-out fetch, the cluster keeps the last commit, and a fast server is picked up by itself", func(t *testing.T) {
 		t.Parallel()
-		ns := newNamespace(t)
+		ns := env.Namespace(t)
 		repo, c1 := newIntentRepo(t, ns, state{services: serviceNames("svc", 30), v2: 10})
 		proxy := newSlowProxy(t, repo.srv.URL)
 		startController(t, "a", ns, t.TempDir())
@@ -88,7 +88,7 @@ func TestGitFaults(t *testing.T) {
 
 	t.Run("a force-push that rewrites the branch is applied, objects only in the dropped commits are pruned, and no error loop follows", func(t *testing.T) {
 		t.Parallel()
-		ns := newNamespace(t)
+		ns := env.Namespace(t)
 		base := serviceNames("svc", 30)
 		repo, c1 := newIntentRepo(t, ns, state{services: base, v2: 10})
 		a := startController(t, "a", ns, t.TempDir())
@@ -129,7 +129,7 @@ func TestGitFaults(t *testing.T) {
 
 	t.Run("a cache corrupted and then deleted under a running controller is re-cloned by the next fetch, with no failed attempt and no object applied twice", func(t *testing.T) {
 		t.Parallel()
-		ns := newNamespace(t)
+		ns := env.Namespace(t)
 		cache := t.TempDir()
 		base := serviceNames("svc", 30)
 		repo, c1 := newIntentRepo(t, ns, state{services: base, v2: 10})

@@ -21,7 +21,7 @@ func TestControllerFaults(t *testing.T) {
 
 	t.Run("a controller killed mid-apply is replaced by one that converges, with an exact inventory and nothing left from a commit abandoned meanwhile", func(t *testing.T) {
 		t.Parallel()
-		ns := newNamespace(t)
+		ns := env.Namespace(t)
 		cache := t.TempDir()
 		base := serviceNames("svc", 40)
 		repo, c1 := newIntentRepo(t, ns, state{services: base, v2: 10})
@@ -56,7 +56,7 @@ func TestControllerFaults(t *testing.T) {
 
 	t.Run("when the leader of two replicas is killed the other takes the lease and applies the next commit, and the two never reconcile at once", func(t *testing.T) {
 		t.Parallel()
-		ns := newNamespace(t)
+		ns := env.Namespace(t)
 		repo, c1 := newIntentRepo(t, ns, state{services: serviceNames("svc", 30), v2: 10})
 		// Shorter lease timings than the defaults (15s, 10s, 2s), as an
 		// operator would set them for a faster failover.
@@ -167,7 +167,7 @@ func leaseHolder(t *testing.T, ns string) (holder string, duration time.Duration
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	l := &coordinationv1.Lease{}
-	if err := cp.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: controller.DefaultLeaderElectionID}, l); err != nil {
+	if err := env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: controller.DefaultLeaderElectionID}, l); err != nil {
 		t.Fatalf("reading the leader election Lease: %v", err)
 	}
 	if l.Spec.LeaseDurationSeconds != nil {

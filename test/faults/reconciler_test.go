@@ -33,7 +33,7 @@ type replica struct {
 func startController(t *testing.T, name, ns, cacheDir string, extra ...string) *replica {
 	t.Helper()
 	args := append([]string{"run",
-		"--kubeconfig", cp.Kubeconfig,
+		"--kubeconfig", kubeconfig,
 		"--namespace", ns,
 		"--cache-dir", cacheDir,
 		"--metrics-addr", "0",

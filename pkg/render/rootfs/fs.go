@@ -1,4 +1,4 @@
-package render
+package rootfs
 
 import (
 	"errors"
@@ -10,9 +10,11 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+
+	"github.com/meshintent/meshintent/pkg/yamlguard"
 )
 
-// RootFS is a read-only io/fs.FS of a directory of a repository, confined
+// FS is a read-only io/fs.FS of a directory of a repository, confined
 // to the repository root as a render's inputs are: a name whose symlinks
 // resolve outside the root (a link to /etc/passwd, to a parent directory,
 // or a link of a Git tree that pkg/source made unfollowable) is an error
@@ -21,23 +23,23 @@ import (
 //
 // Directory listings show symlinks as symlinks; Open, Stat and ReadFile
 // follow them (within the root).
-type RootFS struct {
-	c       *confinedFS
+type FS struct {
+	c       *Confined
 	dir     string // slash-separated, relative to the root; "." for the root
 	maxFile int64
 }
 
 var (
-	_ fs.ReadFileFS = (*RootFS)(nil)
-	_ fs.StatFS     = (*RootFS)(nil)
-	_ fs.ReadDirFS  = (*RootFS)(nil)
+	_ fs.ReadFileFS = (*FS)(nil)
+	_ fs.StatFS     = (*FS)(nil)
+	_ fs.ReadDirFS  = (*FS)(nil)
 )
 
-// NewRootFS returns the file system of dir (slash-separated, relative to
+// New returns the file system of dir (slash-separated, relative to
 // root; "." for the root itself), confined to root, reading files of at
 // most maxFileSize bytes (MaxFileSize when 0 or less). dir itself is not
 // checked until it is used.
-func NewRootFS(root, dir string, maxFileSize int64) (*RootFS, error) {
+func New(root, dir string, maxFileSize int64) (*FS, error) {
 	abs, err := filepath.Abs(root)
 	if err != nil {
 		return nil, fmt.Errorf("repository root: %w", err)
@@ -50,28 +52,28 @@ func NewRootFS(root, dir string, maxFileSize int64) (*RootFS, error) {
 		return nil, fmt.Errorf("%q is outside the repository", dir)
 	}
 	if maxFileSize <= 0 {
-		maxFileSize = MaxFileSize
+		maxFileSize = yamlguard.DefaultMaxFileSize
 	}
-	return &RootFS{c: newConfinedFS(abs, false), dir: dir, maxFile: maxFileSize}, nil
+	return &FS{c: NewConfined(abs, false, nil), dir: dir, maxFile: maxFileSize}, nil
 }
 
 // name is the root-relative name of name in r.
-func (r *RootFS) name(name string) string { return path.Join(r.dir, name) }
+func (r *FS) name(name string) string { return path.Join(r.dir, name) }
 
 // resolve checks name and returns the file it leads to, with its symlinks
 // resolved, or a *fs.PathError naming the root-relative file (or the link).
-func (r *RootFS) resolve(op, name string) (string, error) {
+func (r *FS) resolve(op, name string) (string, error) {
 	if !fs.ValidPath(name) {
 		return "", &fs.PathError{Op: op, Path: name, Err: fs.ErrInvalid}
 	}
 	rel := r.name(name)
 	abs := filepath.Join(r.c.root, filepath.FromSlash(rel))
-	p, err := r.c.resolveAbs(abs)
+	p, err := r.c.ResolveAbs(abs)
 	if err == nil {
 		return p, nil
 	}
 	if link, target, ok := r.leavingLink(abs); ok {
-		return "", &fs.PathError{Op: op, Path: link, Err: fmt.Errorf("%w: it leads to %s", errLinkLeaves, target)}
+		return "", &fs.PathError{Op: op, Path: link, Err: fmt.Errorf("%w: it leads to %s", ErrLinkLeaves, target)}
 	}
 	var pe *fs.PathError
 	if errors.As(err, &pe) && !filepath.IsAbs(pe.Path) {
@@ -88,9 +90,9 @@ func (r *RootFS) resolve(op, name string) (string, error) {
 // leavingLink finds, on the way from the root to abs, the first symlink
 // whose target resolves outside the root, and returns it (root-relative)
 // and its target as written.
-func (r *RootFS) leavingLink(abs string) (link, target string, ok bool) {
+func (r *FS) leavingLink(abs string) (link, target string, ok bool) {
 	p := r.c.root
-	for _, part := range strings.Split(r.c.rel(abs), "/") {
+	for _, part := range strings.Split(r.c.Rel(abs), "/") {
 		p = filepath.Join(p, part)
 		st, err := os.Lstat(p)
 		if err != nil {
@@ -100,20 +102,20 @@ func (r *RootFS) leavingLink(abs string) (link, target string, ok bool) {
 			continue
 		}
 		resolved, err := evalExisting(p)
-		if err != nil || within(r.c.root, resolved) {
+		if err != nil || Within(r.c.root, resolved) {
 			continue
 		}
 		t, err := os.Readlink(p)
 		if err != nil {
 			return "", "", false
 		}
-		return r.c.rel(p), t, true
+		return r.c.Rel(p), t, true
 	}
 	return "", "", false
 }
 
 // Open opens name, following symlinks within the root.
-func (r *RootFS) Open(name string) (fs.File, error) {
+func (r *FS) Open(name string) (fs.File, error) {
 	p, err := r.resolve("open", name)
 	if err != nil {
 		return nil, err
@@ -126,7 +128,7 @@ func (r *RootFS) Open(name string) (fs.File, error) {
 }
 
 // Stat describes the file name leads to.
-func (r *RootFS) Stat(name string) (fs.FileInfo, error) {
+func (r *FS) Stat(name string) (fs.FileInfo, error) {
 	p, err := r.resolve("stat", name)
 	if err != nil {
 		return nil, err
@@ -139,7 +141,7 @@ func (r *RootFS) Stat(name string) (fs.FileInfo, error) {
 }
 
 // ReadDir lists the directory name leads to; symlinks are listed as such.
-func (r *RootFS) ReadDir(name string) ([]fs.DirEntry, error) {
+func (r *FS) ReadDir(name string) ([]fs.DirEntry, error) {
 	p, err := r.resolve("readdir", name)
 	if err != nil {
 		return nil, err
@@ -153,7 +155,7 @@ func (r *RootFS) ReadDir(name string) ([]fs.DirEntry, error) {
 
 // ReadFile reads the file name leads to, refusing one larger than the
 // limit without reading it.
-func (r *RootFS) ReadFile(name string) ([]byte, error) {
+func (r *FS) ReadFile(name string) ([]byte, error) {
 	p, err := r.resolve("read", name)
 	if err != nil {
 		return nil, err
@@ -184,7 +186,7 @@ func (r *RootFS) ReadFile(name string) ([]byte, error) {
 	return b, nil
 }
 
-// FileTooLargeError is RootFS.ReadFile's error for a file over its limit.
+// FileTooLargeError is FS.ReadFile's error for a file over its limit.
 type FileTooLargeError struct {
 	// Size is the file's size (at least Limit+1 when it grew while read).
 	Size int64

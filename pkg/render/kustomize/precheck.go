@@ -1,4 +1,4 @@
-package render
+package kustomize
 
 import (
 	"context"
@@ -7,10 +7,15 @@ import (
 	"os"
 	"path"
 	"regexp"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
 	"sigs.k8s.io/kustomize/kyaml/resid"
+
+	"github.com/meshintent/meshintent/pkg/render/fastpath"
+	"github.com/meshintent/meshintent/pkg/render/internal/parallel"
+	"github.com/meshintent/meshintent/pkg/render/rootfs"
 )
 
 // precheck reads every local file of the tree before kustomize does, so
@@ -20,32 +25,32 @@ import (
 // nesting depth, numbers, mappings), the other YAML files (patches,
 // transformer configurations...) for size, YAML, depth and numbers, and
 // generator inputs for size. Input the fast path leaves to kustomize
-// (errNotFast) is not an error here.
+// (fastpath.ErrNotFast) is not an error here.
 //
 // It returns the objects of the resource files (for naming the files of a
 // duplicate kustomize reports) and every problem found, joined.
-func (r *renderer) precheck(ctx context.Context, top *kustNode) ([]built, error) {
-	var resources []kustItem
-	var others []kustFile
-	var walk func(n *kustNode)
-	walk = func(n *kustNode) {
-		for _, it := range n.items {
-			if it.sub != nil {
-				walk(it.sub)
+func (r *Builder) precheck(ctx context.Context, top *fastpath.Node) ([]fastpath.Object, error) {
+	var resources []fastpath.Item
+	var others []fastpath.Other
+	var walk func(n *fastpath.Node)
+	walk = func(n *fastpath.Node) {
+		for _, it := range n.Items {
+			if it.Sub != nil {
+				walk(it.Sub)
 			} else {
 				resources = append(resources, it)
 			}
 		}
-		others = append(others, n.files...)
+		others = append(others, n.Files...)
 	}
 	walk(top)
 
-	objs := make([][]built, len(resources))
+	objs := make([][]fastpath.Object, len(resources))
 	errs := make([]error, len(resources)+len(others))
-	parallel(ctx, len(resources)+len(others), r.workers, func(i int) {
+	parallel.Do(ctx, len(resources)+len(others), r.Workers, func(i int) {
 		if i < len(resources) {
-			objs[i], errs[i] = r.readResourceFile(resources[i], nil)
-			if errors.Is(errs[i], errNotFast) {
+			objs[i], errs[i] = fastpath.ReadResourceFile(r.FS, resources[i])
+			if errors.Is(errs[i], fastpath.ErrNotFast) {
 				errs[i] = nil
 			}
 			return
@@ -55,52 +60,52 @@ func (r *renderer) precheck(ctx context.Context, top *kustNode) ([]built, error)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	var all []built
+	var all []fastpath.Object
 	for _, o := range objs {
 		all = append(all, o...)
 	}
 	// Once a render-wide limit is crossed, every later file gets that same
 	// error: report it once.
-	return all, joinUnique(errs)
+	return all, fastpath.JoinUnique(errs)
 }
 
 // checkFile checks a file other than a resource that kustomize would read.
-func (r *renderer) checkFile(f kustFile) error {
-	if !f.yaml {
-		st, err := os.Stat(f.file)
-		if err == nil && st.Size() > r.fs.maxFileSize() {
-			file, err := os.Open(f.file)
+func (r *Builder) checkFile(f fastpath.Other) error {
+	if !f.YAML {
+		st, err := os.Stat(f.File)
+		if err == nil && st.Size() > r.FS.MaxFileSize() {
+			file, err := os.Open(f.File)
 			if err != nil {
-				return fmt.Errorf("%s: %w", f.source, err)
+				return fmt.Errorf("%s: %w", f.Source, err)
 			}
 			defer file.Close()
-			return named(f.source, r.fs.budget().CheckFileSize(f.source, st.Size(), file))
+			return rootfs.Named(f.Source, r.FS.Budget().CheckFileSize(f.Source, st.Size(), file))
 		}
 		return nil // kustomize reports the other problems
 	}
-	b, err := r.fs.readResolved(f.file)
+	b, err := r.FS.ReadResolved(f.File)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil
 		}
-		return named(f.source, err)
+		return rootfs.Named(f.Source, err)
 	}
-	docs, err := r.fs.parse(f.file, f.source, b)
-	var le *limitError
+	docs, err := r.FS.Parse(f.File, f.Source, b)
+	var le *rootfs.LimitError
 	if errors.As(err, &le) {
 		return err
 	}
 	if err != nil {
-		return fmt.Errorf("%s: invalid YAML: %w", f.source, err)
+		return fmt.Errorf("%s: invalid YAML: %w", f.Source, err)
 	}
 	for _, d := range docs {
-		_, err := r.nodeValue(d)
-		if errors.Is(err, errExotic) {
-			err = r.checkDepth(d)
+		_, err := fastpath.Value(d, r.FS.MaxDepth())
+		if errors.Is(err, fastpath.ErrExotic) {
+			err = fastpath.CheckDepth(d, r.FS.MaxDepth())
 		}
-		var ve *valueError
+		var ve *fastpath.ValueError
 		if errors.As(err, &ve) {
-			return errors.New(ve.at(f.source))
+			return errors.New(ve.At(f.Source))
 		}
 	}
 	return nil
@@ -149,10 +154,10 @@ const maxKustomizeMessage = 480
 // (it keeps only the attempt that matters), objects it prints whole replaced
 // by their file, and a duplicate naming both files that declare the object
 // (declared are the objects of the tree's resource files).
-func (r *renderer) kustomizeError(dir string, err error, declared []built) error {
+func (r *Builder) kustomizeError(dir string, err error, declared []fastpath.Object) error {
 	dirRel := r.dirRel(dir)
-	msg := strings.ReplaceAll(err.Error(), r.fs.root+"/", "")
-	msg = strings.ReplaceAll(msg, r.fs.root, ".")
+	msg := strings.ReplaceAll(err.Error(), r.FS.Root()+"/", "")
+	msg = strings.ReplaceAll(msg, r.FS.Root(), ".")
 	msg = dropTriedPaths(msg)
 	msg = replaceDumps(msg, dirRel)
 	file, msg := followChain(msg, dirRel)
@@ -287,7 +292,7 @@ func followChain(msg, dirRel string) (file, rest string) {
 // as the fast path words it, naming both files, when the resources declare
 // the object kustomize names in two files; "" otherwise (kustomize's
 // transformers may have renamed the objects).
-func duplicateMessage(file, msg string, declared []built) string {
+func duplicateMessage(file, msg string, declared []fastpath.Object) string {
 	const dupText = "may not add resource with an already registered id: "
 	i := strings.Index(msg, dupText)
 	if i < 0 {
@@ -297,31 +302,31 @@ func duplicateMessage(file, msg string, declared []built) string {
 	var sources []string
 	var obj map[string]any
 	for _, b := range declared {
-		if !hasResID(b.obj, id) {
+		if !hasResID(b.Obj, id) {
 			continue
 		}
-		obj = b.obj
-		if !contains(sources, b.source) {
-			sources = append(sources, b.source)
+		obj = b.Obj
+		if !slices.Contains(sources, b.Source) {
+			sources = append(sources, b.Source)
 		}
 	}
 	if len(sources) < 2 {
 		return ""
 	}
 	later, first := sources[1], sources[0]
-	if contains(sources, file) {
+	if slices.Contains(sources, file) {
 		later = file
 		if first == file {
 			first = sources[1]
 		}
 	}
-	return fmt.Sprintf("%s: %s is declared twice, also in %s (kustomize: %s%s)", later, objectName(obj), first, dupText, id)
+	return fmt.Sprintf("%s: %s is declared twice, also in %s (kustomize: %s%s)", later, fastpath.ObjectName(obj), first, dupText, id)
 }
 
 // hasResID reports whether obj has kustomize's ID id, with its namespace as
 // written or made effective.
 func hasResID(obj map[string]any, id string) bool {
-	rid := residOf(obj)
+	rid := fastpath.ResID(obj)
 	if rid.String() == id {
 		return true
 	}

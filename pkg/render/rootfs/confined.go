@@ -1,4 +1,11 @@
-package render
+// Package rootfs is the read-only file system of a repository, confined to
+// its root once symlinks are resolved, through which a render reads every
+// file under the YAML guard's limits.
+//
+// Confined is the file system of a build (kustomize's filesys.FileSystem,
+// recording what it looked at for the render cache); FS is the io/fs.FS of
+// a directory of a repository, for other readers (policies, meshintent.yaml).
+package rootfs
 
 import (
 	"bytes"
@@ -21,21 +28,21 @@ import (
 	"github.com/meshintent/meshintent/pkg/yamlguard"
 )
 
-// confinedFS is the kustomize file system of a build: the disk, read-only,
+// Confined is the kustomize file system of a build: the disk, read-only,
 // with every path checked to lie inside the repository root once symlinks
 // are resolved. When remote bases are allowed, kustomize's clone
 // directories (os.TempDir()/kustomize-*) are readable too.
-type confinedFS struct {
+type Confined struct {
 	root      string // absolute, symlinks resolved
 	cloneDir  string // prefix of kustomize's clone directories, "" when remote bases are refused
 	disk      filesys.FileSystem
 	overrides map[string][]byte // absolute path → content served instead of the file's
-	rec       *recording        // what the build looked at, for the Cache; nil when not recording
+	rec       *Recording        // what the build looked at, for the Cache; nil when not recording
 
 	// guard bounds the YAML of the render (nil: the default limits, per
-	// read, for a confinedFS outside a render). Every file read through
+	// read, for a Confined outside a render). Every file read through
 	// ReadFile is checked with it; the fast path and the checks before
-	// kustomize parse through it (see parse).
+	// kustomize parse through it (see Parse).
 	guard *yamlguard.Budget
 	mu    sync.Mutex
 	// checked holds the content hash of each file (absolute path) that
@@ -46,12 +53,16 @@ type confinedFS struct {
 	guardErr error
 }
 
-var _ filesys.FileSystem = (*confinedFS)(nil)
+var _ filesys.FileSystem = (*Confined)(nil)
 
 var errReadOnly = errors.New("the repository is read-only during a render")
 
-func newConfinedFS(root string, allowRemote bool) *confinedFS {
-	c := &confinedFS{root: root, disk: filesys.MakeFsOnDisk()}
+// NewConfined returns the file system of a build confined to root (absolute,
+// symlinks resolved). allowRemote makes kustomize's clone directories
+// readable too. guard bounds the YAML of the render; nil means the default
+// limits, per read.
+func NewConfined(root string, allowRemote bool, guard *yamlguard.Budget) *Confined {
+	c := &Confined{root: root, disk: filesys.MakeFsOnDisk(), guard: guard}
 	if allowRemote {
 		tmp := os.TempDir()
 		if t, err := filepath.EvalSymlinks(tmp); err == nil {
@@ -62,73 +73,81 @@ func newConfinedFS(root string, allowRemote bool) *confinedFS {
 	return c
 }
 
-// within reports whether path is dir or below it.
-func within(dir, path string) bool {
+// Root is the repository root: absolute, symlinks resolved.
+func (c *Confined) Root() string { return c.root }
+
+// SetOverrides serves content (by absolute, resolved path) instead of the
+// files' own through ReadFile, until SetOverrides(nil): a kustomization file
+// with what the build adds to it.
+func (c *Confined) SetOverrides(content map[string][]byte) { c.overrides = content }
+
+// Within reports whether path is dir or below it.
+func Within(dir, path string) bool {
 	return path == dir || strings.HasPrefix(path, dir+string(filepath.Separator))
 }
 
-// resolve returns path made absolute with its symlinks resolved, or an error
+// Resolve returns path made absolute with its symlinks resolved, or an error
 // when that lies outside the repository. A path that does not exist yet is
 // resolved through its closest existing parent.
-func (c *confinedFS) resolve(path string) (string, error) {
+func (c *Confined) Resolve(path string) (string, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return "", err
 	}
-	resolved, err := c.resolveAbs(abs)
+	resolved, err := c.ResolveAbs(abs)
 	if c.rec != nil {
 		c.rec.note(opResolve, abs, result(resolved, err))
 	}
 	return resolved, err
 }
 
-// errLinkLeaves says a path goes through a symlink that leads outside the
+// ErrLinkLeaves says a path goes through a symlink that leads outside the
 // repository.
-var errLinkLeaves = errors.New("a symlink leads outside the repository")
+var ErrLinkLeaves = errors.New("a symlink leads outside the repository")
 
-func (c *confinedFS) resolveAbs(abs string) (string, error) {
+func (c *Confined) ResolveAbs(abs string) (string, error) {
 	resolved, err := evalExisting(abs)
 	if err != nil {
 		if link, target, ok := c.escapingLink(abs); ok {
-			return "", &fs.PathError{Op: "open", Path: link, Err: &escapingLinkError{target: target}}
+			return "", &fs.PathError{Op: "open", Path: link, Err: &EscapingLinkError{Target: target}}
 		}
 		return "", err
 	}
-	if within(c.root, resolved) || (c.cloneDir != "" && strings.HasPrefix(resolved, c.cloneDir)) {
+	if Within(c.root, resolved) || (c.cloneDir != "" && strings.HasPrefix(resolved, c.cloneDir)) {
 		return resolved, nil
 	}
-	if within(c.root, abs) {
-		return "", &fs.PathError{Op: "open", Path: c.rel(abs), Err: errLinkLeaves}
+	if Within(c.root, abs) {
+		return "", &fs.PathError{Op: "open", Path: c.Rel(abs), Err: ErrLinkLeaves}
 	}
 	return "", &fs.PathError{Op: "open", Path: abs, Err: errors.New("outside the repository")}
 }
 
-// escapingLinkError is errLinkLeaves for a symlink of a Git tree that
+// EscapingLinkError is ErrLinkLeaves for a symlink of a Git tree that
 // pkg/source made unfollowable; target is where the committed link led.
-type escapingLinkError struct{ target string }
+type EscapingLinkError struct{ Target string }
 
-func (e *escapingLinkError) Error() string {
-	return fmt.Sprintf("%v (committed as a link to %q)", errLinkLeaves, e.target)
+func (e *EscapingLinkError) Error() string {
+	return fmt.Sprintf("%v (committed as a link to %q)", ErrLinkLeaves, e.Target)
 }
 
-func (e *escapingLinkError) Is(target error) bool { return target == errLinkLeaves }
+func (e *EscapingLinkError) Is(target error) bool { return target == ErrLinkLeaves }
 
-// escapingLinkPrefix is pkg/source's EscapingLinkPrefix: a tree fetched from
+// EscapingLinkPrefix is pkg/source's EscapingLinkPrefix: a tree fetched from
 // Git has a committed symlink that leads outside the repository replaced by
 // a link to this unfollowable target (below /dev/null), followed by the
 // original target, path-escaped. (pkg/source is not imported for one
 // string; a test checks that both agree.)
-const escapingLinkPrefix = "/dev/null/meshintent-symlink-leaves-the-repository/to:"
+const EscapingLinkPrefix = "/dev/null/meshintent-symlink-leaves-the-repository/to:"
 
 // escapingLink finds, on the way from the root to abs, a symlink that
 // pkg/source made unfollowable because it led outside the repository, and
 // returns it (repo-relative) and its original target.
-func (c *confinedFS) escapingLink(abs string) (link, target string, ok bool) {
-	if !within(c.root, abs) || abs == c.root {
+func (c *Confined) escapingLink(abs string) (link, target string, ok bool) {
+	if !Within(c.root, abs) || abs == c.root {
 		return "", "", false
 	}
 	p := c.root
-	for _, part := range strings.Split(c.rel(abs), "/") {
+	for _, part := range strings.Split(c.Rel(abs), "/") {
 		p = filepath.Join(p, part)
 		st, err := os.Lstat(p)
 		if err != nil {
@@ -141,11 +160,11 @@ func (c *confinedFS) escapingLink(abs string) (link, target string, ok bool) {
 		if err != nil {
 			return "", "", false
 		}
-		if rest, found := strings.CutPrefix(t, escapingLinkPrefix); found {
+		if rest, found := strings.CutPrefix(t, EscapingLinkPrefix); found {
 			if orig, err := url.PathUnescape(rest); err == nil {
 				rest = orig
 			}
-			return c.rel(p), rest, true
+			return c.Rel(p), rest, true
 		}
 	}
 	return "", "", false
@@ -171,8 +190,8 @@ func evalExisting(abs string) (string, error) {
 	return filepath.Join(p, filepath.Base(abs)), nil
 }
 
-// rel is path relative to the root, slash-separated, for messages and sources.
-func (c *confinedFS) rel(path string) string {
+// Rel is path relative to the root, slash-separated, for messages and sources.
+func (c *Confined) Rel(path string) string {
 	r, err := filepath.Rel(c.root, path)
 	if err != nil {
 		return path
@@ -180,13 +199,13 @@ func (c *confinedFS) rel(path string) string {
 	return filepath.ToSlash(r)
 }
 
-func (c *confinedFS) Create(string) (filesys.File, error) { return nil, errReadOnly }
-func (c *confinedFS) Mkdir(string) error                  { return errReadOnly }
-func (c *confinedFS) MkdirAll(string) error               { return errReadOnly }
-func (c *confinedFS) WriteFile(string, []byte) error      { return errReadOnly }
+func (c *Confined) Create(string) (filesys.File, error) { return nil, errReadOnly }
+func (c *Confined) Mkdir(string) error                  { return errReadOnly }
+func (c *Confined) MkdirAll(string) error               { return errReadOnly }
+func (c *Confined) WriteFile(string, []byte) error      { return errReadOnly }
 
 // RemoveAll only removes kustomize's own clones (its cleanup of remote bases).
-func (c *confinedFS) RemoveAll(path string) error {
+func (c *Confined) RemoveAll(path string) error {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return err
@@ -197,8 +216,8 @@ func (c *confinedFS) RemoveAll(path string) error {
 	return errReadOnly
 }
 
-func (c *confinedFS) Open(path string) (filesys.File, error) {
-	p, err := c.resolve(path)
+func (c *Confined) Open(path string) (filesys.File, error) {
+	p, err := c.Resolve(path)
 	if err != nil {
 		return nil, err
 	}
@@ -209,14 +228,14 @@ func (c *confinedFS) Open(path string) (filesys.File, error) {
 	return c.disk.Open(p)
 }
 
-func (c *confinedFS) IsDir(path string) bool {
-	st, err := c.stat(path)
+func (c *Confined) IsDir(path string) bool {
+	st, err := c.Stat(path)
 	return err == nil && st.IsDir()
 }
 
-// stat is os.Stat of a confined path.
-func (c *confinedFS) stat(path string) (fs.FileInfo, error) {
-	p, err := c.resolve(path)
+// Stat is os.Stat of a confined path.
+func (c *Confined) Stat(path string) (fs.FileInfo, error) {
+	p, err := c.Resolve(path)
 	if err != nil {
 		return nil, err
 	}
@@ -227,8 +246,8 @@ func (c *confinedFS) stat(path string) (fs.FileInfo, error) {
 	return st, err
 }
 
-func (c *confinedFS) ReadDir(path string) ([]string, error) {
-	p, err := c.resolve(path)
+func (c *Confined) ReadDir(path string) ([]string, error) {
+	p, err := c.Resolve(path)
 	if err != nil {
 		return nil, err
 	}
@@ -239,23 +258,23 @@ func (c *confinedFS) ReadDir(path string) ([]string, error) {
 	return names, err
 }
 
-func (c *confinedFS) CleanedAbs(path string) (filesys.ConfirmedDir, string, error) {
-	if _, err := c.stat(path); err != nil {
+func (c *Confined) CleanedAbs(path string) (filesys.ConfirmedDir, string, error) {
+	if _, err := c.Stat(path); err != nil {
 		return "", "", fmt.Errorf("evalsymlink failure on '%s' : %w", path, err)
 	}
-	p, err := c.resolve(path)
+	p, err := c.Resolve(path)
 	if err != nil {
 		return "", "", err
 	}
 	return c.disk.CleanedAbs(p)
 }
 
-func (c *confinedFS) Exists(path string) bool {
-	_, err := c.stat(path)
+func (c *Confined) Exists(path string) bool {
+	_, err := c.Stat(path)
 	return err == nil
 }
 
-func (c *confinedFS) Glob(pattern string) ([]string, error) {
+func (c *Confined) Glob(pattern string) ([]string, error) {
 	matches, err := c.disk.Glob(pattern)
 	if c.rec != nil {
 		c.rec.note(opGlob, pattern, result(strings.Join(matches, "\x00"), err))
@@ -265,16 +284,16 @@ func (c *confinedFS) Glob(pattern string) ([]string, error) {
 	}
 	var out []string
 	for _, m := range matches {
-		if _, err := c.resolve(m); err == nil {
+		if _, err := c.Resolve(m); err == nil {
 			out = append(out, m)
 		}
 	}
 	return out, nil
 }
 
-// listDir lists a resolved directory: each name's type, as the directory
+// ListDir lists a resolved directory: each name's type, as the directory
 // entry gives it (a symlink is a symlink).
-func (c *confinedFS) listDir(dir string) (map[string]fs.FileMode, error) {
+func (c *Confined) ListDir(dir string) (map[string]fs.FileMode, error) {
 	entries, err := os.ReadDir(dir)
 	out := make(map[string]fs.FileMode, len(entries))
 	var b strings.Builder
@@ -290,36 +309,36 @@ func (c *confinedFS) listDir(dir string) (map[string]fs.FileMode, error) {
 	return out, err
 }
 
-// budget is the guard of the render, or a fresh one with the default limits.
-func (c *confinedFS) budget() *yamlguard.Budget {
+// Budget is the guard of the render, or a fresh one with the default limits.
+func (c *Confined) Budget() *yamlguard.Budget {
 	if c.guard != nil {
 		return c.guard
 	}
 	return yamlguard.NewBudget(yamlguard.Limits{})
 }
 
-// maxFileSize is the largest file the render reads.
-func (c *confinedFS) maxFileSize() int64 {
+// MaxFileSize is the largest file the render reads.
+func (c *Confined) MaxFileSize() int64 {
 	if c.guard != nil {
 		return c.guard.Limits().MaxFileSize
 	}
-	return MaxFileSize
+	return yamlguard.DefaultMaxFileSize
 }
 
-// maxDepth is how deeply the render's maps and lists may nest.
-func (c *confinedFS) maxDepth() int {
+// MaxDepth is how deeply the render's maps and lists may nest.
+func (c *Confined) MaxDepth() int {
 	if c.guard != nil {
 		return c.guard.Limits().MaxDepth
 	}
-	return MaxDepth
+	return yamlguard.DefaultMaxDepth
 }
 
-// parse parses the content b of the resolved file path, named source in
+// Parse parses the content b of the resolved file path, named source in
 // errors, into its documents' content nodes under the render's limits
 // (see yamlguard.Budget.Parse), charging the render's budget once per file.
-// A breach is a *limitError; a YAML syntax error is returned as the parser
+// A breach is a *LimitError; a YAML syntax error is returned as the parser
 // words it.
-func (c *confinedFS) parse(path, source string, b []byte) ([]*yaml.Node, error) {
+func (c *Confined) Parse(path, source string, b []byte) ([]*yaml.Node, error) {
 	sum := sha256.Sum256(b)
 	c.mu.Lock()
 	prev, seen := c.checked[path]
@@ -327,10 +346,10 @@ func (c *confinedFS) parse(path, source string, b []byte) ([]*yaml.Node, error) 
 	if seen && prev == sum {
 		return intent.ParseDocuments(b)
 	}
-	docs, err := c.budget().Parse(source, b)
+	docs, err := c.Budget().Parse(source, b)
 	var ge *yamlguard.Error
 	if errors.As(err, &ge) {
-		return nil, named(source, err)
+		return nil, Named(source, err)
 	}
 	if err != nil {
 		return docs, err
@@ -346,11 +365,11 @@ func (c *confinedFS) parse(path, source string, b []byte) ([]*yaml.Node, error) 
 
 // check is parse without the documents, for the files kustomize reads:
 // a breach is also kept as the first one kustomize ran into (see
-// firstBreach). Files that are not YAML (generator inputs) pass: their
+// FirstBreach). Files that are not YAML (generator inputs) pass: their
 // syntax error stops the guard, not the read.
-func (c *confinedFS) check(path string, b []byte) error {
-	_, err := c.parse(path, c.rel(path), b)
-	var le *limitError
+func (c *Confined) check(path string, b []byte) error {
+	_, err := c.Parse(path, c.Rel(path), b)
+	var le *LimitError
 	if !errors.As(err, &le) {
 		return nil
 	}
@@ -362,58 +381,68 @@ func (c *confinedFS) check(path string, b []byte) error {
 	return err
 }
 
-// firstBreach returns the first limit kustomize's reads ran into, if any.
-func (c *confinedFS) firstBreach() error {
+// FirstBreach returns the first limit kustomize's reads ran into, if any.
+func (c *Confined) FirstBreach() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.guardErr
 }
 
-// limitError is a breached limit of the YAML guard in the render's words:
+// LimitError is a breached limit of the YAML guard in the render's words:
 // the file as the kustomization names it, and the field path as intent
 // errors print it. It unwraps to the *yamlguard.Error.
-type limitError struct{ g *yamlguard.Error }
+type LimitError struct{ g *yamlguard.Error }
 
-func (e *limitError) Error() string {
+func (e *LimitError) Error() string {
 	if len(e.g.Path) == 0 {
 		return fmt.Sprintf("%s:%d: %s", e.g.File, e.g.Line, e.g.Msg)
 	}
-	return fmt.Sprintf("%s:%d: %s: %s", e.g.File, e.g.Line, shortPath(intent.P(e.g.Path...)), e.g.Msg)
+	return fmt.Sprintf("%s:%d: %s: %s", e.g.File, e.g.Line, ShortPath(intent.P(e.g.Path...)), e.g.Msg)
 }
 
-func (e *limitError) Unwrap() error { return e.g }
+func (e *LimitError) Unwrap() error { return e.g }
 
-// named returns err, an error about the file source, naming it: a breach
-// of the guard as a *limitError naming source (it names the file itself,
+// ShortPath prints a field path for an error line, cut after its first 8
+// elements (a path that is too deep would make the line as long as the
+// document).
+func ShortPath(p intent.Path) string {
+	if len(p) > 8 {
+		return p[:8].String() + "…"
+	}
+	return p.String()
+}
+
+// Named returns err, an error about the file source, naming it: a breach
+// of the guard as a *LimitError naming source (it names the file itself,
 // with the line) or, for a render-wide limit another file crossed, that
 // file; any other error prefixed with "source: ".
-func named(source string, err error) error {
+func Named(source string, err error) error {
 	if err == nil {
 		return nil
 	}
 	var spent *yamlguard.SpentError
 	if errors.As(err, &spent) {
-		return &limitError{g: spent.First} // another file's, as it was named
+		return &LimitError{g: spent.First} // another file's, as it was named
 	}
 	var ge *yamlguard.Error
 	if errors.As(err, &ge) {
 		g := *ge
 		g.File = source
-		return &limitError{g: &g}
+		return &LimitError{g: &g}
 	}
 	return fmt.Errorf("%s: %w", source, err)
 }
 
-// readResolved reads a file whose path is already resolved and checked (see
-// resolve), refusing a symlink that would have replaced it since.
-func (c *confinedFS) readResolved(path string) ([]byte, error) {
+// ReadResolved reads a file whose path is already resolved and checked (see
+// Resolve), refusing a symlink that would have replaced it since.
+func (c *Confined) ReadResolved(path string) ([]byte, error) {
 	return c.readCapped(path, os.O_RDONLY|syscall.O_NOFOLLOW)
 }
 
 // readCapped reads a file of at most the render's file size limit, without
 // reading a larger one: that is a *yamlguard.Error naming the file
 // (repo-relative, resolved) and the line where the limit falls.
-func (c *confinedFS) readCapped(path string, flag int) ([]byte, error) {
+func (c *Confined) readCapped(path string, flag int) ([]byte, error) {
 	f, err := os.OpenFile(path, flag, 0)
 	if err != nil {
 		return nil, err
@@ -423,13 +452,13 @@ func (c *confinedFS) readCapped(path string, flag int) ([]byte, error) {
 	st, err := f.Stat()
 	switch {
 	case err != nil:
-	case st.Size() > c.maxFileSize():
-		err = c.budget().CheckFileSize(c.rel(path), st.Size(), f)
+	case st.Size() > c.MaxFileSize():
+		err = c.Budget().CheckFileSize(c.Rel(path), st.Size(), f)
 	default:
 		b = make([]byte, 0, st.Size()+1) // +1: io.ReadAll's EOF check needs no second buffer
-		b, err = readAllInto(f, b, c.maxFileSize())
-		if err == nil && int64(len(b)) > c.maxFileSize() {
-			b, err = nil, c.budget().CheckFileSize(c.rel(path), int64(len(b)), bytes.NewReader(b))
+		b, err = readAllInto(f, b, c.MaxFileSize())
+		if err == nil && int64(len(b)) > c.MaxFileSize() {
+			b, err = nil, c.Budget().CheckFileSize(c.Rel(path), int64(len(b)), bytes.NewReader(b))
 		}
 	}
 	if c.rec != nil {
@@ -457,8 +486,8 @@ func readAllInto(r io.Reader, b []byte, limit int64) ([]byte, error) {
 	}
 }
 
-func (c *confinedFS) ReadFile(path string) ([]byte, error) {
-	p, err := c.resolve(path)
+func (c *Confined) ReadFile(path string) ([]byte, error) {
+	p, err := c.Resolve(path)
 	if err != nil {
 		return nil, err
 	}
@@ -469,7 +498,7 @@ func (c *confinedFS) ReadFile(path string) ([]byte, error) {
 	if err != nil {
 		var ge *yamlguard.Error
 		if errors.As(err, &ge) {
-			err = named(c.rel(p), err)
+			err = Named(c.Rel(p), err)
 			c.mu.Lock()
 			if c.guardErr == nil {
 				c.guardErr = err
@@ -484,8 +513,8 @@ func (c *confinedFS) ReadFile(path string) ([]byte, error) {
 	return b, nil
 }
 
-func (c *confinedFS) Walk(path string, walkFn filepath.WalkFunc) error {
-	p, err := c.resolve(path)
+func (c *Confined) Walk(path string, walkFn filepath.WalkFunc) error {
+	p, err := c.Resolve(path)
 	if err != nil {
 		return err
 	}
@@ -494,7 +523,7 @@ func (c *confinedFS) Walk(path string, walkFn filepath.WalkFunc) error {
 	}
 	return filepath.Walk(p, func(path string, info fs.FileInfo, err error) error {
 		if err == nil {
-			if _, rerr := c.resolve(path); rerr != nil {
+			if _, rerr := c.Resolve(path); rerr != nil {
 				if info.IsDir() {
 					return filepath.SkipDir
 				}

@@ -1,4 +1,4 @@
-package render
+package fastpath
 
 import (
 	"errors"
@@ -13,55 +13,67 @@ import (
 	yaml "go.yaml.in/yaml/v3"
 
 	"github.com/meshintent/meshintent/pkg/intent"
+	"github.com/meshintent/meshintent/pkg/render/rootfs"
 )
 
-// kustomizationFileNames are the names kustomize looks for, in its order.
-var kustomizationFileNames = []string{"kustomization.yaml", "kustomization.yml", "Kustomization"}
+// KustomizationFileNames are the names kustomize looks for, in its order.
+var KustomizationFileNames = []string{"kustomization.yaml", "kustomization.yml", "Kustomization"}
 
-// kustNode is one kustomization directory as the scan found it.
-type kustNode struct {
-	dir    string // absolute, symlinks resolved
-	srcDir string // repo-relative, as the kustomizations name it
-	file   string // absolute path of its kustomization file
+// Node is one kustomization directory as the scan found it.
+type Node struct {
+	Dir    string // absolute, symlinks resolved
+	SrcDir string // repo-relative, as the kustomizations name it
+	File   string // absolute path of its kustomization file
 	// plain is true when the kustomization only lists resources (files in or
 	// below dir, or directories whose kustomizations are plain too), so that
 	// kustomize's output is exactly those resources' documents.
-	plain bool
+	Plain bool
 	// items are the local resources, bases and components in kustomize's
 	// order (for every node: the fast path builds a plain tree from them,
 	// and the checks before kustomize read them).
-	items []kustItem
+	Items []Item
 	// files are the other local files the kustomization names (patches,
 	// transformer configurations, generator inputs...), for the checks
 	// before kustomize.
-	files []kustFile
+	Files []Other
 	// patches are the patches of the kustomization, in order.
-	patches []patchRef
+	Patches []Patch
 }
 
-// kustFile is a file a kustomization names besides its resources.
-type kustFile struct {
-	file   string // absolute path, symlinks resolved
-	source string // repo-relative, as written
-	field  string // the kustomization field naming it
-	yaml   bool   // read as YAML by kustomize (not generator data)
+// Other is a file a kustomization names besides its resources.
+type Other struct {
+	File   string // absolute path, symlinks resolved
+	Source string // repo-relative, as written
+	Field  string // the kustomization field naming it
+	YAML   bool   // read as YAML by kustomize (not generator data)
 }
 
-// patchRef is one patch of a kustomization: a file, or an inline patch held
+// Patch is one patch of a kustomization: a file, or an inline patch held
 // by the kustomization file itself.
-type patchRef struct {
-	source string         // repo-relative file holding the patch
-	file   string         // absolute path of a patch file, "" for an inline patch
-	inline string         // the inline patch
-	line   int            // line of an inline patch in the kustomization file
-	target map[string]any // the patch's target selector, if any
+type Patch struct {
+	Source string         // repo-relative file holding the patch
+	File   string         // absolute path of a patch file, "" for an inline patch
+	Inline string         // the inline patch
+	Line   int            // line of an inline patch in the kustomization file
+	Target map[string]any // the patch's target selector, if any
 }
 
-// kustItem is one resources entry of a plain kustomization: a file or a base.
-type kustItem struct {
-	file   string // absolute path of a resource file, symlinks resolved, or ""
-	source string // its repo-relative path as written (kustomize's origin)
-	sub    *kustNode
+// Item is one resources entry of a plain kustomization: a file or a base.
+type Item struct {
+	File   string // absolute path of a resource file, symlinks resolved, or ""
+	Source string // its repo-relative path as written (kustomize's origin)
+	Sub    *Node
+}
+
+// Scan walks the kustomization tree of dir (absolute, symlinks resolved)
+// before kustomize does: it refuses what meshintent does not allow (remote
+// bases unless allowRemote, absolute paths, paths leading out of the
+// repository, missing resources, Helm) with an error naming the
+// kustomization file, and finds out whether the fast path can stand in for
+// kustomize (Node.Plain).
+func Scan(fsys *rootfs.Confined, dir string, allowRemote bool) (*Node, error) {
+	s := &scanner{fs: fsys, allowRemote: allowRemote}
+	return s.scan(dir)
 }
 
 // scanner walks a kustomization tree before kustomize does, to refuse what
@@ -69,7 +81,7 @@ type kustItem struct {
 // (remote bases, absolute paths, paths leading out of the repository, missing
 // resources) and to find out whether the fast path can stand in for kustomize.
 type scanner struct {
-	fs          *confinedFS
+	fs          *rootfs.Confined
 	allowRemote bool
 	visiting    []string // directories being scanned, outermost first
 }
@@ -77,29 +89,29 @@ type scanner struct {
 // plainKeys are the only kustomization fields the fast path handles.
 var plainKeys = map[string]bool{"apiVersion": true, "kind": true, "resources": true}
 
-func (s *scanner) scan(dir string) (*kustNode, error) {
-	return s.scanAs(dir, s.fs.rel(dir))
+func (s *scanner) scan(dir string) (*Node, error) {
+	return s.scanAs(dir, s.fs.Rel(dir))
 }
 
 // scanAs scans dir, which the kustomizations name srcDir (repo-relative,
 // symlinks not resolved): sources are named as kustomize's origins name them.
-func (s *scanner) scanAs(dir, srcDir string) (*kustNode, error) {
-	n := &kustNode{dir: dir, srcDir: srcDir, plain: true}
+func (s *scanner) scanAs(dir, srcDir string) (*Node, error) {
+	n := &Node{Dir: dir, SrcDir: srcDir, Plain: true}
 	// One directory listing answers most questions about the entries below
 	// without a system call per file.
-	listing, err := s.fs.listDir(dir)
+	listing, err := s.fs.ListDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", s.dirName(dir), err)
 	}
 	var found []string
-	for _, name := range kustomizationFileNames {
+	for _, name := range KustomizationFileNames {
 		p := filepath.Join(dir, name)
 		switch t, ok := listing[name]; {
 		case !ok:
 		case t.IsRegular():
 			found = append(found, p)
 		case t&fs.ModeSymlink != 0:
-			st, err := s.fs.stat(p)
+			st, err := s.fs.Stat(p)
 			if err == nil && !st.IsDir() {
 				found = append(found, p)
 			} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -112,24 +124,24 @@ func (s *scanner) scanAs(dir, srcDir string) (*kustNode, error) {
 		return nil, fmt.Errorf("%s: no kustomization.yaml, kustomization.yml or Kustomization", s.dirName(dir))
 	case 1:
 	default:
-		n.plain = false // kustomize refuses it, with its own message
+		n.Plain = false // kustomize refuses it, with its own message
 	}
-	n.file = found[0]
-	kfile := s.fs.rel(n.file)
-	b, err := s.fs.ReadFile(n.file) // through the YAML guard
+	n.File = found[0]
+	kfile := s.fs.Rel(n.File)
+	b, err := s.fs.ReadFile(n.File) // through the YAML guard
 	if err != nil {
-		return nil, named(kfile, err)
+		return nil, rootfs.Named(kfile, err)
 	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(b, &doc); err != nil {
 		return nil, fmt.Errorf("%s: invalid YAML: %w", kfile, err)
 	}
-	v, err := value(&doc, 0, s.fs.maxDepth())
-	var ve *valueError
-	if errors.Is(err, errExotic) {
-		n.plain = false
-		if err := checkDepth(&doc, 0, s.fs.maxDepth()); errors.As(err, &ve) {
-			return nil, errors.New(ve.at(kfile))
+	v, err := value(&doc, 0, s.fs.MaxDepth())
+	var ve *ValueError
+	if errors.Is(err, ErrExotic) {
+		n.Plain = false
+		if err := checkDepth(&doc, 0, s.fs.MaxDepth()); errors.As(err, &ve) {
+			return nil, errors.New(ve.At(kfile))
 		}
 		var m map[string]any
 		if err := doc.Decode(&m); err != nil {
@@ -137,7 +149,7 @@ func (s *scanner) scanAs(dir, srcDir string) (*kustNode, error) {
 		}
 		v = m
 	} else if errors.As(err, &ve) {
-		return nil, errors.New(ve.at(kfile))
+		return nil, errors.New(ve.At(kfile))
 	} else if err != nil {
 		return nil, fmt.Errorf("%s: invalid YAML: %w", kfile, err)
 	}
@@ -147,17 +159,17 @@ func (s *scanner) scanAs(dir, srcDir string) (*kustNode, error) {
 	}
 	for key := range k {
 		if !plainKeys[key] {
-			n.plain = false
+			n.Plain = false
 		}
 	}
 	if err := refuseExec(kfile, &doc, k); err != nil {
 		return nil, err
 	}
 	if av, _ := k["apiVersion"].(string); k["apiVersion"] != nil && av != "kustomize.config.k8s.io/v1beta1" {
-		n.plain = false
+		n.Plain = false
 	}
 	if kind, _ := k["kind"].(string); k["kind"] != nil && kind != "Kustomization" {
-		n.plain = false
+		n.Plain = false
 	}
 
 	s.visiting = append(s.visiting, dir)
@@ -167,14 +179,14 @@ func (s *scanner) scanAs(dir, srcDir string) (*kustNode, error) {
 		entries, ok := k[field].([]any)
 		if !ok {
 			if k[field] != nil {
-				n.plain = false
+				n.Plain = false
 			}
 			continue
 		}
 		for _, e := range entries {
 			entry, ok := e.(string)
 			if !ok || entry == "" || ambiguous(entry) {
-				n.plain = false // kustomize has its own words for these
+				n.Plain = false // kustomize has its own words for these
 				continue
 			}
 			item, remote, err := s.resource(n, listing, kfile, field, entry)
@@ -182,22 +194,22 @@ func (s *scanner) scanAs(dir, srcDir string) (*kustNode, error) {
 				return nil, err
 			}
 			if remote {
-				n.plain = false
+				n.Plain = false
 				continue
 			}
-			if field != "resources" || (item.sub != nil && !item.sub.plain) {
-				n.plain = false
+			if field != "resources" || (item.Sub != nil && !item.Sub.Plain) {
+				n.Plain = false
 			}
-			if item.file != "" && !within(dir, item.file) {
-				n.plain = false // kustomize's root-only loading refuses it
+			if item.File != "" && !rootfs.Within(dir, item.File) {
+				n.Plain = false // kustomize's root-only loading refuses it
 			}
-			n.items = append(n.items, item)
+			n.Items = append(n.Items, item)
 		}
 	}
 	if err := s.otherPaths(n, kfile, k); err != nil {
 		return nil, err
 	}
-	n.patches = s.patchesOf(n, kfile, &doc, k)
+	n.Patches = s.patchesOf(n, kfile, &doc, k)
 	return n, nil
 }
 
@@ -223,21 +235,21 @@ func refuseExec(kfile string, doc *yaml.Node, k map[string]any) error {
 }
 
 // resource checks a resources, bases or components entry and scans a base.
-func (s *scanner) resource(n *kustNode, listing map[string]fs.FileMode, kfile, field, entry string) (item kustItem, remote bool, err error) {
-	abs := filepath.Join(n.dir, entry)
+func (s *scanner) resource(n *Node, listing map[string]fs.FileMode, kfile, field, entry string) (item Item, remote bool, err error) {
+	abs := filepath.Join(n.Dir, entry)
 	t, listed := listing[entry]
 	switch {
 	case listed && t.IsRegular() && !strings.ContainsAny(entry, `/\`):
 		// A plain file of the (resolved) directory: inside the repository.
-		return kustItem{file: abs, source: path.Join(n.srcDir, entry)}, false, nil
+		return Item{File: abs, Source: path.Join(n.SrcDir, entry)}, false, nil
 	case listed && t.IsDir() && entry != "." && entry != ".." && !strings.ContainsAny(entry, `/\`):
 		// A plain subdirectory: scanned below.
 	default:
-		abs, remote, err = s.checkPath(n.dir, kfile, field, entry, true)
+		abs, remote, err = s.checkPath(n.Dir, kfile, field, entry, true)
 		if err != nil || remote {
 			return item, remote, err
 		}
-		st, err := s.fs.stat(abs)
+		st, err := s.fs.Stat(abs)
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
 				return item, false, fmt.Errorf("%s: %s: %q: no such file or directory", kfile, field, entry)
@@ -245,19 +257,19 @@ func (s *scanner) resource(n *kustNode, listing map[string]fs.FileMode, kfile, f
 			return item, false, fmt.Errorf("%s: %s: %q: %w", kfile, field, entry, err)
 		}
 		if !st.IsDir() {
-			return kustItem{file: abs, source: path.Join(n.srcDir, filepath.ToSlash(entry))}, false, nil
+			return Item{File: abs, Source: path.Join(n.SrcDir, filepath.ToSlash(entry))}, false, nil
 		}
 	}
 	for _, v := range s.visiting {
-		if within(abs, v) {
+		if rootfs.Within(abs, v) {
 			return item, false, fmt.Errorf("%s: %s: %q contains %s, which is being built: a cycle", kfile, field, entry, s.dirName(v))
 		}
 	}
-	sub, err := s.scanAs(abs, path.Join(n.srcDir, filepath.ToSlash(entry)))
+	sub, err := s.scanAs(abs, path.Join(n.SrcDir, filepath.ToSlash(entry)))
 	if err != nil {
 		return item, false, err
 	}
-	return kustItem{sub: sub}, false, nil
+	return Item{Sub: sub}, false, nil
 }
 
 // checkPath refuses remote references (unless allowed), absolute paths and
@@ -275,18 +287,18 @@ func (s *scanner) checkPath(dir, kfile, field, entry string, base bool) (abs str
 		return "", false, fmt.Errorf("%s: %s: absolute path %q is not allowed; use a path relative to the kustomization", kfile, field, entry)
 	}
 	joined := filepath.Join(dir, entry)
-	if !within(s.fs.root, joined) {
+	if !rootfs.Within(s.fs.Root(), joined) {
 		return "", false, fmt.Errorf("%s: %s: %q is outside the repository", kfile, field, entry)
 	}
-	abs, err = s.fs.resolve(joined)
+	abs, err = s.fs.Resolve(joined)
 	if err != nil {
 		var pe *fs.PathError
-		var el *escapingLinkError
+		var el *rootfs.EscapingLinkError
 		switch {
 		case errors.As(err, &el) && errors.As(err, &pe):
 			// A link of a Git tree, which pkg/source made unfollowable.
-			return "", false, fmt.Errorf("%s: %s: %q leads outside the repository through a symlink: %s is committed as a link to %q", kfile, field, entry, pe.Path, el.target)
-		case errors.Is(err, errLinkLeaves):
+			return "", false, fmt.Errorf("%s: %s: %q leads outside the repository through a symlink: %s is committed as a link to %q", kfile, field, entry, pe.Path, el.Target)
+		case errors.Is(err, rootfs.ErrLinkLeaves):
 			return "", false, fmt.Errorf("%s: %s: %q leads outside the repository through a symlink", kfile, field, entry)
 		case errors.As(err, &pe):
 			err = pe.Err // its path is absolute
@@ -297,20 +309,20 @@ func (s *scanner) checkPath(dir, kfile, field, entry string, base bool) (abs str
 }
 
 // otherPaths checks the file paths of the other kustomization fields.
-func (s *scanner) otherPaths(n *kustNode, kfile string, k map[string]any) error {
+func (s *scanner) otherPaths(n *Node, kfile string, k map[string]any) error {
 	check := func(field string, v any) error {
 		p, ok := v.(string)
 		if !ok || p == "" || strings.Contains(p, "\n") {
 			return nil // not a path: an inline patch or transformer config
 		}
-		abs, remote, err := s.checkPath(n.dir, kfile, field, p, false)
+		abs, remote, err := s.checkPath(n.Dir, kfile, field, p, false)
 		if remote {
-			n.plain = false
+			n.Plain = false
 		}
 		if err == nil && !remote && field != "helmGlobals" {
-			n.files = append(n.files, kustFile{
-				file: abs, source: path.Join(n.srcDir, filepath.ToSlash(p)), field: field,
-				yaml: field != "configMapGenerator" && field != "secretGenerator",
+			n.Files = append(n.Files, Other{
+				File: abs, Source: path.Join(n.SrcDir, filepath.ToSlash(p)), Field: field,
+				YAML: field != "configMapGenerator" && field != "secretGenerator",
 			})
 		}
 		return err
@@ -372,7 +384,7 @@ func (s *scanner) otherPaths(n *kustNode, kfile string, k map[string]any) error 
 }
 
 func (s *scanner) dirName(dir string) string {
-	if r := s.fs.rel(dir); r != "." {
+	if r := s.fs.Rel(dir); r != "." {
 		return r
 	}
 	return "the repository root"
@@ -410,35 +422,35 @@ func ambiguous(p string) bool {
 // patchesOf lists the patches of kustomization k (parsed from doc, in kfile)
 // in the order kustomize applies them: patches, patchesStrategicMerge, then
 // patchesJson6902.
-func (s *scanner) patchesOf(n *kustNode, kfile string, doc *yaml.Node, k map[string]any) []patchRef {
-	var out []patchRef
-	fileRef := func(p string) (patchRef, bool) {
+func (s *scanner) patchesOf(n *Node, kfile string, doc *yaml.Node, k map[string]any) []Patch {
+	var out []Patch
+	fileRef := func(p string) (Patch, bool) {
 		if p == "" || strings.Contains(p, "\n") || isRemoteFile(p) || filepath.IsAbs(p) {
-			return patchRef{}, false
+			return Patch{}, false
 		}
-		abs, err := s.fs.resolve(filepath.Join(n.dir, p))
+		abs, err := s.fs.Resolve(filepath.Join(n.Dir, p))
 		if err != nil {
-			return patchRef{}, false
+			return Patch{}, false
 		}
-		return patchRef{source: path.Join(n.srcDir, filepath.ToSlash(p)), file: abs}, true
+		return Patch{Source: path.Join(n.SrcDir, filepath.ToSlash(p)), File: abs}, true
 	}
 	list := func(v any) []any { l, _ := v.([]any); return l }
 	for _, field := range []string{"patches", "patchesStrategicMerge", "patchesJson6902"} {
 		for i, e := range list(k[field]) {
-			var ref patchRef
+			var ref Patch
 			var ok bool
 			switch e := e.(type) {
 			case string: // patchesStrategicMerge: a file or an inline patch
 				if ref, ok = fileRef(e); !ok && strings.Contains(e, "\n") {
-					ref, ok = patchRef{source: kfile, inline: e, line: intent.NodeLine(doc, intent.P(field, i))}, true
+					ref, ok = Patch{Source: kfile, Inline: e, Line: intent.NodeLine(doc, intent.P(field, i))}, true
 				}
 			case map[string]any:
 				p, _ := e["path"].(string)
 				inline, _ := e["patch"].(string)
 				if ref, ok = fileRef(p); !ok && inline != "" {
-					ref, ok = patchRef{source: kfile, inline: inline, line: intent.NodeLine(doc, intent.P(field, i, "patch"))}, true
+					ref, ok = Patch{Source: kfile, Inline: inline, Line: intent.NodeLine(doc, intent.P(field, i, "patch"))}, true
 				}
-				ref.target, _ = e["target"].(map[string]any)
+				ref.Target, _ = e["target"].(map[string]any)
 			}
 			if ok {
 				out = append(out, ref)

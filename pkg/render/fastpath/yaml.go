@@ -1,4 +1,4 @@
-package render
+package fastpath
 
 import (
 	"errors"
@@ -10,79 +10,54 @@ import (
 	yaml "go.yaml.in/yaml/v3"
 
 	"github.com/meshintent/meshintent/pkg/intent"
+	"github.com/meshintent/meshintent/pkg/render/rootfs"
 	"github.com/meshintent/meshintent/pkg/yamlguard"
 )
 
-// errExotic marks YAML that the fast path leaves to kustomize because
+// ErrExotic marks YAML that the fast path leaves to kustomize because
 // kustomize may treat it differently from a plain reading: aliases, merge
 // keys, custom tags, non-string keys, binary, NaN and infinities.
-var errExotic = errors.New("YAML feature left to kustomize")
+var ErrExotic = errors.New("YAML feature left to kustomize")
 
-// Default limits on every file a render reads, checked before kustomize
-// sees it (Options.Limits sets them; see yamlguard.Limits for the others):
-// kustomize copies deep structures over and over (10k nested maps take it
-// half a minute, under its global lock) and its errors then quote the whole
-// object. Istio objects and intents never nest beyond a dozen levels.
-const (
-	// MaxFileSize is the largest file a render reads by default: 4 MiB,
-	// more than twice the largest object the API server stores.
-	MaxFileSize = yamlguard.DefaultMaxFileSize
-	// MaxDepth is how deeply maps and lists may nest in a YAML document,
-	// by default.
-	MaxDepth = yamlguard.DefaultMaxDepth
-)
-
-// Limits bound the YAML a render reads: see yamlguard.Limits.
-type Limits = yamlguard.Limits
-
-// valueError is a problem with one value of a YAML document: its 1-based
-// line, its field (collected on the way out of nodeValue) and what is wrong.
-type valueError struct {
-	line int
-	path intent.Path
-	msg  string
+// ValueError is a problem with one value of a YAML document: its 1-based
+// line, its field (collected on the way out of Value) and what is wrong.
+type ValueError struct {
+	Line int
+	Path intent.Path
+	Msg  string
 }
 
-func (e *valueError) Error() string {
-	if len(e.path) == 0 {
-		return fmt.Sprintf("line %d: %s", e.line, e.msg)
+func (e *ValueError) Error() string {
+	if len(e.Path) == 0 {
+		return fmt.Sprintf("line %d: %s", e.Line, e.Msg)
 	}
-	return fmt.Sprintf("line %d: %s: %s", e.line, shortPath(e.path), e.msg)
+	return fmt.Sprintf("line %d: %s: %s", e.Line, rootfs.ShortPath(e.Path), e.Msg)
 }
 
-// at formats the error for source, as "source:line: field: message".
-func (e *valueError) at(source string) string {
-	if len(e.path) == 0 {
-		return fmt.Sprintf("%s:%d: %s", source, e.line, e.msg)
+// At formats the error for source, as "source:line: field: message".
+func (e *ValueError) At(source string) string {
+	if len(e.Path) == 0 {
+		return fmt.Sprintf("%s:%d: %s", source, e.Line, e.Msg)
 	}
-	return fmt.Sprintf("%s:%d: %s: %s", source, e.line, shortPath(e.path), e.msg)
-}
-
-// shortPath prints a path, cut after its first 8 elements (a path that is
-// too deep would make the error line as long as the document).
-func shortPath(p intent.Path) string {
-	if len(p) > 8 {
-		return p[:8].String() + "…"
-	}
-	return p.String()
+	return fmt.Sprintf("%s:%d: %s: %s", source, e.Line, rootfs.ShortPath(e.Path), e.Msg)
 }
 
 // prepend records that the error lies under key (a string) or index (an int).
-func (e *valueError) prepend(elem any) {
-	e.path = append(intent.P(elem), e.path...)
+func (e *ValueError) prepend(elem any) {
+	e.Path = append(intent.P(elem), e.Path...)
 }
 
-// wrapValueError adds elem to the path of a valueError, returning other
+// wrapValueError adds elem to the path of a ValueError, returning other
 // errors as they are.
 func wrapValueError(err error, elem any) error {
-	var ve *valueError
+	var ve *ValueError
 	if errors.As(err, &ve) {
 		ve.prepend(elem)
 	}
 	return err
 }
 
-// nodeValue converts a parsed YAML node into the JSON-like values of
+// NodeValue converts a parsed YAML node into the JSON-like values of
 // unstructured.Unstructured: map[string]any, []any, string, bool, int64,
 // float64 and nil, exactly as kustomize leaves them: kustomize decodes
 // scalars with yaml.v3 (YAML 1.2 core schema plus yaml.v3's own readings,
@@ -90,23 +65,25 @@ func wrapValueError(err error, elem any) error {
 // "0x1F" 31 and "1_000" 1000) and then takes the objects through JSON, so a
 // float with an integral value (1.0, 1e3) becomes an integer.
 //
-// Maps and lists nested deeper than MaxDepth (see renderer.nodeValue for
-// the render's own limit), and numbers that do not
+// Maps and lists nested deeper than yamlguard.DefaultMaxDepth (see Value
+// for another limit), and numbers that do not
 // survive that JSON round trip (integers beyond int64, integral floats of
-// 1e21 and more) are a *valueError naming the line and field; so is a
-// duplicate key. Input kustomize may treat otherwise is errExotic.
-func nodeValue(n *yaml.Node) (any, error) {
-	return value(n, 0, MaxDepth)
+// 1e21 and more) are a *ValueError naming the line and field; so is a
+// duplicate key. Input kustomize may treat otherwise is ErrExotic.
+func NodeValue(n *yaml.Node) (any, error) {
+	return value(n, 0, yamlguard.DefaultMaxDepth)
 }
 
-// nodeValue is nodeValue under the render's depth limit.
-func (r *renderer) nodeValue(n *yaml.Node) (any, error) {
-	return value(n, 0, r.fs.maxDepth())
+// Value is NodeValue under the depth limit maxDepth.
+func Value(n *yaml.Node, maxDepth int) (any, error) {
+	return value(n, 0, maxDepth)
 }
 
-// checkDepth is checkDepth under the render's depth limit.
-func (r *renderer) checkDepth(n *yaml.Node) error {
-	return checkDepth(n, 0, r.fs.maxDepth())
+// CheckDepth returns a *ValueError when maps and lists nest deeper than
+// maxDepth under n, for documents that Value does not read through
+// (ErrExotic).
+func CheckDepth(n *yaml.Node, maxDepth int) error {
+	return checkDepth(n, 0, maxDepth)
 }
 
 func value(n *yaml.Node, depth, maxDepth int) (any, error) {
@@ -121,20 +98,20 @@ func value(n *yaml.Node, depth, maxDepth int) (any, error) {
 			return nil, tooDeep(n, maxDepth)
 		}
 		if n.Tag != "" && n.Tag != "!!map" {
-			return nil, fmt.Errorf("%w: tag %s", errExotic, n.Tag)
+			return nil, fmt.Errorf("%w: tag %s", ErrExotic, n.Tag)
 		}
 		m := make(map[string]any, len(n.Content)/2)
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k := n.Content[i]
 			if k.Kind != yaml.ScalarNode || k.ShortTag() != "!!str" {
 				if k.ShortTag() == "!!merge" {
-					return nil, fmt.Errorf("%w: line %d: merge key", errExotic, k.Line)
+					return nil, fmt.Errorf("%w: line %d: merge key", ErrExotic, k.Line)
 				}
-				return nil, fmt.Errorf("%w: line %d: non-string key", errExotic, k.Line)
+				return nil, fmt.Errorf("%w: line %d: non-string key", ErrExotic, k.Line)
 			}
 			if _, dup := m[k.Value]; dup {
 				// kustomize refuses these too (when it writes its output).
-				return nil, &valueError{line: k.Line, msg: fmt.Sprintf("mapping key %q already defined", k.Value)}
+				return nil, &ValueError{Line: k.Line, Msg: fmt.Sprintf("mapping key %q already defined", k.Value)}
 			}
 			v, err := value(n.Content[i+1], depth, maxDepth)
 			if err != nil {
@@ -148,7 +125,7 @@ func value(n *yaml.Node, depth, maxDepth int) (any, error) {
 			return nil, tooDeep(n, maxDepth)
 		}
 		if n.Tag != "" && n.Tag != "!!seq" {
-			return nil, fmt.Errorf("%w: tag %s", errExotic, n.Tag)
+			return nil, fmt.Errorf("%w: tag %s", ErrExotic, n.Tag)
 		}
 		s := make([]any, len(n.Content))
 		for i, c := range n.Content {
@@ -162,17 +139,17 @@ func value(n *yaml.Node, depth, maxDepth int) (any, error) {
 	case yaml.ScalarNode:
 		return scalarValue(n)
 	case yaml.AliasNode:
-		return nil, fmt.Errorf("%w: line %d: alias *%s", errExotic, n.Line, n.Value)
+		return nil, fmt.Errorf("%w: line %d: alias *%s", ErrExotic, n.Line, n.Value)
 	}
-	return nil, fmt.Errorf("%w: line %d: node kind %d", errExotic, n.Line, n.Kind)
+	return nil, fmt.Errorf("%w: line %d: node kind %d", ErrExotic, n.Line, n.Kind)
 }
 
 func tooDeep(n *yaml.Node, maxDepth int) error {
-	return &valueError{line: n.Line, msg: fmt.Sprintf("maps and lists nest more than %d levels deep (depth limit; set with --max-yaml-depth)", maxDepth)}
+	return &ValueError{Line: n.Line, Msg: fmt.Sprintf("maps and lists nest more than %d levels deep (depth limit; set with --max-yaml-depth)", maxDepth)}
 }
 
-// checkDepth returns a *valueError when maps and lists nest deeper than
-// maxDepth under n, for documents that nodeValue does not read through.
+// checkDepth returns a *ValueError when maps and lists nest deeper than
+// maxDepth under n, for documents that value does not read through.
 func checkDepth(n *yaml.Node, depth, maxDepth int) error {
 	switch n.Kind {
 	case yaml.DocumentNode:
@@ -209,7 +186,7 @@ func scalarValue(n *yaml.Node) (any, error) {
 		return n.Value, nil
 	case "!!timestamp":
 		// kustomize rewrites these in RFC 3339 through its JSON round trip.
-		return nil, fmt.Errorf("%w: line %d: timestamp %s", errExotic, n.Line, n.Value)
+		return nil, fmt.Errorf("%w: line %d: timestamp %s", ErrExotic, n.Line, n.Value)
 	case "!!null":
 		return nil, nil
 	case "!!bool":
@@ -235,7 +212,7 @@ func scalarValue(n *yaml.Node) (any, error) {
 		// reads it for kustomize.
 		var v any
 		if err := n.Decode(&v); err != nil {
-			return nil, fmt.Errorf("%w: line %d: integer %q", errExotic, n.Line, n.Value)
+			return nil, fmt.Errorf("%w: line %d: integer %q", ErrExotic, n.Line, n.Value)
 		}
 		switch v := v.(type) {
 		case int:
@@ -247,17 +224,17 @@ func scalarValue(n *yaml.Node) (any, error) {
 		case float64:
 			return floatValue(n, v)
 		}
-		return nil, fmt.Errorf("%w: line %d: integer %q read as %T", errExotic, n.Line, n.Value, v)
+		return nil, fmt.Errorf("%w: line %d: integer %q read as %T", ErrExotic, n.Line, n.Value, v)
 	case "!!float":
 		f, err := strconv.ParseFloat(n.Value, 64)
 		if err != nil {
 			if err := n.Decode(&f); err != nil {
-				return nil, fmt.Errorf("%w: line %d: number %q", errExotic, n.Line, n.Value)
+				return nil, fmt.Errorf("%w: line %d: number %q", ErrExotic, n.Line, n.Value)
 			}
 		}
 		return floatValue(n, f)
 	default:
-		return nil, fmt.Errorf("%w: line %d: tag %s", errExotic, n.Line, tag)
+		return nil, fmt.Errorf("%w: line %d: tag %s", ErrExotic, n.Line, tag)
 	}
 }
 
@@ -267,7 +244,7 @@ func scalarValue(n *yaml.Node) (any, error) {
 // fits in int64.
 func floatValue(n *yaml.Node, f float64) (any, error) {
 	if math.IsNaN(f) || math.IsInf(f, 0) {
-		return nil, fmt.Errorf("%w: line %d: %s is not a JSON number", errExotic, n.Line, n.Value)
+		return nil, fmt.Errorf("%w: line %d: %s is not a JSON number", ErrExotic, n.Line, n.Value)
 	}
 	if f != math.Trunc(f) {
 		return f, nil
@@ -288,7 +265,7 @@ func tooLarge(n *yaml.Node) error {
 	if len(v) > 40 {
 		v = v[:40] + "…"
 	}
-	return &valueError{line: n.Line, msg: fmt.Sprintf("number %q is too large: a whole number must fit in 64 bits", v)}
+	return &ValueError{Line: n.Line, Msg: fmt.Sprintf("number %q is too large: a whole number must fit in 64 bits", v)}
 }
 
 // plainDecimal reports a decimal integer that yaml.v3 and strconv read

@@ -1,4 +1,4 @@
-package render
+package kustomize
 
 import (
 	"context"
@@ -9,6 +9,8 @@ import (
 	"github.com/meshintent/meshintent/api/v1alpha1"
 	"github.com/meshintent/meshintent/pkg/intent"
 	"github.com/meshintent/meshintent/pkg/manifest"
+	"github.com/meshintent/meshintent/pkg/render/fastpath"
+	"github.com/meshintent/meshintent/pkg/render/internal/parallel"
 )
 
 // strictRead decodes every intent document of the files the build under top
@@ -21,36 +23,36 @@ import (
 // checks; a document precheck leaves to kustomize (aliases, merge keys,
 // custom tags) is not checked here, and Decode still checks the merged
 // object. It returns an intent.ErrorList, sorted, or nil.
-func (r *renderer) strictRead(ctx context.Context, top *kustNode) error {
+func (r *Builder) strictRead(ctx context.Context, top *fastpath.Node) error {
 	type job struct {
-		source, file, inline string
-		line, column         int
-		patch                bool
-		target               intent.ObjectRef
+		Source, File, Inline string
+		Line, Column         int
+		Patch                bool
+		Target               intent.ObjectRef
 		// from is the first job of the patch's kustomization's tree: a
 		// patch applies to the resources of jobs[from:] declared before it.
-		from int
+		From int
 	}
 	var jobs []job
-	var walk func(n *kustNode)
-	walk = func(n *kustNode) {
+	var walk func(n *fastpath.Node)
+	walk = func(n *fastpath.Node) {
 		from := len(jobs)
-		for _, it := range n.items {
-			if it.sub != nil {
-				walk(it.sub)
-			} else if it.file != "" {
-				jobs = append(jobs, job{source: it.source, file: it.file})
+		for _, it := range n.Items {
+			if it.Sub != nil {
+				walk(it.Sub)
+			} else if it.File != "" {
+				jobs = append(jobs, job{Source: it.Source, File: it.File})
 			}
 		}
-		for _, p := range n.patches {
-			j := job{source: p.source, file: p.file, inline: p.inline, patch: true, target: patchTarget(p.target), from: from}
-			if p.file == "" {
+		for _, p := range n.Patches {
+			j := job{Source: p.Source, File: p.File, Inline: p.Inline, Patch: true, Target: patchTarget(p.Target), From: from}
+			if p.File == "" {
 				// An inline patch: its lines count from its key's; a block
 				// scalar's columns from its indentation (that of its first
 				// line). A one-line patch's columns are unknown: -1.
-				j.line, j.column = p.line-1, -1
-				if strings.Contains(p.inline, "\n") {
-					j.line, j.column = p.line, r.blockIndent(n.file, p.line)
+				j.Line, j.Column = p.Line-1, -1
+				if strings.Contains(p.Inline, "\n") {
+					j.Line, j.Column = p.Line, r.blockIndent(n.File, p.Line)
 				}
 			}
 			jobs = append(jobs, j)
@@ -61,41 +63,41 @@ func (r *renderer) strictRead(ctx context.Context, top *kustNode) error {
 	found := make([]intent.ErrorList, len(jobs))
 	declared := make([][]intent.ObjectRef, len(jobs)) // the intents each resource file declares
 	patched := make([][]patchedIntent, len(jobs))     // the intents each patch names, without a target
-	parallel(ctx, len(jobs), r.workers, func(i int) {
+	parallel.Do(ctx, len(jobs), r.Workers, func(i int) {
 		j := jobs[i]
 		var docs []*yaml.Node
-		if j.file != "" {
-			b, err := r.fs.readResolved(j.file)
+		if j.File != "" {
+			b, err := r.FS.ReadResolved(j.File)
 			if err != nil {
 				return // precheck or kustomize reports it
 			}
-			if docs, err = r.fs.parse(j.file, j.source, b); err != nil {
+			if docs, err = r.FS.Parse(j.File, j.Source, b); err != nil {
 				return
 			}
 		} else {
 			var err error
-			if docs, err = intent.ParseDocuments([]byte(j.inline)); err != nil {
+			if docs, err = intent.ParseDocuments([]byte(j.Inline)); err != nil {
 				return
 			}
 		}
 		for _, d := range docs {
-			if !mayBeIntent(d, j.patch, j.target) {
+			if !mayBeIntent(d, j.Patch, j.Target) {
 				continue
 			}
-			v, err := r.nodeValue(d)
+			v, err := fastpath.Value(d, r.FS.MaxDepth())
 			if err != nil {
 				continue
 			}
 			found[i] = append(found[i], intent.CheckRead(intent.ReadDoc{
-				Source: j.source, Node: d, Value: v, Patch: j.patch, Target: j.target,
-				LineOffset: j.line, ColumnOffset: j.column,
+				Source: j.Source, Node: d, Value: v, Patch: j.Patch, Target: j.Target,
+				LineOffset: j.Line, ColumnOffset: j.Column,
 			})...)
 			if d.Kind == yaml.MappingNode && isIntentKind(scalarAt(d, "kind")) {
 				ref := intent.ObjectRef{Kind: scalarAt(d, "kind"), Namespace: scalarAt(d, "metadata", "namespace"), Name: scalarAt(d, "metadata", "name")}
-				if !j.patch {
+				if !j.Patch {
 					declared[i] = append(declared[i], ref)
-				} else if j.target.Kind == "" && ref.Name != "" {
-					ref.Line = d.Line + j.line
+				} else if j.Target.Kind == "" && ref.Name != "" {
+					ref.Line = d.Line + j.Line
 					patched[i] = append(patched[i], patchedIntent{ref: ref, column: d.Column})
 				}
 			}
@@ -112,13 +114,13 @@ func (r *renderer) strictRead(ctx context.Context, top *kustNode) error {
 	// often a file left out of a kustomization's resources.
 	for i, list := range patched {
 		for _, p := range list {
-			if !declaredIn(declared[jobs[i].from:i], p.ref) {
+			if !declaredIn(declared[jobs[i].From:i], p.ref) {
 				col := 0
-				if jobs[i].column >= 0 {
-					col = p.column + jobs[i].column
+				if jobs[i].Column >= 0 {
+					col = p.column + jobs[i].Column
 				}
 				all = append(all, &intent.FieldError{
-					File: jobs[i].source, Line: p.ref.Line, Column: col,
+					File: jobs[i].Source, Line: p.ref.Line, Column: col,
 					Object:  manifest.ObjectID(p.ref.Kind, p.ref.Namespace, p.ref.Name),
 					Message: "this patch's object is declared by no resource it applies to: is its file missing from a kustomization's resources?",
 				})
@@ -153,8 +155,8 @@ func declaredIn(declared [][]intent.ObjectRef, ref intent.ObjectRef) bool {
 
 // blockIndent returns the indentation of the first non-empty line after
 // line (1-based) of file: the columns a block scalar's text is shifted by.
-func (r *renderer) blockIndent(file string, line int) int {
-	b, err := r.fs.readResolved(file)
+func (r *Builder) blockIndent(file string, line int) int {
+	b, err := r.FS.ReadResolved(file)
 	if err != nil {
 		return -1
 	}

@@ -1,4 +1,4 @@
-package render
+package rootfs
 
 import (
 	"errors"
@@ -10,7 +10,7 @@ import (
 	"testing/fstest"
 )
 
-func TestRootFS(t *testing.T) {
+func TestFS(t *testing.T) {
 	outside := t.TempDir()
 	if err := os.WriteFile(filepath.Join(outside, "secret"), []byte("s3cret"), 0o644); err != nil {
 		t.Fatal(err)
@@ -39,25 +39,25 @@ func TestRootFS(t *testing.T) {
 		"policies/loop2":       "loop1",
 		"outdir":               outside,
 		// As pkg/source leaves a committed link that leads out.
-		"policies/committed": escapingLinkPrefix + "%2Fetc%2Fshadow",
+		"policies/committed": EscapingLinkPrefix + "%2Fetc%2Fshadow",
 	}
 	for link, target := range links {
 		if err := os.Symlink(target, filepath.Join(root, filepath.FromSlash(link))); err != nil {
 			t.Fatal(err)
 		}
 	}
-	rfs, err := NewRootFS(root, "policies", 1024)
+	rfs, err := New(root, "policies", 1024)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rootFS, err := NewRootFS(root, ".", 1024)
+	rootFS, err := New(root, ".", 1024)
 	if err != nil {
 		t.Fatal(err)
 	}
 
 	tests := []struct {
 		name    string
-		fsys    *RootFS
+		fsys    *FS
 		file    string
 		want    string // content, when no error is wanted
 		wantErr string
@@ -105,7 +105,7 @@ func TestRootFS(t *testing.T) {
 		}
 	})
 	t.Run("it passes the io/fs conformance test on a tree without bad links", func(t *testing.T) {
-		clean, err := NewRootFS(root, "shared", 1024)
+		clean, err := New(root, "shared", 1024)
 		if err != nil {
 			t.Fatal(err)
 		}
