@@ -373,7 +373,3 @@ type IntentSyncList struct {
 	metav1.ListMeta `json:"metadata,omitempty"`
 	Items           []IntentSync `json:"items"`
 }
-
-func init() {
-	SchemeBuilder.Register(&IntentSync{}, &IntentSyncList{})
-}

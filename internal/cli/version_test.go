@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -189,7 +190,7 @@ func testColorOfTheBinary(t *testing.T, bin string) {
 		var stdout, stderr bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr
 		err := cmd.Run()
-		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != ExitDenied {
+		if ee, ok := errors.AsType[*exec.ExitError](err); !ok || ee.ExitCode() != ExitDenied {
 			t.Fatalf("want exit 1, got %v\n%s%s", err, stdout.String(), stderr.String())
 		}
 		if bytes.ContainsRune(stdout.Bytes(), 0x1b) || bytes.ContainsRune(stderr.Bytes(), 0x1b) {
@@ -220,7 +221,7 @@ func testColorOfTheBinary(t *testing.T, bin string) {
 			cmd := exec.Command(script, "-q", "-e", "-c", bin+" validate "+dir+tt.flags, "/dev/null")
 			cmd.Env = tt.env
 			out, err := cmd.Output()
-			if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != ExitDenied {
+			if ee, ok := errors.AsType[*exec.ExitError](err); !ok || ee.ExitCode() != ExitDenied {
 				t.Fatalf("want exit 1, got %v\n%s", err, out)
 			}
 			if got := bytes.Contains(out, []byte(sgrRed+"DENY"+sgrReset)); got != tt.want {

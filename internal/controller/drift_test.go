@@ -137,7 +137,7 @@ func TestDriftIsDetectedAndCorrected(t *testing.T) {
 		}
 		vs := mustGet(t, vsGVK, ns, "reviews")
 		for _, mf := range vs.GetManagedFields() {
-			if mf.Manager == "kubectl-edit" && strings.Contains(string(mf.FieldsV1.Raw), "f:http") {
+			if mf.Manager == "kubectl-edit" && strings.Contains(mf.FieldsV1.GetRawString(), "f:http") {
 				t.Errorf("kubectl-edit still owns spec.http after the correction")
 			}
 		}
@@ -220,7 +220,7 @@ func TestDriftPredicate(t *testing.T) {
 func TestDropFieldSets(t *testing.T) {
 	at := metav1.NewTime(time.Unix(1000, 0))
 	entry := metav1.ManagedFieldsEntry{Manager: "kubectl-edit", Operation: metav1.ManagedFieldsOperationUpdate, Time: &at,
-		FieldsType: "FieldsV1", FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:spec":{"f:hosts":{}}}`)}}
+		FieldsType: "FieldsV1", FieldsV1: metav1.NewFieldsV1(`{"f:spec":{"f:hosts":{}}}`)}
 	o := &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Name: "r", ManagedFields: []metav1.ManagedFieldsEntry{entry}}}
 	got, err := dropFieldSets(o)
 	if err != nil {

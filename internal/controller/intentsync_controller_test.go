@@ -422,7 +422,7 @@ func TestDeletingAPruningSyncRemovesWhatItApplied(t *testing.T) {
 	}
 	eventually(t, 15*time.Second, func() error {
 		if err := env.Client.Get(context.Background(), client.ObjectKeyFromObject(obj), &v1alpha1.IntentSync{}); !apierrors.IsNotFound(err) {
-			return fmt.Errorf("IntentSync still there (err %v)", err)
+			return fmt.Errorf("IntentSync still there (err %w)", err)
 		}
 		return nil
 	})

@@ -243,7 +243,8 @@ func NewManager(opts Options) (*Manager, error) {
 			// server.
 			MetadataReader: mgr.GetCache(),
 		}),
-		Fetcher:   fetcher,
+		Fetcher: fetcher,
+		//lint:ignore SA1019 the reconcilers' Eventf calls need the old events API's recorder (see below)
 		Recorder:  mgr.GetEventRecorderFor(eventSource), //nolint:staticcheck // see below
 		Namespace: opts.Namespace,
 		Fence:     opts.Fence,

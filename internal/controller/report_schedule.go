@@ -76,7 +76,7 @@ func parseSchedule(schedule, timeZone string, now time.Time) (sched reportSchedu
 	}
 	s, err := scheduleParser.Parse(spec)
 	if err != nil {
-		return reportSchedule{}, fmt.Errorf("spec.driftReport.schedule %q is invalid: %v; expected 5 fields (minute hour day-of-month month day-of-week, e.g. \"0 7 * * 1-5\") or a descriptor such as @hourly or @every 6h", schedule, err)
+		return reportSchedule{}, fmt.Errorf("spec.driftReport.schedule %q is invalid: %w; expected 5 fields (minute hour day-of-month month day-of-week, e.g. \"0 7 * * 1-5\") or a descriptor such as @hourly or @every 6h", schedule, err)
 	}
 	if ss, ok := s.(*cron.SpecSchedule); ok {
 		ss.Location = loc

@@ -67,7 +67,7 @@ func postWebhook(ctx context.Context, c *http.Client, rawURL string, body []byte
 			wait := backoff(attempt-1, o.backoff, o.maxBackoff)
 			select {
 			case <-ctx.Done():
-				return fmt.Errorf("%w; gave up waiting to retry: %s", last, ctx.Err())
+				return fmt.Errorf("%w; gave up waiting to retry: %w", last, ctx.Err())
 			case <-time.After(wait):
 			}
 		}

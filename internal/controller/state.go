@@ -159,7 +159,7 @@ func (o *packedObject) decode() (*unstructured.Unstructured, error) {
 	v, err := canonical.Decode(o.data)
 	m, ok := v.(map[string]any)
 	if err != nil || !ok {
-		return nil, fmt.Errorf("decoding the applied %s: %v", o.id, err)
+		return nil, fmt.Errorf("decoding the applied %s: %w", o.id, err)
 	}
 	return &unstructured.Unstructured{Object: m}, nil
 }

@@ -480,7 +480,7 @@ func (e *Env) WaitReady(ctx context.Context) error {
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("waiting for the API server to be ready: %w (last: %v)", ctx.Err(), err)
+			return fmt.Errorf("waiting for the API server to be ready: %w (last: %w)", ctx.Err(), err)
 		case <-time.After(100 * time.Millisecond):
 		}
 	}

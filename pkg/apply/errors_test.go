@@ -42,7 +42,7 @@ func TestConflictError(t *testing.T) {
 
 	t.Run("other errors pass through unchanged", func(t *testing.T) {
 		in := apierrors.NewBadRequest("nope")
-		if got := asConflict(in); got != error(in) {
+		if got := asConflict(in); got != error(in) { //nolint:errorlint // identity: the very error must come back, not one wrapping it
 			t.Errorf("asConflict(%v) = %v", in, got)
 		}
 	})

@@ -40,7 +40,7 @@ func TestOwner(t *testing.T) {
 		return p
 	}
 	entry := func(manager, fields string) metav1.ManagedFieldsEntry {
-		return metav1.ManagedFieldsEntry{Manager: manager, FieldsV1: &metav1.FieldsV1{Raw: []byte(fields)}}
+		return metav1.ManagedFieldsEntry{Manager: manager, FieldsV1: metav1.NewFieldsV1(fields)}
 	}
 	mine := entry(DefaultFieldManager, `{"f:metadata":{"f:labels":{".":{},"f:team":{}}},"f:spec":{".":{},"f:hosts":{},"f:http":{}}}`)
 

@@ -66,10 +66,8 @@ func TestRenderRefusesHostileYAML(t *testing.T) {
 		// extra are more files of the base, listed after bad.yaml.
 		extra map[string]string
 		// want is a fragment of the error after the file name
-		// ("base/bad.yaml:<line>: "), "" when the render must succeed;
-		// line is that line, 0 when any.
+		// ("base/bad.yaml:<line>: "), "" when the render must succeed.
 		want string
-		line int
 		// other is a fragment of an error that is not a limit's (invalid YAML).
 		other string
 	}

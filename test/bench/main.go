@@ -250,7 +250,11 @@ func applyBench(ctx context.Context, root, work string, services, runs int) ([]r
 	if err != nil {
 		return nil, err
 	}
-	defer env.Stop()
+	defer func() {
+		if err := env.Stop(); err != nil {
+			fmt.Fprintf(os.Stderr, "bench: stopping the control plane: %v\n", err)
+		}
+	}()
 	kubeconfig := filepath.Join(work, "kubeconfig")
 	if err := env.WriteKubeconfig(kubeconfig); err != nil {
 		return nil, err

@@ -102,7 +102,9 @@ func runController(ctx context.Context, w io.Writer, env *testenv.Env, tmp strin
 	go func() { done <- mgr.Start(mctx) }()
 	run := &controllerRun{repoDir: repoDir, url: url, stop: func() {
 		cancel()
-		<-done
+		if err := <-done; err != nil {
+			fmt.Fprintf(os.Stderr, "demo: controller: %v\n", err)
+		}
 		stopGit()
 	}}
 	fail := func(err error) (*controllerRun, error) { run.stop(); return nil, err }

@@ -131,7 +131,9 @@ func TestDemo(t *testing.T) {
 		}
 		m := wait(regexp.MustCompile(`commit `+head+` applied in (\d+\.\d\d) s: reviews: even more v2\n`), "the commit's latency line")
 		var secs float64
-		fmt.Sscanf(m[1], "%g", &secs)
+		if _, err := fmt.Sscanf(m[1], "%g", &secs); err != nil {
+			t.Fatalf("latency %q: %v", m[1], err)
+		}
 		if secs >= 5 {
 			t.Errorf("commit applied in %s s: the webhook did not wake the controller (the poll is 30 s)", m[1])
 		}

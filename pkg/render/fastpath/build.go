@@ -174,7 +174,11 @@ func (r *Builder) readResourceFile(item Item, sum *[sha256.Size]byte) ([]Object,
 			// Kustomize reads the file, but not deeper than the limit.
 			for _, d := range docs {
 				if err := CheckDepth(d, r.FS.MaxDepth()); err != nil {
-					return nil, errors.New(err.(*ValueError).At(source))
+					var ve *ValueError
+					if !errors.As(err, &ve) {
+						return nil, err
+					}
+					return nil, errors.New(ve.At(source))
 				}
 			}
 			return nil, ErrNotFast
