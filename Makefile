@@ -7,9 +7,13 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo deve
 COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/meshintent
 
-.PHONY: all build demo test vet lint bench tools generate
+.PHONY: all help build demo test vet lint bench tools generate
 
 all: build
+
+## help: this list of targets
+help:
+	@sed -n 's/^## //p' $(MAKEFILE_LIST)
 
 ## build: the reconciler binary into ./bin (git-ignored), static like the image's
 build:
@@ -48,6 +52,7 @@ fuzz:
 lint:
 	@test/tools/lint.sh
 
+## vet: go vet and gofmt only
 vet:
 	$(GO) vet ./...
 	@unformatted="$$(gofmt -l $$(git ls-files '*.go'))"; \
