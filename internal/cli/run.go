@@ -33,6 +33,7 @@ func newRunCommand(a *app) *cobra.Command {
 		cl         clusterFlags
 		opts       controller.Options
 		secretFile string
+		ylim       yamlLimitFlags
 		zopts      = zap.Options{}
 	)
 	cmd := &cobra.Command{
@@ -80,6 +81,7 @@ Unless $GOGC is set, the Go garbage collector runs at GOGC=` + fmt.Sprint(runGCP
 			opts.Config = cfg
 			opts.Logger = logger
 			opts.InventoryNamespace = cl.invNS
+			opts.YAMLLimits = ylim.limits()
 			mgr, err := controller.NewManager(opts)
 			if err != nil {
 				return err
@@ -118,6 +120,7 @@ Unless $GOGC is set, the Go garbage collector runs at GOGC=` + fmt.Sprint(runGCP
 		"how often replicas try to acquire or renew the lease")
 	fs.StringVar(&opts.CacheDir, "cache-dir", defaultCacheDir(), "where fetched repositories are cached")
 	fs.IntVar(&opts.Concurrent, "concurrent", 4, "IntentSyncs reconciled at once")
+	ylim.register(fs)
 	fs.BoolVar(&opts.LiveChecks, "live-checks", false,
 		"run the live mesh checks (IST0101, IST0112, IST0173, IST0109) against the cluster before each apply; "+
 			"off by default because routing often merges before the Services it names exist. "+

@@ -67,6 +67,17 @@ func TestRunLiveChecksFlag(t *testing.T) {
 			}
 		})
 	}
+	t.Run("the YAML limits are flags of run too", func(t *testing.T) {
+		cmd := newRunCommand(&app{})
+		if err := cmd.ParseFlags([]string{"--max-yaml-alias-nodes", "50", "--max-file-size", "1Mi"}); err != nil {
+			t.Fatal(err)
+		}
+		for flag, want := range map[string]string{"max-yaml-alias-nodes": "50", "max-file-size": "1 MiB"} {
+			if f := cmd.Flags().Lookup(flag); f == nil || f.Value.String() != want {
+				t.Errorf("--%s = %v, want %s", flag, f, want)
+			}
+		}
+	})
 	t.Run("the help says why it is off and what it needs", func(t *testing.T) {
 		_, stdout, _ := run(t, "run", "--help")
 		help := strings.Join(strings.Fields(stdout), " ") // the usage wraps

@@ -41,6 +41,7 @@ import (
 	"github.com/meshintent/meshintent/pkg/live"
 	"github.com/meshintent/meshintent/pkg/manifest"
 	"github.com/meshintent/meshintent/pkg/pipeline"
+	"github.com/meshintent/meshintent/pkg/render"
 	"github.com/meshintent/meshintent/pkg/source"
 	"github.com/meshintent/meshintent/pkg/validate"
 )
@@ -92,6 +93,8 @@ type IntentSyncReconciler struct {
 	// Fence is the controller's tenancy fence: the default of IntentSyncs
 	// that set none and the bound of those that do (see Fence.For).
 	Fence Fence
+	// YAMLLimits bound the YAML each render reads (zero: the defaults).
+	YAMLLimits render.Limits
 	// Live reads what the live policy checks need from the cluster; nil
 	// leaves them silent (see liveData).
 	Live *live.Reader
@@ -450,6 +453,7 @@ func (r *IntentSyncReconciler) build(ctx context.Context, obj *v1alpha1.IntentSy
 		DataFor:       r.liveData(obj, art.Revision),
 		Cache:         st.cache,
 		PolicyTimeout: policyTimeoutOf(obj),
+		YAMLLimits:    r.YAMLLimits,
 	})
 	if err != nil {
 		return nil, nil, err

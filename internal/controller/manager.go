@@ -112,6 +112,9 @@ type Options struct {
 	// API server (see liveData). Off by default: with it, a route to a
 	// Service that is not deployed yet is denied.
 	LiveChecks bool
+	// YAMLLimits bound the YAML each render reads (see render.Options.Limits;
+	// zero fields take yamlguard's defaults).
+	YAMLLimits render.Limits
 	// skipNameValidation lets tests start several managers in one process.
 	skipNameValidation bool
 }
@@ -245,14 +248,15 @@ func NewManager(opts Options) (*Manager, error) {
 		}),
 		Fetcher: fetcher,
 		//lint:ignore SA1019 the reconcilers' Eventf calls need the old events API's recorder (see below)
-		Recorder:  mgr.GetEventRecorderFor(eventSource), //nolint:staticcheck // see below
-		Namespace: opts.Namespace,
-		Fence:     opts.Fence,
-		states:    newStateStore(),
-		trigger:   make(chan event.GenericEvent, triggerBuffer),
-		elected:   mgr.Elected(),
-		now:       time.Now,
-		memory:    newMemoryReleaser(opts.MemoryReleaseInterval),
+		Recorder:   mgr.GetEventRecorderFor(eventSource), //nolint:staticcheck // see below
+		Namespace:  opts.Namespace,
+		Fence:      opts.Fence,
+		YAMLLimits: opts.YAMLLimits,
+		states:     newStateStore(),
+		trigger:    make(chan event.GenericEvent, triggerBuffer),
+		elected:    mgr.Elected(),
+		now:        time.Now,
+		memory:     newMemoryReleaser(opts.MemoryReleaseInterval),
 	}
 	if opts.LiveChecks {
 		r.Live = live.NewReader(direct, live.Options{TTL: liveTTL})
