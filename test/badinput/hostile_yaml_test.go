@@ -9,8 +9,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -146,8 +146,11 @@ func runLimited(t *testing.T, bin string, args ...string) limitedResult {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	script := fmt.Sprintf("ulimit -v %d && exec \"$0\" \"$@\"", hostileAddressSpace)
-	cmd := exec.CommandContext(ctx, "sh", append([]string{"-c", script, bin}, args...)...)
+	// rsswrap (built beside bin) sets the limit and measures bin's peak
+	// RSS: measured from here, a child's ru_maxrss would be this test
+	// process's own (see test/badinput/rsswrap).
+	wrap := filepath.Join(filepath.Dir(bin), "rsswrap")
+	cmd := exec.CommandContext(ctx, wrap, append([]string{strconv.Itoa(hostileAddressSpace), bin}, args...)...)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	start := time.Now()
@@ -162,9 +165,15 @@ func runLimited(t *testing.T, bin string, args ...string) limitedResult {
 	case err != nil:
 		t.Fatalf("running reconciler: %v", err)
 	}
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		res.maxRSS = uint64(ru.Maxrss) << 10 // KiB on Linux
+	// rsswrap's report is the last line of stderr.
+	stderr := strings.TrimRight(res.stderr, "\n")
+	cut := strings.LastIndex(stderr, "\n") + 1
+	kib, ok := strings.CutPrefix(stderr[cut:], "rsswrap: maxrss=")
+	n, perr := strconv.ParseUint(kib, 10, 64)
+	if !ok || perr != nil {
+		t.Fatalf("rsswrap reported no peak RSS: %q", clip(res.stderr))
 	}
+	res.maxRSS, res.stderr = n<<10, stderr[:cut]
 	t.Logf("reconciler %s → exit %d in %s, peak RSS %s\n%s", strings.Join(args, " "), res.code,
 		res.elapsed.Round(time.Millisecond), humanBytes(res.maxRSS), clip(res.stderr))
 	return res
@@ -173,12 +182,15 @@ func runLimited(t *testing.T, bin string, args ...string) limitedResult {
 // buildReconciler builds the CLI into a temporary directory.
 func buildReconciler(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "reconciler")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/reconciler")
-	cmd.Dir = filepath.Join("..", "..")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("building the reconciler: %v\n%s", err, out)
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "reconciler")
+	for out, pkg := range map[string]string{bin: "./cmd/reconciler", filepath.Join(dir, "rsswrap"): "./test/badinput/rsswrap"} {
+		cmd := exec.Command("go", "build", "-o", out, pkg)
+		cmd.Dir = filepath.Join("..", "..")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("building %s: %v\n%s", pkg, err, b)
+		}
 	}
 	return bin
 }

@@ -25,6 +25,16 @@ func TestPlanWithLiveDiff(t *testing.T) {
 	if err := env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
 		t.Fatal(err)
 	}
+	// The Service the intent routes to: plan --kubeconfig runs the live
+	// checks, which deny a route to a Service the namespace lacks.
+	svc := &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: "cart", Namespace: ns},
+		Spec: corev1.ServiceSpec{Selector: map[string]string{"app": "cart"},
+			Ports: []corev1.ServicePort{{Name: "http", Port: 8080}}},
+	}
+	if err := env.Client.Create(ctx, svc); err != nil {
+		t.Fatal(err)
+	}
 	cart := func(v1, v2 int) string {
 		return fmt.Sprintf(`apiVersion: meshintent.io/v1alpha1
 kind: ServiceIntent
