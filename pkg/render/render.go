@@ -29,8 +29,8 @@ import (
 	"github.com/meshintent/meshintent/pkg/intent"
 	"github.com/meshintent/meshintent/pkg/manifest"
 	"github.com/meshintent/meshintent/pkg/render/fastpath"
-	"github.com/meshintent/meshintent/pkg/render/internal/parallel"
 	"github.com/meshintent/meshintent/pkg/render/kustomize"
+	"github.com/meshintent/meshintent/pkg/render/parallel"
 	"github.com/meshintent/meshintent/pkg/render/rootfs"
 	"github.com/meshintent/meshintent/pkg/yamlguard"
 )

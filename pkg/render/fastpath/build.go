@@ -15,7 +15,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/meshintent/meshintent/pkg/render/internal/parallel"
+	"github.com/meshintent/meshintent/pkg/render/parallel"
 	"github.com/meshintent/meshintent/pkg/render/rootfs"
 	yaml "go.yaml.in/yaml/v3"
 	"sigs.k8s.io/kustomize/kyaml/resid"

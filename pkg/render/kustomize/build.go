@@ -25,7 +25,7 @@ import (
 	"github.com/meshintent/meshintent/api/v1alpha1"
 	"github.com/meshintent/meshintent/pkg/intent"
 	"github.com/meshintent/meshintent/pkg/render/fastpath"
-	"github.com/meshintent/meshintent/pkg/render/internal/parallel"
+	"github.com/meshintent/meshintent/pkg/render/parallel"
 	"github.com/meshintent/meshintent/pkg/render/rootfs"
 )
 

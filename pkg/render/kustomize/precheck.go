@@ -14,7 +14,7 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/resid"
 
 	"github.com/meshintent/meshintent/pkg/render/fastpath"
-	"github.com/meshintent/meshintent/pkg/render/internal/parallel"
+	"github.com/meshintent/meshintent/pkg/render/parallel"
 	"github.com/meshintent/meshintent/pkg/render/rootfs"
 )
 

@@ -10,7 +10,7 @@ import (
 	"github.com/meshintent/meshintent/pkg/intent"
 	"github.com/meshintent/meshintent/pkg/manifest"
 	"github.com/meshintent/meshintent/pkg/render/fastpath"
-	"github.com/meshintent/meshintent/pkg/render/internal/parallel"
+	"github.com/meshintent/meshintent/pkg/render/parallel"
 )
 
 // strictRead decodes every intent document of the files the build under top
