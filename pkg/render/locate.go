@@ -155,9 +155,9 @@ func patchTargets(target map[string]any, doc *yaml.Node, obj intent.ObjectRef) b
 			(name == "" || matchesSelector(name, obj.Name)) &&
 			(ns == "" || matchesSelector(ns, obj.Namespace))
 	}
-	kind := scalarAt(doc, "kind")
-	name := scalarAt(doc, "metadata", "name")
-	ns := scalarAt(doc, "metadata", "namespace")
+	kind := intent.ScalarAt(doc, "kind")
+	name := intent.ScalarAt(doc, "metadata", "name")
+	ns := intent.ScalarAt(doc, "metadata", "namespace")
 	return kind == obj.Kind && name != "" && strings.Contains(obj.Name, name) && (ns == "" || ns == obj.Namespace)
 }
 
@@ -176,11 +176,11 @@ func matchesSelector(pattern, s string) bool {
 func jsonPatchNode(ops *yaml.Node, path intent.Path) *yaml.Node {
 	for i := len(ops.Content) - 1; i >= 0; i-- {
 		op := ops.Content[i]
-		kind := scalarAt(op, "op")
+		kind := intent.ScalarAt(op, "op")
 		if kind != "add" && kind != "replace" {
 			continue
 		}
-		segs := strings.Split(strings.TrimPrefix(scalarAt(op, "path"), "/"), "/")
+		segs := strings.Split(strings.TrimPrefix(intent.ScalarAt(op, "path"), "/"), "/")
 		if len(segs) > len(path) {
 			continue
 		}
@@ -424,12 +424,4 @@ func parseField(s string) (intent.Path, error) {
 		}
 	}
 	return p, nil
-}
-
-func scalarAt(doc *yaml.Node, keys ...any) string {
-	n := intent.NodeAt(doc, intent.P(keys...))
-	if n == nil || n.Kind != yaml.ScalarNode {
-		return ""
-	}
-	return n.Value
 }

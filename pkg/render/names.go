@@ -36,12 +36,12 @@ func (r *renderer) checkObject(b fastpath.Object) error {
 // Intents are left to their decoder, which checks their names more strictly
 // (DNS-1123 labels) and names the overlay patch that wrote a bad one.
 func (r *renderer) checkNames(b fastpath.Object) error {
-	apiVersion := str(b.Obj, "apiVersion")
+	apiVersion := intent.StringField(b.Obj, "apiVersion")
 	if apiVersion == v1alpha1.APIVersion || strings.HasPrefix(apiVersion, v1alpha1.Group+"/") {
 		return nil
 	}
-	m := meta(b.Obj)
-	kind, ns, name := str(b.Obj, "kind"), str(m, "namespace"), str(m, "name")
+	m := intent.Metadata(b.Obj)
+	kind, ns, name := intent.StringField(b.Obj, "kind"), intent.StringField(m, "namespace"), intent.StringField(m, "name")
 	if err := manifest.CheckNames(kind, ns, name); err != nil {
 		line := b.Line
 		var ne *manifest.NameError
@@ -72,7 +72,7 @@ func (r *renderer) nameLine(b fastpath.Object, kind, field, value string) int {
 		return 0
 	}
 	path := intent.P("metadata", field)
-	if l := r.lines.FieldLine(b.Source, refOf(b.Obj), path); l > 0 || field != "name" {
+	if l := r.lines.FieldLine(b.Source, intent.RefOf(b.Obj), path); l > 0 || field != "name" {
 		return l
 	}
 	data, err := r.fs.ReadFile(filepath.Join(r.fs.Root(), filepath.FromSlash(b.Source)))

@@ -173,12 +173,12 @@ func Render(ctx context.Context, opts Options) (*Result, error) {
 			errs = append(errs, err)
 			continue
 		}
-		apiVersion, kind := str(b.Obj, "apiVersion"), str(b.Obj, "kind")
+		apiVersion, kind := intent.StringField(b.Obj, "apiVersion"), intent.StringField(b.Obj, "kind")
 		switch {
 		case apiVersion == v1alpha1.APIVersion || strings.HasPrefix(apiVersion, v1alpha1.Group+"/"):
 			intents = append(intents, b)
 		case Allowed(apiVersion, kind):
-			if ns := str(meta(b.Obj), "namespace"); ns == "" {
+			if ns := intent.StringField(intent.Metadata(b.Obj), "namespace"); ns == "" {
 				errs = append(errs, fmt.Errorf("%s: %s has no metadata.namespace", r.documentWhere(b), fastpath.ObjectName(b.Obj)))
 				continue
 			}
@@ -337,13 +337,13 @@ func (r *renderer) build(ctx context.Context, dir string, top *fastpath.Node, op
 // checkIdentity requires apiVersion, kind and metadata.name.
 func checkIdentity(b fastpath.Object) error {
 	var missing []string
-	if str(b.Obj, "apiVersion") == "" {
+	if intent.StringField(b.Obj, "apiVersion") == "" {
 		missing = append(missing, "apiVersion")
 	}
-	if str(b.Obj, "kind") == "" {
+	if intent.StringField(b.Obj, "kind") == "" {
 		missing = append(missing, "kind")
 	}
-	if str(meta(b.Obj), "name") == "" {
+	if intent.StringField(intent.Metadata(b.Obj), "name") == "" {
 		missing = append(missing, "metadata.name")
 	}
 	if len(missing) == 0 {
@@ -363,7 +363,7 @@ func checkIdentity(b fastpath.Object) error {
 func (r *renderer) documentWhere(b fastpath.Object) string {
 	line := b.Line
 	if line == 0 && r.lines != nil {
-		line = r.lines.DocumentLine(b.Source, refOf(b.Obj))
+		line = r.lines.DocumentLine(b.Source, intent.RefOf(b.Obj))
 	}
 	if line > 0 {
 		return fmt.Sprintf("%s:%d", b.Source, line)
@@ -373,7 +373,7 @@ func (r *renderer) documentWhere(b fastpath.Object) string {
 
 // passThrough labels and annotates an Istio object from the repository.
 func passThrough(b fastpath.Object) manifest.Object {
-	m := meta(b.Obj)
+	m := intent.Metadata(b.Obj)
 	labels, ok := m["labels"].(map[string]any)
 	if !ok {
 		labels = map[string]any{}
@@ -424,19 +424,4 @@ func origin(o manifest.Object) string {
 		return fmt.Sprintf("generated from %s (%s)", fastpath.OneLine(o.Intent), o.Source)
 	}
 	return "declared in " + o.Source
-}
-
-func meta(obj map[string]any) map[string]any {
-	m, _ := obj["metadata"].(map[string]any)
-	return m
-}
-
-func str(m map[string]any, key string) string {
-	s, _ := m[key].(string)
-	return s
-}
-
-func refOf(obj map[string]any) intent.ObjectRef {
-	m := meta(obj)
-	return intent.ObjectRef{Kind: str(obj, "kind"), Namespace: str(m, "namespace"), Name: str(m, "name")}
 }

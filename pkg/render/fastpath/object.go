@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/meshintent/meshintent/pkg/intent"
 	"github.com/meshintent/meshintent/pkg/manifest"
 )
 
@@ -18,8 +19,8 @@ type Object struct {
 // ObjectName is Kind/namespace/name for messages, quoted when it holds a
 // line break (see OneLine).
 func ObjectName(obj map[string]any) string {
-	m := meta(obj)
-	return OneLine(manifest.ObjectID(str(obj, "kind"), str(m, "namespace"), str(m, "name")))
+	m := intent.Metadata(obj)
+	return OneLine(manifest.ObjectID(intent.StringField(obj, "kind"), intent.StringField(m, "namespace"), intent.StringField(m, "name")))
 }
 
 // OneLine quotes s (as Go does) when it holds a line break: a kind or name
@@ -29,15 +30,5 @@ func OneLine(s string) string {
 	if strings.ContainsAny(s, "\r\n\v\f\u0085\u2028\u2029") {
 		return strconv.Quote(s)
 	}
-	return s
-}
-
-func meta(obj map[string]any) map[string]any {
-	m, _ := obj["metadata"].(map[string]any)
-	return m
-}
-
-func str(m map[string]any, key string) string {
-	s, _ := m[key].(string)
 	return s
 }

@@ -102,8 +102,8 @@ func (r *Builder) Build(ctx context.Context, dir string, top *fastpath.Node) ([]
 	}
 	// Find the intents' document lines now, so that the Cache keeps them.
 	parallel.Do(context.Background(), len(res), r.Workers, func(i int) {
-		if strings.HasPrefix(str(res[i].Obj, "apiVersion"), v1alpha1.Group+"/") {
-			res[i].Line = r.Lines.DocumentLine(res[i].Source, refOf(res[i].Obj))
+		if strings.HasPrefix(intent.StringField(res[i].Obj, "apiVersion"), v1alpha1.Group+"/") {
+			res[i].Line = r.Lines.DocumentLine(res[i].Source, intent.RefOf(res[i].Obj))
 		}
 	})
 	return res, nil

@@ -13,6 +13,7 @@ import (
 
 	"sigs.k8s.io/kustomize/kyaml/resid"
 
+	"github.com/meshintent/meshintent/pkg/intent"
 	"github.com/meshintent/meshintent/pkg/render/fastpath"
 	"github.com/meshintent/meshintent/pkg/render/parallel"
 	"github.com/meshintent/meshintent/pkg/render/rootfs"
@@ -330,6 +331,6 @@ func hasResID(obj map[string]any, id string) bool {
 	if rid.String() == id {
 		return true
 	}
-	ns := str(meta(obj), "namespace")
+	ns := intent.StringField(intent.Metadata(obj), "namespace")
 	return resid.NewResIdWithNamespace(rid.Gvk, rid.Name, ns).String() == id
 }

@@ -92,8 +92,8 @@ func (r *Builder) strictRead(ctx context.Context, top *fastpath.Node) error {
 				Source: j.Source, Node: d, Value: v, Patch: j.Patch, Target: j.Target,
 				LineOffset: j.Line, ColumnOffset: j.Column,
 			})...)
-			if d.Kind == yaml.MappingNode && isIntentKind(scalarAt(d, "kind")) {
-				ref := intent.ObjectRef{Kind: scalarAt(d, "kind"), Namespace: scalarAt(d, "metadata", "namespace"), Name: scalarAt(d, "metadata", "name")}
+			if d.Kind == yaml.MappingNode && isIntentKind(intent.ScalarAt(d, "kind")) {
+				ref := intent.ObjectRef{Kind: intent.ScalarAt(d, "kind"), Namespace: intent.ScalarAt(d, "metadata", "namespace"), Name: intent.ScalarAt(d, "metadata", "name")}
 				if !j.Patch {
 					declared[i] = append(declared[i], ref)
 				} else if j.Target.Kind == "" && ref.Name != "" {
@@ -181,7 +181,7 @@ func mayBeIntent(d *yaml.Node, patch bool, target intent.ObjectRef) bool {
 	if d.Kind != yaml.MappingNode {
 		return false
 	}
-	apiVersion := scalarAt(d, "apiVersion")
+	apiVersion := intent.ScalarAt(d, "apiVersion")
 	if apiVersion == "" && patch {
 		return isIntentKind(target.Kind)
 	}
