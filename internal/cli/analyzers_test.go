@@ -70,6 +70,19 @@ func analyze(t *testing.T, dir string) (int, []finding) {
 
 const vsHeader = "apiVersion: networking.istio.io/v1\nkind: VirtualService\n"
 
+// jwtClaimRoute is a VirtualService on the edge gateway routing on a JWT
+// claim, with the document separator after it.
+const jwtClaimRoute = vsHeader + `metadata: {name: api, namespace: edge}
+spec:
+  hosts: [api.example.com]
+  gateways: [public]
+  http:
+  - match: [{headers: {"@request.auth.claims.groups": {exact: admin}}}]
+    route: [{destination: {host: api-admin}}]
+  - route: [{destination: {host: api}}]
+---
+`
+
 // TestAnalyzers runs the CLI over a repository holding each case of the
 // checks modelled on istioctl analyze as hand-written objects, and checks
 // the object, the Istio message code, the severity and the exit code.
@@ -190,31 +203,13 @@ spec: {hosts: [reviews.internal], gateways: [edge/public], http: [{route: [{dest
 		want:     []finding{{"warn", "meshintent.gatewayhosts", "VirtualService/other/reviews", "IST0132"}},
 		wantCode: ExitOK,
 	}, {
-		name: "IST0149: JWT claim routing without RequestAuthentication on the gateway's workload",
-		objects: vsHeader + `metadata: {name: api, namespace: edge}
-spec:
-  hosts: [api.example.com]
-  gateways: [public]
-  http:
-  - match: [{headers: {"@request.auth.claims.groups": {exact: admin}}}]
-    route: [{destination: {host: api-admin}}]
-  - route: [{destination: {host: api}}]
----
-` + gateway,
+		name:     "IST0149: JWT claim routing without RequestAuthentication on the gateway's workload",
+		objects:  jwtClaimRoute + gateway,
 		want:     []finding{{"deny", "meshintent.jwtclaims", "VirtualService/edge/api", "IST0149"}},
 		wantCode: ExitDenied,
 	}, {
 		name: "IST0149: a RequestAuthentication for the gateway's workload",
-		objects: vsHeader + `metadata: {name: api, namespace: edge}
-spec:
-  hosts: [api.example.com]
-  gateways: [public]
-  http:
-  - match: [{headers: {"@request.auth.claims.groups": {exact: admin}}}]
-    route: [{destination: {host: api-admin}}]
-  - route: [{destination: {host: api}}]
----
-apiVersion: security.istio.io/v1
+		objects: jwtClaimRoute + `apiVersion: security.istio.io/v1
 kind: RequestAuthentication
 metadata: {name: jwt, namespace: istio-system}
 spec:
