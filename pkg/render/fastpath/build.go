@@ -162,7 +162,7 @@ func (r *Builder) readResourceFile(item Item, sum *[sha256.Size]byte) ([]Object,
 		return nil, err
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%s: invalid YAML: %w", source, err)
+		return nil, fmt.Errorf("%s: invalid YAML: %w", source, OneLineError(err))
 	}
 	out := make([]Object, 0, len(docs))
 	for _, d := range docs {
@@ -188,7 +188,7 @@ func (r *Builder) readResourceFile(item Item, sum *[sha256.Size]byte) ([]Object,
 			return nil, errors.New(ve.At(source))
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%s: invalid YAML: %w", source, err)
+			return nil, fmt.Errorf("%s: invalid YAML: %w", source, OneLineError(err))
 		}
 		obj, ok := v.(map[string]any)
 		if !ok {

@@ -1,6 +1,7 @@
 package fastpath
 
 import (
+	"errors"
 	"strconv"
 	"strings"
 
@@ -31,4 +32,14 @@ func OneLine(s string) string {
 		return strconv.Quote(s)
 	}
 	return s
+}
+
+// OneLineError joins the lines of a multi-line error (yaml.v3 lists its
+// unmarshal errors one a line), so that every error prints as one line.
+func OneLineError(err error) error {
+	msg := err.Error()
+	if !strings.ContainsAny(msg, "\r\n") {
+		return err
+	}
+	return errors.New(strings.Join(strings.Fields(msg), " "))
 }

@@ -134,7 +134,7 @@ func (s *scanner) scanAs(dir, srcDir string) (*Node, error) {
 	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(b, &doc); err != nil {
-		return nil, fmt.Errorf("%s: invalid YAML: %w", kfile, err)
+		return nil, fmt.Errorf("%s: invalid YAML: %w", kfile, OneLineError(err))
 	}
 	v, err := value(&doc, 0, s.fs.MaxDepth())
 	var ve *ValueError
@@ -145,13 +145,13 @@ func (s *scanner) scanAs(dir, srcDir string) (*Node, error) {
 		}
 		var m map[string]any
 		if err := doc.Decode(&m); err != nil {
-			return nil, fmt.Errorf("%s: invalid YAML: %w", kfile, err)
+			return nil, fmt.Errorf("%s: invalid YAML: %w", kfile, OneLineError(err))
 		}
 		v = m
 	} else if errors.As(err, &ve) {
 		return nil, errors.New(ve.At(kfile))
 	} else if err != nil {
-		return nil, fmt.Errorf("%s: invalid YAML: %w", kfile, err)
+		return nil, fmt.Errorf("%s: invalid YAML: %w", kfile, OneLineError(err))
 	}
 	k, ok := v.(map[string]any)
 	if !ok && v != nil {

@@ -82,7 +82,7 @@ func (r *Builder) Build(ctx context.Context, dir string, top *fastpath.Node) ([]
 	}
 	docs, err := intent.ParseDocuments(out)
 	if err != nil {
-		return nil, fmt.Errorf("kustomize build %s: reading its output: %w", r.dirRel(dir), oneLineError(err))
+		return nil, fmt.Errorf("kustomize build %s: reading its output: %w", r.dirRel(dir), fastpath.OneLineError(err))
 	}
 	res := make([]fastpath.Object, 0, len(docs))
 	for _, d := range docs {
@@ -149,7 +149,7 @@ func (r *Builder) withOriginAnnotations(dir string) (string, []byte, error) {
 	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(b, &doc); err != nil {
-		return "", nil, fmt.Errorf("%s: invalid YAML: %w", r.FS.Rel(file), err)
+		return "", nil, fmt.Errorf("%s: invalid YAML: %w", r.FS.Rel(file), fastpath.OneLineError(err))
 	}
 	if len(doc.Content) == 0 {
 		doc = yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{{Kind: yaml.MappingNode, Tag: "!!map"}}}
@@ -255,7 +255,7 @@ func (r *Builder) outputError(dir string, doc *yaml.Node, err error) error {
 		}
 		return fmt.Errorf("%s: %s: %s (as kustomize built it)", source, rootfs.ShortPath(ve.Path), ve.Msg)
 	}
-	return fmt.Errorf("kustomize build %s: %s: its output cannot be read: %s", r.dirRel(dir), source, strings.TrimPrefix(oneLineError(err).Error(), fastpath.ErrExotic.Error()+": "))
+	return fmt.Errorf("kustomize build %s: %s: its output cannot be read: %s", r.dirRel(dir), source, strings.TrimPrefix(fastpath.OneLineError(err).Error(), fastpath.ErrExotic.Error()+": "))
 }
 
 // originPath is the path of the origin annotation kustomize put on doc.
@@ -276,14 +276,4 @@ func originPath(doc *yaml.Node) string {
 		return ""
 	}
 	return filepath.ToSlash(origin.Path)
-}
-
-// oneLineError joins the lines of a multi-line error (yaml.v3 lists its
-// unmarshal errors one a line).
-func oneLineError(err error) error {
-	msg := err.Error()
-	if !strings.ContainsAny(msg, "\r\n") {
-		return err
-	}
-	return errors.New(strings.Join(strings.Fields(strings.ReplaceAll(msg, "\n", " ")), " "))
 }

@@ -97,7 +97,7 @@ func (r *Builder) checkFile(f fastpath.Other) error {
 		return err
 	}
 	if err != nil {
-		return fmt.Errorf("%s: invalid YAML: %w", f.Source, err)
+		return fmt.Errorf("%s: invalid YAML: %w", f.Source, fastpath.OneLineError(err))
 	}
 	for _, d := range docs {
 		_, err := fastpath.Value(d, r.FS.MaxDepth())
