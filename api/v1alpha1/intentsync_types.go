@@ -45,6 +45,15 @@ const (
 	// not compile, calls a builtin outside the sandbox, is over a size limit
 	// or overran its time budget); nothing of the revision is applied.
 	ReasonPolicyError = "PolicyError"
+	// ReasonVerificationFailed: the revision does not carry a good signature
+	// by a trusted key (spec.source.verify); nothing of it is applied.
+	ReasonVerificationFailed = "VerificationFailed"
+	// ReasonClusterUnreachable: the remote cluster of spec.kubeConfig could
+	// not be reached or its kubeconfig not read; retried with backoff.
+	ReasonClusterUnreachable = "ClusterUnreachable"
+	// ReasonImpersonationDenied: the API server refused a request made as
+	// spec.serviceAccountName (or the default service account).
+	ReasonImpersonationDenied = "ImpersonationDenied"
 )
 
 // IntentSyncSpec is what to sync from where, and how.
@@ -121,6 +130,62 @@ type IntentSyncSpec struct {
 	// Ignore are drift ignore rules, added to those of meshintent.yaml.
 	// +optional
 	Ignore []IgnoreRule `json:"ignore,omitempty"`
+
+	// KubeConfig points at a kubeconfig for a remote cluster: the sync
+	// renders once and applies, detects drift and prunes in that cluster.
+	// Unset means the cluster the controller runs in.
+	// +optional
+	KubeConfig *KubeConfigReference `json:"kubeConfig,omitempty"`
+
+	// ServiceAccountName makes every request of this sync (dry-run, apply,
+	// prune, drift reads) impersonate this ServiceAccount of the
+	// IntentSync's namespace. Default: the controller's
+	// --default-service-account, or the controller itself when unset.
+	// +optional
+	ServiceAccountName string `json:"serviceAccountName,omitempty"`
+}
+
+// KubeConfigReference names the Secret holding a kubeconfig.
+type KubeConfigReference struct {
+	// SecretRef names a Secret in the IntentSync's namespace and the key
+	// holding the kubeconfig.
+	SecretRef SecretKeyReference `json:"secretRef"`
+}
+
+// SecretKeyReference names a key of a Secret in the same namespace.
+type SecretKeyReference struct {
+	// Name of the Secret.
+	// +kubebuilder:validation:MinLength=1
+	Name string `json:"name"`
+	// Key of the Secret's data. Default: value.
+	// +optional
+	Key string `json:"key,omitempty"`
+}
+
+// VerificationMode says which object of the revision must be signed.
+// +kubebuilder:validation:Enum=HEAD;Tag;TagAndHEAD
+type VerificationMode string
+
+// Verification modes.
+const (
+	// VerifyHEAD checks the signature of the commit to apply.
+	VerifyHEAD VerificationMode = "HEAD"
+	// VerifyTag checks the signature of the annotated tag (spec.source.tag).
+	VerifyTag VerificationMode = "Tag"
+	// VerifyTagAndHEAD checks both.
+	VerifyTagAndHEAD VerificationMode = "TagAndHEAD"
+)
+
+// GitVerification asks for signed commits (or tags).
+type GitVerification struct {
+	// Mode is what must carry a good signature. Default: HEAD.
+	// +kubebuilder:default=HEAD
+	// +optional
+	Mode VerificationMode `json:"mode,omitempty"`
+	// SecretRef names a Secret in the IntentSync's namespace whose keys
+	// hold trusted keys: ASCII-armored OpenPGP public keys, or SSH signing
+	// keys in allowed_signers format (one key per line, principals first).
+	SecretRef LocalObjectReference `json:"secretRef"`
 }
 
 // GitSource locates the intents in Git.
@@ -151,6 +216,11 @@ type GitSource struct {
 	// +kubebuilder:default="60s"
 	// +optional
 	Timeout *metav1.Duration `json:"timeout,omitempty"`
+	// Verify, when set, applies only commits (or tags) carrying a good
+	// signature by one of the trusted keys; any other revision stalls the
+	// sync with VerificationFailed and nothing of it is applied.
+	// +optional
+	Verify *GitVerification `json:"verify,omitempty"`
 }
 
 // LocalObjectReference names an object in the same namespace.
@@ -231,6 +301,14 @@ type IntentSyncStatus struct {
 	// DriftReport says how the scheduled reports are going.
 	// +optional
 	DriftReport *DriftReportStatus `json:"driftReport,omitempty"`
+	// Cluster is the API server URL the sync applies to (never
+	// credentials); empty for the controller's own cluster.
+	// +optional
+	Cluster string `json:"cluster,omitempty"`
+	// LastVerifiedCommit is the commit whose signature was last verified,
+	// and by whom: "<sha> by <signer>".
+	// +optional
+	LastVerifiedCommit string `json:"lastVerifiedCommit,omitempty"`
 }
 
 // InventoryStatus lists the applied objects.
@@ -352,6 +430,7 @@ type DriftReportStatus struct {
 // +kubebuilder:resource:shortName=isync
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`
+// +kubebuilder:printcolumn:name="Cluster",type=string,JSONPath=`.status.cluster`,priority=1
 // +kubebuilder:printcolumn:name="Revision",type=string,JSONPath=`.status.lastAppliedRevision`
 // +kubebuilder:printcolumn:name="Objects",type=integer,JSONPath=`.status.inventory.total`
 // +kubebuilder:printcolumn:name="Drifted",type=integer,JSONPath=`.status.drift.drifted`
