@@ -101,25 +101,7 @@ func TestFastPathMatchesKustomizeOnTrickyYAML(t *testing.T) {
 		"base/nested/kustomization.yml": "resources:\n- reviews.yaml\n",
 		"base/nested/reviews.yaml":      testIntent,
 	})
-	r, dir, err := newRenderer(Options{Root: root, Path: "overlays/a"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	top, err := fastpath.Scan(r.fs, dir, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !top.Plain {
-		t.Fatal("tree is not plain")
-	}
-	fast, err := r.fastBuilder().Build(context.Background(), top)
-	if err != nil {
-		t.Fatal(err)
-	}
-	slow, err := r.kustomizeBuilder().Build(context.Background(), dir, top)
-	if err != nil {
-		t.Fatal(err)
-	}
+	fast, slow := buildBothWays(t, Options{Root: root, Path: "overlays/a"})
 	if len(fast) != 4 {
 		t.Errorf("fast path built %d objects, want 4", len(fast))
 	}
@@ -139,14 +121,7 @@ func TestFastPathLeavesSpecialInputToKustomize(t *testing.T) {
 	for name, content := range tests {
 		t.Run(name, func(t *testing.T) {
 			root, _ := writeRepo(t, map[string]string{"kustomization.yaml": "resources:\n- x.yaml\n", "x.yaml": content})
-			r, dir, err := newRenderer(Options{Root: root})
-			if err != nil {
-				t.Fatal(err)
-			}
-			top, err := fastpath.Scan(r.fs, dir, false)
-			if err != nil {
-				t.Fatal(err)
-			}
+			r, _, top := scan(t, Options{Root: root})
 			if _, err := r.fastBuilder().Build(context.Background(), top); !errors.Is(err, fastpath.ErrNotFast) {
 				t.Errorf("fastBuild error = %v, want fastpath.ErrNotFast", err)
 			}
@@ -173,14 +148,7 @@ func TestScanPlain(t *testing.T) {
 	}
 	for _, tt := range tests {
 		root, _ := writeRepo(t, map[string]string{"kustomization.yaml": tt.kustomization, "vs.yaml": testVS})
-		r, dir, err := newRenderer(Options{Root: root})
-		if err != nil {
-			t.Fatal(err)
-		}
-		top, err := fastpath.Scan(r.fs, dir, false)
-		if err != nil {
-			t.Fatal(err)
-		}
+		_, _, top := scan(t, Options{Root: root})
 		if top.Plain != tt.plain {
 			t.Errorf("plain(%q) = %v, want %v", tt.kustomization, top.Plain, tt.plain)
 		}
@@ -252,5 +220,80 @@ func TestRenderDeterministicWithShuffledInput(t *testing.T) {
 		if !bytes.Equal(outputs[0], outputs[i]) {
 			t.Fatalf("render %d differs from render 1", i+1)
 		}
+	}
+}
+
+func TestRenderOverlaysByFastPath(t *testing.T) {
+	for shape, files := range overlayShapes {
+		t.Run(shape, func(t *testing.T) {
+			root := t.TempDir()
+			writeOverlayRepo(t, root, 20, files)
+			res, err := Render(context.Background(), Options{Root: root, Path: "overlays/prod"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !res.Kustomized || res.Fallback != "" {
+				t.Errorf("Kustomized = %v, Fallback = %q (%s), want the fast path's transforms", res.Kustomized, res.Fallback, res.FallbackDetail)
+			}
+			if len(res.Intents) != 21 {
+				t.Fatalf("%d intents, want 21", len(res.Intents))
+			}
+			first := res.Intents[1].ServiceIntent // svc-00000, after the NamespaceIntent
+			if first == nil || first.Name != "svc-00000" {
+				t.Fatalf("second intent is %s, want svc-00000", res.Intents[1].ID())
+			}
+			if first.Labels["env"] != "prod" {
+				t.Errorf("svc-00000 labels = %v, want env=prod", first.Labels)
+			}
+		})
+	}
+}
+
+func TestRenderFallbackReason(t *testing.T) {
+	tests := []struct {
+		name, kustomization, reason string
+		kustomizeRefuses            bool
+	}{
+		{"a generator", "resources: [vs.yaml]\nconfigMapGenerator:\n- name: c\n  literals: [a=b]\n", "kustomization field configMapGenerator", false},
+		{"patchesStrategicMerge", "resources: [vs.yaml]\npatchesStrategicMerge:\n- |\n  apiVersion: networking.istio.io/v1\n  kind: VirtualService\n  metadata: {name: reviews, namespace: bookinfo}\n  spec: {hosts: [x]}\n", "kustomization field patchesStrategicMerge", false},
+		{"labels with field specs", "resources: [vs.yaml]\nlabels:\n- pairs: {a: b}\n  fields: [{path: spec/x, create: true}]\n", "kustomization field labels", false},
+		{"a label YAML 1.1 reads as a boolean", "resources: [vs.yaml]\ncommonLabels: {a: yes}\n", "kustomization field commonLabels", true},
+		{"a JSON 6902 patch without a target", "resources: [vs.yaml]\npatches:\n- patch: '[{op: add, path: /spec/x, value: 1}]'\n", "patch", true},
+		{"a strategic-merge patch of nothing", "resources: [vs.yaml]\npatches:\n- patch: |\n    apiVersion: networking.istio.io/v1\n    kind: VirtualService\n    metadata: {name: ratings, namespace: bookinfo}\n", "patch", true},
+		{"transformers", "resources: [vs.yaml]\ntransformers: [t.yaml]\n", "kustomization field transformers", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			root, _ := writeRepo(t, map[string]string{"kustomization.yaml": tt.kustomization, "vs.yaml": testVS,
+				"t.yaml": "apiVersion: builtin\nkind: LabelTransformer\nmetadata: {name: l}\nlabels: {a: b}\nfieldSpecs: [{path: metadata/labels, create: true}]\n"})
+			// The build stage alone: kustomize refuses some of these, and
+			// Render then returns its error, not the reason (only logged).
+			r, dir, err := newRenderer(Options{Root: root})
+			if err != nil {
+				t.Fatal(err)
+			}
+			top, err := fastpath.Scan(r.fs, dir, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, fallback, _, err := r.build(context.Background(), dir, top, Options{Root: root})
+			if err != nil {
+				var nf *fastpath.NotFastError
+				if !tt.kustomizeRefuses || errors.As(err, &nf) {
+					t.Fatalf("build: %v", err)
+				}
+				return
+			}
+			if tt.kustomizeRefuses {
+				t.Error("kustomize built it")
+			}
+			res := &Result{Kustomized: true}
+			if fallback != nil {
+				res.Fallback, res.FallbackDetail = fallback.Reason, fallback.Detail
+			}
+			if res.Fallback != tt.reason || res.FallbackDetail == "" {
+				t.Errorf("Fallback = %q (%q), want %q", res.Fallback, res.FallbackDetail, tt.reason)
+			}
+		})
 	}
 }

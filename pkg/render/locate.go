@@ -1,7 +1,6 @@
 package render
 
 import (
-	"fmt"
 	"reflect"
 	"regexp"
 	"slices"
@@ -180,13 +179,12 @@ func jsonPatchNode(ops *yaml.Node, path intent.Path) *yaml.Node {
 		if kind != "add" && kind != "replace" {
 			continue
 		}
-		segs := strings.Split(strings.TrimPrefix(intent.ScalarAt(op, "path"), "/"), "/")
-		if len(segs) > len(path) {
+		segs, err := intent.PointerTokens(intent.ScalarAt(op, "path"))
+		if err != nil || len(segs) > len(path) {
 			continue
 		}
 		match := true
 		for j, s := range segs {
-			s = strings.NewReplacer("~1", "/", "~0", "~").Replace(s)
 			e := path[j]
 			if (e.IsIndex && s != strconv.Itoa(e.Index)) || (!e.IsIndex && s != e.Key) {
 				match = false
@@ -277,7 +275,7 @@ func (r *Result) Locate(object, field string) []intent.Location {
 	}
 	s := r.sources
 	s.index(r)
-	path, err := parseField(field)
+	path, err := intent.ParsePath(field)
 	if err != nil {
 		path = nil
 	}
@@ -377,51 +375,4 @@ func rawValue(obj map[string]any, path intent.Path) (any, bool) {
 		}
 	}
 	return cur, true
-}
-
-// parseField reads a field path as policies write it: dotted keys, [i]
-// indexes and ["quoted"] keys.
-func parseField(s string) (intent.Path, error) {
-	var p intent.Path
-	for i := 0; i < len(s); {
-		switch s[i] {
-		case '.':
-			i++
-		case '[':
-			end := strings.IndexByte(s[i:], ']')
-			if end < 0 {
-				return nil, fmt.Errorf("field %q: unclosed [", s)
-			}
-			inner := s[i+1 : i+end]
-			if strings.HasPrefix(inner, `"`) {
-				// A quoted key may hold "]": read the Go string literal.
-				q, err := strconv.QuotedPrefix(s[i+1:])
-				if err != nil {
-					return nil, fmt.Errorf("field %q: %w", s, err)
-				}
-				k, _ := strconv.Unquote(q)
-				p = append(p, intent.PathElement{Key: k})
-				i += 1 + len(q)
-				if i >= len(s) || s[i] != ']' {
-					return nil, fmt.Errorf("field %q: unclosed [", s)
-				}
-				i++
-				continue
-			}
-			n, err := strconv.Atoi(inner)
-			if err != nil {
-				return nil, fmt.Errorf("field %q: bad index %q", s, inner)
-			}
-			p = append(p, intent.PathElement{Index: n, IsIndex: true})
-			i += end + 1
-		default:
-			end := strings.IndexAny(s[i:], ".[")
-			if end < 0 {
-				end = len(s) - i
-			}
-			p = append(p, intent.PathElement{Key: s[i : i+end]})
-			i += end
-		}
-	}
-	return p, nil
 }

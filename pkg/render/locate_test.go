@@ -159,29 +159,3 @@ func TestLocate(t *testing.T) {
 		})
 	}
 }
-
-func TestParseField(t *testing.T) {
-	for _, tc := range []struct {
-		in   string
-		want intent.Path
-		bad  bool
-	}{
-		{in: "", want: nil},
-		{in: "spec.http[1].route", want: intent.P("spec", "http", 1, "route")},
-		{in: `metadata.labels["istio.io/rev"]`, want: intent.P("metadata", "labels", "istio.io/rev")},
-		{in: `a["x]y"].b`, want: intent.P("a", "x]y", "b")},
-		{in: "spec.http[x]", bad: true},
-		{in: "spec.http[1", bad: true},
-	} {
-		got, err := parseField(tc.in)
-		if (err != nil) != tc.bad {
-			t.Errorf("parseField(%q): error %v, want error %v", tc.in, err, tc.bad)
-			continue
-		}
-		if !tc.bad {
-			if diff := cmp.Diff(tc.want, got); diff != "" {
-				t.Errorf("parseField(%q) (-want +got):\n%s", tc.in, diff)
-			}
-		}
-	}
-}

@@ -22,6 +22,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/go-logr/logr"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/meshintent/meshintent/api/v1alpha1"
@@ -87,10 +88,20 @@ type Result struct {
 	Objects manifest.Set
 	// Intents are the decoded intents, sorted by ID.
 	Intents []intent.Document
-	// Kustomized is true when kustomize built the path, false when the fast
-	// path did (a tree of kustomizations that only list resources) or the
-	// cache had the build.
+	// Kustomized is true when the build took kustomize's semantics beyond
+	// listing resources: kustomize built the path (see Fallback), or the
+	// fast path applied the tree's transformers with kustomize's own
+	// plugins. It is false for a tree of kustomizations that only list
+	// resources, which the fast path read, and when the cache had the build.
 	Kustomized bool
+	// Fallback says why kustomize built the path rather than the fast path,
+	// in a few words from a fixed vocabulary fit for a metric label (such as
+	// "kustomization field configMapGenerator", "kind with field specs",
+	// "resource YAML", "patch"); "" when Kustomized is false.
+	Fallback string
+	// FallbackDetail names the file and what in it sent the build to
+	// kustomize, for a log line; "" when Kustomized is false.
+	FallbackDetail string
 
 	// sources locates fields in the repository's files (see Locate).
 	sources *sources
@@ -157,9 +168,13 @@ func Render(ctx context.Context, opts Options) (*Result, error) {
 	}
 
 	// Build: from the cache, by the fast path, or with kustomize.
-	objs, kustomized, err := r.build(ctx, dir, top, opts)
+	objs, fallback, cached, err := r.build(ctx, dir, top, opts)
 	if err != nil {
 		return nil, err
+	}
+	kustomized := !cached && (!top.Plain || fallback != nil)
+	if fallback != nil {
+		logr.FromContextOrDiscard(ctx).Info("kustomize built the repository: the fast path cannot", "path", r.fs.Rel(dir), "reason", fallback.Reason, "detail", fallback.Detail)
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -233,6 +248,9 @@ func Render(ctx context.Context, opts Options) (*Result, error) {
 
 	// Put the objects together, refusing collisions.
 	res := &Result{Intents: docs, Kustomized: kustomized, sources: newSources(loc)}
+	if fallback != nil {
+		res.Fallback, res.FallbackDetail = fallback.Reason, fallback.Detail
+	}
 	n := len(passthrough)
 	for _, g := range generated {
 		n += len(g)
@@ -299,39 +317,58 @@ func newRenderer(opts Options) (*renderer, string, error) {
 }
 
 // build runs the kustomize stage: from the cache, by the fast path, or with
-// kustomize.
-func (r *renderer) build(ctx context.Context, dir string, top *fastpath.Node, opts Options) ([]fastpath.Object, bool, error) {
+// kustomize. It returns why kustomize built it, nil when it did not.
+//
+// A plain tree is read by fastpath.Builder. A tree whose kustomizations
+// use only the transformers the fast path applies (Node.Fast) is checked as
+// kustomize's build checks it (kustomize.Builder.Check: the files, and the
+// intents as written) and then transformed by fastpath.Transform, which
+// runs kustomize's own plugins on one object at a time. Whatever either
+// leaves to kustomize (fastpath.ErrNotFast) is built by kustomize, whole.
+func (r *renderer) build(ctx context.Context, dir string, top *fastpath.Node, opts Options) (objs []fastpath.Object, fallback *fastpath.NotFastError, cached bool, err error) {
 	key := cacheKey{root: r.fs.Root(), dir: dir, remote: opts.AllowRemoteBases}
 	fast := &fastpath.Builder{FS: r.fs, Workers: r.workers}
 	if opts.Cache != nil {
 		objs, parsed, ok := opts.Cache.get(key, r.fs)
 		if ok {
-			return objs, false, nil
+			return objs, nil, true, nil
 		}
 		fast.Parsed = parsed
 		if fast.Parsed == nil {
 			fast.Parsed = map[string]fastpath.ParsedFile{}
 		}
 	}
-	var objs []fastpath.Object
-	var err error
-	kustomized := false
-	if top.Plain {
+	k := &kustomize.Builder{FS: r.fs, Lines: r.lines, Workers: r.workers}
+	switch {
+	case top.Plain:
 		objs, err = fast.Build(ctx, top)
+	case top.Fast:
+		perFile, complete, cerr := k.Check(ctx, dir, top)
+		switch {
+		case cerr != nil:
+			return nil, nil, false, cerr
+		case !complete:
+			err = &fastpath.NotFastError{Reason: fastpath.ReasonResourceYAML, Detail: "a resource file holds YAML left to kustomize"}
+		default:
+			objs, err = fastpath.Transform(ctx, r.fs, top, perFile)
+		}
+	default:
+		err = &fastpath.NotFastError{Reason: top.Reason, Detail: top.Detail}
 	}
-	if !top.Plain || errors.Is(err, fastpath.ErrNotFast) {
-		kustomized = true
-		k := &kustomize.Builder{FS: r.fs, Lines: r.lines, Workers: r.workers}
+	if errors.Is(err, fastpath.ErrNotFast) {
+		if !errors.As(err, &fallback) {
+			fallback = &fastpath.NotFastError{Reason: fastpath.ReasonResourceYAML, Detail: err.Error()}
+		}
 		objs, err = k.Build(ctx, dir, top)
 	}
 	if err != nil {
-		return nil, false, err
+		return nil, nil, false, err
 	}
 	if opts.Cache != nil {
 		opts.Cache.put(key, r.fs.Recorded(), objs, fast.NextParsed)
 		r.fs.StopRecording()
 	}
-	return objs, kustomized, nil
+	return objs, fallback, false, nil
 }
 
 // checkIdentity requires apiVersion, kind and metadata.name.

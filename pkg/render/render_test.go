@@ -64,25 +64,7 @@ func TestRenderGolden(t *testing.T) {
 }
 
 func TestRenderFastPathMatchesKustomize(t *testing.T) {
-	r, dir, err := newRenderer(Options{Root: exampleRepo, Path: "base"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	top, err := fastpath.Scan(r.fs, dir, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !top.Plain {
-		t.Fatal("base is not plain")
-	}
-	fast, err := r.fastBuilder().Build(context.Background(), top)
-	if err != nil {
-		t.Fatal(err)
-	}
-	slow, err := r.kustomizeBuilder().Build(context.Background(), dir, top)
-	if err != nil {
-		t.Fatal(err)
-	}
+	fast, slow := buildBothWays(t, Options{Root: exampleRepo, Path: "base"})
 	if diff := cmp.Diff(index(slow), index(fast)); diff != "" {
 		t.Errorf("fast path differs from kustomize (-kustomize +fast):\n%s", diff)
 	}
@@ -116,4 +98,37 @@ func (r *renderer) fastBuilder() *fastpath.Builder {
 // kustomizeBuilder is the kustomize build of r's render, as build makes it.
 func (r *renderer) kustomizeBuilder() *kustomize.Builder {
 	return &kustomize.Builder{FS: r.fs, Lines: r.lines, Workers: r.workers}
+}
+
+// scan makes the renderer of opts and scans its tree, as build does first.
+func scan(t *testing.T, opts Options) (*renderer, string, *fastpath.Node) {
+	t.Helper()
+	r, dir, err := newRenderer(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	top, err := fastpath.Scan(r.fs, dir, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r, dir, top
+}
+
+// buildBothWays builds the plain tree of opts with the fast path and with
+// kustomize.
+func buildBothWays(t *testing.T, opts Options) (fast, slow []fastpath.Object) {
+	t.Helper()
+	r, dir, top := scan(t, opts)
+	if !top.Plain {
+		t.Fatalf("%s is not plain", opts.Path)
+	}
+	fast, err := r.fastBuilder().Build(context.Background(), top)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slow, err = r.kustomizeBuilder().Build(context.Background(), dir, top)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fast, slow
 }

@@ -96,7 +96,7 @@ func (r *Builder) Build(ctx context.Context, top *Node) ([]Object, error) {
 	}
 	for _, err := range errs {
 		if errors.Is(err, ErrNotFast) {
-			return nil, ErrNotFast
+			return nil, err
 		}
 	}
 	if err := JoinUnique(errs); err != nil {
@@ -181,7 +181,7 @@ func (r *Builder) readResourceFile(item Item, sum *[sha256.Size]byte) ([]Object,
 					return nil, errors.New(ve.At(source))
 				}
 			}
-			return nil, ErrNotFast
+			return nil, notFast(ReasonResourceYAML, "%s: %v", source, err)
 		}
 		var ve *ValueError
 		if errors.As(err, &ve) {
@@ -198,7 +198,7 @@ func (r *Builder) readResourceFile(item Item, sum *[sha256.Size]byte) ([]Object,
 			continue
 		}
 		if kustomizeTreatsSpecially(obj) {
-			return nil, ErrNotFast
+			return nil, notFast(ReasonResource, "%s:%d: %s", source, d.Line, ObjectName(obj))
 		}
 		out = append(out, Object{Obj: obj, Source: source, Line: d.Line})
 	}

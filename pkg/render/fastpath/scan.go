@@ -38,6 +38,26 @@ type Node struct {
 	Files []Other
 	// patches are the patches of the kustomization, in order.
 	Patches []Patch
+
+	// Fast is true when the fast path can build the tree under this
+	// kustomization: it is plain, or its kustomizations only list
+	// resources and use the transformers of Transforms. Otherwise Reason
+	// says why not, in a few words from a fixed vocabulary (such as
+	// "kustomization field configMapGenerator"), and Detail names the file.
+	Fast   bool
+	Reason string
+	Detail string
+	// Transforms are the kustomization's transformers, nil when it has
+	// none (or is not Fast).
+	Transforms *Transforms
+}
+
+// notFast marks n as neither plain nor fast, keeping the first reason.
+func (n *Node) notFast(reason, detail string) {
+	n.Plain = false
+	if n.Fast {
+		n.Fast, n.Reason, n.Detail = false, reason, detail
+	}
 }
 
 // Other is a file a kustomization names besides its resources.
@@ -96,7 +116,7 @@ func (s *scanner) scan(dir string) (*Node, error) {
 // scanAs scans dir, which the kustomizations name srcDir (repo-relative,
 // symlinks not resolved): sources are named as kustomize's origins name them.
 func (s *scanner) scanAs(dir, srcDir string) (*Node, error) {
-	n := &Node{Dir: dir, SrcDir: srcDir, Plain: true}
+	n := &Node{Dir: dir, SrcDir: srcDir, Plain: true, Fast: true}
 	// One directory listing answers most questions about the entries below
 	// without a system call per file.
 	listing, err := s.fs.ListDir(dir)
@@ -124,7 +144,7 @@ func (s *scanner) scanAs(dir, srcDir string) (*Node, error) {
 		return nil, fmt.Errorf("%s: no kustomization.yaml, kustomization.yml or Kustomization", s.dirName(dir))
 	case 1:
 	default:
-		n.Plain = false // kustomize refuses it, with its own message
+		n.notFast("kustomization files", s.dirName(dir)+": more than one kustomization file") // kustomize refuses it, with its own message
 	}
 	n.File = found[0]
 	kfile := s.fs.Rel(n.File)
@@ -139,7 +159,7 @@ func (s *scanner) scanAs(dir, srcDir string) (*Node, error) {
 	v, err := value(&doc, 0, s.fs.MaxDepth())
 	var ve *ValueError
 	if errors.Is(err, ErrExotic) {
-		n.Plain = false
+		n.notFast("kustomization YAML", kfile+": "+err.Error())
 		if err := checkDepth(&doc, 0, s.fs.MaxDepth()); errors.As(err, &ve) {
 			return nil, errors.New(ve.At(kfile))
 		}
@@ -160,16 +180,19 @@ func (s *scanner) scanAs(dir, srcDir string) (*Node, error) {
 	for key := range k {
 		if !plainKeys[key] {
 			n.Plain = false
+			if !transformKeys[key] {
+				n.notFast(fieldReason(key), kfile+": "+OneLine(key))
+			}
 		}
 	}
 	if err := refuseExec(kfile, &doc, k); err != nil {
 		return nil, err
 	}
 	if av, _ := k["apiVersion"].(string); k["apiVersion"] != nil && av != "kustomize.config.k8s.io/v1beta1" {
-		n.Plain = false
+		n.notFast("kustomization kind", kfile+": apiVersion")
 	}
 	if kind, _ := k["kind"].(string); k["kind"] != nil && kind != "Kustomization" {
-		n.Plain = false
+		n.notFast("kustomization kind", kfile+": kind")
 	}
 
 	s.visiting = append(s.visiting, dir)
@@ -179,14 +202,14 @@ func (s *scanner) scanAs(dir, srcDir string) (*Node, error) {
 		entries, ok := k[field].([]any)
 		if !ok {
 			if k[field] != nil {
-				n.Plain = false
+				n.notFast(fieldReason(field), kfile+": "+field+" is not a list")
 			}
 			continue
 		}
 		for _, e := range entries {
 			entry, ok := e.(string)
 			if !ok || entry == "" || ambiguous(entry) {
-				n.Plain = false // kustomize has its own words for these
+				n.notFast("resource entry", kfile+": "+field) // kustomize has its own words for these
 				continue
 			}
 			item, remote, err := s.resource(n, listing, kfile, field, entry)
@@ -194,14 +217,20 @@ func (s *scanner) scanAs(dir, srcDir string) (*Node, error) {
 				return nil, err
 			}
 			if remote {
-				n.Plain = false
+				n.notFast("remote resource", kfile+": "+field)
 				continue
 			}
-			if field != "resources" || (item.Sub != nil && !item.Sub.Plain) {
+			if field != "resources" {
+				n.notFast(fieldReason(field), kfile+": "+field)
+			}
+			if item.Sub != nil && !item.Sub.Plain {
 				n.Plain = false
+				if !item.Sub.Fast {
+					n.notFast(item.Sub.Reason, item.Sub.Detail)
+				}
 			}
 			if item.File != "" && !rootfs.Within(dir, item.File) {
-				n.Plain = false // kustomize's root-only loading refuses it
+				n.notFast("resource outside its kustomization", kfile+": "+OneLine(entry)) // kustomize's root-only loading refuses it
 			}
 			n.Items = append(n.Items, item)
 		}
@@ -210,6 +239,9 @@ func (s *scanner) scanAs(dir, srcDir string) (*Node, error) {
 		return nil, err
 	}
 	n.Patches = s.patchesOf(n, kfile, &doc, k)
+	if n.Fast && !n.Plain {
+		s.transforms(n, kfile, &doc)
+	}
 	return n, nil
 }
 
@@ -317,7 +349,7 @@ func (s *scanner) otherPaths(n *Node, kfile string, k map[string]any) error {
 		}
 		abs, remote, err := s.checkPath(n.Dir, kfile, field, p, false)
 		if remote {
-			n.Plain = false
+			n.notFast("remote resource", kfile+": "+field)
 		}
 		if err == nil && !remote && field != "helmGlobals" {
 			n.Files = append(n.Files, Other{

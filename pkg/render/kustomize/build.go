@@ -16,7 +16,6 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
-	"sync"
 
 	yaml "go.yaml.in/yaml/v3"
 	"sigs.k8s.io/kustomize/api/krusty"
@@ -35,10 +34,6 @@ const (
 	transformationsAnnotation = "alpha.config.kubernetes.io/transformations"
 )
 
-// krustyMu serialises kustomize builds: kustomize keeps global state (the
-// OpenAPI schema in use) and is not safe for concurrent builds.
-var krustyMu sync.Mutex
-
 // Builder runs kustomize on a kustomization tree that the fast path cannot
 // build.
 type Builder struct {
@@ -49,6 +44,31 @@ type Builder struct {
 	// Workers bounds the goroutines that check files before the build; 0
 	// or 1 checks them one after the other.
 	Workers int
+
+	// checked is set by Check: Build then skips the checks.
+	checked  bool
+	declared []fastpath.Object
+}
+
+// Check runs the checks Build runs before kustomize (see precheck and
+// strictRead) on the tree under top (at dir), and returns what a build of
+// it by the fast path needs: the objects of its resource files, one slice
+// per file in the order of a depth-first walk of the tree's items, and
+// whether every file was read (false when one holds input the fast path
+// leaves to kustomize). A later Build of the same tree skips the checks.
+func (r *Builder) Check(ctx context.Context, dir string, top *fastpath.Node) (perFile [][]fastpath.Object, complete bool, err error) {
+	perFile, complete, err = r.precheck(ctx, top)
+	if err != nil {
+		return nil, false, prefixEach(fmt.Sprintf("kustomize build %s: ", r.dirRel(dir)), err)
+	}
+	if err := r.strictRead(ctx, top); err != nil { // every intent as written, before the merge
+		return nil, false, err
+	}
+	r.checked = true
+	for _, f := range perFile {
+		r.declared = append(r.declared, f...)
+	}
+	return perFile, complete, nil
 }
 
 // Build runs kustomize on dir (the top of the scanned tree top) with
@@ -57,13 +77,12 @@ type Builder struct {
 // (see precheck), and kustomize's errors are rewritten in the repository's
 // terms (see kustomizeError).
 func (r *Builder) Build(ctx context.Context, dir string, top *fastpath.Node) ([]fastpath.Object, error) {
-	declared, err := r.precheck(ctx, top)
-	if err != nil {
-		return nil, prefixEach(fmt.Sprintf("kustomize build %s: ", r.dirRel(dir)), err)
+	if !r.checked {
+		if _, _, err := r.Check(ctx, dir, top); err != nil {
+			return nil, err
+		}
 	}
-	if err := r.strictRead(ctx, top); err != nil { // every intent as written, before the merge
-		return nil, err
-	}
+	declared := r.declared
 	kfile, content, err := r.withOriginAnnotations(dir)
 	if err != nil {
 		return nil, err
@@ -110,8 +129,7 @@ func (r *Builder) Build(ctx context.Context, dir string, top *fastpath.Node) ([]
 }
 
 func runKrusty(fsys *rootfs.Confined, dir string) (out []byte, err error) {
-	krustyMu.Lock()
-	defer krustyMu.Unlock()
+	defer fastpath.LockKustomize()()
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("kustomize panicked: %v", p)

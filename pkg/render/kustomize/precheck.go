@@ -28,9 +28,12 @@ import (
 // generator inputs for size. Input the fast path leaves to kustomize
 // (fastpath.ErrNotFast) is not an error here.
 //
-// It returns the objects of the resource files (for naming the files of a
-// duplicate kustomize reports) and every problem found, joined.
-func (r *Builder) precheck(ctx context.Context, top *fastpath.Node) ([]fastpath.Object, error) {
+// It returns the objects of the resource files, one slice per file in the
+// order of a depth-first walk of the tree's items (for naming the files of
+// a duplicate kustomize reports, and for the fast path's transforms),
+// whether every file was read (false when one holds input the fast path
+// leaves to kustomize) and every problem found, joined.
+func (r *Builder) precheck(ctx context.Context, top *fastpath.Node) ([][]fastpath.Object, bool, error) {
 	var resources []fastpath.Item
 	var others []fastpath.Other
 	var walk func(n *fastpath.Node)
@@ -47,27 +50,30 @@ func (r *Builder) precheck(ctx context.Context, top *fastpath.Node) ([]fastpath.
 	walk(top)
 
 	objs := make([][]fastpath.Object, len(resources))
+	notFast := make([]error, len(resources))
 	errs := make([]error, len(resources)+len(others))
 	parallel.Do(ctx, len(resources)+len(others), r.Workers, func(i int) {
 		if i < len(resources) {
 			objs[i], errs[i] = fastpath.ReadResourceFile(r.FS, resources[i])
 			if errors.Is(errs[i], fastpath.ErrNotFast) {
-				errs[i] = nil
+				notFast[i], errs[i] = errs[i], nil
 			}
 			return
 		}
 		errs[i] = r.checkFile(others[i-len(resources)])
 	})
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	var all []fastpath.Object
-	for _, o := range objs {
-		all = append(all, o...)
+	complete := true
+	for _, err := range notFast {
+		if err != nil {
+			complete = false
+		}
 	}
 	// Once a render-wide limit is crossed, every later file gets that same
 	// error: report it once.
-	return all, fastpath.JoinUnique(errs)
+	return objs, complete, fastpath.JoinUnique(errs)
 }
 
 // checkFile checks a file other than a resource that kustomize would read.

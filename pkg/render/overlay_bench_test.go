@@ -1,0 +1,90 @@
+package render
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// The overlays of the issue's benchmark shapes, over a base written by
+// writeServices (svc-00000 is its first service).
+var overlayShapes = map[string]map[string]string{
+	// overlays/prod adds a label and patches one object (JSON 6902).
+	"labels+json6902": {
+		"overlays/prod/kustomization.yaml": `resources:
+- ../../base
+labels:
+- pairs: {env: prod}
+patches:
+- target: {kind: ServiceIntent, name: svc-00000}
+  patch: |
+    - op: replace
+      path: /spec/timeout
+      value: 3s
+`,
+	},
+	// base → region → env, with commonAnnotations, namespace, labels, a
+	// strategic-merge patch file and a JSON 6902 patch.
+	"base-region-env": {
+		"region/eu/kustomization.yaml": "resources:\n- ../../base\ncommonAnnotations: {region: eu}\n",
+		"overlays/prod/kustomization.yaml": `resources:
+- ../../region/eu
+namespace: bench
+labels:
+- pairs: {env: prod}
+patches:
+- path: timeout.yaml
+- target: {kind: ServiceIntent, name: svc-00000}
+  patch: |
+    - op: replace
+      path: /spec/retries/attempts
+      value: 5
+`,
+		"overlays/prod/timeout.yaml": "apiVersion: meshintent.io/v1alpha1\nkind: ServiceIntent\nmetadata:\n  name: svc-00000\n  namespace: bench\nspec:\n  timeout: 4s\n",
+	},
+}
+
+// writeOverlayRepo writes n services into root/base and the files of the
+// overlay shape; the overlay to build is overlays/prod.
+func writeOverlayRepo(t testing.TB, root string, n int, shape map[string]string) {
+	t.Helper()
+	base := filepath.Join(root, "base")
+	if err := os.MkdirAll(base, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeServices(t, base, seq(n))
+	for name, content := range shape {
+		p := filepath.Join(root, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkRenderOverlay renders overlays of N services: the shapes real
+// repositories have (see overlayShapes).
+func BenchmarkRenderOverlay(b *testing.B) {
+	for _, shape := range []string{"labels+json6902", "base-region-env"} {
+		for _, n := range []int{100, 1000, 5000} {
+			root := b.TempDir()
+			writeOverlayRepo(b, root, n, overlayShapes[shape])
+			b.Run(fmt.Sprintf("%s/services=%d", shape, n), func(b *testing.B) {
+				benchOverlay(b, Options{Root: root, Path: "overlays/prod"})
+			})
+		}
+	}
+}
+
+func benchOverlay(b *testing.B, opts Options) {
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if _, err := Render(context.Background(), opts); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
