@@ -23,7 +23,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
 
+	"github.com/meshintent/meshintent/pkg/intent"
 	"github.com/meshintent/meshintent/pkg/manifest"
+	"github.com/meshintent/meshintent/pkg/meshkinds"
 )
 
 // KialiWizardLabel is the label Kiali's wizards put on the Istio objects
@@ -31,19 +33,9 @@ import (
 const KialiWizardLabel = "kiali_wizard"
 
 // DefaultMeshKinds are the Istio kinds Drift lists in managed namespaces to
-// find objects not managed through Git.
-var DefaultMeshKinds = []schema.GroupVersionKind{
-	{Group: "networking.istio.io", Version: "v1", Kind: "VirtualService"},
-	{Group: "networking.istio.io", Version: "v1", Kind: "DestinationRule"},
-	{Group: "networking.istio.io", Version: "v1", Kind: "Gateway"},
-	{Group: "networking.istio.io", Version: "v1", Kind: "ServiceEntry"},
-	{Group: "networking.istio.io", Version: "v1", Kind: "Sidecar"},
-	{Group: "networking.istio.io", Version: "v1alpha3", Kind: "EnvoyFilter"},
-	{Group: "security.istio.io", Version: "v1", Kind: "AuthorizationPolicy"},
-	{Group: "security.istio.io", Version: "v1", Kind: "PeerAuthentication"},
-	{Group: "security.istio.io", Version: "v1", Kind: "RequestAuthentication"},
-	{Group: "telemetry.istio.io", Version: "v1", Kind: "Telemetry"},
-}
+// find objects not managed through Git: those of the table of managed kinds
+// marked Unmanaged (meshkinds.UnmanagedGVKs), EnvoyFilter included.
+var DefaultMeshKinds = meshkinds.UnmanagedGVKs()
 
 // BuiltinIgnores are the JSON pointers Drift always leaves out, because
 // the API server or other controllers set them. Labels and annotations that
@@ -56,18 +48,11 @@ var BuiltinIgnores = []string{
 	"/metadata/generation",
 	"/metadata/uid",
 	"/metadata/creationTimestamp",
-	"/metadata/annotations/" + pointerEscaper.Replace("kubectl.kubernetes.io/last-applied-configuration"),
+	"/metadata/annotations/" + intent.EscapePointerToken("kubectl.kubernetes.io/last-applied-configuration"),
 	// The digest changes with any field, and whenever the set was applied
 	// by another route; the fields themselves are compared.
-	"/metadata/annotations/" + pointerEscaper.Replace(DigestAnnotation),
+	"/metadata/annotations/" + intent.EscapePointerToken(DigestAnnotation),
 }
-
-// pointerEscaper and pointerUnescaper turn a key into a JSON pointer
-// token and back (RFC 6901).
-var (
-	pointerEscaper   = strings.NewReplacer("~", "~0", "/", "~1")
-	pointerUnescaper = strings.NewReplacer("~1", "/", "~0", "~")
-)
 
 // IgnoreRule leaves fields out of the drift comparison.
 type IgnoreRule struct {
@@ -370,7 +355,7 @@ func (p fieldPath) String() string {
 func (p fieldPath) Pointer() string {
 	var b strings.Builder
 	for _, t := range p.tokens() {
-		b.WriteString("/" + pointerEscaper.Replace(t))
+		b.WriteString("/" + intent.EscapePointerToken(t))
 	}
 	return b.String()
 }
@@ -401,12 +386,9 @@ func compileIgnores(rules []IgnoreRule) (ignoreSet, error) {
 	for _, r := range all {
 		c := compiledRule{rule: r}
 		for _, p := range r.Paths {
-			if !strings.HasPrefix(p, "/") {
+			ts, err := intent.PointerTokens(p)
+			if err != nil || p == "" { // "" would ignore the whole object
 				return nil, fmt.Errorf("ignore rule %q: a JSON pointer must start with /", p)
-			}
-			var ts []string
-			for _, t := range strings.Split(p[1:], "/") {
-				ts = append(ts, pointerUnescaper.Replace(t))
 			}
 			c.tokens = append(c.tokens, ts)
 		}

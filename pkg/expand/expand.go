@@ -15,12 +15,18 @@ import (
 
 	"github.com/meshintent/meshintent/pkg/intent"
 	"github.com/meshintent/meshintent/pkg/manifest"
+	"github.com/meshintent/meshintent/pkg/meshkinds"
 )
 
-// Names and API versions of generated objects.
+// API versions of generated objects: the preferred versions of the table
+// of managed kinds.
+var (
+	networkingV1 = meshkinds.VirtualService.GVK().GroupVersion().String()
+	telemetryV1  = meshkinds.TelemetryKind.GVK().GroupVersion().String()
+)
+
+// Names of generated objects.
 const (
-	networkingV1 = "networking.istio.io/v1"
-	telemetryV1  = "telemetry.istio.io/v1"
 	// NamespaceTelemetryName is the Telemetry a NamespaceIntent with tracing renders.
 	NamespaceTelemetryName = "meshintent-tracing"
 	// ServiceTelemetrySuffix makes the name of a ServiceIntent's Telemetry: <intent name>-tracing.

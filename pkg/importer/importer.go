@@ -23,12 +23,14 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/meshintent/meshintent/api/v1alpha1"
+	"github.com/meshintent/meshintent/pkg/meshkinds"
 )
 
-// Kinds of the live objects Import reads, served by networking.istio.io/v1.
+// Kinds of the live objects Import reads, at their preferred versions
+// (networking.istio.io/v1).
 var (
-	VirtualServiceGVK  = schema.GroupVersionKind{Group: "networking.istio.io", Version: "v1", Kind: "VirtualService"}
-	DestinationRuleGVK = schema.GroupVersionKind{Group: "networking.istio.io", Version: "v1", Kind: "DestinationRule"}
+	VirtualServiceGVK  = meshkinds.VirtualService.GVK()
+	DestinationRuleGVK = meshkinds.DestinationRule.GVK()
 )
 
 // ClusterDomain is the DNS suffix of Services that fully qualified hosts may

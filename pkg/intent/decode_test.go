@@ -478,23 +478,6 @@ spec:
 	}
 }
 
-func TestPathString(t *testing.T) {
-	tests := []struct {
-		path Path
-		want string
-	}{
-		{P("spec", "routes", 0, "match", 1, "headres"), "spec.routes[0].match[1].headres"},
-		{P("spec", "versions", 0, "labels", "app.kubernetes.io/version"), `spec.versions[0].labels["app.kubernetes.io/version"]`},
-		{P("spec", "routes", 2), "spec.routes[2]"},
-		{nil, ""},
-	}
-	for _, tt := range tests {
-		if got := tt.path.String(); got != tt.want {
-			t.Errorf("%#v.String() = %q, want %q", tt.path, got, tt.want)
-		}
-	}
-}
-
 func TestFindDocument(t *testing.T) {
 	src := `apiVersion: meshintent.io/v1alpha1
 kind: ServiceIntent

@@ -290,16 +290,15 @@ func checkValue(d ReadDoc, t reflect.Type, path Path, val any, n *yaml.Node) Err
 // a Path; msg is not empty when a segment is not in the schema, and path
 // then ends at that segment.
 func walkPointer(t reflect.Type, ptr string) (reflect.Type, Path, string) {
-	if ptr == "" {
-		return t, nil, ""
-	}
-	if !strings.HasPrefix(ptr, "/") {
+	segs, err := PointerTokens(ptr)
+	if err != nil {
 		return nil, nil, "a JSON patch path starts with \"/\""
 	}
+	if segs == nil {
+		return t, nil, ""
+	}
 	var path Path
-	unescape := strings.NewReplacer("~1", "/", "~0", "~")
-	for _, seg := range strings.Split(ptr[1:], "/") {
-		seg = unescape.Replace(seg)
+	for _, seg := range segs {
 		for t.Kind() == reflect.Pointer {
 			t = t.Elem()
 		}

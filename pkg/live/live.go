@@ -36,6 +36,7 @@ import (
 
 	"github.com/meshintent/meshintent/pkg/manifest"
 	"github.com/meshintent/meshintent/pkg/meshhost"
+	"github.com/meshintent/meshintent/pkg/meshkinds"
 )
 
 // Check is one live check, as the policies in policies/live.rego make it.
@@ -187,11 +188,18 @@ func (v *View) Data() (map[string]any, error) {
 
 // Kinds the Reader reads besides core/v1.
 var (
-	gatewayGVK        = schema.GroupVersionKind{Group: "networking.istio.io", Version: "v1", Kind: "Gateway"}
+	gatewayGVK        = meshkinds.Gateway.GVK()
 	k8sGatewayGVK     = schema.GroupVersionKind{Group: "gateway.networking.k8s.io", Version: "v1", Kind: "Gateway"}
-	virtualServiceGVK = schema.GroupVersionKind{Group: "networking.istio.io", Version: "v1", Kind: "VirtualServiceList"}
-	serviceEntryGVK   = schema.GroupVersionKind{Group: "networking.istio.io", Version: "v1", Kind: "ServiceEntryList"}
+	virtualServiceGVK = listOf(meshkinds.VirtualService)
+	serviceEntryGVK   = listOf(meshkinds.ServiceEntry)
 )
+
+// listOf returns the list kind of k at its preferred version.
+func listOf(k meshkinds.Kind) schema.GroupVersionKind {
+	gvk := k.GVK()
+	gvk.Kind += "List"
+	return gvk
+}
 
 // Read returns the View of set: what the live checks need to judge it.
 // Kinds whose CRDs the cluster lacks count as having no objects. An error
