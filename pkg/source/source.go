@@ -226,6 +226,9 @@ type fetchOp struct {
 	// pending holds network calls abandoned after their timeout; the
 	// repository stays locked until they return.
 	pending []chan struct{}
+	// objects makes a commit's objects come into the repository even when
+	// its tree is materialised already (Fetcher.Verify reads them).
+	objects bool
 }
 
 func (op *fetchOp) gitDir() string { return filepath.Join(op.repoDir, "git") }
@@ -307,7 +310,7 @@ func (op *fetchOp) run(ctx context.Context) (a *Artifact, fresh bool, err error)
 // the branch or tag whose tip it is, else with a full fetch.
 func (op *fetchOp) runCommit(ctx context.Context) (*Artifact, bool, error) {
 	hash := plumbing.NewHash(op.ref.Commit)
-	if dir, ok := op.treeDir(hash); ok {
+	if dir, ok := op.treeDir(hash); ok && !op.objects {
 		return op.artifact(hash, "", dir), false, nil
 	}
 	repo, fresh, err := op.openRepo()
