@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -29,6 +30,7 @@ import (
 	"github.com/meshintent/meshintent/internal/controller"
 	"github.com/meshintent/meshintent/internal/gitfixture"
 	"github.com/meshintent/meshintent/internal/testenv"
+	"github.com/meshintent/meshintent/internal/ui"
 )
 
 // webhookSecret signs the demo's push webhook.
@@ -109,6 +111,11 @@ func runController(ctx context.Context, w io.Writer, env *testenv.Env, tmp strin
 	}}
 	fail := func(err error) (*controllerRun, error) { run.stop(); return nil, err }
 	fmt.Fprintf(w, "webhook receiver at http://%s/hooks/github\n", mgr.WebhookAddr())
+	if addr, err := demoUI(mgr, env); err != nil {
+		fmt.Fprintf(w, "web UI not started: %v\n", err)
+	} else {
+		fmt.Fprintf(w, "web UI (as reconciler ui serves it) at http://%s/\n", addr)
+	}
 	run.client, run.git = env.Client, git
 	run.stamps = filepath.Join(tmp, "commits")
 	hook, err := installHook(repoDir, opts.self, tmp, run.stamps, mgr.WebhookAddr(), url)
@@ -265,4 +272,25 @@ func pushWebhook(ctx context.Context, addr, repoURL, commit string) error {
 		return fmt.Errorf("webhook answered %s: %s", resp.Status, msg)
 	}
 	return nil
+}
+
+// demoUI serves the web UI from the manager as `reconciler ui` does (the
+// demo's administrator kubeconfig, loopback only) on 127.0.0.1:8090, or on
+// a free port when that one is taken; it returns the address.
+func demoUI(mgr *controller.Manager, env *testenv.Env) (string, error) {
+	srv, err := ui.New(ui.Options{Config: env.Config})
+	if err != nil {
+		return "", err
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:8090")
+	if err != nil {
+		if l, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+			return "", err
+		}
+	}
+	if err := mgr.Add(srv.Runnable(l)); err != nil {
+		_ = l.Close()
+		return "", err
+	}
+	return l.Addr().String(), nil
 }
