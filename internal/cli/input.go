@@ -47,11 +47,14 @@ type inputFlags struct {
 	policyTimeout time.Duration
 	// yamlLimits bound the YAML a render reads.
 	yamlLimits yamlLimitFlags
+	// verify is --verify-keys and --verify-mode (verify.go).
+	verify verifyFlags
 }
 
 func (f *inputFlags) register(cmd *cobra.Command, withRef bool) {
 	fs := cmd.Flags()
 	f.yamlLimits.register(fs)
+	f.verify.register(fs)
 	fs.StringVar(&f.repo, "repo", "", "Git repository URL or local clone (file://, https://, ssh://, git@host:org/repo)")
 	if withRef {
 		fs.StringVar(&f.ref, "ref", "", "with --repo: branch, tag or full commit SHA to fetch (default: the remote HEAD); with a local directory: any revision git rev-parse takes (HEAD~1, origin/main, a short SHA), read from the local clone without fetching (default: the files on disk)")
@@ -148,7 +151,8 @@ var commitSHA = regexp.MustCompile(`^[0-9a-f]{40}$`)
 
 // fetch resolves --repo at ref into a checked-out tree. A ref is a commit when
 // it is a full SHA; otherwise a branch, and a tag when no branch has the name.
-func (f *inputFlags) fetch(ctx context.Context, ref string) (tree, error) {
+// With verify, the signatures --verify-keys asks for are checked.
+func (f *inputFlags) fetch(ctx context.Context, ref string, verify bool) (tree, error) {
 	fetcher, err := source.NewFetcher(f.cacheDir)
 	if err != nil {
 		return tree{}, err
@@ -175,6 +179,11 @@ func (f *inputFlags) fetch(ctx context.Context, ref string) (tree, error) {
 	}
 	if err != nil {
 		return tree{}, err
+	}
+	if verify {
+		if err := f.verify.verifyFetched(ctx, fetcher, opts, art); err != nil {
+			return tree{}, err
+		}
 	}
 	path := filepath.ToSlash(filepath.Clean(f.path))
 	if filepath.IsAbs(path) || path == ".." || strings.HasPrefix(path, "../") {
@@ -215,11 +224,14 @@ func (f *inputFlags) auth() (*source.Auth, error) {
 // resolve gives the tree a command works on: the positional directory, or
 // --repo at --ref.
 func (f *inputFlags) resolve(ctx context.Context, args []string) (tree, error) {
+	if err := f.verify.check(f.repo); err != nil {
+		return tree{}, err
+	}
 	switch {
 	case f.repo != "" && len(args) > 0:
 		return tree{}, usageError(errors.New("give either a local directory or --repo, not both"))
 	case f.repo != "":
-		return f.fetch(ctx, f.ref)
+		return f.fetch(ctx, f.ref, true)
 	case len(args) == 1 && f.ref != "":
 		repo, dirRel, err := openLocal(args[0])
 		if err != nil {
@@ -240,15 +252,20 @@ func (f *inputFlags) resolve(ctx context.Context, args []string) (tree, error) {
 func usageError(err error) error { return &exitError{code: ExitError, err: err} }
 
 // planTrees gives the two trees plan compares. With --repo both revisions
-// are fetched. Otherwise args[0] is a directory in a local clone, read as it
-// is without fetching: base and head are any revisions git rev-parse takes,
-// and an empty head is the work tree on disk. The caller closes head.
+// are fetched, and head's signatures checked (--verify-keys: the base is
+// what is deployed, and may predate signing). Otherwise args[0] is a
+// directory in a local clone, read as it is without fetching: base and head
+// are any revisions git rev-parse takes, and an empty head is the work tree
+// on disk. The caller closes head.
 func (f *inputFlags) planTrees(ctx context.Context, args []string, base, head string) (baseTree, headTree tree, err error) {
+	if err := f.verify.check(f.repo); err != nil {
+		return tree{}, tree{}, err
+	}
 	if f.repo != "" {
-		if baseTree, err = f.fetch(ctx, base); err != nil {
+		if baseTree, err = f.fetch(ctx, base, false); err != nil {
 			return tree{}, tree{}, fmt.Errorf("base %s: %w", base, err)
 		}
-		if headTree, err = f.fetch(ctx, head); err != nil {
+		if headTree, err = f.fetch(ctx, head, true); err != nil {
 			return tree{}, tree{}, fmt.Errorf("head %s: %w", head, err)
 		}
 		return baseTree, headTree, nil

@@ -162,6 +162,7 @@ piped, in CI ($CI set), with TERM=dumb, $NO_COLOR or --no-color.`,
 		newImportCommand(a),
 		newReportCommand(a),
 		newVersionCommand(a),
+		newUICommand(a),
 	)
 	// Add cobra's own help and completion commands now rather than at
 	// Execute, so that they get the exit-code block like every other.
@@ -199,6 +200,7 @@ func exitClasses() map[string][]exitClass {
 		"import":      {ok("imported"), exitBadInput},
 		"report":      {ok("clean: no drift and no conflicts"), one("findings: drift, missing, unmanaged or stale objects, or conflicts"), exitBadInput},
 		"version":     {ok("version printed"), exitBadInput},
+		"ui":          {ok("stopped by a signal and shut down cleanly"), exitBadInput},
 		"help":        {ok("help printed"), exitBadInput},
 	}
 }

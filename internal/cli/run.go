@@ -34,6 +34,7 @@ func newRunCommand(a *app) *cobra.Command {
 		opts       controller.Options
 		secretFile string
 		ylim       yamlLimitFlags
+		uiAddr     string
 		zopts      = zap.Options{}
 	)
 	cmd := &cobra.Command{
@@ -49,10 +50,19 @@ as drift within a second, and reverted when spec.driftMode is correct.
 The webhook receiver (/hooks/github, /hooks/gitlab, /hooks/generic) is served
 on --webhook-addr when a secret is given in --webhook-secret-file or $` + envWebhookSecret + `.
 
+--watch-label-selector shards the controller: a replica reconciles, reports on
+and triggers (webhooks) only the IntentSyncs whose labels match, and elects its
+leader on a Lease of its own, named after the selector unless
+--leader-election-id names it.
+
 Unless $GOGC is set, the Go garbage collector runs at GOGC=` + fmt.Sprint(runGCPercent) + ` (Go's default is
 100): a smaller heap for a little more CPU in large syncs.`,
 		Example: `  reconciler run --leader-elect --leader-election-namespace meshintent-system \
-    --webhook-secret-file /etc/meshintent/webhook-secret`,
+    --webhook-secret-file /etc/meshintent/webhook-secret
+
+  # two shards: the main one, and shard1 for IntentSyncs labelled shard1
+  reconciler run --leader-elect --watch-label-selector '!` + controller.ShardLabel + `'
+  reconciler run --leader-elect --watch-label-selector ` + controller.ShardLabel + `=shard1`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if _, set := os.LookupEnv("GOGC"); !set {
@@ -86,8 +96,12 @@ Unless $GOGC is set, the Go garbage collector runs at GOGC=` + fmt.Sprint(runGCP
 			if err != nil {
 				return err
 			}
+			if err := addUI(mgr, uiAddr, cfg, opts.Namespace, logger); err != nil {
+				return err
+			}
 			logger.Info("starting", "namespace", opts.Namespace, "webhook", mgr.WebhookAddr(),
-				"leaderElection", opts.LeaderElection, "kinds", len(mgr.Kinds))
+				"leaderElection", opts.LeaderElection, "lease", mgr.LeaderElectionID,
+				"watchLabelSelector", opts.WatchLabelSelector, "kinds", len(mgr.Kinds))
 			if err := mgr.Start(cmd.Context()); err != nil {
 				return fmt.Errorf("running the controller: %w", err)
 			}
@@ -105,6 +119,9 @@ Unless $GOGC is set, the Go garbage collector runs at GOGC=` + fmt.Sprint(runGCP
 		"with --allowed-namespaces: gateways (namespace/name) fenced IntentSyncs may bind to; bounds spec.sharedGateways")
 	fs.StringSliceVar(&opts.Fence.AllowedExternalHosts, "allowed-external-hosts", nil,
 		"with --allowed-namespaces: hosts outside the fence fenced IntentSyncs may name; bounds spec.allowedExternalHosts")
+	fs.StringVar(&opts.DefaultServiceAccount, "default-service-account", "",
+		"impersonate this ServiceAccount (of each IntentSync's namespace) in every request of the IntentSyncs that set no "+
+			"spec.serviceAccountName, so that none acts with the controller's rights (default: they act as the controller)")
 	fs.StringVar(&opts.MetricsAddr, "metrics-addr", ":8080", `address of the Prometheus metrics endpoint; "0" turns it off`)
 	fs.StringVar(&opts.HealthProbeAddr, "health-probe-addr", ":8081", "address of the /healthz and /readyz probes")
 	fs.StringVar(&opts.PprofAddr, "pprof-addr", "", "address serving Go's profiles at /debug/pprof/ (default: off)")
@@ -112,6 +129,13 @@ Unless $GOGC is set, the Go garbage collector runs at GOGC=` + fmt.Sprint(runGCP
 	fs.StringVar(&secretFile, "webhook-secret-file", "", "file holding the webhook secret (default: $"+envWebhookSecret+")")
 	fs.BoolVar(&opts.LeaderElection, "leader-elect", false, "elect a leader among replicas; only the leader reconciles")
 	fs.StringVar(&opts.LeaderElectionNamespace, "leader-election-namespace", "", "namespace of the leader election Lease (default: the pod's)")
+	fs.StringVar(&opts.LeaderElectionID, "leader-election-id", "",
+		"name of the leader election Lease (default: "+controller.DefaultLeaderElectionID+
+			", or with --watch-label-selector "+controller.DefaultLeaderElectionID+"-<10 hex digits of the selector's SHA-256>)")
+	fs.StringVar(&opts.WatchLabelSelector, "watch-label-selector", "",
+		"shard: reconcile only the IntentSyncs whose labels match this selector, e.g. "+
+			controller.ShardLabel+"=shard1, or '!"+controller.ShardLabel+"' for the main shard; "+
+			"each shard elects its own leader (default: all IntentSyncs)")
 	fs.DurationVar(&opts.LeaseDuration, "leader-elect-lease-duration", 15*time.Second,
 		"how long replicas wait after the leader's last renewal before taking the lease over")
 	fs.DurationVar(&opts.RenewDeadline, "leader-elect-renew-deadline", 10*time.Second,
@@ -121,6 +145,7 @@ Unless $GOGC is set, the Go garbage collector runs at GOGC=` + fmt.Sprint(runGCP
 	fs.StringVar(&opts.CacheDir, "cache-dir", defaultCacheDir(), "where fetched repositories are cached")
 	fs.IntVar(&opts.Concurrent, "concurrent", 4, "IntentSyncs reconciled at once")
 	ylim.register(fs)
+	fs.StringVar(&uiAddr, "ui-bind-address", "", "address of the read-only web UI, which authenticates bearer tokens (TokenReview) and authorizes pages (SubjectAccessReview); default: off")
 	fs.BoolVar(&opts.LiveChecks, "live-checks", false,
 		"run the live mesh checks (IST0101, IST0112, IST0173, IST0109) against the cluster before each apply; "+
 			"off by default because routing often merges before the Services it names exist. "+

@@ -82,6 +82,13 @@ func lastWriteIsOurs(o client.Object, fieldManager string) bool {
 // reconciler checks only it. Objects of IntentSyncs this process has not
 // reconciled yet are passed over: their first reconcile checks everything.
 func (r *IntentSyncReconciler) mapManaged(kind string) func(context.Context, client.Object) []reconcile.Request {
+	return r.mapManagedIn("", kind)
+}
+
+// mapManagedIn is mapManaged for the watches of remote cluster hash (""
+// for the local cluster): an object is mapped only to an IntentSync that
+// applies to the cluster it was seen in.
+func (r *IntentSyncReconciler) mapManagedIn(hash, kind string) func(context.Context, client.Object) []reconcile.Request {
 	return func(_ context.Context, o client.Object) []reconcile.Request {
 		labels := o.GetLabels()
 		key := types.NamespacedName{Namespace: labels[SyncNamespaceLabel], Name: labels[SyncNameLabel]}
@@ -89,7 +96,7 @@ func (r *IntentSyncReconciler) mapManaged(kind string) func(context.Context, cli
 			return nil
 		}
 		st := r.states.lookup(key)
-		if st == nil {
+		if st == nil || r.fleet.clusterOf(key) != hash {
 			return nil
 		}
 		st.touch(manifest.ObjectID(kind, o.GetNamespace(), o.GetName()))
@@ -109,9 +116,11 @@ func (r *IntentSyncReconciler) reconcileDrift(ctx context.Context, req ctrl.Requ
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	touched := st.takeTouched()
-	if len(touched) == 0 || st.applied == nil {
+	if len(touched) == 0 || st.applied == nil || st.target == nil {
 		return ctrl.Result{}, nil
 	}
+	// The cluster and identity of the last sync.
+	tg := st.target
 	subset, err := st.applied.lazy(func(id string) bool { return touched[id] })
 	if err != nil {
 		return ctrl.Result{}, err
@@ -132,7 +141,7 @@ func (r *IntentSyncReconciler) reconcileDrift(ctx context.Context, req ctrl.Requ
 
 	// Compare the touched objects with Git.
 	start := r.now()
-	report, err := r.Apply.Drift(ctx, subset, apply.DriftOptions{Ignore: st.applied.ignore, MeshKinds: []schema.GroupVersionKind{}})
+	report, err := tg.apply.Drift(ctx, subset, apply.DriftOptions{Ignore: st.applied.ignore, MeshKinds: []schema.GroupVersionKind{}})
 	observeStep("drift", start)
 	if err != nil {
 		for id := range touched {
@@ -148,7 +157,7 @@ func (r *IntentSyncReconciler) reconcileDrift(ctx context.Context, req ctrl.Requ
 
 	// Revert it in correct mode.
 	if obj.Spec.DriftMode == v1alpha1.DriftModeCorrect && len(found) > 0 {
-		r.correct(ctx, obj, st, found)
+		r.correct(ctx, obj, st, found, tg)
 	}
 	r.setDriftStatus(obj, st, false)
 	return ctrl.Result{}, r.patchStatus(ctx, base, obj)
@@ -157,14 +166,14 @@ func (r *IntentSyncReconciler) reconcileDrift(ctx context.Context, req ctrl.Requ
 // checkDrift is the periodic full check of the applied set (report mode;
 // correct mode re-applies instead): drifted fields, missing, unmanaged and
 // stale objects. A failure is logged and left for the next poll.
-func (r *IntentSyncReconciler) checkDrift(ctx context.Context, obj *v1alpha1.IntentSync, st *syncState) {
+func (r *IntentSyncReconciler) checkDrift(ctx context.Context, obj *v1alpha1.IntentSync, st *syncState, tg *target) {
 	start := r.now()
 	set, err := st.applied.lazy(nil)
 	if err != nil {
 		ctrl.LoggerFrom(ctx).Info("drift check failed", "error", err.Error())
 		return
 	}
-	report, err := r.Apply.Drift(ctx, set, apply.DriftOptions{Ignore: st.applied.ignore, Inventory: inventoryName(obj)})
+	report, err := tg.apply.Drift(ctx, set, apply.DriftOptions{Ignore: st.applied.ignore, Inventory: inventoryName(obj)})
 	observeStep("drift", start)
 	if err != nil {
 		ctrl.LoggerFrom(ctx).Info("drift check failed", "error", err.Error())
@@ -223,14 +232,14 @@ func (r *IntentSyncReconciler) recordDrift(obj *v1alpha1.IntentSync, st *syncSta
 
 // correct re-applies the drifted objects ids with force, taking their fields
 // back from other managers; deleted objects are created again.
-func (r *IntentSyncReconciler) correct(ctx context.Context, obj *v1alpha1.IntentSync, st *syncState, ids []string) {
+func (r *IntentSyncReconciler) correct(ctx context.Context, obj *v1alpha1.IntentSync, st *syncState, ids []string, tg *target) {
 	set, err := st.applied.lazy(func(id string) bool { return slices.Contains(ids, id) })
 	if err != nil {
 		r.Recorder.Eventf(obj, corev1.EventTypeWarning, v1alpha1.ReasonApplyFailed, "correcting drift: %s", truncate(err.Error(), messageLimit))
 		return
 	}
 	start := r.now()
-	res, err := r.Apply.Apply(ctx, set, apply.ApplyOptions{Force: true, CreateNamespaces: obj.Spec.CreateNamespaces})
+	res, err := tg.apply.Apply(ctx, set, apply.ApplyOptions{Force: true, CreateNamespaces: obj.Spec.CreateNamespaces})
 	observeStep("correct", start)
 	if err != nil {
 		r.Recorder.Eventf(obj, corev1.EventTypeWarning, v1alpha1.ReasonApplyFailed, "correcting drift: %s", truncate(err.Error(), messageLimit))

@@ -80,6 +80,9 @@ type IntentSyncReconciler struct {
 	// writes IntentSync metadata (the finalizer, trigger annotations).
 	// Status is written only through statusWriter (statuswriter.go).
 	Client client.Client
+	// APIReader reads IntentSyncs past the cache, which holds only this
+	// shard's (shard.go); nil reads through Client.
+	APIReader client.Reader
 	// Apply applies, prunes and diffs through a client that reads the API
 	// server directly, as pkg/apply requires.
 	Apply *apply.Manager
@@ -109,6 +112,9 @@ type IntentSyncReconciler struct {
 	memory *memoryReleaser
 	// watched are the managed kinds the watch cache holds (Manager.Kinds).
 	watched []schema.GroupVersionKind
+	// fleet holds the remote clusters and impersonating clients
+	// (fleet.go); nil applies to the local cluster as the controller only.
+	fleet *fleet
 
 	// counts are reconciles per IntentSync, for tests and debugging.
 	counts counters
@@ -148,6 +154,7 @@ func (r *IntentSyncReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 	if err := r.Client.Get(ctx, req.NamespacedName, obj); err != nil {
 		if apierrors.IsNotFound(err) {
 			r.states.forget(req.NamespacedName)
+			r.fleet.release(req.NamespacedName)
 			forgetMetrics(req.Namespace, req.Name)
 			return ctrl.Result{}, nil
 		}
@@ -203,12 +210,21 @@ func (r *IntentSyncReconciler) reconcile(ctx context.Context, obj *v1alpha1.Inte
 		status.progress(ctx, obj)
 	}
 
+	// Connect to the cluster of spec.kubeConfig, as spec.serviceAccountName.
+	tg, f := r.connect(ctx, obj)
+	if f != nil {
+		return failed(*f)
+	}
+
 	// Fetch the source, with the credentials of spec.source.secretRef.
 	art, err := r.fetch(ctx, obj)
 	if err != nil {
 		return failed(failure{step: "fetch", reason: v1alpha1.ReasonFetchFailed, revision: refString(obj.Spec.Source), err: err})
 	}
 	obj.Status.LastFetchedRevision = art.Revision
+	if f := r.verify(ctx, obj, art); f != nil {
+		return failed(*f)
+	}
 
 	// Hold the drift reconciler off from here on: it must not correct
 	// objects while a new revision is being applied.
@@ -224,7 +240,7 @@ func (r *IntentSyncReconciler) reconcile(ctx context.Context, obj *v1alpha1.Inte
 	}
 
 	// Render the revision, evaluating the policies and the tenancy fence.
-	built, report, err := r.build(ctx, obj, st, art)
+	built, report, err := r.build(ctx, obj, st, art, tg)
 	if err != nil {
 		return failed(buildFailure(ctx, art.Revision, err))
 	}
@@ -241,9 +257,10 @@ func (r *IntentSyncReconciler) reconcile(ctx context.Context, obj *v1alpha1.Inte
 	// Check drift instead of applying when the revision is applied already
 	// and report mode must leave drift alone (the periodic backstop of the
 	// drift controller).
+	st.target = tg
 	if !r.mustApply(obj, st, built) {
 		st.setApplied(built)
-		r.checkDrift(ctx, obj, st)
+		r.checkDrift(ctx, obj, st, tg)
 		st.failures = 0
 		reconcileTotal.WithLabelValues("Unchanged").Inc()
 		return ctrl.Result{RequeueAfter: interval}
@@ -260,16 +277,16 @@ func (r *IntentSyncReconciler) reconcile(ctx context.Context, obj *v1alpha1.Inte
 		markProgressing(obj, "applying revision "+art.Revision)
 		status.progress(ctx, obj)
 	}
-	set, f := r.claim(ctx, obj, built)
+	set, f := r.claim(ctx, obj, built, tg)
 	if f != nil {
 		return failed(*f)
 	}
 
 	// Apply the set: pkg/apply dry-runs it whole, then applies it in stages
 	// and prunes.
-	res, err := r.apply(ctx, obj, set, art.Revision)
+	res, err := r.apply(ctx, obj, set, art.Revision, tg)
 	if err != nil {
-		return failed(applyFailure(ctx, art.Revision, err))
+		return failed(tg.deniedFailure(tg.unreachableFailure(applyFailure(ctx, art.Revision, err))))
 	}
 
 	// Record the outcome.
@@ -303,14 +320,15 @@ func (r *IntentSyncReconciler) recordPolicy(obj *v1alpha1.IntentSync, revision s
 // applied by another IntentSync that still holds it: like a dry-run
 // failure, nothing is applied, and it is tried again at each poll, for the
 // other may drop it.
-func (r *IntentSyncReconciler) claim(ctx context.Context, obj *v1alpha1.IntentSync, built *appliedSet) (manifest.Set, *failure) {
+func (r *IntentSyncReconciler) claim(ctx context.Context, obj *v1alpha1.IntentSync, built *appliedSet, tg *target) (manifest.Set, *failure) {
 	set, err := built.lazy(nil)
 	if err != nil {
 		return nil, &failure{step: "apply", reason: v1alpha1.ReasonApplyFailed, revision: built.revision, err: err}
 	}
-	claimed, err := r.claimedElsewhere(ctx, obj, built)
+	claimed, err := r.claimedElsewhereIn(ctx, tg, obj, built)
 	if err != nil {
-		return nil, &failure{step: "apply", reason: v1alpha1.ReasonApplyFailed, revision: built.revision, err: err}
+		f := tg.deniedFailure(tg.unreachableFailure(failure{step: "apply", reason: v1alpha1.ReasonApplyFailed, revision: built.revision, err: err}))
+		return nil, &f
 	}
 	if len(claimed) > 0 {
 		return nil, &failure{step: "apply", reason: v1alpha1.ReasonDryRunFailed, revision: built.revision,
@@ -321,9 +339,9 @@ func (r *IntentSyncReconciler) claim(ctx context.Context, obj *v1alpha1.IntentSy
 
 // apply applies set, the objects of revision, as obj's spec says, and puts
 // the resulting inventory into status even when the apply failed.
-func (r *IntentSyncReconciler) apply(ctx context.Context, obj *v1alpha1.IntentSync, set manifest.Set, revision string) (*apply.Result, error) {
+func (r *IntentSyncReconciler) apply(ctx context.Context, obj *v1alpha1.IntentSync, set manifest.Set, revision string, tg *target) (*apply.Result, error) {
 	defer observeStep("apply", r.now())
-	res, err := r.Apply.Apply(ctx, set, apply.ApplyOptions{
+	res, err := tg.apply.Apply(ctx, set, apply.ApplyOptions{
 		Force:            obj.Spec.DriftMode == v1alpha1.DriftModeCorrect,
 		CreateNamespaces: obj.Spec.CreateNamespaces,
 		Prune:            obj.Spec.Prune,
@@ -430,7 +448,7 @@ func (r *IntentSyncReconciler) fetch(ctx context.Context, obj *v1alpha1.IntentSy
 
 // build renders and validates art, reusing the last build of the same
 // revision and generation. The report is nil when the build was reused.
-func (r *IntentSyncReconciler) build(ctx context.Context, obj *v1alpha1.IntentSync, st *syncState, art *source.Artifact) (*appliedSet, *validate.Report, error) {
+func (r *IntentSyncReconciler) build(ctx context.Context, obj *v1alpha1.IntentSync, st *syncState, art *source.Artifact, tg *target) (*appliedSet, *validate.Report, error) {
 	if a := st.applied; a != nil && a.revision == art.Revision && a.generation == obj.Generation {
 		return a, nil, nil
 	}
@@ -450,7 +468,7 @@ func (r *IntentSyncReconciler) build(ctx context.Context, obj *v1alpha1.IntentSy
 		Path:          obj.Spec.Source.Path,
 		PolicyDirs:    policyDirs,
 		Data:          fence.Data(),
-		DataFor:       r.liveData(obj, art.Revision),
+		DataFor:       liveData(tg.live, obj, art.Revision),
 		Cache:         st.cache,
 		PolicyTimeout: policyTimeoutOf(obj),
 		YAMLLimits:    r.YAMLLimits,
@@ -608,17 +626,32 @@ func (r *IntentSyncReconciler) finalize(ctx context.Context, obj *v1alpha1.Inten
 	key := client.ObjectKeyFromObject(obj)
 	if !controllerutil.ContainsFinalizer(obj, Finalizer) {
 		r.states.forget(key)
+		r.fleet.release(key)
 		return ctrl.Result{}, nil
 	}
+	// Prune in the IntentSync's cluster, as its ServiceAccount. A remote
+	// cluster whose kubeconfig Secret is gone cannot be pruned: its
+	// objects are left there, and the IntentSync is let go.
+	var tg *target
 	if !obj.Spec.Suspend {
-		res, err := r.Apply.Apply(ctx, nil, apply.ApplyOptions{Prune: true, AllowEmpty: true, Inventory: inventoryName(obj)})
+		var err error
+		tg, _, err = r.targetFor(ctx, obj, false)
+		switch {
+		case err != nil && obj.Spec.KubeConfig != nil && apierrors.IsNotFound(err):
+			r.Recorder.Eventf(obj, corev1.EventTypeWarning, v1alpha1.ReasonClusterUnreachable, "not pruned before deletion: %s", truncate(err.Error(), messageLimit))
+		case err != nil:
+			return ctrl.Result{}, fmt.Errorf("pruning IntentSync %s/%s before deletion: %w", obj.Namespace, obj.Name, err)
+		}
+	}
+	if tg != nil {
+		res, err := tg.apply.Apply(ctx, nil, apply.ApplyOptions{Prune: true, AllowEmpty: true, Inventory: inventoryName(obj)})
 		if err != nil {
 			r.Recorder.Eventf(obj, corev1.EventTypeWarning, v1alpha1.ReasonApplyFailed, "pruning before deletion: %s", truncate(err.Error(), messageLimit))
 			return ctrl.Result{}, fmt.Errorf("pruning IntentSync %s/%s before deletion: %w", obj.Namespace, obj.Name, err)
 		}
 		r.Recorder.Eventf(obj, corev1.EventTypeNormal, EventPruned, "pruned before deletion: %s", res.ChangeSet.Summary())
-		inv := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: r.Apply.Options().InventoryNamespace, Name: inventoryName(obj)}}
-		if err := r.Apply.Client().Delete(ctx, inv); err != nil && !apierrors.IsNotFound(err) {
+		inv := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: tg.apply.Options().InventoryNamespace, Name: inventoryName(obj)}}
+		if err := tg.apply.Client().Delete(ctx, inv); err != nil && !apierrors.IsNotFound(err) {
 			return ctrl.Result{}, fmt.Errorf("deleting inventory of IntentSync %s/%s: %w", obj.Namespace, obj.Name, err)
 		}
 	}
@@ -628,6 +661,7 @@ func (r *IntentSyncReconciler) finalize(ctx context.Context, obj *v1alpha1.Inten
 		return ctrl.Result{}, fmt.Errorf("removing finalizer of IntentSync %s/%s: %w", obj.Namespace, obj.Name, err)
 	}
 	r.states.forget(key)
+	r.fleet.release(key)
 	forgetMetrics(obj.Namespace, obj.Name)
 	return ctrl.Result{}, nil
 }

@@ -20,16 +20,16 @@ import (
 const liveTTL = 30 * time.Second
 
 // liveData is the pipeline's DataFor for obj at revision: the live checks'
-// view of the cluster (policies/live.rego), nil when the reconciler has no
-// Live reader. The first build of a revision and generation of obj reads
+// view of the cluster (policies/live.rego) read by reader, the sync's
+// target's (fleet.go), nil when there is none (the checks are off). The first build of a revision and generation of obj reads
 // the cluster afresh; a rebuild of the same ones (a retry after an apply
 // failure) may reuse reads younger than liveTTL. The previous versions of
 // obj's own objects are not foreign claims. A
 // failure to read (RBAC without get/list on Services and Pods, the API
 // server busy) skips the checks for this build and is logged: the gate
 // then judges the set offline, as the CLI does without a cluster.
-func (r *IntentSyncReconciler) liveData(obj *v1alpha1.IntentSync, revision string) func(context.Context, manifest.Set) (map[string]any, error) {
-	if r.Live == nil {
+func liveData(reader *live.Reader, obj *v1alpha1.IntentSync, revision string) func(context.Context, manifest.Set) (map[string]any, error) {
+	if reader == nil {
 		return nil
 	}
 	owned := func(labels map[string]string) bool {
@@ -41,7 +41,7 @@ func (r *IntentSyncReconciler) liveData(obj *v1alpha1.IntentSync, revision strin
 		Version: fmt.Sprintf("%s@%d", revision, obj.Generation),
 	}
 	return func(ctx context.Context, set manifest.Set) (map[string]any, error) {
-		v, err := r.Live.Read(ctx, set, opts)
+		v, err := reader.Read(ctx, set, opts)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()

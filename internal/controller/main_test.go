@@ -13,7 +13,6 @@ import (
 	"github.com/go-logr/logr"
 	"github.com/go-logr/logr/funcr"
 	corev1 "k8s.io/api/core/v1"
-	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -22,6 +21,7 @@ import (
 	"github.com/meshintent/meshintent/api/v1alpha1"
 	"github.com/meshintent/meshintent/internal/gitfixture"
 	"github.com/meshintent/meshintent/internal/testenv"
+	"github.com/meshintent/meshintent/pkg/meshkinds"
 )
 
 var env *testenv.Env
@@ -30,10 +30,7 @@ var env *testenv.Env
 // IntentSync CRDs.
 func TestMain(m *testing.M) { testenv.Main(m, &env) }
 
-var (
-	vsGVK = schema.GroupVersionKind{Group: "networking.istio.io", Version: "v1", Kind: "VirtualService"}
-	drGVK = schema.GroupVersionKind{Group: "networking.istio.io", Version: "v1", Kind: "DestinationRule"}
-)
+var vsGVK, drGVK = meshkinds.VirtualService.GVK(), meshkinds.DestinationRule.GVK()
 
 // eventually is testenv.Eventually.
 func eventually(t *testing.T, timeout time.Duration, f func() error) {
@@ -120,24 +117,10 @@ type intentRepo struct {
 	head string
 }
 
-// serviceIntent returns a ServiceIntent for name in ns splitting traffic
-// between v1 and v2.
+// serviceIntent is gitfixture.SplitIntent: a ServiceIntent for name in ns
+// splitting traffic between v1 and v2.
 func serviceIntent(ns, name string, v1, v2 int) string {
-	return fmt.Sprintf(`apiVersion: meshintent.io/v1alpha1
-kind: ServiceIntent
-metadata:
-  name: %s
-  namespace: %s
-spec:
-  versions:
-  - name: v1
-  - name: v2
-  split:
-  - version: v1
-    weight: %d
-  - version: v2
-    weight: %d
-`, name, ns, v1, v2)
+	return gitfixture.SplitIntent(ns, name, v1, v2)
 }
 
 // newReviewsRepo is newIntentRepo holding one ServiceIntent, reviews,
@@ -197,14 +180,13 @@ func (r *intentRepo) writeKustomization() {
 	if err != nil {
 		panic(err)
 	}
-	var b strings.Builder
-	b.WriteString("resources:\n")
+	var resources []string
 	for _, e := range entries {
 		if strings.HasSuffix(e.Name(), ".yaml") && e.Name() != "kustomization.yaml" {
-			b.WriteString("- " + e.Name() + "\n")
+			resources = append(resources, e.Name())
 		}
 	}
-	r.Write("kustomization.yaml", b.String())
+	r.Write("kustomization.yaml", gitfixture.Kustomization(resources...))
 }
 
 // commit writes files, updates the kustomization and commits.
@@ -251,41 +233,21 @@ func getSync(t *testing.T, obj *v1alpha1.IntentSync) *v1alpha1.IntentSync {
 	return got
 }
 
-// condition returns the condition typ or an empty one.
+// condition is testenv.Condition.
 func condition(obj *v1alpha1.IntentSync, typ string) metav1.Condition {
-	if c := apimeta.FindStatusCondition(obj.Status.Conditions, typ); c != nil {
-		return *c
-	}
-	return metav1.Condition{Type: typ}
+	return testenv.Condition(obj, typ)
 }
 
 // waitReady waits until the IntentSync is Ready with revision applied.
 func waitReady(t *testing.T, obj *v1alpha1.IntentSync, revision string, timeout time.Duration) *v1alpha1.IntentSync {
 	t.Helper()
-	var got *v1alpha1.IntentSync
-	eventually(t, timeout, func() error {
-		got = getSync(t, obj)
-		ready := condition(got, v1alpha1.ConditionReady)
-		if ready.Status != metav1.ConditionTrue || got.Status.LastAppliedRevision != revision {
-			return fmt.Errorf("Ready=%s %s %q, lastAppliedRevision %q, want %s", ready.Status, ready.Reason, ready.Message, got.Status.LastAppliedRevision, revision)
-		}
-		return nil
-	})
-	return got
+	return env.WaitIntentSync(t, obj, timeout, testenv.ReadyAt(revision))
 }
 
 // waitReason waits until Ready has the reason.
 func waitReason(t *testing.T, obj *v1alpha1.IntentSync, reason string, timeout time.Duration) *v1alpha1.IntentSync {
 	t.Helper()
-	var got *v1alpha1.IntentSync
-	eventually(t, timeout, func() error {
-		got = getSync(t, obj)
-		if ready := condition(got, v1alpha1.ConditionReady); ready.Reason != reason {
-			return fmt.Errorf("Ready=%s %s %q, want reason %s", ready.Status, ready.Reason, ready.Message, reason)
-		}
-		return nil
-	})
-	return got
+	return env.WaitIntentSync(t, obj, timeout, testenv.ReadyReason(reason))
 }
 
 func get(gvk schema.GroupVersionKind, ns, name string) (*unstructured.Unstructured, error) {
@@ -322,15 +284,7 @@ func weights(vs *unstructured.Unstructured) []int64 {
 // resourceVersions snapshots the resourceVersions of the mesh objects in ns.
 func resourceVersions(t *testing.T, ns string) map[string]string {
 	t.Helper()
-	objs, err := env.List(context.Background(), ns, vsGVK, drGVK)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[string]string{}
-	for _, u := range objs {
-		out[u.GetKind()+"/"+u.GetName()] = u.GetResourceVersion()
-	}
-	return out
+	return env.ResourceVersions(t, ns, vsGVK, drGVK)
 }
 
 // events returns the messages of the Events about the IntentSync with reason.

@@ -77,8 +77,16 @@ type Options struct {
 	// LeaderElectionNamespace holds the Lease; empty means the namespace
 	// the pod runs in.
 	LeaderElectionNamespace string
-	// LeaderElectionID names the Lease; empty means DefaultLeaderElectionID.
+	// LeaderElectionID names the Lease; empty means DefaultLeaderElectionID,
+	// or with WatchLabelSelector a name derived from the selector (see
+	// ShardLeaderElectionID), so that each shard elects its own leader.
 	LeaderElectionID string
+	// WatchLabelSelector, when set, shards the controller: only IntentSyncs
+	// whose labels match it (standard label selector syntax, e.g.
+	// "sharding.meshintent.io/key=shard1" or "!sharding.meshintent.io/key")
+	// are cached, reconciled, reported on and triggered by webhooks. Empty
+	// reconciles them all.
+	WatchLabelSelector string
 	// CacheDir holds the Git cache; required.
 	CacheDir string
 	// Concurrent is how many IntentSyncs are reconciled at once; below 1
@@ -107,6 +115,10 @@ type Options struct {
 	// to at most its namespaces, external hosts and shared gateways (see
 	// Fence.For); the zero value leaves each IntentSync its own fence.
 	Fence Fence
+	// DefaultServiceAccount is impersonated by the IntentSyncs that set no
+	// spec.serviceAccountName (fleet.go); empty lets them act as the
+	// controller.
+	DefaultServiceAccount string
 	// LiveChecks runs the live policy checks (policies/live.rego) in each
 	// build, reading Services, Pods, Gateways and VirtualServices from the
 	// API server (see liveData). Off by default: with it, a route to a
@@ -128,6 +140,9 @@ type Manager struct {
 	// Kinds are the managed kinds watched for drift (Namespace and the
 	// allowed Istio kinds the API server serves).
 	Kinds []schema.GroupVersionKind
+	// LeaderElectionID is the name of the Lease this replica elects its
+	// leader on (Options.LeaderElectionID or the shard's default).
+	LeaderElectionID string
 
 	webhook net.Listener
 	// reports runs the scheduled drift reports (report_scheduler.go).
@@ -150,8 +165,12 @@ func NewManager(opts Options) (*Manager, error) {
 	if opts.Concurrent < 1 {
 		opts.Concurrent = 4
 	}
+	shard, err := shardSelector(opts.WatchLabelSelector)
+	if err != nil {
+		return nil, err
+	}
 	if opts.LeaderElectionID == "" {
-		opts.LeaderElectionID = DefaultLeaderElectionID
+		opts.LeaderElectionID = shardLeaseName(shard)
 	}
 	if opts.MetricsAddr == "" {
 		opts.MetricsAddr = "0"
@@ -192,6 +211,8 @@ func NewManager(opts Options) (*Manager, error) {
 		}
 		cacheOpts.ByObject[metadataOf(gvk)] = by
 	}
+	// A shard caches only its own IntentSyncs (shard.go).
+	shardCache(&cacheOpts, shard)
 
 	mopts := ctrl.Options{
 		Scheme: scheme,
@@ -238,6 +259,9 @@ func NewManager(opts Options) (*Manager, error) {
 	}
 	r := &IntentSyncReconciler{
 		Client: mgr.GetClient(),
+		// Another shard's IntentSyncs are not in the cache; ownership
+		// checks read them from the API server.
+		APIReader: mgr.GetAPIReader(),
 		Apply: apply.NewManager(direct, apply.Options{
 			InventoryNamespace: opts.InventoryNamespace,
 			Concurrency:        apply.DefaultConcurrency,
@@ -268,11 +292,14 @@ func NewManager(opts Options) (*Manager, error) {
 	if err := r.setup(mgr, kinds); err != nil {
 		return nil, err
 	}
+	if err := r.setupFleet(mgr, opts.Config, direct.RESTMapper(), opts.DefaultServiceAccount); err != nil {
+		return nil, err
+	}
 	reports, err := r.setupReports(mgr, opts.Logger)
 	if err != nil {
 		return nil, err
 	}
-	m := &Manager{Manager: mgr, Reconciler: r, Kinds: kinds, reports: reports}
+	m := &Manager{Manager: mgr, Reconciler: r, Kinds: kinds, LeaderElectionID: opts.LeaderElectionID, reports: reports}
 
 	if opts.WebhookAddr != "" {
 		recv, err := webhook.NewReceiver(webhook.Options{

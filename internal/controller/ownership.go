@@ -34,9 +34,15 @@ func (e *OwnedElsewhereError) Error() string {
 // that is gone, or whose revision dropped the object, leaves it to be
 // taken over.
 func (r *IntentSyncReconciler) claimedElsewhere(ctx context.Context, obj *v1alpha1.IntentSync, set *appliedSet) ([]*apply.ObjectError, error) {
+	return r.claimedElsewhereIn(ctx, &target{apply: r.Apply, controller: r.Apply, watch: r.Client, kinds: r.watched}, obj, set)
+}
+
+// claimedElsewhereIn is claimedElsewhere in the cluster of tg (fleet.go):
+// its watch cache's labels, and the owners' inventories there.
+func (r *IntentSyncReconciler) claimedElsewhereIn(ctx context.Context, tg *target, obj *v1alpha1.IntentSync, set *appliedSet) ([]*apply.ObjectError, error) {
 	self := client.ObjectKeyFromObject(obj)
 	watched := map[schema.GroupKind]schema.GroupVersionKind{}
-	for _, gvk := range r.watched {
+	for _, gvk := range tg.kinds {
 		watched[gvk.GroupKind()] = gvk
 	}
 	// The set's objects by watched kind and namespace, then name.
@@ -69,7 +75,7 @@ func (r *IntentSyncReconciler) claimedElsewhere(ctx context.Context, obj *v1alph
 		if g.ns != "" {
 			opts = append(opts, client.InNamespace(g.ns))
 		}
-		if err := r.Client.List(ctx, list, opts...); err != nil {
+		if err := tg.watch.List(ctx, list, opts...); err != nil {
 			return nil, fmt.Errorf("listing %s from the watch cache: %w", g.gvk.Kind, err)
 		}
 		for i := range list.Items {
@@ -82,7 +88,7 @@ func (r *IntentSyncReconciler) claimedElsewhere(ctx context.Context, obj *v1alph
 			held, ok := holds[owner]
 			if !ok {
 				var err error
-				if held, err = r.holder(ctx, owner); err != nil {
+				if held, err = r.holder(ctx, tg, owner); err != nil {
 					return nil, err
 				}
 				holds[owner] = held
@@ -100,20 +106,24 @@ func (r *IntentSyncReconciler) claimedElsewhere(ctx context.Context, obj *v1alph
 
 // holder returns whether the IntentSync owner holds an object: in the set
 // it last applied, or in its inventory when this process has none.
-func (r *IntentSyncReconciler) holder(ctx context.Context, owner types.NamespacedName) (func(*packedObject) bool, error) {
+func (r *IntentSyncReconciler) holder(ctx context.Context, tg *target, owner types.NamespacedName) (func(*packedObject) bool, error) {
 	if st := r.states.lookup(owner); st != nil {
 		if applied := st.current.Load(); applied != nil {
 			return func(o *packedObject) bool { return applied.has(o.id) }, nil
 		}
 	}
 	other := &v1alpha1.IntentSync{}
-	switch err := r.Client.Get(ctx, owner, other); {
+	var reader client.Reader = r.Client
+	if r.APIReader != nil {
+		reader = r.APIReader // the owner may be another shard's
+	}
+	switch err := reader.Get(ctx, owner, other); {
 	case apierrors.IsNotFound(err):
 		return func(*packedObject) bool { return false }, nil
 	case err != nil:
 		return nil, fmt.Errorf("reading IntentSync %s: %w", owner, err)
 	}
-	inv, err := r.Apply.ReadInventory(ctx, inventoryName(other))
+	inv, err := tg.controller.ReadInventory(ctx, inventoryName(other))
 	if err != nil {
 		return nil, err
 	}

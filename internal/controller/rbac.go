@@ -20,7 +20,12 @@ package controller
 //     routes to, whether a subset selects a Pod (metadata, one at most), and
 //     Gateway API Gateways a VirtualService binds to. Listed, never watched;
 //   - the mesh kinds it renders or passes through, and EnvoyFilters (listed
-//     only, to warn about them).
+//     only, to warn about them): the table of managed kinds in
+//     pkg/meshkinds, whose Kind.Verbs say what each needs.
+//     kinds_table_test.go fails when these markers grant more or less;
+//   - "impersonate" on ServiceAccounts, for spec.serviceAccountName and
+//     --default-service-account: such a sync makes every request as the
+//     ServiceAccount, with its rights only (fleet.go).
 //
 // No Secrets in it: those are granted per namespace.
 //
@@ -57,6 +62,7 @@ package controller
 // +kubebuilder:rbac:groups=networking.istio.io,resources=envoyfilters,verbs=list
 // +kubebuilder:rbac:groups=security.istio.io,resources=peerauthentications;authorizationpolicies;requestauthentications,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups=telemetry.istio.io,resources=telemetries,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups="",resources=serviceaccounts,verbs=impersonate
 
 // Role meshintent-reconciler in meshintent-system.
 // +kubebuilder:rbac:groups="",namespace=meshintent-system,resources=configmaps,verbs=get;list;watch;create;update;patch;delete

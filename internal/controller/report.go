@@ -239,7 +239,12 @@ func (s *reportScheduler) compute(ctx context.Context, obj *v1alpha1.IntentSync)
 			return nil, err
 		}
 	}
-	return report.Compute(ctx, s.r.Apply, a.Set, ReportOptions(obj, a, s.now()))
+	// Report on obj's cluster, as obj's ServiceAccount (fleet.go).
+	tg, _, err := s.r.targetFor(ctx, obj, false)
+	if err != nil {
+		return nil, err
+	}
+	return report.Compute(ctx, tg.apply, a.Set, ReportOptions(obj, a, s.now()))
 }
 
 // store writes rep to the report ConfigMap with server-side apply: Markdown

@@ -46,6 +46,9 @@ type syncState struct {
 	// corrected counts objects re-applied in correct mode since the last
 	// apply of a new revision.
 	corrected int
+	// target is the cluster and identity of the last sync (fleet.go), which
+	// the drift reconciler checks and corrects with; nil before it.
+	target *target
 
 	// touched holds the IDs of managed objects changed by someone else since
 	// the drift reconciler last ran; guarded by touchedMu, not mu, so the
