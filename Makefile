@@ -39,7 +39,7 @@ test: lint
 ## fuzz: each fuzz target for FUZZTIME (new failing inputs land in the
 ## package's testdata/fuzz, the committed corpus)
 FUZZTIME ?= 10s
-FUZZ_TARGETS := pkg/intent:FuzzDecode pkg/render:FuzzRender pkg/render:FuzzScan pkg/yamlguard:FuzzParse
+FUZZ_TARGETS := pkg/intent:FuzzDecode pkg/render:FuzzRender pkg/render:FuzzScan pkg/render:FuzzFastPathMatchesKustomize pkg/yamlguard:FuzzParse
 .PHONY: fuzz
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \
@@ -69,9 +69,13 @@ bench: tools
 generate:
 	hack/generate.sh
 
-## bench-compare: meshintent vs kubectl kustomize | conftest and kubectl apply, then
-## the controller's latency and RSS on a local control plane (test/bench; ~50 min
-## on two shared cores, 36 of them in conftest)
+## bench-compare: process start; meshintent validate vs kubectl kustomize | conftest on
+## the flat, overlay and overlay2 shapes at 100, 1,000 and 5,000 services (medians,
+## peak RSS, ratios, slopes); kubectl apply; then on a local control plane the
+## controller's latency, P2 (a one-line commit to 1,000 services → applied) and RSS
+## (test/bench; prints a Markdown table; about an hour on two shared cores, most of it
+## in conftest). A quick run: make bench-compare BENCH_FLAGS='-parts start,offline
+## -sizes 100,1000 -shapes flat,overlay -runs 3'
 .PHONY: bench-compare
 bench-compare: tools
-	@KUBEBUILDER_ASSETS="$$(test/tools/install.sh)" $(GO) run ./test/bench -parts offline,apply,latency,rss
+	@KUBEBUILDER_ASSETS="$$(test/tools/install.sh)" $(GO) run ./test/bench $(BENCH_FLAGS)

@@ -20,13 +20,19 @@ import (
 
 func source(ns, name string) string { return "intents/" + ns + "/" + name + ".yaml" }
 
-func vs(ns, name string, hosts []any, http ...any) manifest.Object {
+// generated is a networking.istio.io/v1 object of kind generated from the
+// ServiceIntent ns/name.
+func generated(kind, ns, name string, spec map[string]any) manifest.Object {
 	return object(map[string]any{
 		"apiVersion": "networking.istio.io/v1",
-		"kind":       "VirtualService",
+		"kind":       kind,
 		"metadata":   map[string]any{"name": name, "namespace": ns},
-		"spec":       map[string]any{"hosts": hosts, "http": http},
+		"spec":       spec,
 	}, source(ns, name), "ServiceIntent/"+ns+"/"+name)
+}
+
+func vs(ns, name string, hosts []any, http ...any) manifest.Object {
+	return generated("VirtualService", ns, name, map[string]any{"hosts": hosts, "http": http})
 }
 
 func dr(ns, name, host string, subsets ...string) manifest.Object {
@@ -34,12 +40,7 @@ func dr(ns, name, host string, subsets ...string) manifest.Object {
 	for _, s := range subsets {
 		ss = append(ss, map[string]any{"name": s, "labels": map[string]any{"version": s}})
 	}
-	return object(map[string]any{
-		"apiVersion": "networking.istio.io/v1",
-		"kind":       "DestinationRule",
-		"metadata":   map[string]any{"name": name, "namespace": ns},
-		"spec":       map[string]any{"host": host, "subsets": ss},
-	}, source(ns, name), "ServiceIntent/"+ns+"/"+name)
+	return generated("DestinationRule", ns, name, map[string]any{"host": host, "subsets": ss})
 }
 
 func namespace(name string, labels map[string]any) manifest.Object {

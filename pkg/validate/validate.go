@@ -127,12 +127,19 @@ type rule struct {
 var (
 	policyRuleName = regexp.MustCompile(`^(deny|violation|warn)(_[A-Za-z0-9_]+)?$`)
 	// indexPath is where the per-run lookups live.
-	indexPath = ast.MustParseRef("data.meshintent.index")
+	indexPath = dataRef("index")
 	// Paths the engine serves, per run, to the policies.
-	objectsPath = ast.MustParseRef("data.meshintent.objects")
-	intentsPath = ast.MustParseRef("data.meshintent.intents")
-	configPath  = ast.MustParseRef("data.meshintent.config")
+	objectsPath = dataRef("objects")
+	intentsPath = dataRef("intents")
+	configPath  = dataRef("config")
 )
+
+// dataRef is the reference data.meshintent.<key>, built directly rather than
+// parsed: a package-level parse would run OPA's parser at every process
+// start, `reconciler version` included.
+func dataRef(key string) ast.Ref {
+	return ast.Ref{ast.DefaultRootDocument, ast.StringTerm("meshintent"), ast.StringTerm(key)}
+}
 
 // New loads, parses and compiles the built-in policies and opts.Policies and
 // prepares their evaluation. A policy that does not parse or compile is an
@@ -375,7 +382,7 @@ func policyRules(c *ast.Compiler) (rules, exceptions []rule) {
 }
 
 // inputKind is input.kind.
-var inputKind = ast.MustParseRef("input.kind")
+var inputKind = ast.Ref{ast.InputRootDocument, ast.StringTerm("kind")}
 
 // kindTest finds, among the top-level expressions of r's body, a test
 // input.kind == "<kind>" (or the kind on the left, or =), so that r can only

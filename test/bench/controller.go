@@ -13,7 +13,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/cgi"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -32,6 +31,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/meshintent/meshintent/api/v1alpha1"
+	"github.com/meshintent/meshintent/internal/gitfixture"
 	"github.com/meshintent/meshintent/internal/testenv"
 	"github.com/meshintent/meshintent/pkg/webhook"
 )
@@ -84,17 +84,21 @@ func (cl *cluster) stop() {
 	}
 }
 
-// newIntentSync creates the IntentSync ns/name following branch main of
-// url, polling every interval.
-func (cl *cluster) newIntentSync(ctx context.Context, ns, name, url string, interval time.Duration) (*v1alpha1.IntentSync, error) {
+// newIntentSync creates the IntentSync ns/name following the kustomization
+// at path (empty: the root) of branch main of url, polling every interval;
+// edits change the object before it is created.
+func (cl *cluster) newIntentSync(ctx context.Context, ns, name, url, path string, interval time.Duration, edits ...func(*v1alpha1.IntentSync)) (*v1alpha1.IntentSync, error) {
 	obj := &v1alpha1.IntentSync{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
 		Spec: v1alpha1.IntentSyncSpec{
-			Source:        v1alpha1.GitSource{URL: url, Branch: "main"},
+			Source:        v1alpha1.GitSource{URL: url, Branch: "main", Path: path},
 			Interval:      metav1.Duration{Duration: interval},
 			RetryInterval: &metav1.Duration{Duration: 2 * time.Second},
 			DriftMode:     v1alpha1.DriftModeReport,
 		},
+	}
+	for _, edit := range edits {
+		edit(obj)
 	}
 	if err := cl.c.Create(ctx, obj); err != nil {
 		return nil, fmt.Errorf("creating IntentSync %s/%s: %w", ns, name, err)
@@ -143,6 +147,12 @@ func (cl *cluster) waitApplied(ctx context.Context, key client.ObjectKey, commit
 			return false, err
 		}
 		ready := apimeta.FindStatusCondition(got.Status.Conditions, v1alpha1.ConditionReady)
+		if stalled := apimeta.FindStatusCondition(got.Status.Conditions, v1alpha1.ConditionStalled); stalled != nil &&
+			stalled.Status == metav1.ConditionTrue && stalled.ObservedGeneration == got.Generation &&
+			strings.HasSuffix(got.Status.LastAttemptedRevision, commit) {
+			// Stalled on this commit: nothing changes until the next one.
+			return false, fmt.Errorf("IntentSync %s is stalled: %s: %s", key, stalled.Reason, stalled.Message)
+		}
 		return ready != nil && ready.Status == metav1.ConditionTrue && strings.HasSuffix(got.Status.LastAppliedRevision, commit), nil
 	})
 	if err != nil && got != nil {
@@ -416,6 +426,9 @@ func (p *reconcilerProc) push(ctx context.Context, repoURL, commit string) error
 		"ref":        "refs/heads/main",
 		"after":      commit,
 		"repository": map[string]any{"clone_url": repoURL, "html_url": repoURL},
+		// The receiver refuses a body it has seen (a replay); the rss part
+		// pushes the same commit again on purpose, so each body is unique.
+		"bench_nonce": time.Now().UnixNano(),
 	})
 	if err != nil {
 		return err
@@ -452,82 +465,122 @@ func freeAddr() (string, error) {
 	return l.Addr().String(), nil
 }
 
-// gitRepo is a Git work tree made and committed to with the git CLI.
-type gitRepo struct{ dir string }
+// servedRepo is a Git work tree made and committed to with the git CLI
+// (internal/gitfixture) and served over Git's smart HTTP protocol on
+// 127.0.0.1; git http-backend's standard error goes to <work>/<name>-git.log.
+type servedRepo struct {
+	dir string
+	srv *gitfixture.Server
+	log *os.File
+}
 
-// initRepo makes an empty repository on branch main in dir.
-func initRepo(dir string) (*gitRepo, error) {
+// newServedRepo makes a repository on branch main in <work>/git/<name>,
+// lets fill write its first files into the work tree, commits them and
+// serves the repository. It returns the repository and the first commit.
+func newServedRepo(ctx context.Context, work, name string, fill func(dir string) error) (*servedRepo, string, error) {
+	dir := filepath.Join(work, "git", name)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	r := &gitRepo{dir: dir}
-	_, err := r.git("init", "-q", "-b", "main")
-	return r, err
+	if _, err := gitfixture.Run(ctx, dir, "init", "-q", "-b", "main"); err != nil {
+		return nil, "", err
+	}
+	if err := fill(dir); err != nil {
+		return nil, "", fmt.Errorf("writing the %s repository: %w", name, err)
+	}
+	r := &servedRepo{dir: dir}
+	head, err := r.commit(ctx, "intents")
+	if err != nil {
+		return nil, "", err
+	}
+	if r.log, err = os.Create(filepath.Join(work, name+"-git.log")); err != nil {
+		return nil, "", err
+	}
+	if r.srv, err = gitfixture.ServeDir(dir, r.log); err != nil {
+		_ = r.log.Close()
+		return nil, "", err
+	}
+	return r, head, nil
 }
 
-// git runs git in the work tree with a fixed identity and no user config.
-func (r *gitRepo) git(args ...string) (string, error) {
-	cmd := exec.Command("git", args...)
-	cmd.Dir = r.dir
-	cmd.Env = append(os.Environ(),
-		"GIT_AUTHOR_NAME=Bench", "GIT_AUTHOR_EMAIL=bench@example.com",
-		"GIT_COMMITTER_NAME=Bench", "GIT_COMMITTER_EMAIL=bench@example.com",
-		"GIT_CONFIG_GLOBAL=/dev/null", "GIT_CONFIG_SYSTEM=/dev/null")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		return "", fmt.Errorf("git %s: %w\n%s", strings.Join(args, " "), err, out)
-	}
-	return strings.TrimSpace(string(out)), nil
-}
+// url is the repository's http:// URL.
+func (r *servedRepo) url() string { return r.srv.URL }
 
 // write puts content at a repo-relative path.
-func (r *gitRepo) write(path, content string) error {
+func (r *servedRepo) write(path, content string) error {
 	return os.WriteFile(filepath.Join(r.dir, path), []byte(content), 0o644)
 }
 
 // commit commits everything and returns the commit SHA.
-func (r *gitRepo) commit(msg string) (string, error) {
-	if _, err := r.git("add", "-A"); err != nil {
+func (r *servedRepo) commit(ctx context.Context, msg string) (string, error) {
+	if _, err := gitfixture.Run(ctx, r.dir, "add", "-A"); err != nil {
 		return "", err
 	}
-	if _, err := r.git("commit", "-q", "-m", msg); err != nil {
+	if _, err := gitfixture.Run(ctx, r.dir, "commit", "-q", "-m", msg); err != nil {
 		return "", err
 	}
-	return r.git("rev-parse", "HEAD")
+	return gitfixture.Run(ctx, r.dir, "rev-parse", "HEAD")
 }
 
-// serveGit serves the repository in dir over Git's smart HTTP protocol
-// with git http-backend (through net/http/cgi) on 127.0.0.1, and returns
-// its URL and a function stopping the server. http-backend's stderr goes
-// to logw.
-func serveGit(dir string, logw io.Writer) (string, func(), error) {
-	execPath, err := exec.Command("git", "--exec-path").Output()
-	if err != nil {
-		return "", nil, fmt.Errorf("git --exec-path: %w", err)
+// stop ends the server and closes its log.
+func (r *servedRepo) stop() {
+	r.srv.Stop()
+	_ = r.log.Close()
+}
+
+// syncSetup is what the controller parts share: a control plane with a
+// namespace, a repository of intents for it served over HTTP, and the
+// reconciler running against the control plane (no IntentSync yet).
+type syncSetup struct {
+	cl   *cluster
+	repo *servedRepo
+	proc *reconcilerProc
+	// head is the repository's first commit.
+	head string
+}
+
+// startSyncSetup starts the parts of a syncSetup named name, with
+// namespace ns and a repository whose first files fill writes. Stop ends
+// them, also after an error.
+func startSyncSetup(ctx context.Context, work, reconciler, name, ns string, fill func(dir string) error) (s *syncSetup, err error) {
+	s = &syncSetup{}
+	defer func() {
+		if err != nil {
+			s.stop()
+		}
+	}()
+	if s.cl, err = startCluster(ctx, work, name); err != nil {
+		return nil, err
 	}
-	abs, err := filepath.Abs(dir)
-	if err != nil {
-		return "", nil, err
+	if err = s.cl.createNamespace(ctx, ns); err != nil {
+		return nil, err
 	}
-	backend := &cgi.Handler{
-		Path: filepath.Join(strings.TrimSpace(string(execPath)), "git-http-backend"),
-		Env: []string{
-			// The repository is served at /<base name> of its parent.
-			"GIT_PROJECT_ROOT=" + filepath.Dir(abs),
-			"GIT_HTTP_EXPORT_ALL=1",
-			"GIT_CONFIG_GLOBAL=/dev/null",
-			"GIT_CONFIG_SYSTEM=/dev/null",
-		},
-		InheritEnv: []string{"PATH"},
-		Stderr:     logw,
+	if s.repo, s.head, err = newServedRepo(ctx, work, name, fill); err != nil {
+		return nil, err
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", nil, err
+	if s.proc, err = startReconciler(ctx, reconciler, work, name, s.cl.kubeconfig); err != nil {
+		return nil, err
 	}
-	srv := &http.Server{Handler: backend, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = srv.Serve(l) }()
-	return "http://" + l.Addr().String() + "/" + filepath.Base(abs), func() { _ = srv.Close() }, nil
+	return s, nil
+}
+
+// stop ends the reconciler, the Git server and the control plane, those
+// that were started.
+func (s *syncSetup) stop() {
+	if s.proc != nil {
+		s.proc.stop()
+	}
+	if s.repo != nil {
+		s.repo.stop()
+	}
+	if s.cl != nil {
+		s.cl.stop()
+	}
+}
+
+// fail adds the end of the reconciler's log to err.
+func (s *syncSetup) fail(err error) error {
+	return fmt.Errorf("%w\n%s", err, s.proc.logTail(30))
 }
 
 // sleep waits d or until ctx is done.
@@ -538,21 +591,6 @@ func sleep(ctx context.Context, d time.Duration) error {
 	case <-time.After(d):
 		return nil
 	}
-}
-
-// serve serves the repository over HTTP, logging git http-backend's output
-// to <work>/<name>-git.log; stop ends the server and closes the log.
-func (r *gitRepo) serve(work, name string) (url string, stop func(), err error) {
-	log, err := os.Create(filepath.Join(work, name+"-git.log"))
-	if err != nil {
-		return "", nil, err
-	}
-	url, stopGit, err := serveGit(r.dir, log)
-	if err != nil {
-		log.Close()
-		return "", nil, err
-	}
-	return url, func() { stopGit(); log.Close() }, nil
 }
 
 // createNamespace creates the namespace ns.

@@ -4,12 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"slices"
-	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -17,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/meshintent/meshintent/api/v1alpha1"
+	"github.com/meshintent/meshintent/internal/gitfixture"
 )
 
 // latencyServices is how many services the latency repository holds; the
@@ -47,53 +45,28 @@ const trialTimeout = 60 * time.Second
 // burst 10) back-to-back trials would each wait for the tokens the last
 // one spent.
 func latencyBench(ctx context.Context, work, reconciler string, trials int) ([]row, error) {
-	cl, err := startCluster(ctx, work, "latency")
-	if err != nil {
-		return nil, err
-	}
-	defer cl.stop()
+	// A repository of a few services, served over HTTP, and the controller.
 	const ns = "latency"
-	if err := cl.createNamespace(ctx, ns); err != nil {
-		return nil, err
-	}
-
-	// A repository of a few services, served over HTTP.
-	repo, err := initRepo(filepath.Join(work, "git", "latency"))
-	if err != nil {
-		return nil, err
-	}
-	var k strings.Builder
-	k.WriteString("resources:\n")
-	for i := range latencyServices {
-		name := fmt.Sprintf("svc-%d", i)
-		if err := repo.write(name+".yaml", splitIntent(ns, name, 90)); err != nil {
-			return nil, err
+	setup, err := startSyncSetup(ctx, work, reconciler, "latency", ns, func(dir string) error {
+		var files []string
+		for i := range latencyServices {
+			name := fmt.Sprintf("svc-%d", i)
+			files = append(files, name+".yaml")
+			if err := os.WriteFile(filepath.Join(dir, name+".yaml"), []byte(gitfixture.SplitIntent(ns, name, 90, 10)), 0o644); err != nil {
+				return err
+			}
 		}
-		k.WriteString("- " + name + ".yaml\n")
-	}
-	if err := repo.write("kustomization.yaml", k.String()); err != nil {
-		return nil, err
-	}
-	head, err := repo.commit("intents")
+		return os.WriteFile(filepath.Join(dir, "kustomization.yaml"), []byte(gitfixture.Kustomization(files...)), 0o644)
+	})
 	if err != nil {
 		return nil, err
 	}
-	url, stopGit, err := repo.serve(work, "latency")
-	if err != nil {
-		return nil, err
-	}
-	defer stopGit()
+	defer setup.stop()
+	cl, proc, repo, url, head := setup.cl, setup.proc, setup.repo, setup.repo.url(), setup.head
+	fail := func(err error) ([]row, error) { return nil, setup.fail(err) }
 
-	// The controller, and an IntentSync polling hourly.
-	proc, err := startReconciler(ctx, reconciler, work, "latency", cl.kubeconfig)
-	if err != nil {
-		return nil, err
-	}
-	defer proc.stop()
-	fail := func(err error) ([]row, error) {
-		return nil, fmt.Errorf("%w\n%s", err, proc.logTail(30))
-	}
-	obj, err := cl.newIntentSync(ctx, ns, "mesh", url, time.Hour)
+	// An IntentSync polling hourly.
+	obj, err := cl.newIntentSync(ctx, ns, "mesh", url, "", time.Hour)
 	if err != nil {
 		return nil, err
 	}
@@ -174,7 +147,7 @@ func latencyBench(ctx context.Context, work, reconciler string, trials int) ([]r
 type latencyTrials struct {
 	cl   *cluster
 	proc *reconcilerProc
-	repo *gitRepo
+	repo *servedRepo
 	url  string
 	key  client.ObjectKey
 	ns   string
@@ -188,14 +161,14 @@ type latencyTrials struct {
 func (t *latencyTrials) pushTrial(ctx context.Context, viaWebhook bool) (time.Duration, error) {
 	t.commits++
 	w := 10 + t.commits%80 // never the previous weight
-	if err := t.repo.write("svc-0.yaml", splitIntent(t.ns, "svc-0", w)); err != nil {
+	if err := t.repo.write("svc-0.yaml", gitfixture.SplitIntent(t.ns, "svc-0", w, 100-w)); err != nil {
 		return 0, err
 	}
 	vs, err := t.vs(ctx)
 	if err != nil {
 		return 0, err
 	}
-	commit, err := t.repo.commit(fmt.Sprintf("svc-0: v1 weight %d", w))
+	commit, err := t.repo.commit(ctx, fmt.Sprintf("svc-0: v1 weight %d", w))
 	if err != nil {
 		return 0, err
 	}
@@ -342,35 +315,5 @@ func hasV1Weight(w int) func(client.Object) bool {
 	}
 }
 
-// splitIntent is a ServiceIntent splitting name's traffic v1 to v2 as
-// v1:100-v1.
-func splitIntent(ns, name string, v1 int) string {
-	return fmt.Sprintf(`apiVersion: meshintent.io/v1alpha1
-kind: ServiceIntent
-metadata:
-  name: %s
-  namespace: %s
-spec:
-  versions:
-  - name: v1
-  - name: v2
-  split:
-  - version: v1
-    weight: %d
-  - version: v2
-    weight: %d
-`, name, ns, v1, 100-v1)
-}
-
 // percentiles formats the nearest-rank p50 and p95 of ds, and the max.
-func percentiles(ds []time.Duration) string {
-	if len(ds) == 0 {
-		return "no trials"
-	}
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	rank := func(p float64) time.Duration {
-		return s[max(int(math.Ceil(p*float64(len(s))))-1, 0)]
-	}
-	return fmt.Sprintf("p50 %s, p95 %s (max %s)", ms(rank(0.50)), ms(rank(0.95)), ms(s[len(s)-1]))
-}
+func percentiles(ds []time.Duration) string { return percentilesAt(ds, 0.50, 0.95) }

@@ -1,29 +1,37 @@
 // Command bench measures meshintent side by side with what users would pick
-// instead, and prints a table:
+// instead, and prints a Markdown table (the README quotes it):
 //
-//   - render + policy gate of N generated ServiceIntents, in-process and as the
-//     `reconciler validate` CLI, vs `kubectl kustomize | conftest test
-//     --combine` over the equivalent hand-written VirtualServices and
-//     DestinationRules with the same three mesh rules;
-//   - the first apply of 2,000 objects vs `kubectl apply --server-side` on the
-//     same local API server, and a no-op re-apply (writes and CPU time);
+//   - start: the process start of `reconciler version`, `reconciler --help`
+//     and `reconciler validate examples/repo/overlays/prod` (median of
+//     -start-runs runs and the peak resident set);
+//   - offline: `reconciler validate` of generated ServiceIntents vs
+//     `kubectl kustomize | conftest test --combine` over the equivalent
+//     hand-written VirtualServices and DestinationRules with the same three
+//     mesh rules (test/bench/conftest, linear like ours), for each -shapes
+//     (flat, overlay, overlay2; see shapes) and -sizes: whole processes,
+//     medians of -runs runs, peak resident sets, the ratio, and the slope
+//     (ms per 1,000 services, least squares over the sizes);
+//   - apply: the first apply of 2,000 objects vs `kubectl apply
+//     --server-side` on the same local API server, and a no-op re-apply
+//     (writes and CPU time);
 //   - latency: `reconciler run` as a subprocess against a local control
 //     plane, timing push → applied via webhook and via poll, and an
 //     out-of-band edit → drift reported and → corrected (p50 and p95 of
 //     -trials trials each; see latencyBench);
-//   - rss: the same subprocess's resident set with 2,000 managed objects,
-//     then after -unmanaged unmanaged Istio objects appear in other
-//     namespaces, and the CPU time and writes of its no-op reconciles (see
-//     rssBench).
+//   - p2: a one-line commit to a 1,000-service overlay repository → applied,
+//     webhook-triggered (p50 and p90 of -p2-trials trials), and how many
+//     objects each trial wrote (see p2Bench);
+//   - rss: the reconciler's resident set with 2,000 managed objects, then
+//     after -unmanaged unmanaged Istio objects appear in other namespaces,
+//     and the CPU time and writes of its no-op reconciles (see rssBench).
 //
 // Run it with `make bench-compare` (or go run ./test/bench); it builds
-// conftest and kube-apiserver into the cache when they are missing. Figures
-// of the offline and apply parts are medians of -runs runs. Nothing here is
-// a pass/fail assertion. On two shared cores all parts take about 50
-// minutes: offline about 36 (conftest alone takes about 8 minutes per run
-// over 5,000 services; -sizes 100,1000 cuts it to a few), apply about 8,
-// latency about 4 and rss about 3. The latency and rss parts print their
-// progress to stderr.
+// conftest and kube-apiserver into the cache when they are missing. A
+// quick run: go run ./test/bench -parts offline -sizes 100,1000 -shapes
+// flat,overlay -runs 3. Nothing here is a pass/fail assertion. On two
+// shared cores conftest dominates the offline part (minutes per run at
+// 5,000 services); the latency, p2 and rss parts print their progress to
+// stderr.
 package main
 
 import (
@@ -36,11 +44,11 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 	"syscall"
-	"text/tabwriter"
 	"time"
 
 	"github.com/go-logr/logr/funcr"
@@ -51,18 +59,25 @@ import (
 	"github.com/meshintent/meshintent/pkg/apply"
 	"github.com/meshintent/meshintent/pkg/manifest"
 	"github.com/meshintent/meshintent/pkg/render"
-	"github.com/meshintent/meshintent/pkg/validate"
 )
+
+// allParts are the parts in the order they run.
+var allParts = []string{"start", "offline", "apply", "latency", "p2", "rss", "fleet"}
 
 func main() {
 	var (
-		sizes = flag.String("sizes", "100,1000,5000", "numbers of services for the render + gate comparison")
-		runs  = flag.Int("runs", 5, "runs per figure (the median is printed)")
-		parts = flag.String("parts", "offline,apply,latency,rss", "which comparisons: offline, apply, latency, rss")
+		sizes     = flag.String("sizes", "100,1000,5000", "numbers of services for the offline part")
+		shapeList = flag.String("shapes", "flat,overlay,overlay2", "repository shapes for the offline part: flat, overlay, overlay2")
+		parts     = flag.String("parts", strings.Join(allParts, ","), "which parts: "+strings.Join(allParts, ", "))
+		s         settings
 	)
+	flag.IntVar(&s.runs, "runs", 5, "runs per figure of the offline and apply parts (the median is printed)")
+	flag.IntVar(&s.startRuns, "start-runs", 10, "runs per figure of the start part")
 	flag.IntVar(&trials, "trials", 20, "trials per latency figure (p50 and p95 are printed)")
+	flag.IntVar(&s.p2Trials, "p2-trials", 10, "trials of the p2 part (p50 and p90 are printed)")
+	flag.IntVar(&s.p2Services, "p2-services", 1000, "services in the p2 part's overlay repository")
 	flag.IntVar(&unmanaged, "unmanaged", 20000, "unmanaged objects created for the rss part")
-	flag.DurationVar(&trialGap, "trial-gap", 2*time.Second, "idle time before each latency trial")
+	flag.DurationVar(&trialGap, "trial-gap", 2*time.Second, "idle time before each latency and p2 trial")
 	flag.IntVar(&rssServices, "rss-services", 1000, "services synced in the rss part (2 objects each)")
 	flag.StringVar(&reconcilerFlags, "reconciler-flags", "", "extra flags for `reconciler run`, e.g. --zap-log-level=5")
 	flag.BoolVar(&keep, "keep", false, "keep the work directory (the reconciler's and git's logs) and print its path")
@@ -75,7 +90,10 @@ func main() {
 	// subprocess are stopped on the way out.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	err := run(ctx, *sizes, *runs, strings.Split(*parts, ","))
+	err := s.parse(*sizes, *shapeList, *parts)
+	if err == nil {
+		err = run(ctx, s)
+	}
 	stop()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
@@ -93,12 +111,45 @@ var (
 	keep            bool
 )
 
+// settings are the parsed flags run uses.
+type settings struct {
+	parts                []string
+	sizes                []int
+	shapes               []shape
+	runs, startRuns      int
+	p2Trials, p2Services int
+}
+
+// parse checks and parses the list flags into s.
+func (s *settings) parse(sizes, shapeList, parts string) error {
+	for _, p := range strings.Split(parts, ",") {
+		p = strings.TrimSpace(p)
+		if !slices.Contains(allParts, p) {
+			return fmt.Errorf("-parts: unknown part %q (known: %s)", p, strings.Join(allParts, ", "))
+		}
+		s.parts = append(s.parts, p)
+	}
+	for _, f := range strings.Split(sizes, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 2 {
+			return fmt.Errorf("-sizes: %q is not a number of services ≥ 2", f)
+		}
+		s.sizes = append(s.sizes, n)
+	}
+	var err error
+	s.shapes, err = parseShapes(shapeList)
+	if s.runs < 1 || s.startRuns < 1 {
+		return errors.New("-runs and -start-runs must be at least 1")
+	}
+	return err
+}
+
 // row is one line of the result table.
 type row struct {
 	what, meshintent, peer, ratio, target string
 }
 
-func run(ctx context.Context, sizeList string, runs int, parts []string) error {
+func run(ctx context.Context, s settings) error {
 	root, err := testenv.ModuleRoot()
 	if err != nil {
 		return err
@@ -112,18 +163,14 @@ func run(ctx context.Context, sizeList string, runs int, parts []string) error {
 	} else {
 		defer os.RemoveAll(work)
 	}
-	for _, p := range parts {
-		if !slices.Contains([]string{"offline", "apply", "latency", "rss"}, p) {
-			return fmt.Errorf("-parts: unknown part %q", p)
-		}
-	}
+	has := func(p string) bool { return slices.Contains(s.parts, p) }
 	// The reconciler binary, built once for the parts that run it, the way
 	// the Dockerfile and `make build` build it: static, without symbol
 	// tables. (A cgo build links dynamically, because kustomize imports the
 	// plugin package, and exports every symbol: about 30 MiB more of the
 	// binary ends up resident.)
 	var reconciler string
-	if slices.ContainsFunc(parts, func(p string) bool { return p == "offline" || p == "latency" || p == "rss" }) {
+	if has("start") || has("offline") || has("latency") || has("p2") || has("rss") {
 		reconciler = filepath.Join(work, "reconciler")
 		if err := sh(root, "env", "CGO_ENABLED=0", "go", "build", "-trimpath", "-ldflags=-s -w", "-o", reconciler, "./cmd/reconciler"); err != nil {
 			return err
@@ -131,116 +178,55 @@ func run(ctx context.Context, sizeList string, runs int, parts []string) error {
 	}
 
 	var rows []row
-	if slices.Contains(parts, "offline") {
-		var sizes []int
-		for _, s := range strings.Split(sizeList, ",") {
-			n, err := strconv.Atoi(strings.TrimSpace(s))
-			if err != nil {
-				return fmt.Errorf("-sizes: %w", err)
-			}
-			sizes = append(sizes, n)
+	// Each part adds its rows; one that fails ends the run.
+	steps := []struct {
+		part string
+		fn   func() ([]row, error)
+	}{
+		{"start", func() ([]row, error) { return startBench(ctx, root, work, reconciler, s.startRuns) }},
+		{"offline", func() ([]row, error) { return offline(ctx, root, work, reconciler, s.shapes, s.sizes, s.runs) }},
+		{"apply", func() ([]row, error) { return applyBench(ctx, root, work, 1000, s.runs) }},
+		{"latency", func() ([]row, error) { return latencyBench(ctx, work, reconciler, trials) }},
+		{"p2", func() ([]row, error) { return p2Bench(ctx, work, reconciler, s.p2Services, s.p2Trials) }},
+		{"rss", func() ([]row, error) { return rssBench(ctx, work, reconciler, rssServices, unmanaged) }},
+		{"fleet", func() ([]row, error) { return fleetBench(ctx, root, work, reconciler) }}, // fleet.go
+	}
+	for _, step := range steps {
+		if !has(step.part) {
+			continue
 		}
-		r, err := offline(ctx, root, work, reconciler, sizes, runs)
+		r, err := step.fn()
 		if err != nil {
-			return err
+			return fmt.Errorf("%s: %w", step.part, err)
 		}
 		rows = append(rows, r...)
 	}
-	if slices.Contains(parts, "apply") {
-		r, err := applyBench(ctx, root, work, 1000, runs)
-		if err != nil {
-			return err
-		}
-		rows = append(rows, r...)
-	}
-	if slices.Contains(parts, "latency") {
-		r, err := latencyBench(ctx, work, reconciler, trials)
-		if err != nil {
-			return fmt.Errorf("latency: %w", err)
-		}
-		rows = append(rows, r...)
-	}
-	if slices.Contains(parts, "rss") {
-		r, err := rssBench(ctx, work, reconciler, rssServices, unmanaged)
-		if err != nil {
-			return fmt.Errorf("rss: %w", err)
-		}
-		rows = append(rows, r...)
-	}
-	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "benchmark\tmeshintent\tpeer\tratio\ttarget")
-	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.what, r.meshintent, r.peer, r.ratio, r.target)
-	}
-	return tw.Flush()
+	return writeTable(os.Stdout, rows, s)
 }
 
-// offline compares render + gate with kubectl kustomize | conftest.
-func offline(ctx context.Context, root, work, reconciler string, sizes []int, runs int) ([]row, error) {
-	conftest, err := tool(root, "test/tools/conftest", "github.com/open-policy-agent/conftest", "conftest")
-	if err != nil {
-		return nil, err
+// writeTable prints rows as a Markdown table, after a line saying what ran
+// and when, and the legend of the shapes that ran.
+func writeTable(w *os.File, rows []row, s settings) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "`go run ./test/bench %s` on %s, %s, %d CPUs\n\n",
+		strings.Join(os.Args[1:], " "), time.Now().UTC().Format("2006-01-02"), goVersion(), numCPU())
+	b.WriteString("| benchmark | meshintent | peer | ratio | target |\n|---|---|---|---|---|\n")
+	for _, r := range rows {
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", r.what, r.meshintent, r.peer, r.ratio, r.target)
 	}
-	engineOpts := validate.Options{}
-	var rows []row
-	for _, n := range sizes {
-		intents := filepath.Join(work, fmt.Sprintf("intents-%d", n))
-		if err := writeIntentRepo(intents, "bench", n); err != nil {
-			return nil, err
-		}
-		// The equivalent hand-written objects: what the intents render to,
-		// one file per service, listed by a kustomization.
-		res, err := render.Render(ctx, render.Options{Root: intents})
-		if err != nil {
-			return nil, err
-		}
-		plain := filepath.Join(work, fmt.Sprintf("plain-%d", n))
-		if err := writePlainRepo(plain, res.Objects); err != nil {
-			return nil, err
-		}
-
-		inProcess, err := median(runs, func() error {
-			res, err := render.Render(ctx, render.Options{Root: intents})
-			if err != nil {
-				return err
+	if slices.Contains(s.parts, "offline") {
+		b.WriteString("\nShapes: ")
+		for i, sh := range s.shapes {
+			if i > 0 {
+				b.WriteString("; ")
 			}
-			engine, err := validate.New(ctx, engineOpts)
-			if err != nil {
-				return err
-			}
-			rep, err := engine.Evaluate(ctx, validate.Input{Objects: res.Objects, Intents: res.Intents})
-			if err != nil {
-				return err
-			}
-			if rep.Denied() {
-				return fmt.Errorf("the generated set was denied: %+v", rep.Results[0])
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, err
+			fmt.Fprintf(&b, "%s: %s", sh.name, sh.about)
 		}
-		cli, err := median(runs, func() error { return sh(intents, reconciler, "validate", ".") })
-		if err != nil {
-			return nil, err
-		}
-		policy := filepath.Join(root, "test", "bench", "conftest")
-		peer, err := median(runs, func() error {
-			return sh(plain, "sh", "-c", fmt.Sprintf("kubectl kustomize . | %s test --combine --no-color -p %s - >/dev/null", conftest, policy))
-		})
-		if err != nil {
-			return nil, err
-		}
-		target := ""
-		if n == 1000 {
-			target = "< 300 ms, ≥ 10×"
-		}
-		rows = append(rows,
-			row{fmt.Sprintf("render + gate, %d services (in-process)", n), ms(inProcess), ms(peer), ratio(peer, inProcess), target},
-			row{fmt.Sprintf("render + gate, %d services (reconciler validate)", n), ms(cli), ms(peer), ratio(peer, cli), ""},
-		)
+		b.WriteString(". Figures: median wall time and peak resident set of whole processes " +
+			"(the peer's is its largest process); the peer is `kubectl kustomize | conftest test --combine`.\n")
 	}
-	return rows, nil
+	_, err := w.WriteString(b.String())
+	return err
 }
 
 // applyBench compares the first apply of 2*services objects with kubectl
@@ -408,3 +394,15 @@ func cpuTime() time.Duration {
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// goVersion is the Go toolchain that builds the reconciler.
+func goVersion() string {
+	out, err := exec.Command("go", "env", "GOVERSION").Output()
+	if err != nil {
+		return "go ?"
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// numCPU is the number of CPUs this process may use.
+func numCPU() int { return runtime.NumCPU() }

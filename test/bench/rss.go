@@ -47,43 +47,17 @@ const (
 // objects are printed, for report mode and, after switching the IntentSync
 // to it, correct mode (which re-applies instead of only checking).
 func rssBench(ctx context.Context, work, reconciler string, services, unmanaged int) ([]row, error) {
-	cl, err := startCluster(ctx, work, "rss")
-	if err != nil {
-		return nil, err
-	}
-	defer cl.stop()
+	// The repository, served over HTTP, and the controller.
 	const ns = "rss"
-	if err := cl.createNamespace(ctx, ns); err != nil {
-		return nil, err
-	}
-
-	// The repository, served over HTTP.
-	repo, err := initRepo(filepath.Join(work, "git", "rss"))
+	setup, err := startSyncSetup(ctx, work, reconciler, "rss", ns, func(dir string) error {
+		return writeIntentRepo(dir, ns, services)
+	})
 	if err != nil {
 		return nil, err
 	}
-	if err := writeIntentRepo(repo.dir, ns, services); err != nil {
-		return nil, err
-	}
-	head, err := repo.commit("intents")
-	if err != nil {
-		return nil, err
-	}
-	url, stopGit, err := repo.serve(work, "rss")
-	if err != nil {
-		return nil, err
-	}
-	defer stopGit()
-
-	// The controller, and an IntentSync polling hourly.
-	proc, err := startReconciler(ctx, reconciler, work, "rss", cl.kubeconfig)
-	if err != nil {
-		return nil, err
-	}
-	defer proc.stop()
-	fail := func(err error) ([]row, error) {
-		return nil, fmt.Errorf("%w\n%s", err, proc.logTail(30))
-	}
+	defer setup.stop()
+	cl, proc, url, head := setup.cl, setup.proc, setup.repo.url(), setup.head
+	fail := func(err error) ([]row, error) { return nil, setup.fail(err) }
 	if err := sleep(ctx, 5*time.Second); err != nil {
 		return nil, err
 	}
@@ -95,7 +69,7 @@ func rssBench(ctx context.Context, work, reconciler string, services, unmanaged 
 
 	// Sync the services. The bound is long: under client-go's default
 	// 5 QPS, 200 objects took 111 s, so 2,000 would take about 18 minutes.
-	obj, err := cl.newIntentSync(ctx, ns, "mesh", url, time.Hour)
+	obj, err := cl.newIntentSync(ctx, ns, "mesh", url, "", time.Hour)
 	if err != nil {
 		return nil, err
 	}

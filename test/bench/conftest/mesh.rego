@@ -18,12 +18,15 @@ deny contains msg if {
 }
 
 # Every subset routed to exists in a DestinationRule for that host.
-subsets[host] contains name if {
+#
+# defined is a complete rule: OPA computes it once per query and a lookup
+# is a hash probe, so the check is linear in the objects, as meshintent's
+# index is. (A partial rule `subsets[host] contains name`, looked up with a
+# ground host, scans every document per lookup: quadratic.)
+defined := {[doc.contents.spec.host, s.name] |
 	some doc in input
 	doc.contents.kind == "DestinationRule"
-	host := doc.contents.spec.host
 	some s in doc.contents.spec.subsets
-	name := s.name
 }
 
 deny contains msg if {
@@ -32,7 +35,7 @@ deny contains msg if {
 	some rule in doc.contents.spec.http
 	some d in rule.route
 	d.destination.subset
-	not subsets[d.destination.host][d.destination.subset]
+	not defined[[d.destination.host, d.destination.subset]]
 	msg := sprintf("%s: subset %s of %s is not defined", [doc.contents.metadata.name, d.destination.subset, d.destination.host])
 }
 
