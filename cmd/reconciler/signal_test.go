@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -15,12 +14,12 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/meshintent/meshintent/internal/gitfixture"
 	"github.com/meshintent/meshintent/internal/syncbuf"
 	"github.com/meshintent/meshintent/internal/testenv"
+	"github.com/meshintent/meshintent/pkg/meshkinds"
 )
 
 // envRunMain makes the test binary run main() instead of the tests: the
@@ -202,25 +201,10 @@ func clip(s string) string {
 // the kinds an apply could write, cluster-wide.
 func snapshot(t *testing.T) map[string]string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	out := map[string]string{}
-	for _, gvk := range []schema.GroupVersionKind{
-		{Group: "networking.istio.io", Version: "v1", Kind: "VirtualService"},
-		{Group: "networking.istio.io", Version: "v1", Kind: "DestinationRule"},
-		{Group: "", Version: "v1", Kind: "ConfigMap"},
-		{Group: "", Version: "v1", Kind: "Namespace"},
-	} {
-		list := &unstructured.UnstructuredList{}
-		list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
-		if err := env.Client.List(ctx, list); err != nil {
-			t.Fatalf("listing %s: %v", gvk.Kind, err)
-		}
-		for _, u := range list.Items {
-			out[gvk.Kind+"/"+u.GetNamespace()+"/"+u.GetName()] = u.GetResourceVersion()
-		}
-	}
-	return out
+	return env.ResourceVersions(t, "",
+		meshkinds.VirtualService.GVK(), meshkinds.DestinationRule.GVK(),
+		schema.GroupVersionKind{Version: "v1", Kind: "ConfigMap"},
+		schema.GroupVersionKind{Version: "v1", Kind: "Namespace"})
 }
 
 // TestSignalsStopOneShotCommands starts render, validate and apply on

@@ -13,10 +13,12 @@ import (
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/meshintent/meshintent/api/v1alpha1"
 	"github.com/meshintent/meshintent/internal/testenv"
 )
 
@@ -180,5 +182,104 @@ func TestRestartable(t *testing.T) {
 	stopped = true
 	if err := re.Stop(); err != nil {
 		t.Fatalf("Stop: %v", err)
+	}
+}
+
+// TestResourceVersions checks that the snapshot moves with a write and
+// only with a write, in the namespace asked for.
+func TestResourceVersions(t *testing.T) {
+	ctx := context.Background()
+	ns, other := env.Namespace(t), env.Namespace(t)
+	cms := schema.GroupVersionKind{Version: "v1", Kind: "ConfigMap"}
+	for _, n := range []string{ns, other} {
+		cm := &corev1.ConfigMap{}
+		cm.Namespace, cm.Name, cm.Data = n, "a", map[string]string{"k": "v"}
+		if err := env.Client.Create(ctx, cm); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := env.ResourceVersions(t, ns, cms)
+	if _, ok := before["ConfigMap/"+ns+"/a"]; !ok {
+		t.Fatalf("ResourceVersions = %v, want ConfigMap/%s/a among them", before, ns)
+	}
+	if _, ok := before["ConfigMap/"+other+"/a"]; ok {
+		t.Errorf("ResourceVersions of %s lists an object of %s: %v", ns, other, before)
+	}
+	if _, ok := env.ResourceVersions(t, "", cms)["ConfigMap/"+other+"/a"]; !ok {
+		t.Errorf("ResourceVersions of every namespace lacks ConfigMap/%s/a", other)
+	}
+	if diff := cmp.Diff(before, env.ResourceVersions(t, ns, cms)); diff != "" {
+		t.Errorf("ResourceVersions moved with nothing written (-before +after):\n%s", diff)
+	}
+	cm := &corev1.ConfigMap{}
+	if err := env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "a"}, cm); err != nil {
+		t.Fatal(err)
+	}
+	cm.Data["k"] = "w"
+	if err := env.Client.Update(ctx, cm); err != nil {
+		t.Fatal(err)
+	}
+	if after := env.ResourceVersions(t, ns, cms); after["ConfigMap/"+ns+"/a"] == before["ConfigMap/"+ns+"/a"] {
+		t.Errorf("ResourceVersions did not move with an update: %v", after)
+	}
+}
+
+// TestWaitIntentSync writes an IntentSync's status as the controller
+// would and checks what each check of WaitIntentSync accepts.
+func TestWaitIntentSync(t *testing.T) {
+	ctx := context.Background()
+	ns := env.Namespace(t)
+	obj := &v1alpha1.IntentSync{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "mesh"},
+		Spec: v1alpha1.IntentSyncSpec{
+			Source:   v1alpha1.GitSource{URL: "https://example.com/mesh.git", Branch: "main"},
+			Interval: metav1.Duration{Duration: time.Minute},
+		},
+	}
+	if err := env.Client.Create(ctx, obj); err != nil {
+		t.Fatal(err)
+	}
+	setReady := func(status metav1.ConditionStatus, reason, msg, rev string) {
+		t.Helper()
+		obj.Status.LastAppliedRevision = rev
+		obj.Status.Conditions = []metav1.Condition{{Type: v1alpha1.ConditionReady, Status: status, Reason: reason, Message: msg, LastTransitionTime: metav1.Now()}}
+		if err := env.Client.Status().Update(ctx, obj); err != nil {
+			t.Fatal(err)
+		}
+	}
+	setReady(metav1.ConditionFalse, v1alpha1.ReasonFetchFailed, "fetching: connection refused", "main@sha1:aaa")
+	got := env.WaitIntentSync(t, obj, 10*time.Second, testenv.NotReady(v1alpha1.ReasonFetchFailed, "connection refused"))
+	if c := testenv.Condition(got, v1alpha1.ConditionReady); c.Reason != v1alpha1.ReasonFetchFailed {
+		t.Errorf("WaitIntentSync returned Ready %+v, want the FetchFailed one", c)
+	}
+	if c := testenv.Condition(got, v1alpha1.ConditionStalled); c.Type != v1alpha1.ConditionStalled || c.Status != "" {
+		t.Errorf("Condition of a condition the IntentSync lacks = %+v, want an empty Stalled", c)
+	}
+
+	tests := []struct {
+		name  string
+		check func(*v1alpha1.IntentSync) error
+		ok    bool
+	}{
+		{"ReadyAt refuses Ready=False", testenv.ReadyAt("main@sha1:aaa"), false},
+		{"ReadyReason accepts the reason whatever the status", testenv.ReadyReason(v1alpha1.ReasonFetchFailed), true},
+		{"ReadyReason refuses another reason", testenv.ReadyReason(v1alpha1.ReasonSynced), false},
+		{"NotReady with no reason accepts any False", testenv.NotReady(""), true},
+		{"NotReady refuses a message lacking a part", testenv.NotReady(v1alpha1.ReasonFetchFailed, "timed out"), false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := tc.check(got); (err == nil) != tc.ok {
+				t.Errorf("check = %v, want ok %t", err, tc.ok)
+			}
+		})
+	}
+
+	setReady(metav1.ConditionTrue, v1alpha1.ReasonSynced, "applied", "main@sha1:bbb")
+	if got = env.WaitIntentSync(t, obj, 10*time.Second, testenv.ReadyAt("main@sha1:bbb")); got.Status.LastAppliedRevision != "main@sha1:bbb" {
+		t.Errorf("WaitIntentSync(ReadyAt) returned revision %q", got.Status.LastAppliedRevision)
+	}
+	if err := testenv.NotReady("")(got); err == nil {
+		t.Error("NotReady accepted Ready=True")
 	}
 }

@@ -167,17 +167,9 @@ func TestRepoConfigExceptions(t *testing.T) {
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			root := t.TempDir()
-			write(t, root, map[string]string{"meshintent.yaml": tt.yaml})
-			cfg, err := LoadRepoConfig(root)
-			if tt.wantError != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantError) {
-					t.Fatalf("error %v, want it to contain %q", err, tt.wantError)
-				}
+			cfg, _, ok := loadConfig(t, map[string]string{"meshintent.yaml": tt.yaml}, tt.wantError)
+			if !ok {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if diff := cmp.Diff(tt.want, cfg.PolicyExceptions()); diff != "" {
 				t.Errorf("exceptions (-want +got):\n%s", diff)
@@ -269,17 +261,9 @@ func TestRepoConfigSeverity(t *testing.T) {
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			root := t.TempDir()
-			write(t, root, map[string]string{"meshintent.yaml": tt.yaml})
-			cfg, err := LoadRepoConfig(root)
-			if tt.wantError != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantError) {
-					t.Fatalf("error %v, want it to contain %q", err, tt.wantError)
-				}
+			cfg, _, ok := loadConfig(t, map[string]string{"meshintent.yaml": tt.yaml}, tt.wantError)
+			if !ok {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if diff := cmp.Diff(tt.wantData, cfg.PolicyData()); diff != "" {
 				t.Errorf("policy data (-want +got):\n%s", diff)

@@ -25,6 +25,26 @@ func write(t testing.TB, dir string, files map[string]string) {
 	}
 }
 
+// loadConfig writes files into a new repository and loads its
+// meshintent.yaml. When wantError is set, the load must fail with an error
+// containing it, and ok is false; otherwise it must succeed.
+func loadConfig(t *testing.T, files map[string]string, wantError string) (cfg RepoConfig, root string, ok bool) {
+	t.Helper()
+	root = t.TempDir()
+	write(t, root, files)
+	cfg, err := LoadRepoConfig(root)
+	if wantError != "" {
+		if err == nil || !strings.Contains(err.Error(), wantError) {
+			t.Fatalf("error %v, want it to contain %q", err, wantError)
+		}
+		return RepoConfig{}, root, false
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg, root, true
+}
+
 func TestLoadRepoConfig(t *testing.T) {
 	tests := []struct {
 		name      string
@@ -41,17 +61,9 @@ func TestLoadRepoConfig(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			root := t.TempDir()
-			write(t, root, tt.files)
-			cfg, err := LoadRepoConfig(root)
-			if tt.wantError != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantError) {
-					t.Fatalf("error %v, want it to contain %q", err, tt.wantError)
-				}
+			cfg, root, ok := loadConfig(t, tt.files, tt.wantError)
+			if !ok {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			var got []string
 			for _, d := range cfg.Policies {

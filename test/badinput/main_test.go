@@ -26,13 +26,13 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/meshintent/meshintent/internal/cli"
 	"github.com/meshintent/meshintent/internal/gitfixture"
 	"github.com/meshintent/meshintent/internal/testenv"
 	"github.com/meshintent/meshintent/pkg/apply"
+	"github.com/meshintent/meshintent/pkg/meshkinds"
 )
 
 var env *testenv.Env
@@ -47,45 +47,29 @@ const goodPath = "overlays/prod"
 
 // watched are the kinds whose objects the snapshot covers, in every
 // namespace: everything a render could produce or a bad repository could
-// sneak in (the allowed Istio kinds, EnvoyFilter, and the built-in kinds of
-// the bad cases).
-var watched = []schema.GroupVersionKind{
-	{Group: "networking.istio.io", Version: "v1", Kind: "VirtualService"},
-	{Group: "networking.istio.io", Version: "v1", Kind: "DestinationRule"},
-	{Group: "networking.istio.io", Version: "v1", Kind: "Gateway"},
-	{Group: "networking.istio.io", Version: "v1", Kind: "ServiceEntry"},
-	{Group: "networking.istio.io", Version: "v1", Kind: "Sidecar"},
-	{Group: "networking.istio.io", Version: "v1", Kind: "WorkloadEntry"},
-	{Group: "networking.istio.io", Version: "v1", Kind: "WorkloadGroup"},
-	{Group: "networking.istio.io", Version: "v1alpha3", Kind: "EnvoyFilter"},
-	{Group: "security.istio.io", Version: "v1", Kind: "PeerAuthentication"},
-	{Group: "security.istio.io", Version: "v1", Kind: "AuthorizationPolicy"},
-	{Group: "security.istio.io", Version: "v1", Kind: "RequestAuthentication"},
-	{Group: "telemetry.istio.io", Version: "v1", Kind: "Telemetry"},
-	{Group: "apps", Version: "v1", Kind: "Deployment"},
-	{Group: "", Version: "v1", Kind: "Secret"},
-	{Group: "", Version: "v1", Kind: "ConfigMap"}, // the inventory among them
-	{Group: "", Version: "v1", Kind: "Namespace"},
+// sneak in (every kind of meshkinds' table, EnvoyFilter among them, and the
+// built-in kinds of the bad cases).
+var watched = append(meshGVKs(),
+	schema.GroupVersionKind{Group: "apps", Version: "v1", Kind: "Deployment"},
+	schema.GroupVersionKind{Version: "v1", Kind: "Secret"},
+	schema.GroupVersionKind{Version: "v1", Kind: "ConfigMap"}, // the inventory among them
+	schema.GroupVersionKind{Version: "v1", Kind: "Namespace"},
+)
+
+// meshGVKs returns every kind of meshkinds' table at its preferred version.
+func meshGVKs() []schema.GroupVersionKind {
+	var out []schema.GroupVersionKind
+	for _, k := range meshkinds.All() {
+		out = append(out, k.GVK())
+	}
+	return out
 }
 
 // snapshot maps Kind/namespace/name to resourceVersion for every watched
 // object in the cluster. Equal snapshots mean nothing was written.
 func snapshot(t *testing.T) map[string]string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	out := map[string]string{}
-	for _, gvk := range watched {
-		list := &unstructured.UnstructuredList{}
-		list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
-		if err := env.Client.List(ctx, list); err != nil {
-			t.Fatalf("listing %s: %v", gvk.Kind, err)
-		}
-		for _, u := range list.Items {
-			out[gvk.Kind+"/"+u.GetNamespace()+"/"+u.GetName()] = u.GetResourceVersion()
-		}
-	}
-	return out
+	return env.ResourceVersions(t, "", watched...)
 }
 
 // cluster is the shared state of the bad-input cases: the kubeconfig and the

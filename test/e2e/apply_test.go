@@ -24,16 +24,14 @@ import (
 	"github.com/meshintent/meshintent/internal/cli"
 	"github.com/meshintent/meshintent/internal/gitfixture"
 	"github.com/meshintent/meshintent/internal/testenv"
+	"github.com/meshintent/meshintent/pkg/meshkinds"
 )
 
 var env *testenv.Env
 
 func TestMain(m *testing.M) { testenv.Main(m, &env) }
 
-var (
-	vsGVK = schema.GroupVersionKind{Group: "networking.istio.io", Version: "v1", Kind: "VirtualService"}
-	drGVK = schema.GroupVersionKind{Group: "networking.istio.io", Version: "v1", Kind: "DestinationRule"}
-)
+var vsGVK, drGVK = meshkinds.VirtualService.GVK(), meshkinds.DestinationRule.GVK()
 
 // reconciler runs the CLI in-process.
 func reconciler(t *testing.T, args ...string) (code int, stdout, stderr string) {
@@ -79,20 +77,11 @@ func splitWeights(t *testing.T, vs *unstructured.Unstructured) []int64 {
 	return w
 }
 
-// resourceVersions snapshots the resourceVersion of every mesh object in ns.
+// resourceVersions snapshots the resourceVersion of every mesh object in ns
+// and of ns itself.
 func resourceVersions(t *testing.T, ns string) map[string]string {
 	t.Helper()
-	out := map[string]string{}
-	for _, gvk := range []schema.GroupVersionKind{vsGVK, drGVK} {
-		list := &unstructured.UnstructuredList{}
-		list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
-		if err := env.Client.List(context.Background(), list, client.InNamespace(ns)); err != nil {
-			t.Fatal(err)
-		}
-		for _, u := range list.Items {
-			out[gvk.Kind+"/"+u.GetName()] = u.GetResourceVersion()
-		}
-	}
+	out := env.ResourceVersions(t, ns, vsGVK, drGVK)
 	nsObj := &corev1.Namespace{}
 	if err := env.Client.Get(context.Background(), client.ObjectKey{Name: ns}, nsObj); err != nil {
 		t.Fatal(err)

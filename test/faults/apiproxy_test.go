@@ -1,7 +1,6 @@
 package faults
 
 import (
-	"fmt"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -19,6 +18,7 @@ import (
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/meshintent/meshintent/api/v1alpha1"
+	"github.com/meshintent/meshintent/internal/testenv"
 )
 
 // TestAPIServerDroppingRequests puts a proxy between the controller and
@@ -28,10 +28,8 @@ func TestAPIServerDroppingRequests(t *testing.T) {
 	t.Parallel()
 
 	t.Run("dry-runs dropped by the API server are a transient ApplyFailed naming the dropped connection, not a stalled revision, and the commit is applied once they pass", func(t *testing.T) {
-		t.Parallel()
-		ns := env.Namespace(t)
+		ns, repo, c1 := newScene(t, 20)
 		proxy := newAPIProxy(t)
-		repo, c1 := newIntentRepo(t, ns, state{services: serviceNames("svc", 20), v2: 10})
 		startController(t, "a", ns, t.TempDir(), "--kubeconfig", proxy.kubeconfig)
 		obj := newIntentSync(t, ns, repo.srv.URL, nil)
 		waitReady(t, obj, c1, 90*time.Second)
@@ -61,22 +59,10 @@ func TestAPIServerDroppingRequests(t *testing.T) {
 	})
 }
 
-// waitFailed waits until Ready is False for a reason other than
-// Progressing.
+// waitFailed waits until Ready is False, for any reason.
 func waitFailed(t *testing.T, obj *v1alpha1.IntentSync, timeout time.Duration) *v1alpha1.IntentSync {
 	t.Helper()
-	var got *v1alpha1.IntentSync
-	eventually(t, timeout, func() error {
-		var err error
-		if got, err = getSync(obj); err != nil {
-			return err
-		}
-		if ready := condition(got, v1alpha1.ConditionReady); ready.Status != metav1.ConditionFalse {
-			return fmt.Errorf("Ready=%s %s %q, want False", ready.Status, ready.Reason, ready.Message)
-		}
-		return nil
-	})
-	return got
+	return env.WaitIntentSync(t, obj, timeout, testenv.NotReady(""))
 }
 
 // apiProxy serves the API server over plain HTTP on 127.0.0.1, forwarding

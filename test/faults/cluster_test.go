@@ -12,7 +12,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
-	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -23,14 +22,12 @@ import (
 	"github.com/meshintent/meshintent/internal/testenv"
 	"github.com/meshintent/meshintent/pkg/apply"
 	"github.com/meshintent/meshintent/pkg/manifest"
+	"github.com/meshintent/meshintent/pkg/meshkinds"
 )
 
 // meshKinds are the kinds a ServiceIntent renders to; the checks list them
 // to find objects that should not be there.
-var meshKinds = []schema.GroupVersionKind{
-	{Group: "networking.istio.io", Version: "v1", Kind: "VirtualService"},
-	{Group: "networking.istio.io", Version: "v1", Kind: "DestinationRule"},
-}
+var meshKinds = []schema.GroupVersionKind{meshkinds.VirtualService.GVK(), meshkinds.DestinationRule.GVK()}
 
 // eventually is testenv.Eventually.
 func eventually(t *testing.T, timeout time.Duration, f func() error) {
@@ -64,62 +61,25 @@ func newIntentSync(t *testing.T, ns, url string, mod func(*v1alpha1.IntentSyncSp
 	return obj
 }
 
-// getSync reads the IntentSync.
-func getSync(obj *v1alpha1.IntentSync) (*v1alpha1.IntentSync, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	got := &v1alpha1.IntentSync{}
-	err := env.Client.Get(ctx, client.ObjectKeyFromObject(obj), got)
-	return got, err
-}
+// getSync is env.GetIntentSync: it reads the IntentSync with a deadline.
+func getSync(obj *v1alpha1.IntentSync) (*v1alpha1.IntentSync, error) { return env.GetIntentSync(obj) }
 
-// condition returns the condition typ or an empty one.
+// condition is testenv.Condition.
 func condition(obj *v1alpha1.IntentSync, typ string) metav1.Condition {
-	if c := apimeta.FindStatusCondition(obj.Status.Conditions, typ); c != nil {
-		return *c
-	}
-	return metav1.Condition{Type: typ}
+	return testenv.Condition(obj, typ)
 }
 
 // waitReady waits until the IntentSync is Ready with sha applied.
 func waitReady(t *testing.T, obj *v1alpha1.IntentSync, sha string, timeout time.Duration) *v1alpha1.IntentSync {
 	t.Helper()
-	var got *v1alpha1.IntentSync
-	eventually(t, timeout, func() error {
-		var err error
-		if got, err = getSync(obj); err != nil {
-			return err
-		}
-		ready := condition(got, v1alpha1.ConditionReady)
-		if ready.Status != metav1.ConditionTrue || got.Status.LastAppliedRevision != revision(sha) {
-			return fmt.Errorf("Ready=%s %s %q, lastAppliedRevision %q, want %s", ready.Status, ready.Reason, ready.Message, got.Status.LastAppliedRevision, revision(sha))
-		}
-		return nil
-	})
-	return got
+	return env.WaitIntentSync(t, obj, timeout, testenv.ReadyAt(revision(sha)))
 }
 
 // waitReason waits until Ready is False with reason and a message
 // containing every one of parts.
 func waitReason(t *testing.T, obj *v1alpha1.IntentSync, reason string, timeout time.Duration, parts ...string) *v1alpha1.IntentSync {
 	t.Helper()
-	var got *v1alpha1.IntentSync
-	eventually(t, timeout, func() error {
-		var err error
-		if got, err = getSync(obj); err != nil {
-			return err
-		}
-		ready := condition(got, v1alpha1.ConditionReady)
-		ok := ready.Status == metav1.ConditionFalse && ready.Reason == reason
-		for _, p := range parts {
-			ok = ok && strings.Contains(ready.Message, p)
-		}
-		if !ok {
-			return fmt.Errorf("Ready=%s %s %q, want False %s naming %q", ready.Status, ready.Reason, ready.Message, reason, parts)
-		}
-		return nil
-	})
-	return got
+	return env.WaitIntentSync(t, obj, timeout, testenv.NotReady(reason, parts...))
 }
 
 // liveObjects lists the mesh objects in ns by ID.
@@ -272,11 +232,7 @@ func checkCluster(t *testing.T, obj *v1alpha1.IntentSync, sha string, want manif
 // resourceVersions snapshots the resourceVersion of every mesh object in ns.
 func resourceVersions(t *testing.T, ns string) map[string]string {
 	t.Helper()
-	out := map[string]string{}
-	for id, u := range liveObjects(t, ns) {
-		out[id] = u.GetResourceVersion()
-	}
-	return out
+	return env.ResourceVersions(t, ns, meshKinds...)
 }
 
 // sample is the status of an IntentSync at one moment, or the error that

@@ -27,9 +27,7 @@ func TestGitFaults(t *testing.T) {
 	t.Parallel()
 
 	t.Run("an unreachable Git server is reported as FetchFailed, the cluster keeps the last commit, and a server back up is picked up by itself", func(t *testing.T) {
-		t.Parallel()
-		ns := env.Namespace(t)
-		repo, c1 := newIntentRepo(t, ns, state{services: serviceNames("svc", 30), v2: 10})
+		ns, repo, c1 := newScene(t, 30)
 		startController(t, "a", ns, t.TempDir())
 		obj := newIntentSync(t, ns, repo.srv.URL, nil)
 		waitReady(t, obj, c1, 90*time.Second)
@@ -57,9 +55,7 @@ func TestGitFaults(t *testing.T) {
 	})
 
 	t.Run("a Git server slower than spec.source.timeout is reported as a timed-out fetch, the cluster keeps the last commit, and a fast server is picked up by itself", func(t *testing.T) {
-		t.Parallel()
-		ns := env.Namespace(t)
-		repo, c1 := newIntentRepo(t, ns, state{services: serviceNames("svc", 30), v2: 10})
+		ns, repo, c1 := newScene(t, 30)
 		proxy := newSlowProxy(t, repo.srv.URL)
 		startController(t, "a", ns, t.TempDir())
 		obj := newIntentSync(t, ns, proxy.URL, func(s *v1alpha1.IntentSyncSpec) {
@@ -87,10 +83,8 @@ func TestGitFaults(t *testing.T) {
 	})
 
 	t.Run("a force-push that rewrites the branch is applied, objects only in the dropped commits are pruned, and no error loop follows", func(t *testing.T) {
-		t.Parallel()
-		ns := env.Namespace(t)
+		ns, repo, c1 := newScene(t, 30)
 		base := serviceNames("svc", 30)
-		repo, c1 := newIntentRepo(t, ns, state{services: base, v2: 10})
 		a := startController(t, "a", ns, t.TempDir())
 		obj := newIntentSync(t, ns, repo.srv.URL, nil)
 		waitReady(t, obj, c1, 90*time.Second)
@@ -128,11 +122,9 @@ func TestGitFaults(t *testing.T) {
 	})
 
 	t.Run("a cache corrupted and then deleted under a running controller is re-cloned by the next fetch, with no failed attempt and no object applied twice", func(t *testing.T) {
-		t.Parallel()
-		ns := env.Namespace(t)
+		ns, repo, c1 := newScene(t, 30)
 		cache := t.TempDir()
 		base := serviceNames("svc", 30)
-		repo, c1 := newIntentRepo(t, ns, state{services: base, v2: 10})
 		a := startController(t, "a", ns, cache)
 		obj := newIntentSync(t, ns, repo.srv.URL, nil)
 		waitReady(t, obj, c1, 90*time.Second)

@@ -20,11 +20,9 @@ func TestControllerFaults(t *testing.T) {
 	t.Parallel()
 
 	t.Run("a controller killed mid-apply is replaced by one that converges, with an exact inventory and nothing left from a commit abandoned meanwhile", func(t *testing.T) {
-		t.Parallel()
-		ns := env.Namespace(t)
+		ns, repo, c1 := newScene(t, 40)
 		cache := t.TempDir()
 		base := serviceNames("svc", 40)
-		repo, c1 := newIntentRepo(t, ns, state{services: base, v2: 10})
 		a := startController(t, "a", ns, cache)
 		obj := newIntentSync(t, ns, repo.srv.URL, nil)
 		waitReady(t, obj, c1, 90*time.Second)
@@ -55,9 +53,7 @@ func TestControllerFaults(t *testing.T) {
 	})
 
 	t.Run("when the leader of two replicas is killed the other takes the lease and applies the next commit, and the two never reconcile at once", func(t *testing.T) {
-		t.Parallel()
-		ns := env.Namespace(t)
-		repo, c1 := newIntentRepo(t, ns, state{services: serviceNames("svc", 30), v2: 10})
+		ns, repo, c1 := newScene(t, 30)
 		// Shorter lease timings than the defaults (15s, 10s, 2s), as an
 		// operator would set them for a faster failover.
 		flags := []string{"--leader-elect", "--leader-election-namespace", ns,

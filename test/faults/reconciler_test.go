@@ -2,16 +2,16 @@ package faults
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os/exec"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/meshintent/meshintent/internal/syncbuf"
 )
 
 // replica is a `reconciler run` subprocess: one replica of the controller.
@@ -19,7 +19,7 @@ type replica struct {
 	name     string
 	cacheDir string
 	cmd      *exec.Cmd
-	log      *syncBuffer
+	log      *syncbuf.Buffer
 	// done is closed when the process has exited.
 	done chan struct{}
 	// exited is when it exited.
@@ -40,7 +40,7 @@ func startController(t *testing.T, name, ns, cacheDir string, extra ...string) *
 		"--health-probe-addr", "0",
 		"--zap-time-encoding", "rfc3339nano",
 	}, extra...)
-	c := &replica{name: name, cacheDir: cacheDir, log: &syncBuffer{}, done: make(chan struct{})}
+	c := &replica{name: name, cacheDir: cacheDir, log: &syncbuf.Buffer{}, done: make(chan struct{})}
 	c.cmd = exec.Command(reconcilerBin, args...)
 	c.cmd.Stdout, c.cmd.Stderr = c.log, c.log
 	dieWithParent(c.cmd)
@@ -154,22 +154,4 @@ func (c *replica) waitLine(t *testing.T, timeout time.Duration, kv ...string) lo
 		return fmt.Errorf("no line of controller %s matches %q", c.name, kv)
 	})
 	return found
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent writes and reads.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -7,7 +7,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -43,6 +42,18 @@ func serviceNames(prefix string, n int) []string {
 	return out
 }
 
+// newScene starts most fault scenarios: the test runs in parallel with the
+// package's others, in a namespace of its own, with a repository of n
+// services svc-00… served over HTTP whose first commit, c1, sends 10% of
+// their traffic to v2.
+func newScene(t *testing.T, n int) (ns string, repo *intentRepo, c1 string) {
+	t.Helper()
+	t.Parallel()
+	ns = env.Namespace(t)
+	repo, c1 = newIntentRepo(t, ns, state{services: serviceNames("svc", n), v2: 10})
+	return ns, repo, c1
+}
+
 // newIntentRepo commits s as the first commit and serves the repository.
 func newIntentRepo(t *testing.T, ns string, s state) (*intentRepo, string) {
 	t.Helper()
@@ -58,35 +69,19 @@ func (r *intentRepo) commit(s state) string {
 	if err := os.RemoveAll(filepath.Join(r.Dir, "services")); err != nil {
 		r.owner.Fatal(err)
 	}
-	var k strings.Builder
-	k.WriteString("resources:\n")
+	var resources []string
 	for _, name := range slices.Sorted(slices.Values(s.services)) {
 		r.Write("services/"+name+".yaml", serviceIntent(r.ns, name, s.v2))
-		k.WriteString("- services/" + name + ".yaml\n")
+		resources = append(resources, "services/"+name+".yaml")
 	}
-	r.Write("kustomization.yaml", k.String())
+	r.Write("kustomization.yaml", gitfixture.Kustomization(resources...))
 	return r.Commit(fmt.Sprintf("%d services, v2 at %d%%", len(s.services), s.v2))
 }
 
-// serviceIntent is a ServiceIntent splitting traffic between v1 and v2.
+// serviceIntent is a ServiceIntent splitting traffic between v1 and v2
+// (v2 percent), over mutual TLS.
 func serviceIntent(ns, name string, v2 int) string {
-	return fmt.Sprintf(`apiVersion: meshintent.io/v1alpha1
-kind: ServiceIntent
-metadata:
-  name: %s
-  namespace: %s
-spec:
-  versions:
-  - name: v1
-  - name: v2
-  split:
-  - version: v1
-    weight: %d
-  - version: v2
-    weight: %d
-  trafficPolicy:
-    tls: ISTIO_MUTUAL
-`, name, ns, 100-v2, v2)
+	return gitfixture.SplitIntent(ns, name, 100-v2, v2) + "  trafficPolicy:\n    tls: ISTIO_MUTUAL\n"
 }
 
 // rendered renders the tree of commit sha as the controller would, from
