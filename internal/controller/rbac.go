@@ -25,7 +25,10 @@ package controller
 //     kinds_table_test.go fails when these markers grant more or less;
 //   - "impersonate" on ServiceAccounts, for spec.serviceAccountName and
 //     --default-service-account: such a sync makes every request as the
-//     ServiceAccount, with its rights only (fleet.go).
+//     ServiceAccount, with its rights only (fleet.go);
+//   - TokenReviews and SubjectAccessReviews, for the web UI of
+//     --ui-bind-address (internal/ui): each request's bearer token is
+//     reviewed, and each page checked against what its user may get.
 //
 // No Secrets in it: those are granted per namespace.
 //
@@ -63,6 +66,8 @@ package controller
 // +kubebuilder:rbac:groups=security.istio.io,resources=peerauthentications;authorizationpolicies;requestauthentications,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups=telemetry.istio.io,resources=telemetries,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups="",resources=serviceaccounts,verbs=impersonate
+// +kubebuilder:rbac:groups=authentication.k8s.io,resources=tokenreviews,verbs=create
+// +kubebuilder:rbac:groups=authorization.k8s.io,resources=subjectaccessreviews,verbs=create
 
 // Role meshintent-reconciler in meshintent-system.
 // +kubebuilder:rbac:groups="",namespace=meshintent-system,resources=configmaps,verbs=get;list;watch;create;update;patch;delete
