@@ -42,9 +42,13 @@ const (
 	ReasonProgressing   = "Progressing"
 	ReasonSuspended     = "Suspended"
 	// ReasonPolicyError: the policies themselves failed (a policy that does
-	// not compile, calls a builtin outside the sandbox, is over a size limit
-	// or overran its time budget); nothing of the revision is applied.
+	// not compile, calls a builtin outside the sandbox or is over a size
+	// limit); nothing of the revision is applied.
 	ReasonPolicyError = "PolicyError"
+	// ReasonPolicyTimeout: the policy evaluation overran spec.policyTimeout,
+	// which load on the controller may cause; nothing of the revision is
+	// applied, and it is retried with backoff.
+	ReasonPolicyTimeout = "PolicyTimeout"
 	// ReasonVerificationFailed: the revision does not carry a good signature
 	// by a trusted key (spec.source.verify); nothing of it is applied.
 	ReasonVerificationFailed = "VerificationFailed"

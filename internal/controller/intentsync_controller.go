@@ -296,13 +296,19 @@ func (r *IntentSyncReconciler) reconcile(ctx context.Context, obj *v1alpha1.Inte
 
 // buildFailure classifies a failed render of revision: a bad revision or
 // spec (stalled, PolicyError for a broken policy, RenderFailed otherwise),
-// or an interrupted build, which is tried again.
+// or a transient failure, retried with backoff: an interrupted build, or a
+// policy evaluation that overran its budget (PolicyTimeout), which a busy
+// controller may cause on a revision an idle one passes.
 func buildFailure(ctx context.Context, revision string, err error) failure {
 	f := failure{step: "build", reason: v1alpha1.ReasonRenderFailed, revision: revision, err: err}
 	if ctx.Err() != nil {
 		return f
 	}
-	if _, ok := errors.AsType[*validate.PolicyError](err); ok {
+	if pe, ok := errors.AsType[*validate.PolicyError](err); ok {
+		if pe.Timeout() {
+			f.reason = v1alpha1.ReasonPolicyTimeout
+			return f
+		}
 		f.reason = v1alpha1.ReasonPolicyError
 	}
 	f.stalled = true

@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -10,15 +11,18 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/meshintent/meshintent/api/v1alpha1"
 )
 
-// TestSyncStallsOnAPolicyError commits policies that break the sandbox (an
-// http.send to a local listener, a loop past spec.policyTimeout): each
-// revision fails with the PolicyError reason, nothing of it is applied and
-// nothing reaches the listener; a fixing commit is applied.
+// TestSyncStallsOnAPolicyError commits a policy that breaks the sandbox (an
+// http.send to a local listener): the revision fails with the PolicyError
+// reason, nothing of it is applied and nothing reaches the listener; a
+// fixing commit is applied. A policy overrunning its budget is not a
+// verdict (TestSyncRetriesAPolicyTimeout).
 func TestSyncStallsOnAPolicyError(t *testing.T) {
 	t.Parallel()
 	var requests atomic.Int64
@@ -47,11 +51,6 @@ func TestSyncStallsOnAPolicyError(t *testing.T) {
 		name:   "a policy calling http.send",
 		policy: "package hostile\n\ndeny contains msg if {\n\tinput.kind == \"VirtualService\"\n\tr := http.send({\"method\": \"GET\", \"url\": \"" + srv.URL + "\"})\n\tmsg := sprintf(\"%v\", [r])\n}\n",
 		want:   "policies/hostile.rego:5: builtin http.send is not allowed in policies",
-	}, {
-		name: "a policy looping past spec.policyTimeout",
-		policy: "package hostile\n\ndeny contains \"never\" if {\n\tinput.kind == \"VirtualService\"\n\tsome a in numbers.range(1, 1000000)\n" +
-			"\tsome b in numbers.range(1, 1000000)\n\ta * b == -1\n}\n",
-		want: "policy evaluation took longer than its budget of 1s",
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name+" stalls the revision with PolicyError and applies nothing", func(t *testing.T) {
@@ -94,6 +93,102 @@ func TestSyncStallsOnAPolicyError(t *testing.T) {
 		fixed := repo.commit(map[string]string{"policies/hostile.rego": "package hostile\n"})
 		waitReady(t, obj, "main@sha1:"+fixed, 30*time.Second)
 		if diff := cmp.Diff([]int64{10, 90}, weights(mustGet(t, vsGVK, ns, "reviews"))); diff != "" {
+			t.Errorf("reviews weights (-want +got):\n%s", diff)
+		}
+	})
+}
+
+// TestSyncRetriesAPolicyTimeout gives a real evaluation a budget it cannot
+// meet, as a loaded controller might: the IntentSync is not Ready
+// (PolicyTimeout) but not Stalled either, it is Reconciling and retried with
+// backoff long before the next poll, and nothing is applied. With a normal
+// budget the same revision becomes Ready. A policy that loops overruns any
+// budget: it is retried the same way, never applied.
+func TestSyncRetriesAPolicyTimeout(t *testing.T) {
+	t.Parallel()
+	ns := env.Namespace(t)
+	repo := newReviewsRepo(t, ns)
+	m := startManager(t, ns, nil)
+	obj := newIntentSync(t, ns, repo, func(s *v1alpha1.IntentSyncSpec) {
+		// The poll (an hour, newIntentSync's) never comes in this test:
+		// every attempt after the first is a backoff retry (at most 2s).
+		s.PolicyTimeout = &metav1.Duration{Duration: time.Microsecond}
+	})
+	head := "main@sha1:" + repo.head
+
+	// timesOut waits for obj to fail on a timeout of budget and checks that
+	// it is retried, not stalled, and that nothing is applied.
+	timesOut := func(t *testing.T, budget string, wantApplied string) {
+		t.Helper()
+		before := resourceVersions(t, ns)
+		got := waitReason(t, obj, v1alpha1.ReasonPolicyTimeout, 30*time.Second)
+		ready := condition(got, v1alpha1.ConditionReady)
+		if ready.Status != metav1.ConditionFalse || !strings.Contains(ready.Message, "policy evaluation took longer than its budget of "+budget) {
+			t.Errorf("Ready = %s %q, want False naming the budget %s", ready.Status, ready.Message, budget)
+		}
+		if c := condition(got, v1alpha1.ConditionStalled); c.Status == metav1.ConditionTrue {
+			t.Errorf("Stalled = True %s: a timeout must be retried", c.Reason)
+		}
+		if c := condition(got, v1alpha1.ConditionReconciling); c.Status != metav1.ConditionTrue || !strings.Contains(c.Message, "retrying in") {
+			t.Errorf("Reconciling = %s %q, want True, retrying", c.Status, c.Message)
+		}
+		attempts := m.syncCount(obj)
+		eventually(t, 20*time.Second, func() error {
+			if n := m.syncCount(obj); n < attempts+2 {
+				return fmt.Errorf("%d reconciles since the timeout, want 2 retries before the hourly poll", n-attempts)
+			}
+			return nil
+		})
+		got = getSync(t, obj)
+		if r := condition(got, v1alpha1.ConditionReady).Reason; r != v1alpha1.ReasonPolicyTimeout {
+			t.Errorf("after the retries Ready reason = %s, want PolicyTimeout", r)
+		}
+		if got.Status.LastAppliedRevision != wantApplied {
+			t.Errorf("lastAppliedRevision = %q, want %q", got.Status.LastAppliedRevision, wantApplied)
+		}
+		if diff := cmp.Diff(before, resourceVersions(t, ns)); diff != "" {
+			t.Errorf("objects changed (-before +after):\n%s", diff)
+		}
+		waitEvent(t, obj, v1alpha1.ReasonPolicyTimeout, 5*time.Second, "budget of "+budget)
+	}
+	setBudget := func(t *testing.T, d time.Duration) {
+		t.Helper()
+		cur := getSync(t, obj)
+		base := cur.DeepCopy()
+		cur.Spec.PolicyTimeout = &metav1.Duration{Duration: d}
+		if err := env.Client.Patch(context.Background(), cur, client.MergeFrom(base)); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	t.Run("a budget of a microsecond is a PolicyTimeout, retried with backoff, nothing applied", func(t *testing.T) {
+		timesOut(t, "1µs", "")
+		if _, err := get(vsGVK, ns, "reviews"); !apierrors.IsNotFound(err) {
+			t.Errorf("VirtualService reviews: %v, want none applied", err)
+		}
+	})
+
+	t.Run("with a normal budget the same revision becomes Ready", func(t *testing.T) {
+		setBudget(t, 10*time.Second)
+		got := waitReady(t, obj, head, 30*time.Second)
+		if c := condition(got, v1alpha1.ConditionReconciling); c.Status == metav1.ConditionTrue {
+			t.Errorf("still Reconciling: %s", c.Message)
+		}
+		if diff := cmp.Diff([]int64{80, 20}, weights(mustGet(t, vsGVK, ns, "reviews"))); diff != "" {
+			t.Errorf("reviews weights (-want +got):\n%s", diff)
+		}
+	})
+
+	t.Run("a policy looping past its budget is retried, never applied", func(t *testing.T) {
+		setBudget(t, time.Second)
+		repo.commit(map[string]string{
+			"reviews.yaml": serviceIntent(ns, "reviews", 10, 90), // would change the weights
+			"policies/loop.rego": "package loop\n\ndeny contains \"never\" if {\n\tinput.kind == \"VirtualService\"\n\tsome a in numbers.range(1, 1000000)\n" +
+				"\tsome b in numbers.range(1, 1000000)\n\ta * b == -1\n}\n",
+		})
+		triggerSync(t, obj)
+		timesOut(t, "1s", head)
+		if diff := cmp.Diff([]int64{80, 20}, weights(mustGet(t, vsGVK, ns, "reviews"))); diff != "" {
 			t.Errorf("reviews weights (-want +got):\n%s", diff)
 		}
 	})

@@ -150,6 +150,11 @@ type PolicyError struct {
 func (e *PolicyError) Error() string { return e.Err.Error() }
 func (e *PolicyError) Unwrap() error { return e.Err }
 
+// Timeout reports whether the evaluation overran its time budget: unlike
+// the other policy errors this is no verdict on the policies, as a loaded
+// machine may run out of time where an idle one would not.
+func (e *PolicyError) Timeout() bool { return errors.Is(e.Err, errBudget) }
+
 // policyError wraps err as a *PolicyError, unless it is nil or one already.
 func policyError(err error) error {
 	var pe *PolicyError
