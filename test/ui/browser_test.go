@@ -246,15 +246,19 @@ func TestBrowser(t *testing.T) {
 	}
 
 	// Another user's token without rights: 403 and nothing of the IntentSync.
+	const forbidden = `h1[data-status="403"]`
 	var body string
 	run(t, bctx, "signing in without rights",
 		chromedp.Click(`form[action="/logout"] button`, chromedp.ByQuery),
 		chromedp.WaitVisible(`#token`, chromedp.ByQuery),
 		chromedp.SendKeys(`#token`, stranger, chromedp.ByQuery),
 		chromedp.Submit(`#token`, chromedp.ByQuery),
-		chromedp.WaitVisible(`h1`, chromedp.ByQuery),
+		// Wait for the list's 403 page itself, not any h1: the sign-in
+		// page's own h1 is visible until the form's navigation ends, and
+		// navigating before then aborts it (net::ERR_ABORTED).
+		chromedp.WaitVisible(forbidden, chromedp.ByQuery),
 		chromedp.Navigate(base+"/intentsyncs/"+ns+"/bookinfo"),
-		chromedp.WaitVisible(`h1`, chromedp.ByQuery),
+		chromedp.WaitVisible(forbidden, chromedp.ByQuery),
 		chromedp.Text(`body`, &body, chromedp.ByQuery),
 	)
 	if !strings.Contains(body, "403") {
