@@ -297,3 +297,54 @@ func TestRenderFallbackReason(t *testing.T) {
 		})
 	}
 }
+
+// TestPatchByTransformedNamespace builds a strategic-merge patch two levels
+// above base that names its object by the namespace a kustomization in
+// between moved it to, and by the namespace it was declared in: kustomize
+// matches both, and the fast path must build both as kustomize does.
+func TestPatchByTransformedNamespace(t *testing.T) {
+	for _, ns := range []string{"bench", "bench-eu"} {
+		t.Run("the patch names namespace "+ns, func(t *testing.T) {
+			root := t.TempDir()
+			writeOverlayRepo(t, root, 5, map[string]string{
+				"region/eu/kustomization.yaml":     "resources:\n- ../../base\nnamespace: bench-eu\n",
+				"overlays/prod/kustomization.yaml": "resources:\n- ../../region/eu\npatches:\n- path: timeout.yaml\n",
+				"overlays/prod/timeout.yaml": "apiVersion: meshintent.io/v1alpha1\nkind: ServiceIntent\nmetadata:\n  name: svc-00001\n  namespace: " + ns +
+					"\nspec:\n  timeout: 4s\n",
+			})
+			opts := Options{Root: root, Path: "overlays/prod"}
+			res, err := Render(context.Background(), opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Fallback != "" {
+				t.Errorf("Fallback = %q (%s), want the fast path", res.Fallback, res.FallbackDetail)
+			}
+			var got string
+			for _, doc := range res.Intents {
+				if si := doc.ServiceIntent; si != nil && si.Name == "svc-00001" {
+					got = fmt.Sprintf("%s/%s", si.Namespace, si.Spec.Timeout.Duration)
+				}
+			}
+			if want := "bench-eu/4s"; got != want {
+				t.Errorf("svc-00001 = %q, want %q", got, want)
+			}
+
+			// kustomize builds the same tree alike.
+			r, dir, top := scan(t, opts)
+			slow, err := r.kustomizeBuilder().Build(context.Background(), dir, top)
+			if err != nil {
+				t.Fatalf("kustomize: %v", err)
+			}
+			var timeout any
+			for _, o := range slow {
+				if fastpath.ObjectName(o.Obj) == "ServiceIntent/bench-eu/svc-00001" {
+					timeout = o.Obj["spec"].(map[string]any)["timeout"]
+				}
+			}
+			if timeout != "4s" {
+				t.Errorf("kustomize: svc-00001's timeout = %v, want 4s", timeout)
+			}
+		})
+	}
+}

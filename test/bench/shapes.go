@@ -93,11 +93,10 @@ patches:
 // namespace <ns>-eu and annotates it; overlays/eu-prod labels it and
 // patches svc-00001 with a strategic-merge patch (on meshintent's side its
 // timeout, on the peer's side its VirtualService's exportTo). The patch
-// names the object by its namespace in base, which kustomize matches.
-// (kustomize also matches the namespace after the transformer, <ns>-eu,
-// which meshintent's render rejects today: "this patch's object is
-// declared by no resource it applies to".)
+// names the object by the namespace regions/eu moved it to, <ns>-eu
+// (kustomize matches that and the namespace in base alike).
 func overlay2Files(ns string, peer bool) map[string]string {
+	ns += "-eu"
 	patch := fmt.Sprintf(`apiVersion: meshintent.io/v1alpha1
 kind: ServiceIntent
 metadata:
@@ -122,7 +121,7 @@ spec:
 kind: Kustomization
 resources:
 - ../../base
-namespace: %s-eu
+namespace: %s
 commonAnnotations:
   example.com/region: eu
 `, ns),

@@ -2,6 +2,7 @@ package kustomize
 
 import (
 	"context"
+	"slices"
 	"strings"
 
 	yaml "go.yaml.in/yaml/v3"
@@ -32,20 +33,26 @@ func (r *Builder) strictRead(ctx context.Context, top *fastpath.Node) error {
 		// from is the first job of the patch's kustomization's tree: a
 		// patch applies to the resources of jobs[from:] declared before it.
 		From int
+		// Namespaces are those the kustomizations from the top down to a
+		// resource's set (see kustomizationNamespace); Depth is the
+		// number of kustomizations above a patch's.
+		Namespaces []string
+		Depth      int
 	}
 	var jobs []job
-	var walk func(n *fastpath.Node)
-	walk = func(n *fastpath.Node) {
-		from := len(jobs)
+	var walk func(n *fastpath.Node, namespaces []string)
+	walk = func(n *fastpath.Node, namespaces []string) {
+		from, depth := len(jobs), len(namespaces)
+		namespaces = append(slices.Clip(namespaces), kustomizationNamespace(n))
 		for _, it := range n.Items {
 			if it.Sub != nil {
-				walk(it.Sub)
+				walk(it.Sub, namespaces)
 			} else if it.File != "" {
-				jobs = append(jobs, job{Source: it.Source, File: it.File})
+				jobs = append(jobs, job{Source: it.Source, File: it.File, Namespaces: namespaces})
 			}
 		}
 		for _, p := range n.Patches {
-			j := job{Source: p.Source, File: p.File, Inline: p.Inline, Patch: true, Target: patchTarget(p.Target), From: from}
+			j := job{Source: p.Source, File: p.File, Inline: p.Inline, Patch: true, Target: patchTarget(p.Target), From: from, Depth: depth}
 			if p.File == "" {
 				// An inline patch: its lines count from its key's; a block
 				// scalar's columns from its indentation (that of its first
@@ -58,7 +65,7 @@ func (r *Builder) strictRead(ctx context.Context, top *fastpath.Node) error {
 			jobs = append(jobs, j)
 		}
 	}
-	walk(top)
+	walk(top, nil)
 
 	found := make([]intent.ErrorList, len(jobs))
 	declared := make([][]intent.ObjectRef, len(jobs)) // the intents each resource file declares
@@ -114,7 +121,15 @@ func (r *Builder) strictRead(ctx context.Context, top *fastpath.Node) error {
 	// often a file left out of a kustomization's resources.
 	for i, list := range patched {
 		for _, p := range list {
-			if !declaredIn(declared[jobs[i].From:i], p.ref) {
+			if !declaredBefore(jobs[i].From, i, p.ref, func(k int) ([]intent.ObjectRef, []string) {
+				// The namespaces set between the resource and the
+				// patch's kustomization apply before the patch does (a
+				// patch job declares nothing and has none).
+				if jobs[k].Patch {
+					return nil, nil
+				}
+				return declared[k], jobs[k].Namespaces[jobs[i].Depth+1:]
+			}) {
 				col := 0
 				if jobs[i].Column >= 0 {
 					col = p.column + jobs[i].Column
@@ -140,14 +155,50 @@ type patchedIntent struct {
 	column int
 }
 
-// declaredIn reports whether an intent of ref's kind and name (kustomize
-// may have added a prefix or suffix) is among declared.
-func declaredIn(declared [][]intent.ObjectRef, ref intent.ObjectRef) bool {
-	for _, list := range declared {
-		for _, d := range list {
-			if d.Kind == ref.Kind && strings.Contains(ref.Name, d.Name) && (ref.Namespace == "" || d.Namespace == "" || d.Namespace == ref.Namespace) {
+// anyNamespace stands for a namespace transformer the checks cannot read:
+// that of a kustomization the fast path leaves to kustomize.
+const anyNamespace = "*"
+
+// kustomizationNamespace is the namespace n's kustomization moves its
+// resources to: "" for none, anyNamespace when it is not known.
+func kustomizationNamespace(n *fastpath.Node) string {
+	switch {
+	case n.Transforms != nil:
+		return n.Transforms.Namespace
+	case n.Plain || n.Fast:
+		return ""
+	}
+	return anyNamespace
+}
+
+// declaredBefore reports whether an intent of ref's kind and name (kustomize
+// may have added a prefix or suffix) is declared by one of the jobs from
+// first up to last (excluded). at returns what job k declares and the
+// namespaces that kustomizations set on it before the patch applies:
+// kustomize matches a patch against an object's namespace as declared and
+// as transformed.
+func declaredBefore(first, last int, ref intent.ObjectRef, at func(k int) ([]intent.ObjectRef, []string)) bool {
+	for k := first; k < last; k++ {
+		declared, namespaces := at(k)
+		for _, d := range declared {
+			if d.Kind == ref.Kind && strings.Contains(ref.Name, d.Name) && namespaceMatches(ref.Namespace, d.Namespace, namespaces) {
 				return true
 			}
+		}
+	}
+	return false
+}
+
+// namespaceMatches reports whether a patch naming namespace want may apply
+// to an object declared in namespace declared and then moved by the
+// namespace transformers moved.
+func namespaceMatches(want, declared string, moved []string) bool {
+	if want == "" || declared == "" || want == declared {
+		return true
+	}
+	for _, ns := range moved {
+		if ns == want || ns == anyNamespace {
+			return true
 		}
 	}
 	return false
