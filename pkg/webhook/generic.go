@@ -15,15 +15,6 @@ import (
 	"time"
 )
 
-const (
-	providerGeneric = "generic"
-
-	// HeaderTimestamp carries the generic sender's Unix time in seconds.
-	HeaderTimestamp = "X-Meshintent-Timestamp"
-	// HeaderSignature carries "sha256=<hex HMAC-SHA256 of "<timestamp>.<body>">".
-	HeaderSignature = "X-Meshintent-Signature"
-)
-
 // genericPush is the generic endpoint's payload.
 type genericPush struct {
 	URL    string `json:"url"`
@@ -64,12 +55,8 @@ func (r *Receiver) serveGeneric(w http.ResponseWriter, req *http.Request) {
 	}
 
 	// Read the body and verify the signature.
-	body, ok := r.readBody(w, req, provider)
+	body, ok := r.readSigned(w, req, provider, mac, []byte(stamp), []byte{'.'})
 	if !ok {
-		return
-	}
-	if !r.validMAC(mac, []byte(stamp), []byte{'.'}, body) {
-		r.reject(w, req, provider, http.StatusUnauthorized, ReasonBadSignature, "invalid signature", nil)
 		return
 	}
 
@@ -77,8 +64,7 @@ func (r *Receiver) serveGeneric(w http.ResponseWriter, req *http.Request) {
 	// lower-case hex, so that an upper-cased copy is still a replay; it is
 	// remembered for as long as its timestamp would be accepted.
 	ev, err := decodeGeneric(body)
-	if err != nil {
-		r.reject(w, req, provider, http.StatusBadRequest, ReasonMalformed, clientMessage(err), err)
+	if !r.decoded(w, req, provider, err) {
 		return
 	}
 	ev.DeliveryID = hex.EncodeToString(mac)

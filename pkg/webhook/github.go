@@ -10,27 +10,6 @@ import (
 	"net/url"
 )
 
-const (
-	providerGitHub = "github"
-
-	headerGitHubSignature = "X-Hub-Signature-256"
-	headerGitHubEvent     = "X-GitHub-Event"
-	headerGitHubDelivery  = "X-GitHub-Delivery"
-)
-
-// githubPush is the part of a GitHub push event the receiver uses.
-type githubPush struct {
-	Ref        string `json:"ref"`
-	After      string `json:"after"`
-	Repository struct {
-		CloneURL string `json:"clone_url"`
-		SSHURL   string `json:"ssh_url"`
-		GitURL   string `json:"git_url"`
-		HTMLURL  string `json:"html_url"`
-		URL      string `json:"url"`
-	} `json:"repository"`
-}
-
 // serveGitHub handles PathGitHub. GitHub signs the body only: the event and
 // delivery headers are trusted once the body is authenticated, and replays
 // are recognised by the body's digest (see Receiver).
@@ -49,37 +28,40 @@ func (r *Receiver) serveGitHub(w http.ResponseWriter, req *http.Request) {
 	}
 
 	// Read the body and verify its signature.
-	body, ok := r.readBody(w, req, provider)
+	body, ok := r.readSigned(w, req, provider, mac)
 	if !ok {
-		return
-	}
-	if !r.validMAC(mac, body) {
-		r.reject(w, req, provider, http.StatusUnauthorized, ReasonBadSignature, "invalid signature", nil)
 		return
 	}
 
 	// Answer pings and skip events other than pushes.
-	switch event := req.Header.Get(headerGitHubEvent); event {
-	case "push":
-	case "ping":
+	if event := req.Header.Get(headerGitHubEvent); event == "ping" {
 		r.ignore(w, req, provider, event, http.StatusOK, "pong")
 		return
-	case "":
-		r.reject(w, req, provider, http.StatusBadRequest, ReasonMalformed, "missing "+headerGitHubEvent+" header", nil)
-		return
-	default:
-		r.ignore(w, req, provider, event, http.StatusAccepted, "ignored: not a push event")
+	}
+	if !r.isPush(w, req, provider, headerGitHubEvent, "push") {
 		return
 	}
 
 	// Decode the push and trigger.
 	ev, err := decodeGitHub(req.Header.Get("Content-Type"), body)
-	if err != nil {
-		r.reject(w, req, provider, http.StatusBadRequest, ReasonMalformed, clientMessage(err), err)
+	if !r.decoded(w, req, provider, err) {
 		return
 	}
 	ev.DeliveryID = req.Header.Get(headerGitHubDelivery)
 	r.deliver(w, req, ev, sha256.Sum256(body), r.now().Add(r.window))
+}
+
+// githubPush is the part of a GitHub push event the receiver uses.
+type githubPush struct {
+	Ref        string `json:"ref"`
+	After      string `json:"after"`
+	Repository struct {
+		CloneURL string `json:"clone_url"`
+		SSHURL   string `json:"ssh_url"`
+		GitURL   string `json:"git_url"`
+		HTMLURL  string `json:"html_url"`
+		URL      string `json:"url"`
+	} `json:"repository"`
 }
 
 // decodeGitHub decodes a push event sent as application/json or, when the

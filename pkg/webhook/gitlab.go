@@ -8,37 +8,6 @@ import (
 	"net/http"
 )
 
-const (
-	providerGitLab = "gitlab"
-
-	headerGitLabToken    = "X-Gitlab-Token"
-	headerGitLabEvent    = "X-Gitlab-Event"
-	headerGitLabDelivery = "X-Gitlab-Event-UUID"
-)
-
-// gitlabPush is the part of a GitLab push or tag push event the receiver
-// uses.
-type gitlabPush struct {
-	Ref         string `json:"ref"`
-	After       string `json:"after"`
-	CheckoutSHA string `json:"checkout_sha"`
-	Project     struct {
-		GitHTTPURL string `json:"git_http_url"`
-		GitSSHURL  string `json:"git_ssh_url"`
-		WebURL     string `json:"web_url"`
-		HTTPURL    string `json:"http_url"`
-		SSHURL     string `json:"ssh_url"`
-		URL        string `json:"url"`
-		Homepage   string `json:"homepage"`
-	} `json:"project"`
-	Repository struct {
-		GitHTTPURL string `json:"git_http_url"`
-		GitSSHURL  string `json:"git_ssh_url"`
-		Homepage   string `json:"homepage"`
-		URL        string `json:"url"`
-	} `json:"repository"`
-}
-
 // serveGitLab handles PathGitLab. GitLab sends the secret itself, so the
 // token is checked before the body is read; it authenticates the sender
 // but not the body.
@@ -65,24 +34,40 @@ func (r *Receiver) serveGitLab(w http.ResponseWriter, req *http.Request) {
 	}
 
 	// Skip events other than pushes.
-	switch event := req.Header.Get(headerGitLabEvent); event {
-	case "Push Hook", "Tag Push Hook":
-	case "":
-		r.reject(w, req, provider, http.StatusBadRequest, ReasonMalformed, "missing "+headerGitLabEvent+" header", nil)
-		return
-	default:
-		r.ignore(w, req, provider, event, http.StatusAccepted, "ignored: not a push event")
+	if !r.isPush(w, req, provider, headerGitLabEvent, "Push Hook", "Tag Push Hook") {
 		return
 	}
 
 	// Decode the push and trigger.
 	ev, err := decodeGitLab(body)
-	if err != nil {
-		r.reject(w, req, provider, http.StatusBadRequest, ReasonMalformed, clientMessage(err), err)
+	if !r.decoded(w, req, provider, err) {
 		return
 	}
 	ev.DeliveryID = req.Header.Get(headerGitLabDelivery)
 	r.deliver(w, req, ev, sha256.Sum256(body), r.now().Add(r.window))
+}
+
+// gitlabPush is the part of a GitLab push or tag push event the receiver
+// uses.
+type gitlabPush struct {
+	Ref         string `json:"ref"`
+	After       string `json:"after"`
+	CheckoutSHA string `json:"checkout_sha"`
+	Project     struct {
+		GitHTTPURL string `json:"git_http_url"`
+		GitSSHURL  string `json:"git_ssh_url"`
+		WebURL     string `json:"web_url"`
+		HTTPURL    string `json:"http_url"`
+		SSHURL     string `json:"ssh_url"`
+		URL        string `json:"url"`
+		Homepage   string `json:"homepage"`
+	} `json:"project"`
+	Repository struct {
+		GitHTTPURL string `json:"git_http_url"`
+		GitSSHURL  string `json:"git_ssh_url"`
+		Homepage   string `json:"homepage"`
+		URL        string `json:"url"`
+	} `json:"repository"`
 }
 
 // decodeGitLab decodes a push or tag push event. The commit is "after",

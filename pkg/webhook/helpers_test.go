@@ -223,10 +223,77 @@ func only(status int, body string) []response {
 	return []response{{Status: status, Body: body}}
 }
 
+// accepted is the exchange of one delivery that triggers with ev.
+func accepted(ev Event) exchange {
+	return exchange{Responses: []response{triggered}, Calls: []Event{ev}}
+}
+
+// replayedOnce is the exchange of a delivery that triggers with ev and a
+// replay of it that is refused.
+func replayedOnce(ev Event) exchange {
+	return exchange{Responses: []response{triggered, replayed}, Calls: []Event{ev}}
+}
+
+// commonCases are the cases every provider's endpoint answers alike: a body
+// over the limit (by its length, and while reading a chunked one), malformed
+// JSON with valid credentials, and a method other than POST. deliver is a
+// delivery of body with valid credentials; push is a valid push body.
+func commonCases(deliver func(body string) request, push string) []receiverCase {
+	limit := Options{MaxBodyBytes: int64(len(push) - 1)}
+	chunked := deliver(push)
+	chunked.chunked = true
+	wrongMethod := deliver(push)
+	wrongMethod.method = http.MethodPut
+	return []receiverCase{
+		{
+			name: "a body over the limit is refused by its length",
+			opts: limit,
+			reqs: []request{deliver(push)},
+			want: exchange{Responses: only(http.StatusRequestEntityTooLarge, "payload too large\n")},
+		},
+		{
+			name: "a chunked body over the limit is refused while reading",
+			opts: limit,
+			reqs: []request{chunked},
+			want: exchange{Responses: only(http.StatusRequestEntityTooLarge, "payload too large\n")},
+		},
+		{
+			name: "malformed JSON with valid credentials is a bad request",
+			reqs: []request{deliver(push[:len(push)/2])},
+			want: exchange{Responses: only(http.StatusBadRequest, "malformed payload: invalid JSON\n")},
+		},
+		{
+			name: "a method other than POST is not allowed",
+			reqs: []request{wrongMethod},
+			want: exchange{Responses: only(http.StatusMethodNotAllowed, "method not allowed\n")},
+		},
+	}
+}
+
 // The responses the receivers give most often.
 var (
 	triggered = response{http.StatusAccepted, "triggered 2 IntentSyncs\n"}
 	replayed  = response{http.StatusConflict, "delivery already received\n"}
+)
+
+// The URL forms the push fixtures name their repository by.
+var (
+	// githubRepoURLs are the URL forms of the github-*.json fixtures'
+	// repository, "url" being a duplicate of "html_url".
+	githubRepoURLs = []string{
+		"https://github.com/Mesh-Org/mesh-config.git",
+		"git@github.com:Mesh-Org/mesh-config.git",
+		"git://github.com/Mesh-Org/mesh-config.git",
+		"https://github.com/Mesh-Org/mesh-config",
+	}
+
+	// gitlabRepoURLs are the distinct URL forms of the gitlab-*.json
+	// fixtures' project and repository.
+	gitlabRepoURLs = []string{
+		"https://gitlab.example.com/platform/mesh/mesh-config.git",
+		"ssh://git@gitlab.example.com:2222/platform/mesh/mesh-config.git",
+		"https://gitlab.example.com/platform/mesh/mesh-config",
+	}
 )
 
 // Head commits of the push fixtures.

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"time"
 )
 
@@ -17,6 +18,31 @@ const (
 	PathGitHub  = "/hooks/github"
 	PathGitLab  = "/hooks/gitlab"
 	PathGeneric = "/hooks/generic"
+)
+
+// Providers, as Event.Provider names them.
+const (
+	providerGitHub  = "github"
+	providerGitLab  = "gitlab"
+	providerGeneric = "generic"
+)
+
+// Request headers the endpoints read: GitHub signs the body, GitLab sends
+// the secret as a token, and the generic endpoint signs a timestamp and the
+// body.
+const (
+	headerGitHubSignature = "X-Hub-Signature-256"
+	headerGitHubEvent     = "X-GitHub-Event"
+	headerGitHubDelivery  = "X-GitHub-Delivery"
+
+	headerGitLabToken    = "X-Gitlab-Token"
+	headerGitLabEvent    = "X-Gitlab-Event"
+	headerGitLabDelivery = "X-Gitlab-Event-UUID"
+
+	// HeaderTimestamp carries the generic sender's Unix time in seconds.
+	HeaderTimestamp = "X-Meshintent-Timestamp"
+	// HeaderSignature carries "sha256=<hex HMAC-SHA256 of "<timestamp>.<body>">".
+	HeaderSignature = "X-Meshintent-Signature"
 )
 
 // Defaults applied by NewReceiver to zero Options fields.
@@ -194,6 +220,47 @@ func (r *Receiver) readBody(w http.ResponseWriter, req *http.Request, provider s
 		return nil, false
 	}
 	return body, true
+}
+
+// readSigned reads the body like readBody and checks that mac is the
+// HMAC-SHA256 of prefix followed by the body, refusing with 401 when it is
+// not. On false the reply is written.
+func (r *Receiver) readSigned(w http.ResponseWriter, req *http.Request, provider string, mac []byte, prefix ...[]byte) ([]byte, bool) {
+	body, ok := r.readBody(w, req, provider)
+	if !ok {
+		return nil, false
+	}
+	if !r.validMAC(mac, append(prefix[:len(prefix):len(prefix)], body)...) {
+		r.reject(w, req, provider, http.StatusUnauthorized, ReasonBadSignature, "invalid signature", nil)
+		return nil, false
+	}
+	return body, true
+}
+
+// isPush reports whether the authenticated delivery's event, the value of
+// header, is one of pushes. Otherwise it answers: 400 when the header is
+// missing or empty, 202 (ignored) for any other event.
+func (r *Receiver) isPush(w http.ResponseWriter, req *http.Request, provider, header string, pushes ...string) bool {
+	event := req.Header.Get(header)
+	switch {
+	case slices.Contains(pushes, event):
+		return true
+	case event == "":
+		r.reject(w, req, provider, http.StatusBadRequest, ReasonMalformed, "missing "+header+" header", nil)
+	default:
+		r.ignore(w, req, provider, event, http.StatusAccepted, "ignored: not a push event")
+	}
+	return false
+}
+
+// decoded reports whether the push decoded (err is nil), answering 400
+// with err's client message when it did not.
+func (r *Receiver) decoded(w http.ResponseWriter, req *http.Request, provider string, err error) bool {
+	if err != nil {
+		r.reject(w, req, provider, http.StatusBadRequest, ReasonMalformed, clientMessage(err), err)
+		return false
+	}
+	return true
 }
 
 // validMAC reports whether mac is the HMAC-SHA256 of the concatenated
