@@ -156,30 +156,9 @@ func (f *Fetcher) fetch(ctx context.Context, opts Options) (*Artifact, error) {
 	if err := validateRef(opts.Ref); err != nil {
 		return nil, err
 	}
-	src, err := parseSource(opts.URL)
+	op, unlock, err := f.newOp(ctx, opts, opts.Ref)
 	if err != nil {
 		return nil, err
-	}
-	timeout := opts.Timeout
-	if timeout <= 0 {
-		timeout = DefaultTimeout
-	}
-	auth, err := src.authMethod(opts.Auth, timeout, f.dir)
-	if err != nil {
-		return nil, err
-	}
-
-	unlock, err := f.lock(ctx, src.key)
-	if err != nil {
-		return nil, err
-	}
-	op := &fetchOp{
-		src:      src,
-		auth:     auth,
-		ref:      opts.Ref,
-		timeout:  timeout,
-		repoDir:  filepath.Join(f.dir, src.key),
-		treesDir: filepath.Join(f.dir, src.key, "trees"),
 	}
 	defer op.release(unlock)
 
@@ -195,6 +174,35 @@ func (f *Fetcher) fetch(ctx context.Context, opts Options) (*Artifact, error) {
 		return nil, err
 	}
 	return a, nil
+}
+
+// newOp prepares an operation on ref of opts.URL's cached repository: it
+// parses the URL, builds the auth method and takes the repository's lock,
+// which the caller gives back with op.release(unlock).
+func (f *Fetcher) newOp(ctx context.Context, opts Options, ref Ref) (op *fetchOp, unlock func(), err error) {
+	src, err := parseSource(opts.URL)
+	if err != nil {
+		return nil, nil, err
+	}
+	timeout := opts.Timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	auth, err := src.authMethod(opts.Auth, timeout, f.dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	if unlock, err = f.lock(ctx, src.key); err != nil {
+		return nil, nil, err
+	}
+	return &fetchOp{
+		src:      src,
+		auth:     auth,
+		ref:      ref,
+		timeout:  timeout,
+		repoDir:  filepath.Join(f.dir, src.key),
+		treesDir: filepath.Join(f.dir, src.key, "trees"),
+	}, unlock, nil
 }
 
 // lock serialises work on one cached repository.
@@ -272,11 +280,7 @@ func (op *fetchOp) run(ctx context.Context) (a *Artifact, fresh bool, err error)
 		return op.artifact(peeled, revName, dir), false, nil
 	}
 
-	repo, fresh, err := op.openRepo()
-	if err != nil {
-		return nil, fresh, err
-	}
-	has, err := hasObject(repo, hash)
+	repo, has, fresh, err := op.openWith(hash)
 	if err != nil {
 		return nil, fresh, err
 	}
@@ -313,11 +317,7 @@ func (op *fetchOp) runCommit(ctx context.Context) (*Artifact, bool, error) {
 	if dir, ok := op.treeDir(hash); ok && !op.objects {
 		return op.artifact(hash, "", dir), false, nil
 	}
-	repo, fresh, err := op.openRepo()
-	if err != nil {
-		return nil, fresh, err
-	}
-	has, err := hasObject(repo, hash)
+	repo, has, fresh, err := op.openWith(hash)
 	if err != nil {
 		return nil, fresh, err
 	}
@@ -406,6 +406,16 @@ func (op *fetchOp) artifact(commit plumbing.Hash, revName, dir string) *Artifact
 		Revision: rev,
 		Dir:      dir,
 	}
+}
+
+// openWith opens the cached repository like openRepo and reports whether
+// it has the object hash.
+func (op *fetchOp) openWith(hash plumbing.Hash) (repo *git.Repository, has, fresh bool, err error) {
+	if repo, fresh, err = op.openRepo(); err != nil {
+		return nil, false, fresh, err
+	}
+	has, err = hasObject(repo, hash)
+	return repo, has, fresh, err
 }
 
 // openRepo opens the cached bare repository, creating it if it is missing

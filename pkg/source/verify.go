@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -336,31 +335,12 @@ func (f *Fetcher) Verify(ctx context.Context, opts Options, art *Artifact, v Ver
 }
 
 func (f *Fetcher) verify(ctx context.Context, opts Options, art *Artifact, v VerifyOptions) (*Verified, error) {
-	src, err := parseSource(opts.URL)
+	op, unlock, err := f.newOp(ctx, opts, Ref{Commit: art.Commit})
 	if err != nil {
 		return nil, err
 	}
-	timeout := opts.Timeout
-	if timeout <= 0 {
-		timeout = DefaultTimeout
-	}
-	auth, err := src.authMethod(opts.Auth, timeout, f.dir)
-	if err != nil {
-		return nil, err
-	}
-	unlock, err := f.lock(ctx, src.key)
-	if err != nil {
-		return nil, err
-	}
-	op := &fetchOp{
-		src:      src,
-		auth:     auth,
-		ref:      Ref{Commit: art.Commit},
-		timeout:  timeout,
-		repoDir:  filepath.Join(f.dir, src.key),
-		treesDir: filepath.Join(f.dir, src.key, "trees"),
-		objects:  true,
-	}
+	// Signatures are read from the objects, so a cached tree is not enough.
+	op.objects = true
 	defer op.release(unlock)
 
 	res := &Verified{Commit: art.Commit}
