@@ -100,14 +100,8 @@ func WriteValidation(w io.Writer, f Format, v Validation, opts Options) error {
 		return writeJSON(w, validateJSON(v))
 	case Markdown:
 		return writeValidationMarkdown(w, v, opts)
-	case GitHub:
-		return writeGitHub(w, v.Report.Results, opts)
-	case SARIF:
-		return writeSARIF(w, v.Report.Results, opts)
-	case JUnit:
-		return writeJUnit(w, "meshintent validate "+v.Path, v.Report, opts)
 	}
-	return fmt.Errorf("output format %q is not written by package output", f)
+	return writeVerdict(w, f, "meshintent validate "+v.Path, v.Report, opts)
 }
 
 // WritePlan writes p in format f.
@@ -118,7 +112,7 @@ func WritePlan(w io.Writer, f Format, p Plan, opts Options) error {
 	case Markdown:
 		return writePlanMarkdown(w, p, opts)
 	case GitHub:
-		if err := writeGitHub(w, p.Report.Results, opts); err != nil {
+		if err := writeVerdict(w, f, "", p.Report, opts); err != nil {
 			return err
 		}
 		_, err := fmt.Fprintf(w, "::notice title=%s::%s\n", escapeProperty("meshintent plan "+p.Path),
@@ -126,10 +120,20 @@ func WritePlan(w io.Writer, f Format, p Plan, opts Options) error {
 				p.Summary.Added, p.Summary.Changed, p.Summary.Removed, p.Summary.Unchanged, p.Report.Denials,
 				plural(p.Report.Warnings, "warning"), p.Report.Waived)))
 		return err
+	}
+	return writeVerdict(w, f, "meshintent plan "+p.Path, p.Report, opts)
+}
+
+// writeVerdict writes the formats that show the policy verdict alone:
+// GitHub annotations, SARIF and JUnit (a test suite named suite).
+func writeVerdict(w io.Writer, f Format, suite string, rep *validate.Report, opts Options) error {
+	switch f {
+	case GitHub:
+		return writeGitHub(w, rep.Results, opts)
 	case SARIF:
-		return writeSARIF(w, p.Report.Results, opts)
+		return writeSARIF(w, rep.Results, opts)
 	case JUnit:
-		return writeJUnit(w, "meshintent plan "+p.Path, p.Report, opts)
+		return writeJUnit(w, suite, rep, opts)
 	}
 	return fmt.Errorf("output format %q is not written by package output", f)
 }

@@ -12,6 +12,7 @@
 package yamlguard
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"strconv"
@@ -68,24 +69,12 @@ func DefaultLimits() Limits {
 // WithDefaults returns l with every zero field set to its default.
 func (l Limits) WithDefaults() Limits {
 	d := DefaultLimits()
-	if l.MaxFileSize == 0 {
-		l.MaxFileSize = d.MaxFileSize
-	}
-	if l.MaxTotalSize == 0 {
-		l.MaxTotalSize = d.MaxTotalSize
-	}
-	if l.MaxDepth == 0 {
-		l.MaxDepth = d.MaxDepth
-	}
-	if l.MaxNodes == 0 {
-		l.MaxNodes = d.MaxNodes
-	}
-	if l.MaxAliasNodes == 0 {
-		l.MaxAliasNodes = d.MaxAliasNodes
-	}
-	if l.MaxDocuments == 0 {
-		l.MaxDocuments = d.MaxDocuments
-	}
+	l.MaxFileSize = cmp.Or(l.MaxFileSize, d.MaxFileSize)
+	l.MaxTotalSize = cmp.Or(l.MaxTotalSize, d.MaxTotalSize)
+	l.MaxDepth = cmp.Or(l.MaxDepth, d.MaxDepth)
+	l.MaxNodes = cmp.Or(l.MaxNodes, d.MaxNodes)
+	l.MaxAliasNodes = cmp.Or(l.MaxAliasNodes, d.MaxAliasNodes)
+	l.MaxDocuments = cmp.Or(l.MaxDocuments, d.MaxDocuments)
 	return l
 }
 
