@@ -31,8 +31,7 @@ func TestAPIServerDroppingRequests(t *testing.T) {
 		ns, repo, c1 := newScene(t, 20)
 		proxy := newAPIProxy(t)
 		startController(t, "a", ns, t.TempDir(), "--kubeconfig", proxy.kubeconfig)
-		obj := newIntentSync(t, ns, repo.srv.URL, nil)
-		waitReady(t, obj, c1, 90*time.Second)
+		obj := repo.follow(t, repo.srv.URL, c1, nil)
 		want1 := repo.rendered(t, c1)
 
 		// Every server-side dry-run is cut off: connection closed, no answer.

@@ -146,24 +146,17 @@ func ids(set manifest.Set) []string {
 // inventory of len(want).
 func checkConverged(t *testing.T, obj *v1alpha1.IntentSync, sha string, want manifest.Set) {
 	t.Helper()
-	checkCluster(t, obj, sha, want)
-	got, err := getSync(obj)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ready := condition(got, v1alpha1.ConditionReady)
-	if ready.Status != metav1.ConditionTrue || got.Status.LastAppliedRevision != revision(sha) {
-		t.Errorf("status: Ready=%s %s %q, lastAppliedRevision %q; want True at %s", ready.Status, ready.Reason, ready.Message, got.Status.LastAppliedRevision, revision(sha))
-	}
-	if inv := got.Status.Inventory; inv == nil || inv.Total != len(want) {
-		t.Errorf("status.inventory = %+v, want a total of %d", inv, len(want))
+	got := checkKept(t, obj, sha, want)
+	if ready := condition(got, v1alpha1.ConditionReady); ready.Status != metav1.ConditionTrue {
+		t.Errorf("status: Ready=%s %s %q; want True at %s", ready.Status, ready.Reason, ready.Message, revision(sha))
 	}
 }
 
 // checkKept checks, while a fault is on, that the cluster still equals
 // want, the render of the last good commit sha, and that status still
-// names sha as the last applied revision with its inventory.
-func checkKept(t *testing.T, obj *v1alpha1.IntentSync, sha string, want manifest.Set) {
+// names sha as the last applied revision with its inventory. It returns
+// the IntentSync it read.
+func checkKept(t *testing.T, obj *v1alpha1.IntentSync, sha string, want manifest.Set) *v1alpha1.IntentSync {
 	t.Helper()
 	checkCluster(t, obj, sha, want)
 	got, err := getSync(obj)
@@ -171,11 +164,45 @@ func checkKept(t *testing.T, obj *v1alpha1.IntentSync, sha string, want manifest
 		t.Fatal(err)
 	}
 	if got.Status.LastAppliedRevision != revision(sha) {
-		t.Errorf("status.lastAppliedRevision = %q, want %q kept", got.Status.LastAppliedRevision, revision(sha))
+		t.Errorf("status.lastAppliedRevision = %q, want %q", got.Status.LastAppliedRevision, revision(sha))
 	}
 	if inv := got.Status.Inventory; inv == nil || inv.Total != len(want) {
-		t.Errorf("status.inventory = %+v, want a total of %d kept", inv, len(want))
+		t.Errorf("status.inventory = %+v, want a total of %d", inv, len(want))
 	}
+	return got
+}
+
+// follow creates an IntentSync in repo's namespace that follows url (its
+// spec changed by mod when mod is not nil), waits until it is Ready at c1
+// and checks that the cluster converged on c1.
+func (r *intentRepo) follow(t *testing.T, url, c1 string, mod func(*v1alpha1.IntentSyncSpec)) *v1alpha1.IntentSync {
+	t.Helper()
+	obj := newIntentSync(t, r.ns, url, mod)
+	waitReady(t, obj, c1, 90*time.Second)
+	checkConverged(t, obj, c1, r.rendered(t, c1))
+	return obj
+}
+
+// fault is a span of time during which something the controller needs was
+// broken, and what was broken ("the Git server was down").
+type fault struct {
+	what     string
+	from, to time.Time
+}
+
+// checkRecovered waits until obj is Ready at c2, the commit made during
+// f, checks that the cluster converged on it, and that the status sampled
+// during f never claimed a revision but c1 and gave no Ready reason but
+// Synced and FetchFailed.
+func checkRecovered(t *testing.T, obj *v1alpha1.IntentSync, repo *intentRepo, samples *sampler, c1, c2 string, f fault) {
+	t.Helper()
+	waitReady(t, obj, c2, 60*time.Second)
+	t.Logf("recovered %s after the fault ended (%s for %s)", time.Since(f.to).Round(time.Millisecond), f.what, f.to.Sub(f.from).Round(time.Millisecond))
+	checkConverged(t, obj, c2, repo.rendered(t, c2))
+	during := samples.between(f.from, f.to)
+	checkNeverClaimed(t, during, revision(c1))
+	checkReasons(t, during, v1alpha1.ReasonSynced, v1alpha1.ReasonFetchFailed)
+	logSamples(t, "while "+f.what, during)
 }
 
 // checkCluster checks that the cluster equals want, the render of sha:

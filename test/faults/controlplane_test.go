@@ -39,9 +39,7 @@ func restartMidApply(t *testing.T, what string, stop, start func(context.Context
 	repo, c1 := newIntentRepo(t, ns, state{services: base, v2: 10})
 	proxy := newAPIProxy(t)
 	a := startController(t, "a", ns, t.TempDir(), "--kubeconfig", proxy.kubeconfig)
-	obj := newIntentSync(t, ns, repo.srv.URL, nil)
-	waitReady(t, obj, c1, 90*time.Second)
-	checkConverged(t, obj, c1, repo.rendered(t, c1))
+	obj := repo.follow(t, repo.srv.URL, c1, nil)
 	samples := sampleStatus(t, obj)
 
 	// Hold the apply's writes (server-side apply patches of the mesh
@@ -122,15 +120,15 @@ func restartMidApply(t *testing.T, what string, stop, start func(context.Context
 	}
 }
 
-// firstLines formats up to n of lines, one per line.
+// firstLines formats up to n of lines, one per line, and an ellipsis for
+// those left out.
 func firstLines(lines []string, n int) string {
-	var b strings.Builder
-	for i, l := range lines {
-		if i == n {
-			b.WriteString("\n  …")
-			break
-		}
-		b.WriteString("\n  " + l)
+	if len(lines) == 0 {
+		return ""
 	}
-	return b.String()
+	more := ""
+	if len(lines) > n {
+		lines, more = lines[:n], "\n  …"
+	}
+	return "\n  " + strings.Join(lines, "\n  ") + more
 }

@@ -29,10 +29,8 @@ func TestGitFaults(t *testing.T) {
 	t.Run("an unreachable Git server is reported as FetchFailed, the cluster keeps the last commit, and a server back up is picked up by itself", func(t *testing.T) {
 		ns, repo, c1 := newScene(t, 30)
 		startController(t, "a", ns, t.TempDir())
-		obj := newIntentSync(t, ns, repo.srv.URL, nil)
-		waitReady(t, obj, c1, 90*time.Second)
+		obj := repo.follow(t, repo.srv.URL, c1, nil)
 		want1 := repo.rendered(t, c1)
-		checkConverged(t, obj, c1, want1)
 		samples := sampleStatus(t, obj)
 
 		// The server goes away; a commit lands meanwhile.
@@ -45,23 +43,16 @@ func TestGitFaults(t *testing.T) {
 
 		up := time.Now()
 		repo.srv.Start()
-		waitReady(t, obj, c2, 60*time.Second)
-		t.Logf("recovered %s after the Git server came back (down %s)", time.Since(up).Round(time.Millisecond), up.Sub(down).Round(time.Millisecond))
-		checkConverged(t, obj, c2, repo.rendered(t, c2))
-		during := samples.between(down, up)
-		checkNeverClaimed(t, during, revision(c1))
-		checkReasons(t, during, v1alpha1.ReasonSynced, v1alpha1.ReasonFetchFailed)
-		logSamples(t, "while the Git server was down", during)
+		checkRecovered(t, obj, repo, samples, c1, c2, fault{"the Git server was down", down, up})
 	})
 
 	t.Run("a Git server slower than spec.source.timeout is reported as a timed-out fetch, the cluster keeps the last commit, and a fast server is picked up by itself", func(t *testing.T) {
 		ns, repo, c1 := newScene(t, 30)
 		proxy := newSlowProxy(t, repo.srv.URL)
 		startController(t, "a", ns, t.TempDir())
-		obj := newIntentSync(t, ns, proxy.URL, func(s *v1alpha1.IntentSyncSpec) {
+		obj := repo.follow(t, proxy.URL, c1, func(s *v1alpha1.IntentSyncSpec) {
 			s.Source.Timeout = &metav1.Duration{Duration: 2 * time.Second}
 		})
-		waitReady(t, obj, c1, 90*time.Second)
 		want1 := repo.rendered(t, c1)
 		samples := sampleStatus(t, obj)
 
@@ -73,22 +64,14 @@ func TestGitFaults(t *testing.T) {
 
 		fast := time.Now()
 		proxy.delay.Store(0)
-		waitReady(t, obj, c2, 60*time.Second)
-		t.Logf("recovered %s after the Git server became fast again (slow for %s)", time.Since(fast).Round(time.Millisecond), fast.Sub(slow).Round(time.Millisecond))
-		checkConverged(t, obj, c2, repo.rendered(t, c2))
-		during := samples.between(slow, fast)
-		checkNeverClaimed(t, during, revision(c1))
-		checkReasons(t, during, v1alpha1.ReasonSynced, v1alpha1.ReasonFetchFailed)
-		logSamples(t, "while the Git server was slow", during)
+		checkRecovered(t, obj, repo, samples, c1, c2, fault{"the Git server was slow", slow, fast})
 	})
 
 	t.Run("a force-push that rewrites the branch is applied, objects only in the dropped commits are pruned, and no error loop follows", func(t *testing.T) {
 		ns, repo, c1 := newScene(t, 30)
-		base := serviceNames("svc", 30)
 		a := startController(t, "a", ns, t.TempDir())
-		obj := newIntentSync(t, ns, repo.srv.URL, nil)
-		waitReady(t, obj, c1, 90*time.Second)
-		c2 := repo.commit(state{services: append(serviceNames("dropped", 3), base...), v2: 20})
+		obj := repo.follow(t, repo.srv.URL, c1, nil)
+		c2 := repo.commit(state{services: append(serviceNames("dropped", 3), repo.first.services...), v2: 20})
 		waitReady(t, obj, c2, 60*time.Second)
 		checkConverged(t, obj, c2, repo.rendered(t, c2))
 
@@ -96,7 +79,7 @@ func TestGitFaults(t *testing.T) {
 		// no branch any more.
 		repo.Git("reset", "-q", "--hard", c1)
 		pushed := time.Now()
-		c3 := repo.commit(state{services: append(serviceNames("kept", 3), base...), v2: 30})
+		c3 := repo.commit(state{services: append(serviceNames("kept", 3), repo.first.services...), v2: 30})
 		if out, err := exec.Command("git", "-C", repo.Dir, "merge-base", "--is-ancestor", c2, c3).CombinedOutput(); err == nil {
 			t.Fatalf("%.8s is an ancestor of %.8s: the history was not rewritten (%s)", c2, c3, out)
 		}
@@ -124,11 +107,8 @@ func TestGitFaults(t *testing.T) {
 	t.Run("a cache corrupted and then deleted under a running controller is re-cloned by the next fetch, with no failed attempt and no object applied twice", func(t *testing.T) {
 		ns, repo, c1 := newScene(t, 30)
 		cache := t.TempDir()
-		base := serviceNames("svc", 30)
 		a := startController(t, "a", ns, cache)
-		obj := newIntentSync(t, ns, repo.srv.URL, nil)
-		waitReady(t, obj, c1, 90*time.Second)
-		checkConverged(t, obj, c1, repo.rendered(t, c1))
+		obj := repo.follow(t, repo.srv.URL, c1, nil)
 
 		// Garbage over every pack, index and loose object; then a commit
 		// that adds one service, so the next fetch needs the repository.
@@ -137,7 +117,7 @@ func TestGitFaults(t *testing.T) {
 		}
 		before := resourceVersions(t, ns)
 		pushed := time.Now()
-		c2 := repo.commit(state{services: append(serviceNames("added", 1), base...), v2: 10})
+		c2 := repo.commit(state{services: append(serviceNames("added", 1), repo.first.services...), v2: 10})
 		waitReady(t, obj, c2, 60*time.Second)
 		t.Logf("applied %.8s %s after the commit, through a corrupted cache", c2, time.Since(pushed).Round(time.Millisecond))
 		checkConverged(t, obj, c2, repo.rendered(t, c2))
@@ -159,7 +139,7 @@ func TestGitFaults(t *testing.T) {
 		})
 		before = resourceVersions(t, ns)
 		pushed = time.Now()
-		c3 := repo.commit(state{services: append(serviceNames("added", 2), base...), v2: 10})
+		c3 := repo.commit(state{services: append(serviceNames("added", 2), repo.first.services...), v2: 10})
 		waitReady(t, obj, c3, 60*time.Second)
 		t.Logf("applied %.8s %s after the commit, from a deleted cache", c3, time.Since(pushed).Round(time.Millisecond))
 		checkConverged(t, obj, c3, repo.rendered(t, c3))

@@ -22,16 +22,13 @@ func TestControllerFaults(t *testing.T) {
 	t.Run("a controller killed mid-apply is replaced by one that converges, with an exact inventory and nothing left from a commit abandoned meanwhile", func(t *testing.T) {
 		ns, repo, c1 := newScene(t, 40)
 		cache := t.TempDir()
-		base := serviceNames("svc", 40)
 		a := startController(t, "a", ns, cache)
-		obj := newIntentSync(t, ns, repo.srv.URL, nil)
-		waitReady(t, obj, c1, 90*time.Second)
-		checkConverged(t, obj, c1, repo.rendered(t, c1))
+		obj := repo.follow(t, repo.srv.URL, c1, nil)
 
 		// Round 1: killed while applying c2, which changes every service,
 		// adds five and drops five; a new controller finishes the job.
 		c2, s2, killed := killMidApply(t, a, obj, repo, func(try int) state {
-			return state{services: append(serviceNames(fmt.Sprintf("new%d", try), 5), base[:35]...), v2: 30 + try}
+			return state{services: append(serviceNames(fmt.Sprintf("new%d", try), 5), repo.first.services[:35]...), v2: 30 + try}
 		})
 		want2 := repo.rendered(t, c2)
 		b := startController(t, "b", ns, cache)
@@ -67,9 +64,7 @@ func TestControllerFaults(t *testing.T) {
 		b := startController(t, "b", ns, t.TempDir(), flags...)
 		b.waitLine(t, 60*time.Second, "msg", "~Attempting to acquire leader lease")
 
-		obj := newIntentSync(t, ns, repo.srv.URL, nil)
-		waitReady(t, obj, c1, 90*time.Second)
-		checkConverged(t, obj, c1, repo.rendered(t, c1))
+		obj := repo.follow(t, repo.srv.URL, c1, nil)
 		if n := len(a.lines("msg", "applied")); n != 1 {
 			t.Errorf("leader a logged %d applies of %.8s, want 1", n, c1)
 		}

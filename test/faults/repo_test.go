@@ -22,6 +22,8 @@ type intentRepo struct {
 	*gitfixture.Repo
 	srv *gitfixture.Server
 	ns  string
+	// first is what the first commit holds.
+	first state
 	// owner is the test the repository belongs to.
 	owner testing.TB
 }
@@ -57,7 +59,7 @@ func newScene(t *testing.T, n int) (ns string, repo *intentRepo, c1 string) {
 // newIntentRepo commits s as the first commit and serves the repository.
 func newIntentRepo(t *testing.T, ns string, s state) (*intentRepo, string) {
 	t.Helper()
-	r := &intentRepo{Repo: gitfixture.New(t), ns: ns, owner: t}
+	r := &intentRepo{Repo: gitfixture.New(t), ns: ns, first: s, owner: t}
 	sha := r.commit(s)
 	r.srv = gitfixture.Serve(t, r.Dir)
 	return r, sha
