@@ -72,6 +72,8 @@ type syncSpec struct {
 	fetched   string
 	applied   string
 	cluster   string
+	// changed is the last attempt's message: the change set's summary.
+	changed string
 }
 
 // newSync creates an IntentSync in ns and writes its status.
@@ -104,7 +106,7 @@ func newSync(t testing.TB, ns string, sp syncSpec) *v1alpha1.IntentSync {
 		LastFetchedRevision: sp.fetched, LastAppliedRevision: sp.applied, LastAppliedTime: &now,
 		Inventory: &v1alpha1.InventoryStatus{Entries: sp.inventory, Total: len(sp.inventory)},
 		Drift:     sp.drift, Policy: sp.policy, Cluster: sp.cluster,
-		History: []v1alpha1.Attempt{{Revision: sp.applied, Result: sp.reason, StartedAt: now, Duration: metav1.Duration{Duration: 180 * time.Millisecond}}},
+		History: []v1alpha1.Attempt{{Revision: sp.applied, Result: sp.reason, StartedAt: now, Duration: metav1.Duration{Duration: 180 * time.Millisecond}, Message: sp.changed}},
 	}
 	if err := env.Client.Status().Update(ctx, o); err != nil {
 		t.Fatalf("writing IntentSync status: %v", err)

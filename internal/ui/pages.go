@@ -279,14 +279,6 @@ func sortRows(rows []row, key string, desc bool) {
 	})
 }
 
-// object is an inventory entry with its drift.
-type object struct {
-	ID    string
-	State string // "in sync", "drifted", "missing"
-	Class string
-	Drift []string
-}
-
 // trafficGraph is one service's graph on the detail page.
 type trafficGraph struct {
 	ID      string
@@ -309,10 +301,16 @@ type detailData struct {
 	Report     *v1alpha1.DriftReportStatus
 	Graphs     []trafficGraph
 	GraphError string
-	Pending    string
-	Branch     string
-	Path       string
-	Now        time.Time
+	// Unmanaged is mesh config in the inventory's namespaces that Git does
+	// not manage; UnmanagedError says why it could not be listed.
+	Unmanaged      unmanagedResult
+	UnmanagedError string
+	// Pruned is how many objects the last apply deleted.
+	Pruned  int
+	Pending string
+	Branch  string
+	Path    string
+	Now     time.Time
 }
 
 // detailPage shows one IntentSync: 404 when it does not exist, 403 (and
@@ -330,6 +328,12 @@ func (s *Server) detailPage(w http.ResponseWriter, r *http.Request) {
 		Branch: cmp.Or(o.Spec.Source.Branch, o.Spec.Source.Tag, o.Spec.Source.Commit, "(remote HEAD)"), Path: cmp.Or(o.Spec.Source.Path, ".")}
 	d.Events = "/events?" + url.Values{"ns": {o.Namespace}, "name": {o.Name}}.Encode()
 	d.Objects = objectsOf(o)
+	d.Pruned = prunedCount(o.Status.History)
+	var err error
+	if d.Unmanaged, err = s.unmanaged(ctx, o); err != nil {
+		s.opts.Logger.Error(err, "listing unmanaged mesh config", "intentsync", o.Namespace+"/"+o.Name)
+		d.UnmanagedError = "Some mesh config could not be listed: " + err.Error()
+	}
 	if d.Row.Pending {
 		d.Pending = fmt.Sprintf("Revision %s is fetched but not applied yet (applied: %s). The graphs show what is live.",
 			shortRevision(o.Status.LastFetchedRevision), cmp.Or(shortRevision(o.Status.LastAppliedRevision), "none"))
@@ -449,44 +453,6 @@ func splitID(id string) (kind, ns, name string, ok bool) {
 		return "", "", "", false
 	}
 	return parts[0], parts[1], parts[2], true
-}
-
-// objectsOf pairs each inventory entry with the drift entries naming it
-// ("Kind/ns/name <field>: …"); drift entries of objects outside the
-// inventory (unmanaged ones) come last.
-func objectsOf(o *v1alpha1.IntentSync) []object {
-	var entries []string
-	if o.Status.Drift != nil {
-		entries = o.Status.Drift.Entries
-	}
-	used := make([]bool, len(entries))
-	var out []object
-	if o.Status.Inventory != nil {
-		for _, id := range o.Status.Inventory.Entries {
-			ob := object{ID: id, State: "in sync", Class: "ready"}
-			for i, e := range entries {
-				if e == id || strings.HasPrefix(e, id+" ") || strings.HasPrefix(e, id+":") {
-					used[i] = true
-					ob.Drift = append(ob.Drift, e)
-				}
-			}
-			if len(ob.Drift) > 0 {
-				ob.State, ob.Class = "drifted", "failed"
-				for _, e := range ob.Drift {
-					if strings.Contains(strings.ToLower(e), "missing") {
-						ob.State = "missing"
-					}
-				}
-			}
-			out = append(out, ob)
-		}
-	}
-	for i, e := range entries {
-		if !used[i] {
-			out = append(out, object{ID: strings.SplitN(e, " ", 2)[0], State: "not in inventory", Class: "unknown", Drift: []string{e}})
-		}
-	}
-	return out
 }
 
 // redactURL drops credentials from a repository URL.

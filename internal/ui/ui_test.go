@@ -21,13 +21,20 @@ func TestPages(t *testing.T) {
 		name:      "mesh",
 		url:       "https://user:s3cret-token@git.example.com/mesh.git",
 		inventory: []string{"DestinationRule/" + ns + "/reviews", "VirtualService/" + ns + "/reviews", "VirtualService/" + ns + "/gone"},
-		drift: &v1alpha1.DriftStatus{CheckedAt: metav1.Now(), Drifted: 1, Entries: []string{
+		drift: &v1alpha1.DriftStatus{CheckedAt: metav1.Now(), Drifted: 1, Missing: 1, Entries: []string{
+			"VirtualService/" + ns + "/gone: missing (deleted from the cluster)",
 			"VirtualService/" + ns + "/reviews .spec.http[1].route[0].weight: want 80, have 50 (kubectl-edit)"}},
+		changed: "1 created, 2 configured, 1 deleted",
 		policy: &v1alpha1.PolicyStatus{Warnings: 1, Results: []v1alpha1.PolicyResult{{Severity: "warn", Policy: "meshintent.suspend",
 			Object: "ServiceIntent/" + ns + "/reviews", Source: "overlays/prod/reviews.yaml:14", Field: "spec.suspend", Message: "v3 suspended <b>since</b> INC-1"}}},
 		fetched: "main@sha1:fedcba9876543210fedcba9876543210fedcba98",
 		cluster: "https://remote.example.com:6443",
 	})
+	// Mesh config in the namespace that Git does not manage.
+	createYAML(t, ns, `apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: handmade}
+spec: {host: ratings}`)
 	newSync(t, ns, syncSpec{name: "broken", ready: metav1.ConditionFalse, reason: v1alpha1.ReasonPolicyDenied,
 		message: `<script>alert("git")</script> denied`})
 	_, hs := startServer(t, Options{Namespace: ns})
@@ -44,7 +51,7 @@ func TestPages(t *testing.T) {
 		name:       "the list shows every IntentSync with its state as text, objects, drift, policy and cluster",
 		path:       "/",
 		wantStatus: http.StatusOK,
-		want: []string{`href="/intentsyncs/` + ns + `/mesh"`, ">Ready<", ">Not ready<", "PolicyDenied", "3</td>", "1 drifted", "1 warn",
+		want: []string{`href="/intentsyncs/` + ns + `/mesh"`, ">Ready<", ">Not ready<", "PolicyDenied", "3</td>", "2 drifted", "1 warn",
 			"https://remote.example.com:6443", "https://git.example.com/mesh.git", "main@sha1:0123456789ab", "newer revision fetched",
 			`<script src="/static/app.js" defer></script>`, `data-events="/events"`, `href="/?`},
 		notWant: []string{"s3cret-token", `<script>alert`},
@@ -76,11 +83,15 @@ func TestPages(t *testing.T) {
 		path:       "/intentsyncs/" + ns + "/mesh",
 		wantStatus: http.StatusOK,
 		want: []string{"<svg", `role="img"`, "80%", "20%", "0% suspended", "SUSPENDED (weight 0)", "jason: header end-user = jason",
-			"from overlays/prod/reviews.yaml", "want 80, have 50 (kubectl-edit)", ">drifted<", ">in sync<",
+			"from overlays/prod/reviews.yaml", ">drifted<", ">in sync<",
+			"<td><code>.spec.http[1].route[0].weight</code></td><td><code>80</code></td><td><code>50</code></td><td>kubectl-edit</td>",
+			"<code>VirtualService/" + ns + "/gone</code></td><td><span class=\"badge failed\">missing</span>",
+			"deleted 1 object no longer in Git", ">1 created, 2 configured, 1 deleted<",
+			"<code>DestinationRule/" + ns + "/handmade</code></td><td><span class=\"badge warn\">unmanaged</span>",
 			"overlays/prod/reviews.yaml:14", "spec.suspend", "v3 suspended &lt;b&gt;since&lt;/b&gt; INC-1",
 			"Revision main@sha1:fedcba987654 is fetched but not applied yet", `data-events="/events?name=mesh&amp;ns=` + ns + `"`,
 			"No drift report is scheduled"},
-		notWant: []string{"s3cret-token", "<b>since</b>"},
+		notWant: []string{"s3cret-token", "<b>since</b>", "<code>DestinationRule/" + ns + "/reviews</code></td><td><span class=\"badge warn\">unmanaged"},
 	}, {
 		name:       "text from Git in a condition message is escaped",
 		path:       "/intentsyncs/" + ns + "/broken",
