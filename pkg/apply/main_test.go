@@ -220,6 +220,16 @@ func mustApply(t *testing.T, m *apply.Manager, set manifest.Set, opts apply.Appl
 	return res
 }
 
+// reapplyUnchanged applies set again and checks that every object is
+// unchanged.
+func reapplyUnchanged(t *testing.T, m *apply.Manager, set manifest.Set, opts apply.ApplyOptions) {
+	t.Helper()
+	res := mustApply(t, m, set, opts)
+	if n := res.ChangeSet.Count(apply.Unchanged); n != len(set) {
+		t.Errorf("%d of %d objects unchanged:\n%s", n, len(set), res.ChangeSet.String())
+	}
+}
+
 // checkBookinfoActions checks that the change set of bookinfo.yaml in ns
 // holds exactly its four objects with the given actions.
 func checkBookinfoActions(t *testing.T, cs apply.ChangeSet, ns string, namespace, virtualService, destinationRule, telemetry apply.Action) {

@@ -126,21 +126,25 @@ func (r ObjectRef) key() string { return r.Group + "/" + r.Kind + "/" + r.Namesp
 
 // empty returns an object of r's GVK with r's namespace and name, for reads.
 func (r ObjectRef) empty() *unstructured.Unstructured {
-	u := &unstructured.Unstructured{}
-	u.SetGroupVersionKind(r.GroupVersionKind())
-	u.SetNamespace(r.Namespace)
-	u.SetName(r.Name)
-	return u
+	return identified(r, &unstructured.Unstructured{})
 }
 
 // metadata returns an empty metadata-only object of r's GVK, namespace and
 // name, to take a response of which only the metadata matters.
 func (r ObjectRef) metadata() *metav1.PartialObjectMetadata {
-	m := &metav1.PartialObjectMetadata{}
-	m.SetGroupVersionKind(r.GroupVersionKind())
-	m.SetNamespace(r.Namespace)
-	m.SetName(r.Name)
-	return m
+	return identified(r, &metav1.PartialObjectMetadata{})
+}
+
+// identified sets o's GVK, namespace and name to r's and returns o.
+func identified[T interface {
+	SetGroupVersionKind(schema.GroupVersionKind)
+	SetNamespace(string)
+	SetName(string)
+}](r ObjectRef, o T) T {
+	o.SetGroupVersionKind(r.GroupVersionKind())
+	o.SetNamespace(r.Namespace)
+	o.SetName(r.Name)
+	return o
 }
 
 // isNamespace reports whether o is a core v1 Namespace.
