@@ -99,6 +99,16 @@ func (c *converter) asMap(field string, v any) (map[string]any, bool) {
 	return m, ok
 }
 
+// object returns v as an object like asMap, and reports its fields other
+// than the known ones like known.
+func (c *converter) object(field string, v any, known ...string) (map[string]any, bool) {
+	m, ok := c.asMap(field, v)
+	if ok {
+		c.known(field, m, known...)
+	}
+	return m, ok
+}
+
 func (c *converter) asList(field string, v any) ([]any, bool) {
 	l, ok := v.([]any)
 	if !ok && v != nil {

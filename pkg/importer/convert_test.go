@@ -1,6 +1,7 @@
 package importer_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -63,6 +64,17 @@ func vs(body string) string { return reviewsDR + "---" + vsHead + body }
 // drVS returns drHead continued with drSpec and the VirtualService vsHead
 // continued with vsBody.
 func drVS(drSpec, vsBody string) string { return drHead + drSpec + "---" + vsHead + vsBody }
+
+// reviewsSplit is a VirtualService body that splits reviews between
+// subsets v1 and v2 with the given weights.
+func reviewsSplit(v1, v2 int) string {
+	return fmt.Sprintf(`
+  http:
+  - route:
+    - {destination: {host: reviews, subset: v1}, weight: %d}
+    - {destination: {host: reviews, subset: v2}, weight: %d}
+`, v1, v2)
+}
 
 func TestConvert(t *testing.T) {
 	tests := []struct {
@@ -158,12 +170,7 @@ split: [{version: stable, weight: 90}, {version: canary, weight: 10}]`,
 		objects: drVS(`  subsets:
   - {name: v1, labels: {version: v1, tier: web}}
   - {name: v2, labels: {version: v2}}
-`, `
-  http:
-  - route:
-    - {destination: {host: reviews, subset: v1}, weight: 50}
-    - {destination: {host: reviews, subset: v2}, weight: 50}
-`),
+`, reviewsSplit(50, 50)),
 		spec: `
 versions: [{name: v1, labels: {version: v1, tier: web}}, {name: v2, labels: {version: v2}}]
 split: [{version: v1, weight: 50}, {version: v2, weight: 50}]`,
@@ -237,12 +244,7 @@ routes:
   subsets:
   - {name: v1, labels: {version: v1}}
   - {name: v2, labels: {version: v2}, trafficPolicy: {loadBalancer: {simple: LEAST_REQUEST}}}
-`, `
-  http:
-  - route:
-    - {destination: {host: reviews, subset: v1}, weight: 80}
-    - {destination: {host: reviews, subset: v2}, weight: 20}
-`),
+`, reviewsSplit(80, 20)),
 		spec: `
 versions: [{name: v1}, {name: v2, trafficPolicy: {loadBalancer: LEAST_REQUEST}}]
 split: [{version: v1, weight: 80}, {version: v2, weight: 20}]
@@ -443,6 +445,19 @@ spec:
 	}
 }
 
+// mutualTLSDR is "---" and a DestinationRule name in NAMESPACE for host
+// that sets ISTIO_MUTUAL TLS.
+func mutualTLSDR(name, host string) string {
+	return fmt.Sprintf(`---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: %s, namespace: NAMESPACE}
+spec:
+  host: %s
+  trafficPolicy: {tls: {mode: ISTIO_MUTUAL}}
+`, name, host)
+}
+
 func TestConvertGrouping(t *testing.T) {
 	objs := importertest.ParseObjects(t, vs(`
   http:`+catchAllV1)+`---
@@ -453,21 +468,8 @@ spec:
   hosts: [httpbin.org]
   http:
   - route: [{destination: {host: httpbin.org}}]
----
-apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata: {name: details, namespace: NAMESPACE}
-spec:
-  host: details.other.svc.cluster.local
-  trafficPolicy: {tls: {mode: ISTIO_MUTUAL}}
----
-apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata: {name: productpage, namespace: NAMESPACE}
-spec:
-  host: productpage.NAMESPACE.svc.cluster.local
-  trafficPolicy: {tls: {mode: ISTIO_MUTUAL}}
-`, ns)
+`+mutualTLSDR("details", "details.other.svc.cluster.local")+
+		mutualTLSDR("productpage", "productpage.NAMESPACE.svc.cluster.local"), ns)
 
 	t.Run("objects are grouped by the Service their host names, in name order", func(t *testing.T) {
 		res, err := importer.Convert(objs, importer.Options{Namespace: ns})

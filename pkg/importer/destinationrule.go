@@ -24,11 +24,10 @@ func (c *converter) destinationRule(dr *unstructured.Unstructured, s *v1alpha1.S
 		return nil
 	}
 	c.obj = objectID(dr)
-	spec, ok := c.asMap("spec", dr.Object["spec"])
+	spec, ok := c.object("spec", dr.Object["spec"], "host", "subsets", "trafficPolicy")
 	if !ok {
 		return nil
 	}
-	c.known("spec", spec, "host", "subsets", "trafficPolicy")
 	if tp := spec["trafficPolicy"]; tp != nil {
 		s.TrafficPolicy = c.trafficPolicy("spec.trafficPolicy", tp)
 	}
@@ -43,11 +42,10 @@ func (c *converter) destinationRule(dr *unstructured.Unstructured, s *v1alpha1.S
 	names := make(map[string]bool, len(list))
 	for i, v := range list {
 		field := index("spec.subsets", i)
-		m, ok := c.asMap(field, v)
+		m, ok := c.object(field, v, "name", "labels", "trafficPolicy")
 		if !ok {
 			continue
 		}
-		c.known(field, m, "name", "labels", "trafficPolicy")
 		sub := subset{field: field, name: c.asString(join(field, "name"), m["name"])}
 		if names[sub.name] {
 			c.unsupported(join(field, "name"), "duplicate subset %q", sub.name)
@@ -98,16 +96,14 @@ func (c *converter) destinationRule(dr *unstructured.Unstructured, s *v1alpha1.S
 
 // trafficPolicy maps a DestinationRule traffic policy.
 func (c *converter) trafficPolicy(field string, v any) *v1alpha1.TrafficPolicy {
-	m, ok := c.asMap(field, v)
+	m, ok := c.object(field, v, "tls", "loadBalancer", "connectionPool", "outlierDetection")
 	if !ok {
 		return nil
 	}
-	c.known(field, m, "tls", "loadBalancer", "connectionPool", "outlierDetection")
 	tp := &v1alpha1.TrafficPolicy{}
 	if v := m["tls"]; v != nil {
 		f := join(field, "tls")
-		if tls, ok := c.asMap(f, v); ok {
-			c.known(f, tls, "mode")
+		if tls, ok := c.object(f, v, "mode"); ok {
 			switch mode := c.asString(join(f, "mode"), tls["mode"]); mode {
 			case "":
 				c.unsupported(f, "TLS settings without a mode cannot be expressed in a ServiceIntent")
@@ -120,8 +116,7 @@ func (c *converter) trafficPolicy(field string, v any) *v1alpha1.TrafficPolicy {
 	}
 	if v := m["loadBalancer"]; v != nil {
 		f := join(field, "loadBalancer")
-		if lb, ok := c.asMap(f, v); ok {
-			c.known(f, lb, "simple")
+		if lb, ok := c.object(f, v, "simple"); ok {
 			if tp.LoadBalancer = c.asString(join(f, "simple"), lb["simple"]); tp.LoadBalancer == "" {
 				c.unsupported(f, "a load balancer without simple cannot be expressed in a ServiceIntent")
 			}
@@ -137,24 +132,21 @@ func (c *converter) trafficPolicy(field string, v any) *v1alpha1.TrafficPolicy {
 }
 
 func (c *converter) connectionPool(field string, v any) *v1alpha1.ConnectionPool {
-	m, ok := c.asMap(field, v)
+	m, ok := c.object(field, v, "tcp", "http")
 	if !ok {
 		return nil
 	}
-	c.known(field, m, "tcp", "http")
 	cp := &v1alpha1.ConnectionPool{}
 	if v := m["tcp"]; v != nil {
 		f := join(field, "tcp")
-		if tcp, ok := c.asMap(f, v); ok {
-			c.known(f, tcp, "maxConnections", "connectTimeout")
+		if tcp, ok := c.object(f, v, "maxConnections", "connectTimeout"); ok {
 			cp.MaxConnections = c.int32(join(f, "maxConnections"), tcp["maxConnections"])
 			cp.ConnectTimeout = c.duration(join(f, "connectTimeout"), tcp["connectTimeout"])
 		}
 	}
 	if v := m["http"]; v != nil {
 		f := join(field, "http")
-		if http, ok := c.asMap(f, v); ok {
-			c.known(f, http, "http1MaxPendingRequests", "http2MaxRequests", "maxRequestsPerConnection")
+		if http, ok := c.object(f, v, "http1MaxPendingRequests", "http2MaxRequests", "maxRequestsPerConnection"); ok {
 			cp.HTTP1MaxPendingRequests = c.int32(join(f, "http1MaxPendingRequests"), http["http1MaxPendingRequests"])
 			cp.HTTP2MaxRequests = c.int32(join(f, "http2MaxRequests"), http["http2MaxRequests"])
 			cp.MaxRequestsPerConnection = c.int32(join(f, "maxRequestsPerConnection"), http["maxRequestsPerConnection"])
@@ -164,11 +156,10 @@ func (c *converter) connectionPool(field string, v any) *v1alpha1.ConnectionPool
 }
 
 func (c *converter) outlierDetection(field string, v any) *v1alpha1.OutlierDetection {
-	m, ok := c.asMap(field, v)
+	m, ok := c.object(field, v, "consecutive5xxErrors", "interval", "baseEjectionTime", "maxEjectionPercent")
 	if !ok {
 		return nil
 	}
-	c.known(field, m, "consecutive5xxErrors", "interval", "baseEjectionTime", "maxEjectionPercent")
 	od := &v1alpha1.OutlierDetection{
 		Consecutive5xxErrors: c.int32(join(field, "consecutive5xxErrors"), m["consecutive5xxErrors"]),
 		Interval:             c.duration(join(field, "interval"), m["interval"]),

@@ -68,11 +68,10 @@ func abortAll(f *v1alpha1.Fault) int32 {
 // are suspend.versions.
 func (c *converter) virtualService(vs *unstructured.Unstructured, s *v1alpha1.ServiceIntentSpec, subsets map[string]bool, dr *unstructured.Unstructured) {
 	c.obj = objectID(vs)
-	spec, ok := c.asMap("spec", vs.Object["spec"])
+	spec, ok := c.object("spec", vs.Object["spec"], "hosts", "http")
 	if !ok {
 		return
 	}
-	c.known("spec", spec, "hosts", "http")
 	list, _ := c.asList("spec.http", spec["http"])
 	if len(list) == 0 {
 		c.unsupported("spec.http", "no HTTP routes: a ServiceIntent renders HTTP routes only")
@@ -219,11 +218,10 @@ func sameDuration(a, b *metav1.Duration) bool {
 // route reads one HTTP route.
 func (c *converter) route(field string, v any, subsets map[string]bool, dr *unstructured.Unstructured) *liveRoute {
 	r := &liveRoute{field: field}
-	m, ok := c.asMap(field, v)
+	m, ok := c.object(field, v, "name", "match", "route", "timeout", "retries", "fault", "mirror", "mirrorPercentage")
 	if !ok {
 		return r
 	}
-	c.known(field, m, "name", "match", "route", "timeout", "retries", "fault", "mirror", "mirrorPercentage")
 	r.name = c.asString(join(field, "name"), m["name"])
 	if v := m["match"]; v != nil {
 		r.match = c.matches(join(field, "match"), v)
@@ -237,11 +235,10 @@ func (c *converter) route(field string, v any, subsets map[string]bool, dr *unst
 	seen := map[string]bool{}
 	for j, v := range list {
 		f := index(join(field, "route"), j)
-		dm, ok := c.asMap(f, v)
+		dm, ok := c.object(f, v, "destination", "weight")
 		if !ok {
 			continue
 		}
-		c.known(f, dm, "destination", "weight")
 		d := liveDest{
 			subset: c.destination(join(f, "destination"), dm["destination"], subsets, dr),
 			weight: c.int32(join(f, "weight"), dm["weight"]),
@@ -271,11 +268,10 @@ func (c *converter) route(field string, v any, subsets map[string]bool, dr *unst
 
 // destination reads a destination of the Service and returns its subset.
 func (c *converter) destination(field string, v any, subsets map[string]bool, dr *unstructured.Unstructured) string {
-	m, ok := c.asMap(field, v)
+	m, ok := c.object(field, v, "host", "subset")
 	if !ok {
 		return ""
 	}
-	c.known(field, m, "host", "subset")
 	host := c.asString(join(field, "host"), m["host"])
 	if svc, ok := serviceOf(host, c.ns); !ok || svc != c.svc.Name {
 		c.unsupported(join(field, "host"), "routes to %q, not to Service %s; a ServiceIntent routes to its own Service", host, c.svc.Name)
@@ -293,11 +289,10 @@ func (c *converter) matches(field string, v any) []v1alpha1.Match {
 	var out []v1alpha1.Match
 	for i, v := range list {
 		f := index(field, i)
-		m, ok := c.asMap(f, v)
+		m, ok := c.object(f, v, "headers", "uri", "method", "queryParams")
 		if !ok {
 			continue
 		}
-		c.known(f, m, "headers", "uri", "method", "queryParams")
 		var mt v1alpha1.Match
 		if hv := m["headers"]; hv != nil {
 			if hm, ok := c.asMap(join(f, "headers"), hv); ok {
@@ -340,11 +335,10 @@ func (c *converter) matches(field string, v any) []v1alpha1.Match {
 // stringMatch reads an Istio StringMatch: exactly one of exact, prefix and
 // regex, not empty.
 func (c *converter) stringMatch(field string, v any, prefixOK bool) *v1alpha1.StringMatch {
-	m, ok := c.asMap(field, v)
+	m, ok := c.object(field, v, "exact", "prefix", "regex")
 	if !ok {
 		return nil
 	}
-	c.known(field, m, "exact", "prefix", "regex")
 	var set []string
 	for _, k := range []string{"exact", "prefix", "regex"} {
 		if m[k] != nil {
@@ -385,11 +379,10 @@ func (c *converter) retries(field string, v any) *v1alpha1.Retries {
 	if v == nil {
 		return nil
 	}
-	m, ok := c.asMap(field, v)
+	m, ok := c.object(field, v, "attempts", "perTryTimeout", "retryOn")
 	if !ok {
 		return nil
 	}
-	c.known(field, m, "attempts", "perTryTimeout", "retryOn")
 	return &v1alpha1.Retries{
 		Attempts:      c.int32(join(field, "attempts"), m["attempts"]),
 		PerTryTimeout: c.duration(join(field, "perTryTimeout"), m["perTryTimeout"]),
@@ -403,11 +396,10 @@ func (c *converter) fault(field string, v any) *v1alpha1.Fault {
 	if v == nil {
 		return nil
 	}
-	m, ok := c.asMap(field, v)
+	m, ok := c.object(field, v, "delay", "abort")
 	if !ok {
 		return nil
 	}
-	c.known(field, m, "delay", "abort")
 	f := &v1alpha1.Fault{}
 	var pcts []float64
 	percentage := func(f string, v any) {
@@ -419,8 +411,7 @@ func (c *converter) fault(field string, v any) *v1alpha1.Fault {
 	}
 	if dv := m["delay"]; dv != nil {
 		df := join(field, "delay")
-		if dm, ok := c.asMap(df, dv); ok {
-			c.known(df, dm, "fixedDelay", "percentage")
+		if dm, ok := c.object(df, dv, "fixedDelay", "percentage"); ok {
 			if f.Delay = c.duration(join(df, "fixedDelay"), dm["fixedDelay"]); f.Delay == nil {
 				c.unsupported(df, "a delay without fixedDelay cannot be expressed in a ServiceIntent")
 			}
@@ -429,8 +420,7 @@ func (c *converter) fault(field string, v any) *v1alpha1.Fault {
 	}
 	if av := m["abort"]; av != nil {
 		af := join(field, "abort")
-		if am, ok := c.asMap(af, av); ok {
-			c.known(af, am, "httpStatus", "percentage")
+		if am, ok := c.object(af, av, "httpStatus", "percentage"); ok {
 			if f.Abort = c.int32(join(af, "httpStatus"), am["httpStatus"]); f.Abort == 0 {
 				c.unsupported(af, "an abort without httpStatus cannot be expressed in a ServiceIntent")
 			}
