@@ -67,12 +67,8 @@ func Inline(s string) string {
 			b.WriteByte(' ')
 		case termsafe.Unsafe(r):
 			b.WriteString(`\` + termsafe.Escape(r))
-		case r == '<':
-			b.WriteString("&lt;")
-		case r == '>':
-			b.WriteString("&gt;")
-		case r == '&':
-			b.WriteString("&amp;")
+		case entity(r, false) != "":
+			b.WriteString(entity(r, false))
 		case r == '@':
 			b.WriteString("@" + zwsp)
 		case r == '#':
@@ -89,6 +85,24 @@ func Inline(s string) string {
 		i += n
 	}
 	return guardLineStart(b.String())
+}
+
+// entity is r's HTML entity when r is <, > or &, or, with quotes, " or ';
+// otherwise it is "".
+func entity(r rune, quotes bool) string {
+	switch {
+	case r == '<':
+		return "&lt;"
+	case r == '>':
+		return "&gt;"
+	case r == '&':
+		return "&amp;"
+	case r == '"' && quotes:
+		return "&quot;"
+	case r == '\'' && quotes:
+		return "&#39;"
+	}
+	return ""
 }
 
 // Text escapes s for a table cell or any other inline context. It is Inline
@@ -167,16 +181,8 @@ func HTML(s string) string {
 			b.WriteByte(' ')
 		case termsafe.Unsafe(r):
 			b.WriteString(termsafe.Escape(r))
-		case r == '<':
-			b.WriteString("&lt;")
-		case r == '>':
-			b.WriteString("&gt;")
-		case r == '&':
-			b.WriteString("&amp;")
-		case r == '"':
-			b.WriteString("&quot;")
-		case r == '\'':
-			b.WriteString("&#39;")
+		case entity(r, true) != "":
+			b.WriteString(entity(r, true))
 		case r == '@':
 			b.WriteString("@" + zwsp)
 		case r == '#':

@@ -120,18 +120,27 @@ func checkInert(t *testing.T, h string) {
 	}
 }
 
+// renderCell renders a table whose one row has the cells "x" and escaped,
+// checks that the HTML is inert and has exactly those two cells, and returns
+// the second cell's HTML.
+func renderCell(t *testing.T, escaped string) string {
+	t.Helper()
+	md := "| a | b |\n|---|---|\n| x | " + escaped + " |\n"
+	h := render(t, md)
+	checkInert(t, h)
+	cells := cell.FindAllStringSubmatch(h, -1)
+	if len(cells) != 2 {
+		t.Fatalf("want one row of 2 cells, got %d cells:\n%s\nfrom\n%s", len(cells), h, md)
+	}
+	return cells[1][1]
+}
+
 func TestInlineRendersAsTheTextInOneTableCell(t *testing.T) {
 	for _, tt := range hostile {
 		t.Run(tt.name, func(t *testing.T) {
-			md := "| a | b |\n|---|---|\n| x | " + Inline(tt.s) + " |\n"
-			h := render(t, md)
-			checkInert(t, h)
-			cells := cell.FindAllStringSubmatch(h, -1)
-			if len(cells) != 2 {
-				t.Fatalf("want one row of 2 cells, got %d cells:\n%s\nfrom\n%s", len(cells), h, md)
-			}
+			td := renderCell(t, Inline(tt.s))
 			// A leading space is kept as an entity; the table trims the end.
-			if got, want := textOf(cells[1][1]), strings.TrimRight(shown(tt.s, false), " "); got != want {
+			if got, want := textOf(td), strings.TrimRight(shown(tt.s, false), " "); got != want {
 				t.Errorf("cell shows %q, want %q (markdown %q)", got, want, Inline(tt.s))
 			}
 		})
@@ -158,17 +167,11 @@ func TestInlineCannotStartABlock(t *testing.T) {
 func TestCodeRendersAsTheTextInOneTableCell(t *testing.T) {
 	for _, tt := range hostile {
 		t.Run(tt.name, func(t *testing.T) {
-			md := "| a | b |\n|---|---|\n| x | " + Code(tt.s) + " |\n"
-			h := render(t, md)
-			checkInert(t, h)
-			cells := cell.FindAllStringSubmatch(h, -1)
-			if len(cells) != 2 {
-				t.Fatalf("want one row of 2 cells, got %d cells:\n%s\nfrom\n%s", len(cells), h, md)
+			td := renderCell(t, Code(tt.s))
+			if !strings.HasPrefix(td, "<code>") || !strings.HasSuffix(td, "</code>") {
+				t.Errorf("want the cell to be one code span, got %s", td)
 			}
-			if !strings.HasPrefix(cells[1][1], "<code>") || !strings.HasSuffix(cells[1][1], "</code>") {
-				t.Errorf("want the cell to be one code span, got %s", cells[1][1])
-			}
-			if got, want := textOf(cells[1][1]), shown(tt.s, true); got != want && textOf(cells[1][1]) != shown(tt.s, false) {
+			if got, want := textOf(td), shown(tt.s, true); got != want && textOf(td) != shown(tt.s, false) {
 				t.Errorf("cell shows %q, want %q (markdown %q)", got, want, Code(tt.s))
 			}
 		})
