@@ -1,6 +1,7 @@
 package expand
 
 import (
+	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
@@ -70,6 +71,16 @@ const threeVersions = `  versions:
   - name: v2
   - name: v3
 `
+
+// reviewsWeights is the check that the reviews VirtualService's first
+// route sends weights[i] to its i-th destination.
+func reviewsWeights(weights ...int64) map[string]any {
+	want := map[string]any{}
+	for i, w := range weights {
+		want[fmt.Sprintf("VirtualService/bookinfo/reviews spec.http[0].route[%d].weight", i)] = w
+	}
+	return want
+}
 
 func TestExpand(t *testing.T) {
 	tests := []struct {
@@ -253,19 +264,11 @@ func TestExpand(t *testing.T) {
 	}, {
 		name: "suspending the only weighted version shares equally",
 		doc:  svcIntent + threeVersions + "  split: [{version: v1, weight: 100}, {version: v2, weight: 0}, {version: v3, weight: 0}]\n  suspend: {versions: [v1]}\n",
-		want: map[string]any{
-			"VirtualService/bookinfo/reviews spec.http[0].route[0].weight": int64(0),
-			"VirtualService/bookinfo/reviews spec.http[0].route[1].weight": int64(50),
-			"VirtualService/bookinfo/reviews spec.http[0].route[2].weight": int64(50),
-		},
+		want: reviewsWeights(0, 50, 50),
 	}, {
 		name: "suspending a version without a split spreads over the others",
 		doc:  svcIntent + threeVersions + "  suspend: {versions: [v2]}\n",
-		want: map[string]any{
-			"VirtualService/bookinfo/reviews spec.http[0].route[0].weight": int64(50),
-			"VirtualService/bookinfo/reviews spec.http[0].route[1].weight": int64(0),
-			"VirtualService/bookinfo/reviews spec.http[0].route[2].weight": int64(50),
-		},
+		want: reviewsWeights(50, 0, 50),
 	}, {
 		name: "suspend all aborts every route",
 		doc: svcIntent + threeVersions + `  routes:
