@@ -91,18 +91,10 @@ func (d Decoder) Decode(raw map[string]any, source string, line int) (Document, 
 	var val *validator
 	switch kind {
 	case v1alpha1.KindNamespaceIntent:
-		ni := &v1alpha1.NamespaceIntent{}
-		sd.decode(raw, reflect.ValueOf(ni).Elem())
-		val = newValidator(sd)
-		val.namespaceIntent(ni, hasMeta)
-		doc.NamespaceIntent = ni
+		doc.NamespaceIntent, val = decodeAs(sd, raw, hasMeta, (*validator).namespaceIntent)
 		namespace = ""
 	case v1alpha1.KindServiceIntent:
-		si := &v1alpha1.ServiceIntent{}
-		sd.decode(raw, reflect.ValueOf(si).Elem())
-		val = newValidator(sd)
-		val.serviceIntent(si, hasMeta)
-		doc.ServiceIntent = si
+		doc.ServiceIntent, val = decodeAs(sd, raw, hasMeta, (*validator).serviceIntent)
 	default:
 		sd.path = P("kind")
 		sd.fail("unsupported kind %q, want %s or %s", kind, v1alpha1.KindNamespaceIntent, v1alpha1.KindServiceIntent)
@@ -141,6 +133,16 @@ func (d Decoder) Decode(raw map[string]any, source string, line int) (Document, 
 	}
 	errs.Sort()
 	return Document{}, errs
+}
+
+// decodeAs decodes raw strictly into a new T and checks it with check,
+// returning both the object and the validator that holds the findings.
+func decodeAs[T any](sd *strictDecoder, raw any, hasMeta bool, check func(*validator, *T, bool)) (*T, *validator) {
+	obj := new(T)
+	sd.decode(raw, reflect.ValueOf(obj).Elem())
+	val := newValidator(sd)
+	check(val, obj, hasMeta)
+	return obj, val
 }
 
 // valueAt returns the value at path in obj and whether it is there.

@@ -150,40 +150,7 @@ func FindDocument(docs []*yaml.Node, obj ObjectRef) *yaml.Node {
 // NodeLine returns the line of path under n: the line of the last key (or
 // list item), or of the closest parent present when path is not all there.
 func NodeLine(n *yaml.Node, path Path) int {
-	n = content(n)
-	if n == nil {
-		return 0
-	}
-	line := n.Line
-	for _, e := range path {
-		n = content(n)
-		if n == nil {
-			break
-		}
-		if e.IsIndex {
-			if n.Kind != yaml.SequenceNode || e.Index >= len(n.Content) {
-				break
-			}
-			n = n.Content[e.Index]
-			line = n.Line
-			continue
-		}
-		if n.Kind != yaml.MappingNode {
-			break
-		}
-		var next *yaml.Node
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			if n.Content[i].Value == e.Key {
-				line = n.Content[i].Line
-				next = n.Content[i+1]
-				break
-			}
-		}
-		if next == nil {
-			break
-		}
-		n = next
-	}
+	line, _ := nodePos(n, path, true)
 	return line
 }
 
