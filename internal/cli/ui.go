@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 
 	"github.com/go-logr/logr"
 	"github.com/spf13/cobra"
@@ -23,6 +25,7 @@ func newUICommand(a *app) *cobra.Command {
 		address   string
 		anyIface  bool
 		namespace string
+		gitCache  string
 	)
 	cmd := &cobra.Command{
 		Use:   "ui",
@@ -36,7 +39,13 @@ update by themselves (Server-Sent Events) when an IntentSync's status changes.
 It reads the cluster with your kubeconfig's identity and has no login of its
 own, so it listens on loopback only: --address with a non-loopback address
 also needs --insecure-bind-any. The controller serves the same UI with
-TokenReview and SubjectAccessReview (reconciler run --ui-bind-address).`,
+TokenReview and SubjectAccessReview (reconciler run --ui-bind-address).
+
+When an IntentSync has a revision fetched but not applied, or one that
+failed, its page draws that revision's traffic graphs next to the applied
+ones. For that the UI fetches the commit into --git-cache-dir, anonymously:
+a repository that needs credentials (spec.source.secretRef) is not fetched,
+as the UI reads no Secret. An empty --git-cache-dir turns this off.`,
 		Example: `  reconciler ui                      # then open http://127.0.0.1:8090/
   reconciler ui -n bookinfo --address 127.0.0.1:9000`,
 		Args: cobra.NoArgs,
@@ -48,7 +57,7 @@ TokenReview and SubjectAccessReview (reconciler run --ui-bind-address).`,
 			if err != nil {
 				return err
 			}
-			srv, err := ui.New(ui.Options{Config: cfg, Namespace: namespace})
+			srv, err := ui.New(ui.Options{Config: cfg, Namespace: namespace, GitCacheDir: gitCache})
 			if err != nil {
 				return err
 			}
@@ -68,9 +77,21 @@ TokenReview and SubjectAccessReview (reconciler run --ui-bind-address).`,
 	fs.StringVar(&cl.context, "context", "", "kubeconfig context (default: the current one)")
 	fs.StringVarP(&namespace, "namespace", "n", "", "show only the IntentSyncs of this namespace (default: all)")
 	fs.StringVar(&address, "address", defaultUIAddress, "address to listen on (loopback unless --insecure-bind-any)")
+	fs.StringVar(&gitCache, "git-cache-dir", defaultUIGitCache(),
+		"where pending revisions are fetched to draw their graphs; empty: do not fetch")
 	fs.BoolVar(&anyIface, "insecure-bind-any", false,
 		"allow a non-loopback --address: anyone who reaches it sees what your kubeconfig may read")
 	return cmd
+}
+
+// defaultUIGitCache is the UI's Git cache: under the user's cache
+// directory, else the temporary one.
+func defaultUIGitCache() string {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		dir = os.TempDir()
+	}
+	return filepath.Join(dir, "meshintent", "ui-git")
 }
 
 // checkLoopback refuses an address that is not a loopback IP or localhost
@@ -98,7 +119,10 @@ func addUI(mgr interface{ Add(manager.Runnable) error }, addr string, cfg *rest.
 	if addr == "" {
 		return nil
 	}
-	srv, err := ui.New(ui.Options{Config: cfg, Namespace: namespace, Auth: true, Logger: logger.WithName("ui")})
+	// Its own Git cache: the controller's Fetcher does not share its
+	// per-repository locks with another.
+	gitCache := filepath.Join(os.TempDir(), "meshintent-ui-git")
+	srv, err := ui.New(ui.Options{Config: cfg, Namespace: namespace, Auth: true, GitCacheDir: gitCache, Logger: logger.WithName("ui")})
 	if err != nil {
 		return err
 	}

@@ -181,6 +181,22 @@ func get(t testing.TB, base, path, token string) (int, http.Header, string) {
 	return resp.StatusCode, resp.Header, string(b)
 }
 
+// checkBody fails t for each of want that body of path lacks and each of
+// notWant it has.
+func checkBody(t *testing.T, path, body string, want, notWant []string) {
+	t.Helper()
+	for _, w := range want {
+		if !strings.Contains(body, w) {
+			t.Errorf("GET %s lacks %q", path, w)
+		}
+	}
+	for _, w := range notWant {
+		if strings.Contains(body, w) {
+			t.Errorf("GET %s has %q", path, w)
+		}
+	}
+}
+
 // serviceAccountToken creates a ServiceAccount in ns and returns a token
 // for it from the TokenRequest API; with rights, a Role lets it get and
 // list IntentSyncs in ns.

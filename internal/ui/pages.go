@@ -113,7 +113,11 @@ type row struct {
 	Applied         *time.Time
 	AppliedAge      string
 	Cluster         string
+	// Pending is true when a revision is fetched but not applied, or
+	// failed (PendingFailed); PendingRevision names it.
 	Pending         bool
+	PendingFailed   bool
+	PendingRevision string
 }
 
 func rowOf(o *v1alpha1.IntentSync, now time.Time) row {
@@ -124,7 +128,10 @@ func rowOf(o *v1alpha1.IntentSync, now time.Time) row {
 		Revision: o.Status.LastAppliedRevision,
 		State:    stateOf(o),
 		Cluster:  o.Status.Cluster,
-		Pending:  o.Status.LastFetchedRevision != "" && o.Status.LastFetchedRevision != o.Status.LastAppliedRevision,
+	}
+	if rev := pendingRevision(o); rev != "" {
+		r.Pending, r.PendingRevision = true, rev
+		r.PendingFailed = rev == o.Status.LastAttemptedRevision
 	}
 	if c := apimeta.FindStatusCondition(o.Status.Conditions, v1alpha1.ConditionReady); c != nil {
 		r.Reason, r.Message = c.Reason, c.Message
@@ -289,6 +296,27 @@ type trafficGraph struct {
 	Source  string
 }
 
+// comparison is one service's graph in the applied revision and in the
+// pending (or failed) one, when they differ; a side is nil when the
+// service is only in the other.
+type comparison struct {
+	Title         string
+	Before, After *trafficGraph
+}
+
+// graphView is g as the detail page shows it; idPrefix tells apart the
+// same service's graph in two revisions.
+func graphView(g graph.Graph, idPrefix, syncLink string) trafficGraph {
+	return trafficGraph{
+		ID:      idPrefix + g.Namespace + "-" + g.Name,
+		Title:   g.Namespace + "/" + g.Name,
+		Summary: g.Summary(),
+		SVG:     template.HTML(graph.SVG(g)), //nolint:gosec // graph.SVG escapes every text it writes
+		Link:    syncLink + "/graph/" + url.PathEscape(g.Namespace) + "/" + url.PathEscape(g.Name),
+		Source:  g.Source,
+	}
+}
+
 type detailData struct {
 	page
 	Sync       *v1alpha1.IntentSync
@@ -308,9 +336,15 @@ type detailData struct {
 	// Pruned is how many objects the last apply deleted.
 	Pruned  int
 	Pending string
-	Branch  string
-	Path    string
-	Now     time.Time
+	// PendingRevision is the revision not applied; Compare holds its
+	// graphs that differ from the applied ones, CompareError why they
+	// could not be drawn.
+	PendingRevision string
+	Compare         []comparison
+	CompareError    string
+	Branch          string
+	Path            string
+	Now             time.Time
 }
 
 // detailPage shows one IntentSync: 404 when it does not exist, 403 (and
@@ -334,9 +368,17 @@ func (s *Server) detailPage(w http.ResponseWriter, r *http.Request) {
 		s.opts.Logger.Error(err, "listing unmanaged mesh config", "intentsync", o.Namespace+"/"+o.Name)
 		d.UnmanagedError = "Some mesh config could not be listed: " + err.Error()
 	}
-	if d.Row.Pending {
-		d.Pending = fmt.Sprintf("Revision %s is fetched but not applied yet (applied: %s). The graphs show what is live.",
-			shortRevision(o.Status.LastFetchedRevision), cmp.Or(shortRevision(o.Status.LastAppliedRevision), "none"))
+	d.PendingRevision = pendingRevision(o)
+	if d.PendingRevision != "" {
+		what := "is fetched but not applied yet"
+		if d.PendingRevision == o.Status.LastAttemptedRevision {
+			what = "failed"
+			if c := apimeta.FindStatusCondition(o.Status.Conditions, v1alpha1.ConditionReady); c != nil && c.Status == metav1.ConditionFalse {
+				what += " (" + c.Reason + ")"
+			}
+		}
+		d.Pending = fmt.Sprintf("Revision %s %s; applied: %s. The graphs show what is live.",
+			shortRevision(d.PendingRevision), what, cmp.Or(shortRevision(o.Status.LastAppliedRevision), "none"))
 	}
 	graphs, err := s.liveGraphs(ctx, o)
 	if err != nil {
@@ -344,16 +386,41 @@ func (s *Server) detailPage(w http.ResponseWriter, r *http.Request) {
 		d.GraphError = "The live VirtualServices and DestinationRules could not be read: " + err.Error()
 	}
 	for _, g := range graphs {
-		d.Graphs = append(d.Graphs, trafficGraph{
-			ID:      "graph-" + g.Namespace + "-" + g.Name,
-			Title:   g.Namespace + "/" + g.Name,
-			Summary: g.Summary(),
-			SVG:     template.HTML(graph.SVG(g)), //nolint:gosec // graph.SVG escapes every text it writes
-			Link:    d.Row.Link + "/graph/" + url.PathEscape(g.Namespace) + "/" + url.PathEscape(g.Name),
-			Source:  g.Source,
-		})
+		d.Graphs = append(d.Graphs, graphView(g, "graph-", d.Row.Link))
+	}
+	if d.PendingRevision != "" && s.revisions != nil && err == nil {
+		d.Compare, d.CompareError = s.compare(ctx, o, d.PendingRevision, graphs, d.Row.Link)
 	}
 	s.render(w, http.StatusOK, "detail.html", d)
+}
+
+// compare renders the pending revision of o and pairs its graphs with the
+// live ones, keeping the services whose routing differs; the string says
+// why it could not.
+func (s *Server) compare(ctx context.Context, o *v1alpha1.IntentSync, revision string, live []graph.Graph, link string) ([]comparison, string) {
+	after, err := s.revisions.graphs(ctx, o, revision)
+	if err != nil {
+		s.opts.Logger.Error(err, "rendering the pending revision", "intentsync", o.Namespace+"/"+o.Name)
+		return nil, "The graphs of " + shortRevision(revision) + " could not be drawn: " + err.Error()
+	}
+	var out []comparison
+	for _, p := range graph.Compare(live, after) {
+		if !p.Changed() {
+			continue
+		}
+		c := comparison{Title: p.Namespace + "/" + p.Name}
+		if p.Before != nil {
+			v := graphView(*p.Before, "applied-", link)
+			c.Before = &v
+		}
+		if p.After != nil {
+			v := graphView(*p.After, "pending-", link)
+			v.Link = "" // the SVG link serves the live graph only
+			c.After = &v
+		}
+		out = append(out, c)
+	}
+	return out, ""
 }
 
 // graphSVG serves one service's graph as an SVG document.

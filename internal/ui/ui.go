@@ -66,6 +66,12 @@ type Options struct {
 	// AuthCacheTTL is how long a token's review and access decisions are
 	// reused; zero means 10s.
 	AuthCacheTTL time.Duration
+	// GitCacheDir, when set, lets the detail page fetch a revision that is
+	// fetched but not applied, or failed, render it and draw its graphs
+	// next to the applied ones. A repository that needs credentials
+	// (spec.source.secretRef) is not fetched: the UI reads no Secret.
+	// Empty turns this off.
+	GitCacheDir string
 	// Logger logs failures; the zero value discards.
 	Logger logr.Logger
 	// Now is the clock for ages; nil means time.Now.
@@ -83,6 +89,8 @@ type Server struct {
 	tmpl   *template.Template
 	mux    *http.ServeMux
 	synced chan struct{}
+	// revisions renders pending revisions; nil without GitCacheDir.
+	revisions *revisions
 }
 
 // New sets up a Server; Start runs its cache.
@@ -124,6 +132,11 @@ func New(opts Options) (*Server, error) {
 	s := &Server{opts: opts, cache: c, reader: direct, hub: newHub(), tmpl: tmpl, mux: http.NewServeMux(), synced: make(chan struct{})}
 	if opts.Auth {
 		s.auth = newAuthorizer(direct, opts.AuthCacheTTL, opts.Now)
+	}
+	if opts.GitCacheDir != "" {
+		if s.revisions, err = newRevisions(opts.GitCacheDir); err != nil {
+			return nil, err
+		}
 	}
 	s.routes()
 	return s, nil

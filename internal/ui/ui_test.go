@@ -123,16 +123,7 @@ spec: {host: ratings}`)
 			if csp := h.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'none'") || !strings.Contains(csp, "script-src 'self'") {
 				t.Errorf("Content-Security-Policy %q", csp)
 			}
-			for _, w := range tt.want {
-				if !strings.Contains(body, w) {
-					t.Errorf("GET %s lacks %q", tt.path, w)
-				}
-			}
-			for _, w := range tt.notWant {
-				if strings.Contains(body, w) {
-					t.Errorf("GET %s has %q", tt.path, w)
-				}
-			}
+			checkBody(t, tt.path, body, tt.want, tt.notWant)
 			last := -1
 			for _, w := range tt.order {
 				i := strings.Index(body, w)
