@@ -165,19 +165,20 @@ func (r *IntentSyncReconciler) reconcileDrift(ctx context.Context, req ctrl.Requ
 
 // checkDrift is the periodic full check of the applied set (report mode;
 // correct mode re-applies instead): drifted fields, missing, unmanaged and
-// stale objects. A failure is logged and left for the next poll.
-func (r *IntentSyncReconciler) checkDrift(ctx context.Context, obj *v1alpha1.IntentSync, st *syncState, tg *target) {
+// stale objects. A failure is logged and left for the next poll; it
+// returns whether the check was done.
+func (r *IntentSyncReconciler) checkDrift(ctx context.Context, obj *v1alpha1.IntentSync, st *syncState, tg *target) bool {
 	start := r.now()
 	set, err := st.applied.lazy(nil)
 	if err != nil {
 		ctrl.LoggerFrom(ctx).Info("drift check failed", "error", err.Error())
-		return
+		return false
 	}
 	report, err := tg.apply.Drift(ctx, set, apply.DriftOptions{Ignore: st.applied.ignore, Inventory: inventoryName(obj)})
 	observeStep("drift", start)
 	if err != nil {
 		ctrl.LoggerFrom(ctx).Info("drift check failed", "error", err.Error())
-		return
+		return false
 	}
 	ids := st.applied.ids()
 	for id := range st.drift {
@@ -189,6 +190,7 @@ func (r *IntentSyncReconciler) checkDrift(ctx context.Context, obj *v1alpha1.Int
 	st.unmanaged = len(report.Unmanaged)
 	r.setDriftStatus(obj, st, true)
 	obj.Status.ObservedGeneration = obj.Generation
+	return true
 }
 
 // recordDrift replaces the known drift of the checked objects ids with what

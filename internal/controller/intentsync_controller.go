@@ -260,11 +260,21 @@ func (r *IntentSyncReconciler) reconcile(ctx context.Context, obj *v1alpha1.Inte
 	st.target = tg
 	if !r.mustApply(obj, st, built) {
 		st.setApplied(built)
-		r.checkDrift(ctx, obj, st, tg)
+		if r.quiet(obj, st, built, tg, interval) {
+			return ctrl.Result{RequeueAfter: interval}
+		}
+		changes := st.changes.Load()
+		if r.checkDrift(ctx, obj, st, tg) {
+			st.markChecked(tg, changes, r.now())
+		}
 		st.failures = 0
 		reconcileTotal.WithLabelValues("Unchanged").Inc()
 		return ctrl.Result{RequeueAfter: interval}
 	}
+	if r.quiet(obj, st, built, tg, interval) {
+		return ctrl.Result{RequeueAfter: interval} // correct mode: nothing to revert
+	}
+	changes := st.changes.Load()
 
 	// Dry-run: say a new revision is being applied, and refuse it when an
 	// object of it is another IntentSync's. In correct mode an already
@@ -291,7 +301,28 @@ func (r *IntentSyncReconciler) reconcile(ctx context.Context, obj *v1alpha1.Inte
 
 	// Record the outcome.
 	r.record(ctx, obj, st, built, res, started, newRevision)
+	st.markChecked(tg, changes, r.now())
 	return ctrl.Result{RequeueAfter: interval}
+}
+
+// quiet is the no-op sync: when the revision and spec generation are those
+// of the last full check, in the same cluster as the same identity, and the
+// watch has seen no one change or delete an object since (see
+// syncState.unchanged), it skips the drift check and the re-apply, and
+// only says in status when it looked. The last full check must be younger
+// than fullCheckPolls poll intervals, and Ready must say Synced or
+// DriftDetected (a status patch that failed is not trusted).
+func (r *IntentSyncReconciler) quiet(obj *v1alpha1.IntentSync, st *syncState, built *appliedSet, tg *target, interval time.Duration) bool {
+	reason := readyReason(obj)
+	if obj.Status.LastAppliedRevision != built.revision || (reason != v1alpha1.ReasonSynced && reason != v1alpha1.ReasonDriftDetected) ||
+		!st.unchanged(built, tg, r.now(), fullCheckPolls*interval) {
+		return false
+	}
+	r.setDriftStatus(obj, st, true)
+	obj.Status.ObservedGeneration = obj.Generation
+	st.failures = 0
+	reconcileTotal.WithLabelValues("Unchanged").Inc()
+	return true
 }
 
 // buildFailure classifies a failed render of revision: a bad revision or
@@ -578,6 +609,7 @@ func (r *IntentSyncReconciler) fail(ctx context.Context, obj *v1alpha1.IntentSyn
 	log := ctrl.LoggerFrom(ctx)
 	msg := f.err.Error()
 	var wait time.Duration
+	st.checked = checkedMark{} // the next success checks in full
 	if f.stalled {
 		wait = intervalOf(obj)
 		st.failures = 0

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
@@ -49,6 +50,13 @@ type syncState struct {
 	// target is the cluster and identity of the last sync (fleet.go), which
 	// the drift reconciler checks and corrects with; nil before it.
 	target *target
+	// changes counts the watch events of managed objects that someone else
+	// changed or deleted (touch); checked holds its value at the last full
+	// check.
+	changes atomic.Int64
+	// checked is the last full drift check or apply that found the
+	// cluster as the applied set says; zero before one and after a failure.
+	checked checkedMark
 
 	// touched holds the IDs of managed objects changed by someone else since
 	// the drift reconciler last ran; guarded by touchedMu, not mu, so the
@@ -208,8 +216,42 @@ type objectDrift struct {
 	missing bool
 }
 
+// checkedMark is a full check of one applied set, in one cluster as one
+// identity (the target's apply.Manager), and the watch's count of changes
+// when it started.
+type checkedMark struct {
+	set     *appliedSet
+	apply   *apply.Manager
+	changes int64
+	at      time.Time
+}
+
+// fullCheckPolls is how many poll intervals a sync may go on the watch's
+// word that nothing changed before it checks in full again: the watch sees
+// managed objects only, so an unmanaged object made meanwhile is found by
+// that check.
+const fullCheckPolls = 5
+
+// unchanged reports whether a sync of built through tg can skip the drift
+// check and the re-apply: built is the applied set of the last full check
+// (same revision and spec generation), in the same cluster as the same
+// identity, the watch has seen no one change or delete an object of it
+// since that check started, and the check is younger than maxAge.
+func (s *syncState) unchanged(built *appliedSet, tg *target, now time.Time, maxAge time.Duration) bool {
+	c := s.checked
+	return c.set != nil && c.set == built && s.applied == built && c.apply == tg.apply &&
+		s.changes.Load() == c.changes && now.Sub(c.at) < maxAge
+}
+
+// markChecked records a full check (or apply) of the applied set through
+// tg, begun when the watch's count of changes was changes.
+func (s *syncState) markChecked(tg *target, changes int64, at time.Time) {
+	s.checked = checkedMark{set: s.applied, apply: tg.apply, changes: changes, at: at}
+}
+
 // touch records that a managed object changed.
 func (s *syncState) touch(id string) {
+	s.changes.Add(1)
 	s.touchedMu.Lock()
 	defer s.touchedMu.Unlock()
 	if s.touched == nil {

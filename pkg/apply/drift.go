@@ -23,6 +23,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
 
+	"github.com/meshintent/meshintent/api/v1alpha1"
 	"github.com/meshintent/meshintent/pkg/intent"
 	"github.com/meshintent/meshintent/pkg/manifest"
 	"github.com/meshintent/meshintent/pkg/meshkinds"
@@ -54,23 +55,17 @@ var BuiltinIgnores = []string{
 	"/metadata/annotations/" + intent.EscapePointerToken(DigestAnnotation),
 }
 
-// IgnoreRule leaves fields out of the drift comparison.
-type IgnoreRule struct {
-	// Paths are JSON pointers (RFC 6901) such as "/spec/http/0/retries"; a
-	// pointer covers everything below it, and a "*" token matches any one
-	// key or index ("/spec/http/*/retries").
-	Paths []string `json:"paths"`
-	// Group limits the rule to objects of this API group; empty means any.
-	Group string `json:"group,omitempty"`
-	// Kind limits the rule to objects of this kind; empty means any.
-	Kind string `json:"kind,omitempty"`
-	// Namespace limits the rule to objects in this namespace; empty means any.
-	Namespace string `json:"namespace,omitempty"`
-	// Name limits the rule to objects with this name; empty means any.
-	Name string `json:"name,omitempty"`
-}
+// IgnoreRule leaves fields out of the drift comparison. It is the
+// IntentSync spec's type, so that rules from the spec and from the
+// repository's configuration are one list. Paths are JSON pointers
+// (RFC 6901) such as "/spec/http/0/retries"; a pointer covers everything
+// below it, and a "*" token matches any one key or index
+// ("/spec/http/*/retries"). Group, Kind, Namespace and Name limit the rule
+// to matching objects; empty matches any.
+type IgnoreRule = v1alpha1.IgnoreRule
 
-func (r IgnoreRule) matches(ref ObjectRef) bool {
+// ruleMatches reports whether r applies to the object ref.
+func ruleMatches(r IgnoreRule, ref ObjectRef) bool {
 	return (r.Group == "" || r.Group == ref.Group) &&
 		(r.Kind == "" || r.Kind == ref.Kind) &&
 		(r.Namespace == "" || r.Namespace == ref.Namespace) &&
@@ -401,7 +396,7 @@ func compileIgnores(rules []IgnoreRule) (ignoreSet, error) {
 func (s ignoreSet) ignored(ref ObjectRef, path fieldPath) bool {
 	ts := path.tokens()
 	for _, c := range s {
-		if !c.rule.matches(ref) {
+		if !ruleMatches(c.rule, ref) {
 			continue
 		}
 	next:
