@@ -2,12 +2,12 @@ package apply
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
-	"sort"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -138,22 +138,23 @@ func (inv *Inventory) add(entries ...Entry) {
 }
 
 func sortEntries(es []Entry) {
-	sort.SliceStable(es, func(i, j int) bool {
-		a, b := es[i], es[j]
-		if a.IsNamespace() != b.IsNamespace() {
-			return a.IsNamespace()
-		}
-		if a.Group != b.Group {
-			return a.Group < b.Group
-		}
-		if a.Kind != b.Kind {
-			return a.Kind < b.Kind
-		}
-		if a.Namespace != b.Namespace {
-			return a.Namespace < b.Namespace
-		}
-		return a.Name < b.Name
+	slices.SortStableFunc(es, func(a, b Entry) int {
+		return cmp.Or(
+			cmp.Compare(namespaceLast(a), namespaceLast(b)),
+			cmp.Compare(a.Group, b.Group),
+			cmp.Compare(a.Kind, b.Kind),
+			cmp.Compare(a.Namespace, b.Namespace),
+			cmp.Compare(a.Name, b.Name))
 	})
+}
+
+// namespaceLast is 0 for a Namespace and 1 for anything else, so that
+// Namespaces sort first.
+func namespaceLast(e Entry) int {
+	if e.IsNamespace() {
+		return 0
+	}
+	return 1
 }
 
 // encodeEntries writes a JSON array with one entry per line.
