@@ -4,11 +4,11 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/meshintent/meshintent/internal/gitfixture"
 )
 
 // env is an environment for tests.
@@ -71,7 +71,7 @@ func TestColorInOutput(t *testing.T) {
 	// overlays/staging warns (fault injection outside production is
 	// allowed, TLS…); a repository with a denial is made below.
 	denying := t.TempDir()
-	writeTree(t, denying, map[string]string{
+	gitfixture.WriteTree(t, denying, map[string]string{
 		"kustomization.yaml": "resources: [svc.yaml]\n",
 		"svc.yaml": "apiVersion: meshintent.io/v1alpha1\nkind: ServiceIntent\nmetadata: {name: reviews, namespace: shop}\n" +
 			"spec:\n  versions: [{name: v1}]\n  suspend: {all: true}\n",
@@ -121,7 +121,7 @@ func stripSGR(s string) string {
 
 func TestSummaryPlurals(t *testing.T) {
 	dir := t.TempDir()
-	writeTree(t, dir, map[string]string{
+	gitfixture.WriteTree(t, dir, map[string]string{
 		"kustomization.yaml": "resources: [ns.yaml]\n",
 		"ns.yaml":            "apiVersion: meshintent.io/v1alpha1\nkind: NamespaceIntent\nmetadata: {name: shop}\nspec: {dataplane: sidecar}\n",
 	})
@@ -131,19 +131,5 @@ func TestSummaryPlurals(t *testing.T) {
 	}
 	if want := "valid: 1 object from 1 intent, 0 denied, 0 warnings\n"; !strings.HasSuffix(stdout, want) {
 		t.Errorf("summary %q, want %q", stdout, want)
-	}
-}
-
-// writeTree writes files (slash paths relative to dir) below dir.
-func writeTree(t *testing.T, dir string, files map[string]string) {
-	t.Helper()
-	for name, content := range files {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
 	}
 }

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/meshintent/meshintent/internal/gitfixture"
 )
 
 // moduleVersions asks the go command for the versions go.mod selects.
@@ -178,7 +180,7 @@ func environWithout(names []string, extra ...string) []string {
 // pseudo-terminal.
 func testColorOfTheBinary(t *testing.T, bin string) {
 	dir := t.TempDir()
-	writeTree(t, dir, map[string]string{
+	gitfixture.WriteTree(t, dir, map[string]string{
 		"kustomization.yaml": "resources: [svc.yaml]\n",
 		"svc.yaml": "apiVersion: meshintent.io/v1alpha1\nkind: ServiceIntent\nmetadata: {name: reviews, namespace: shop}\n" +
 			"spec:\n  versions: [{name: v1}]\n  suspend: {all: true}\n",

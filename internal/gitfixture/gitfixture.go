@@ -147,12 +147,27 @@ func (r *Repo) Git(args ...string) string {
 // Write puts content at a repo-relative slash path, making its directories.
 func (r *Repo) Write(path, content string) {
 	r.t.Helper()
-	full := filepath.Join(r.Dir, filepath.FromSlash(path))
-	if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-		r.t.Fatal(err)
+	WriteFile(r.t, filepath.Join(r.Dir, filepath.FromSlash(path)), []byte(content))
+}
+
+// WriteFile writes content to the file at path (an OS path), making its
+// directories, and fails the test on error.
+func WriteFile(t testing.TB, path string, content []byte) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
 	}
-	if err := os.WriteFile(full, []byte(content), 0o644); err != nil {
-		r.t.Fatal(err)
+	if err := os.WriteFile(path, content, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// WriteTree writes files (slash path relative to dir → content) below dir
+// with WriteFile; dir need not be a repository.
+func WriteTree(t testing.TB, dir string, files map[string]string) {
+	t.Helper()
+	for name, content := range files {
+		WriteFile(t, filepath.Join(dir, filepath.FromSlash(name)), []byte(content))
 	}
 }
 
