@@ -116,26 +116,9 @@ func write(file, content string) func(*badRepo) {
 }
 
 // Pass-through objects the cases add.
-const (
-	mongoVS = `apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata:
-  name: mongodb
-  namespace: bookinfo
-spec:
-  hosts: [mongodb]
-  tcp:
-  - route:
-    - destination: {host: mongodb}
-`
-	secretYAML = `apiVersion: v1
-kind: Secret
-metadata:
-  name: db-password
-  namespace: bookinfo
-stringData:
-  password: hunter2-do-not-print
-`
+var (
+	mongoVS    = fixture("mongodb-vs.yaml")
+	secretYAML = fixture("secret.yaml")
 )
 
 // badCase is one bad repository and how the CLI must refuse it.

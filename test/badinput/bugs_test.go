@@ -1,6 +1,7 @@
 package badinput
 
 import (
+	"cmp"
 	"os"
 	"path/filepath"
 	"strings"
@@ -22,100 +23,113 @@ func validate(t *testing.T, r *badRepo, path string, budget time.Duration, flags
 	return reconciler(t, budget, args...)
 }
 
-func TestBugKustomizeErrorsNameTheRepoFile(t *testing.T) {
-	t.Run("a tab in a base file", func(t *testing.T) {
-		r := newBadRepo(t)
-		r.Edit("base/details.yaml", "  name: details\n", "\tname: details\n")
-		res := validate(t, r, goodPath, 20*time.Second)
-		if res.code != cli.ExitError {
-			t.Errorf("exit code = %d, want 2", res.code)
-		}
-		if !strings.Contains(res.stderr, "base/details.yaml") {
-			t.Errorf("the error does not name base/details.yaml")
-		}
-		for _, noise := range []string{"must resolve to a file", "file is not directory"} {
-			if strings.Contains(res.stderr, noise) {
-				t.Errorf("the error says %q, which is not the problem", noise)
+// bugCase is a broken repository that `reconciler validate` must refuse
+// with exit 2 and an error that says what is wrong.
+type bugCase struct {
+	name      string
+	breakRepo func(r *badRepo)
+	// path is the kustomization validated; goodPath when empty.
+	path string
+	// budget bounds the run time; 20s when zero.
+	budget time.Duration
+	// problems, when set, is the number of problem lines stderr must hold
+	// (see checkReadable).
+	problems int
+	// want must appear in stderr, absent must not.
+	want, absent []string
+	// maxElapsed, when set, is how long refusing it may take.
+	maxElapsed time.Duration
+}
+
+func TestBugErrorsSayWhatIsWrong(t *testing.T) {
+	deep := func(open, inner, close string) func(*badRepo) {
+		return edit("base/details.yaml", "    team: books\n", "    team: books\n  deep: "+strings.Repeat(open, 10_000)+inner+strings.Repeat(close, 10_000)+"\n")
+	}
+	tests := []bugCase{{
+		name:      "kustomize: a tab in a base file is named, without kustomize's noise",
+		breakRepo: edit("base/details.yaml", "  name: details\n", "\tname: details\n"),
+		want:      []string{"base/details.yaml"},
+		absent:    []string{"must resolve to a file", "file is not directory"},
+	}, {
+		name: "kustomize: the same ServiceIntent in two base files names the first of the two",
+		breakRepo: func(r *badRepo) {
+			b, err := os.ReadFile(filepath.Join(r.Dir, "base", "details.yaml"))
+			if err != nil {
+				r.t.Fatal(err)
 			}
-		}
-	})
-	t.Run("the same ServiceIntent in two base files", func(t *testing.T) {
-		r := newBadRepo(t)
-		b, err := os.ReadFile(filepath.Join(r.Dir, "base", "details.yaml"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		r.addResource("base", "base/details-copy.yaml", string(b))
-		res := validate(t, r, goodPath, 20*time.Second)
-		if !strings.Contains(res.stderr, "base/details-copy.yaml") {
-			t.Errorf("the error does not name base/details-copy.yaml, the first of the two declaring files")
-		}
-		if strings.Contains(res.stderr, "file is not directory") {
-			t.Errorf("the error says %q, which is not the problem", "file is not directory")
-		}
-	})
-}
-
-func TestBugDeepNestingThroughKustomize(t *testing.T) {
-	t.Run("10k nested lists", func(t *testing.T) {
-		r := newBadRepo(t)
-		r.Edit("base/details.yaml", "    team: books\n", "    team: books\n  deep: "+strings.Repeat("[", 10_000)+strings.Repeat("]", 10_000)+"\n")
-		res := validate(t, r, goodPath, time.Minute)
-		if res.code != cli.ExitError {
-			t.Errorf("exit code = %d, want 2", res.code)
-		}
-		checkReadable(t, res.stderr, 1)
-		if !strings.Contains(res.stderr, "base/details.yaml") {
-			t.Errorf("the error does not name base/details.yaml")
-		}
-	})
-	t.Run("10k nested maps", func(t *testing.T) {
-		r := newBadRepo(t)
-		r.Edit("base/details.yaml", "    team: books\n", "    team: books\n  deep: "+strings.Repeat("{a: ", 10_000)+"1"+strings.Repeat("}", 10_000)+"\n")
-		res := validate(t, r, goodPath, 2*time.Minute)
-		if res.code != cli.ExitError {
-			t.Errorf("exit code = %d, want 2", res.code)
-		}
-		if res.elapsed > 5*time.Second {
-			t.Errorf("refusing a 60 KB file took %s", res.elapsed.Round(time.Second))
-		}
-	})
-}
-
-func TestBugHelmChartsErrorIsOneLine(t *testing.T) {
-	r := newBadRepo(t)
-	r.appendTo("overlays/prod/kustomization.yaml", "helmCharts:\n- name: istio-gateway\n  repo: https://istio-release.storage.googleapis.com/charts\n  version: 1.24.0\n")
-	res := validate(t, r, goodPath, 20*time.Second)
-	if res.code != cli.ExitError {
-		t.Errorf("exit code = %d, want 2", res.code)
-	}
-	if !strings.Contains(res.stderr, "Helm") {
-		t.Errorf("the error does not say Helm is off")
-	}
-	checkReadable(t, res.stderr, 1)
-}
-
-func TestBugOverlayErrorsNameTheOverlay(t *testing.T) {
-	r := newBadRepo(t)
-	r.Edit("overlays/prod/reviews.yaml", "weight: 15", "weight: -5")
-	res := validate(t, r, goodPath, 20*time.Second)
-	if res.code != cli.ExitError {
-		t.Errorf("exit code = %d, want 2", res.code)
-	}
-	if !strings.Contains(res.stderr, "weight -5 must be between 0 and 100") {
-		t.Errorf("the error does not say what is wrong")
-	}
-	if !strings.Contains(res.stderr, "overlays/prod/reviews.yaml") {
-		t.Errorf("the error does not name overlays/prod/reviews.yaml, where weight -5 is written")
-	}
-}
-
-func TestBugRemoteBaseErrorNamesTheFlag(t *testing.T) {
-	r := newBadRepo(t)
-	r.listResource("overlays/prod", "github.com/istio/istio/samples/bookinfo/networking?ref=1.24.0")
-	res := validate(t, r, goodPath, 20*time.Second)
-	if !strings.Contains(res.stderr, "--allow-remote-bases") {
-		t.Errorf("the error does not name the --allow-remote-bases flag")
+			r.addResource("base", "base/details-copy.yaml", string(b))
+		},
+		want:   []string{"base/details-copy.yaml"},
+		absent: []string{"file is not directory"},
+	}, {
+		name:      "deep nesting through kustomize: 10k nested lists",
+		breakRepo: deep("[", "", "]"),
+		budget:    time.Minute,
+		problems:  1,
+		want:      []string{"base/details.yaml"},
+	}, {
+		name:       "deep nesting through kustomize: 10k nested maps are refused in under 5s",
+		breakRepo:  deep("{a: ", "1", "}"),
+		budget:     2 * time.Minute,
+		maxElapsed: 5 * time.Second,
+	}, {
+		name:      "helmCharts: one line saying Helm is off",
+		breakRepo: appendTo("overlays/prod/kustomization.yaml", "helmCharts:\n- name: istio-gateway\n  repo: https://istio-release.storage.googleapis.com/charts\n  version: 1.24.0\n"),
+		problems:  1,
+		want:      []string{"Helm"},
+	}, {
+		name:      "an overlay's error names the overlay file where the bad weight is written",
+		breakRepo: edit("overlays/prod/reviews.yaml", "weight: 15", "weight: -5"),
+		want:      []string{"weight -5 must be between 0 and 100", "overlays/prod/reviews.yaml"},
+	}, {
+		name:      "a remote base names the --allow-remote-bases flag",
+		breakRepo: listResource("overlays/prod", "github.com/istio/istio/samples/bookinfo/networking?ref=1.24.0"),
+		want:      []string{"--allow-remote-bases"},
+	}, {
+		name:      "a huge number names the file, not the fast path's internal fallback",
+		breakRepo: addResource("base", "base/mongodb.yaml", strings.Replace(mongoVS, "{host: mongodb}", "{host: mongodb, port: {number: 12345678901234567890}}", 1)),
+		path:      "base",
+		problems:  1,
+		want:      []string{"base/mongodb.yaml"},
+		absent:    []string{"YAML feature left to kustomize"},
+	}, {
+		name:      "line breaks in names do not forge output lines: an intent name",
+		breakRepo: edit("base/details.yaml", "  name: details\n", "  name: \"details\\nerror: forged line\"\n"),
+		path:      "base",
+		problems:  1,
+		absent:    []string{"\nerror: forged line", "\nDENY fake"},
+	}, {
+		name:      "line breaks in names do not forge output lines: a kind",
+		breakRepo: addResource("base", "base/x.yaml", "apiVersion: apps/v1\nkind: \"Deployment\\nDENY fake: all good\"\nmetadata: {name: x, namespace: bookinfo}\n"),
+		path:      "base",
+		problems:  1,
+		absent:    []string{"\nerror: forged line", "\nDENY fake"},
+	}}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newBadRepo(t)
+			tc.breakRepo(r)
+			res := validate(t, r, cmp.Or(tc.path, goodPath), cmp.Or(tc.budget, 20*time.Second))
+			if res.code != cli.ExitError {
+				t.Errorf("exit code = %d, want 2", res.code)
+			}
+			if tc.problems > 0 {
+				checkReadable(t, res.stderr, tc.problems)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(res.stderr, w) {
+					t.Errorf("the error does not say %q", w)
+				}
+			}
+			for _, a := range tc.absent {
+				if strings.Contains(res.stderr, a) {
+					t.Errorf("the error says %q, which is not the problem", a)
+				}
+			}
+			if tc.maxElapsed > 0 && res.elapsed > tc.maxElapsed {
+				t.Errorf("refusing it took %s, more than %s", res.elapsed.Round(time.Second), tc.maxElapsed)
+			}
+		})
 	}
 }
 
@@ -129,53 +143,6 @@ func TestBugCommittedSymlinkOutOfTheRepository(t *testing.T) {
 	}
 	if !strings.Contains(res.stderr, "symlink") {
 		t.Errorf("the error does not say base/details.yaml is a symlink leading outside the repository")
-	}
-}
-
-func TestBugLineBreaksInNamesForgeOutputLines(t *testing.T) {
-	tests := []struct {
-		name      string
-		breakRepo func(r *badRepo)
-	}{{
-		name: "an intent name with a line break",
-		breakRepo: func(r *badRepo) {
-			r.Edit("base/details.yaml", "  name: details\n", "  name: \"details\\nerror: forged line\"\n")
-		},
-	}, {
-		name: "a kind with a line break",
-		breakRepo: func(r *badRepo) {
-			r.addResource("base", "base/x.yaml", "apiVersion: apps/v1\nkind: \"Deployment\\nDENY fake: all good\"\nmetadata: {name: x, namespace: bookinfo}\n")
-		},
-	}}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			r := newBadRepo(t)
-			tt.breakRepo(r)
-			res := validate(t, r, "base", 20*time.Second)
-			if res.code != cli.ExitError {
-				t.Errorf("exit code = %d, want 2", res.code)
-			}
-			checkReadable(t, res.stderr, 1)
-			if strings.Contains(res.stderr, "\nerror: forged line") || strings.Contains(res.stderr, "\nDENY fake") {
-				t.Errorf("the repository's text starts a line of the output")
-			}
-		})
-	}
-}
-
-func TestBugHugeNumberErrorNamesTheFile(t *testing.T) {
-	r := newBadRepo(t)
-	r.addResource("base", "base/mongodb.yaml", strings.Replace(mongoVS, "{host: mongodb}", "{host: mongodb, port: {number: 12345678901234567890}}", 1))
-	res := validate(t, r, "base", 20*time.Second)
-	if res.code != cli.ExitError {
-		t.Errorf("exit code = %d, want 2", res.code)
-	}
-	checkReadable(t, res.stderr, 1)
-	if !strings.Contains(res.stderr, "base/mongodb.yaml") {
-		t.Errorf("the error does not name base/mongodb.yaml")
-	}
-	if strings.Contains(res.stderr, "YAML feature left to kustomize") {
-		t.Errorf("the error shows the fast path's internal fallback")
 	}
 }
 

@@ -11,56 +11,15 @@ import (
 
 // Objects a tenant fenced to bookinfo might try to sneak in: each lives in
 // bookinfo, so a fence that looks only at metadata.namespace lets it pass.
-const (
+var (
 	// hijackVS claims the payments team's host.
-	hijackVS = `apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata:
-  name: hijack
-  namespace: bookinfo
-spec:
-  hosts: [payments.payments.svc.cluster.local]
-  http:
-  - route:
-    - destination: {host: productpage}
-`
+	hijackVS = fixture("hijack-vs.yaml")
 	// ingressVS binds to the platform's ingress gateway.
-	ingressVS = `apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata:
-  name: productpage-ingress
-  namespace: bookinfo
-spec:
-  hosts: [productpage]
-  gateways: [istio-system/ingressgateway]
-  http:
-  - route:
-    - destination: {host: productpage}
-`
+	ingressVS = fixture("ingress-vs.yaml")
 	// stripeSE takes api.stripe.com over for the whole mesh.
-	stripeSE = `apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata:
-  name: stripe
-  namespace: bookinfo
-spec:
-  hosts: [api.stripe.com]
-  exportTo: ["*"]
-  location: MESH_EXTERNAL
-  resolution: DNS
-  ports:
-  - {number: 443, name: https, protocol: HTTPS}
-`
+	stripeSE = fixture("stripe-se.yaml")
 	// exportedDR pushes a DestinationRule into every namespace.
-	exportedDR = `apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata:
-  name: ratings-everywhere
-  namespace: bookinfo
-spec:
-  host: ratings
-  exportTo: ["*"]
-`
+	exportedDR = fixture("exported-dr.yaml")
 )
 
 // fenceCase is one repository run under --allowed-namespaces bookinfo.

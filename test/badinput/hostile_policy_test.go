@@ -21,15 +21,7 @@ func hostileRego(call string) string {
 }
 
 // loopRego never ends in practice: 10^12 iterations keeping nothing.
-const loopRego = `package hostile
-
-deny contains "never" if {
-	input.kind == "VirtualService"
-	some a in numbers.range(1, 1000000)
-	some b in numbers.range(1, 1000000)
-	a * b == -1
-}
-`
+var loopRego = fixture("loop.rego")
 
 // TestHostilePolicies runs validate and apply on repositories whose
 // policies try to reach outside the process, loop, or are too large, or
@@ -49,8 +41,8 @@ func TestHostilePolicies(t *testing.T) {
 	defer srv.Close()
 
 	outside := t.TempDir()
-	mustWrite(t, filepath.Join(outside, "evil.rego"), []byte(hostileRego(`"x"`)))
-	mustWrite(t, filepath.Join(outside, "meshintent.yaml"), []byte("policies: []\n"))
+	gitfixture.WriteFile(t, filepath.Join(outside, "evil.rego"), []byte(hostileRego(`"x"`)))
+	gitfixture.WriteFile(t, filepath.Join(outside, "meshintent.yaml"), []byte("policies: []\n"))
 
 	const budget = 2 * time.Second
 	tests := []struct {
@@ -64,31 +56,31 @@ func TestHostilePolicies(t *testing.T) {
 	}{{
 		name: "http.send to a local listener",
 		prepare: func(t *testing.T, dir string) {
-			mustWrite(t, filepath.Join(dir, "policies", "hostile.rego"), []byte(hostileRego(`http.send({"method": "GET", "url": "`+srv.URL+`"})`)))
+			gitfixture.WriteFile(t, filepath.Join(dir, "policies", "hostile.rego"), []byte(hostileRego(`http.send({"method": "GET", "url": "`+srv.URL+`"})`)))
 		},
 		want: []string{"policies/hostile.rego:5: builtin http.send is not allowed in policies: it makes HTTP requests"},
 	}, {
 		name: "net.lookup_ip_addr",
 		prepare: func(t *testing.T, dir string) {
-			mustWrite(t, filepath.Join(dir, "policies", "hostile.rego"), []byte(hostileRego(`net.lookup_ip_addr("example.com")`)))
+			gitfixture.WriteFile(t, filepath.Join(dir, "policies", "hostile.rego"), []byte(hostileRego(`net.lookup_ip_addr("example.com")`)))
 		},
 		want: []string{"policies/hostile.rego:5: builtin net.lookup_ip_addr is not allowed in policies"},
 	}, {
 		name: "opa.runtime",
 		prepare: func(t *testing.T, dir string) {
-			mustWrite(t, filepath.Join(dir, "policies", "hostile.rego"), []byte(hostileRego(`opa.runtime().env`)))
+			gitfixture.WriteFile(t, filepath.Join(dir, "policies", "hostile.rego"), []byte(hostileRego(`opa.runtime().env`)))
 		},
 		want: []string{"policies/hostile.rego:5: builtin opa.runtime is not allowed in policies"},
 	}, {
 		name: "json.match_schema with a file $ref",
 		prepare: func(t *testing.T, dir string) {
-			mustWrite(t, filepath.Join(dir, "policies", "hostile.rego"), []byte(hostileRego(`json.match_schema({}, {"$ref": "file:///etc/passwd"})`)))
+			gitfixture.WriteFile(t, filepath.Join(dir, "policies", "hostile.rego"), []byte(hostileRego(`json.match_schema({}, {"$ref": "file:///etc/passwd"})`)))
 		},
 		want: []string{"policies/hostile.rego:5: builtin json.match_schema is not allowed in policies"},
 	}, {
 		name: "an unbounded loop",
 		prepare: func(t *testing.T, dir string) {
-			mustWrite(t, filepath.Join(dir, "policies", "hostile.rego"), []byte(loopRego))
+			gitfixture.WriteFile(t, filepath.Join(dir, "policies", "hostile.rego"), []byte(loopRego))
 		},
 		want:   []string{"policy evaluation took longer than its budget of 2s"},
 		within: budget + 8*time.Second, // and the render before it, on a shared machine
@@ -96,7 +88,7 @@ func TestHostilePolicies(t *testing.T) {
 		name: "a 50 MB data file",
 		prepare: func(t *testing.T, dir string) {
 			p := filepath.Join(dir, "policies", "data.yaml")
-			mustWrite(t, p, []byte("meshintent:\n  config: {}\n"))
+			gitfixture.WriteFile(t, p, []byte("meshintent:\n  config: {}\n"))
 			if err := os.Truncate(p, 50<<20); err != nil {
 				t.Fatal(err)
 			}
@@ -144,7 +136,7 @@ func TestHostilePolicies(t *testing.T) {
 	}, {
 		name: "a policy directory of meshintent.yaml reached by ..",
 		prepare: func(t *testing.T, dir string) {
-			mustWrite(t, filepath.Join(dir, "meshintent.yaml"), []byte("policies: [policies, base/../..]\n"))
+			gitfixture.WriteFile(t, filepath.Join(dir, "meshintent.yaml"), []byte("policies: [policies, base/../..]\n"))
 		},
 		want: []string{`meshintent.yaml: policies[1]: "base/../.." is outside the repository`},
 	}}

@@ -10,6 +10,7 @@ package badinput
 import (
 	"bytes"
 	"context"
+	"embed"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -36,6 +37,20 @@ import (
 )
 
 var env *testenv.Env
+
+// testdata holds the objects and policies the cases add to the example.
+//
+//go:embed testdata
+var testdata embed.FS
+
+// fixture returns the content of testdata/name.
+func fixture(name string) string {
+	b, err := testdata.ReadFile("testdata/" + name)
+	if err != nil {
+		panic(err) // a file of this package is missing
+	}
+	return string(b)
+}
 
 func TestMain(m *testing.M) { testenv.Main(m, &env) }
 
@@ -253,17 +268,6 @@ func checkReadable(t *testing.T, stderr string, problems int) {
 	}
 }
 
-// mustWrite writes b to path, making its directory.
-func mustWrite(t *testing.T, path string, b []byte) {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // TestSnapshotSeesAnApply makes sure the guard of the bad cases is not
 // vacuous: an apply that changes a weight and adds an object moves the
 // snapshot, the inventory included.
@@ -277,15 +281,15 @@ func TestSnapshotSeesAnApply(t *testing.T) {
 		t.Fatal(err)
 	}
 	b = bytes.Replace(bytes.Replace(b, []byte("weight: 80"), []byte("weight: 70"), 1), []byte("weight: 15"), []byte("weight: 25"), 1)
-	mustWrite(t, file, b)
+	gitfixture.WriteFile(t, file, b)
 	// A new object moves the inventory too.
-	mustWrite(t, filepath.Join(dir, "base", "mongodb.yaml"), []byte(mongoVS))
+	gitfixture.WriteFile(t, filepath.Join(dir, "base", "mongodb.yaml"), []byte(mongoVS))
 	kfile := filepath.Join(dir, "base", "kustomization.yaml")
 	k, err := os.ReadFile(kfile)
 	if err != nil {
 		t.Fatal(err)
 	}
-	mustWrite(t, kfile, append(k, "- mongodb.yaml\n"...))
+	gitfixture.WriteFile(t, kfile, append(k, "- mongodb.yaml\n"...))
 	if res := reconciler(t, time.Minute, "apply", filepath.Join(dir, goodPath), "--kubeconfig", c.kubeconfig); res.code != cli.ExitOK {
 		t.Fatalf("apply exited %d", res.code)
 	}
