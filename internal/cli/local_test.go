@@ -10,33 +10,26 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/meshintent/meshintent/internal/gitfixture"
+	"github.com/meshintent/meshintent/pkg/output"
 )
 
-// planChanges runs plan with -o json and returns "action id" per change,
-// and the base and head revisions it names.
-func planChanges(t *testing.T, args ...string) (changes []string, base, head string) {
+// planChanges runs plan with -o json and returns "action id" per change
+// (an empty list, not nil, when nothing changes) and the whole result.
+func planChanges(t *testing.T, args ...string) (changes []string, res output.PlanResult) {
 	t.Helper()
 	args = append([]string{"plan"}, args...)
 	code, stdout, stderr := run(t, append(args, "-o", "json")...)
 	if code != ExitOK {
 		t.Fatalf("plan %v: exit %d\n%s%s", args, code, stdout, stderr)
 	}
-	var got struct {
-		Base    string `json:"base"`
-		Head    string `json:"head"`
-		Changes []struct {
-			Action string `json:"action"`
-			ID     string `json:"id"`
-		} `json:"changes"`
-	}
-	if err := json.Unmarshal([]byte(stdout), &got); err != nil {
+	if err := json.Unmarshal([]byte(stdout), &res); err != nil {
 		t.Fatalf("plan JSON: %v\n%s", err, stdout)
 	}
 	changes = []string{}
-	for _, c := range got.Changes {
-		changes = append(changes, c.Action+" "+c.ID)
+	for _, c := range res.Changes {
+		changes = append(changes, string(c.Action)+" "+c.ID)
 	}
-	return changes, got.Base, got.Head
+	return changes, res
 }
 
 // TestPlanReadsALocalCloneAsItIs plans with every revision form against a
@@ -82,12 +75,12 @@ func TestPlanReadsALocalCloneAsItIs(t *testing.T) {
 			if tt.head != "" {
 				args = append(args, "--head", tt.head)
 			}
-			got, _, head := planChanges(t, args...)
+			got, res := planChanges(t, args...)
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("changes (-want +got):\n%s", diff)
 			}
-			if head != tt.wantHead {
-				t.Errorf("head %q, want %q", head, tt.wantHead)
+			if res.Head != tt.wantHead {
+				t.Errorf("head %q, want %q", res.Head, tt.wantHead)
 			}
 		})
 	}
@@ -104,7 +97,7 @@ func TestPlanReadsALocalCloneAsItIs(t *testing.T) {
 			os.Remove(filepath.Join(mesh, "base", "extra.yaml"))
 			os.Remove(filepath.Join(mesh, "base", "ignored.local.yaml"))
 		})
-		got, _, _ := planChanges(t, mesh, "--base", "HEAD", "--path", "overlays/prod", "--cache-dir", t.TempDir())
+		got, _ := planChanges(t, mesh, "--base", "HEAD", "--path", "overlays/prod", "--cache-dir", t.TempDir())
 		want := []string{
 			"added DestinationRule/bookinfo/extra",
 			"added VirtualService/bookinfo/extra",
@@ -136,7 +129,7 @@ func TestPlanReadsALocalCloneAsItIs(t *testing.T) {
 	})
 
 	t.Run("--repo still fetches branches", func(t *testing.T) {
-		got, _, _ := planChanges(t, "--repo", repo.URL(), "--base", "main", "--head", "canary", "--path", "mesh/overlays/prod", "--cache-dir", t.TempDir())
+		got, _ := planChanges(t, "--repo", repo.URL(), "--base", "main", "--head", "canary", "--path", "mesh/overlays/prod", "--cache-dir", t.TempDir())
 		if diff := cmp.Diff(changed, got); diff != "" {
 			t.Errorf("changes (-want +got):\n%s", diff)
 		}

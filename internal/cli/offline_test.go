@@ -189,19 +189,7 @@ func TestPlanBetweenCommits(t *testing.T) {
 	repo.Commit("canary: more reviews v2, drop details")
 
 	t.Run("json lists changed and removed objects with head's policy results", func(t *testing.T) {
-		code, stdout, stderr := run(t, "plan", repo.Dir, "--base", base, "--head", "canary",
-			"--path", "overlays/prod", "-o", "json", "--cache-dir", t.TempDir())
-		if code != ExitOK {
-			t.Fatalf("exit %d\nstderr:\n%s", code, stderr)
-		}
-		var got output.PlanResult
-		if err := json.Unmarshal([]byte(stdout), &got); err != nil {
-			t.Fatalf("not JSON: %v\n%s", err, stdout)
-		}
-		var actions []string
-		for _, c := range got.Changes {
-			actions = append(actions, string(c.Action)+" "+c.ID)
-		}
+		actions, got := planChanges(t, repo.Dir, "--base", base, "--head", "canary", "--path", "overlays/prod", "--cache-dir", t.TempDir())
 		want := []string{
 			"changed VirtualService/bookinfo/reviews",
 			"removed DestinationRule/bookinfo/details",
