@@ -205,7 +205,7 @@ func TestRemoteCluster(t *testing.T) {
 		}
 		eventually(t, 30*time.Second, func() error {
 			if _, err := remoteGet(remote, ns, "details"); !apierrors.IsNotFound(err) {
-				return fmt.Errorf("VirtualService details in the remote cluster: %v, want pruned", err)
+				return fmt.Errorf("VirtualService details in the remote cluster: %w, want pruned", err)
 			}
 			if open := m.Reconciler.fleet.open(); len(open) != 0 {
 				return fmt.Errorf("open remote clusters: %v, want none", open)

@@ -46,10 +46,7 @@ func TestGeneric(t *testing.T) {
 	}
 
 	tag := `{"url": "git@git.example.com:mesh/config.git", "tag": "v3"}`
-	tagSig := genericSignature(testSecret, now, tag)
-
 	creds := `{"url": "https://deploy:hunter2@git.example.com/mesh/config.git", "branch": "main"}`
-	credsSig := genericSignature(testSecret, now, creds)
 
 	upperSig := "sha256=" + strings.ToUpper(deliveryID)
 
@@ -67,23 +64,15 @@ func TestGeneric(t *testing.T) {
 		},
 		{
 			name: "a signed tag push triggers with the tag",
-			reqs: []request{genericRequest(now, tagSig, tag)},
-			want: accepted(Event{
-				Provider:   "generic",
-				RepoURLs:   []string{"git@git.example.com:mesh/config.git"},
-				Tag:        "v3",
-				DeliveryID: strings.TrimPrefix(tagSig, "sha256="),
-			}),
+			reqs: []request{signedGeneric(testNow, tag)},
+			want: accepted(Event{Provider: "generic", RepoURLs: []string{"git@git.example.com:mesh/config.git"}, Tag: "v3",
+				DeliveryID: hmacHex(testSecret, now, ".", tag)}),
 		},
 		{
 			name: "credentials in the URL do not reach the event",
-			reqs: []request{genericRequest(now, credsSig, creds)},
-			want: accepted(Event{
-				Provider:   "generic",
-				RepoURLs:   []string{"https://git.example.com/mesh/config.git"},
-				Branch:     "main",
-				DeliveryID: strings.TrimPrefix(credsSig, "sha256="),
-			}),
+			reqs: []request{signedGeneric(testNow, creds)},
+			want: accepted(Event{Provider: "generic", RepoURLs: []string{"https://git.example.com/mesh/config.git"}, Branch: "main",
+				DeliveryID: hmacHex(testSecret, now, ".", creds)}),
 		},
 		{
 			name: "a push without a signature is refused",
