@@ -129,3 +129,15 @@ func generate(n int) Input {
 	in.Objects.Sort()
 	return in
 }
+
+// BenchmarkNew loads and compiles the built-in policies, as every policy
+// gate of a process does first: the CLI once, the controller per sync.
+func BenchmarkNew(b *testing.B) {
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := New(ctx, Options{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,9 +1,12 @@
 package validate
 
 import (
+	"crypto/sha256"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"io/fs"
 	"maps"
@@ -12,6 +15,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"sigs.k8s.io/yaml"
@@ -68,29 +72,68 @@ type bundle struct {
 	dataBytes int64
 	// trusted is set while the built-ins load: no limits.
 	trusted bool
+	// digest hashes the names and contents of the files read besides the
+	// built-ins, and the caller's data: equal digests, equal policies and
+	// data. Nil for the built-ins alone (and when data has no JSON form).
+	digest hash.Hash
 }
 
 // load reads the built-ins, then the sources in order, then extra, merging
 // their data in that order. A file larger than lim.maxFile, or data files
 // larger than lim.maxData in all, are an error naming the file and limit.
+//
+// The built-ins are parsed once per process (see builtins); b.digest is
+// that of what the other sources and extra hold.
 func load(sources []Source, extra map[string]any, lim limits) (*bundle, error) {
-	b := &bundle{modules: map[string]*ast.Module{}, tests: map[string]*ast.Module{}, data: map[string]any{}, lim: lim}
-	all := append([]Source{{Name: BuiltinSourceName, FS: policies.FS}}, sources...)
-	for i, src := range all {
-		// The limits are for the untrusted sources, not the built-ins.
-		b.trusted = i == 0
+	in, err := builtins()
+	if err != nil {
+		return nil, err
+	}
+	// The parsed modules are shared: the compiler copies what it compiles,
+	// and merge copies the data it merges.
+	b := &bundle{modules: maps.Clone(in.modules), tests: maps.Clone(in.tests), data: in.data, dataBytes: in.dataBytes, lim: lim, digest: sha256.New()}
+	for _, src := range sources {
 		if err := b.add(src); err != nil {
 			return nil, err
 		}
 	}
-	b.trusted = false
 	if extra != nil {
 		if err := checkReserved(extra, reservedDataKeys); err != nil {
 			return nil, fmt.Errorf("options data: %w", err)
 		}
 		b.data = merge(b.data, extra)
+		// encoding/json writes maps in key order: equal data, equal bytes.
+		raw, err := json.Marshal(extra)
+		if err != nil {
+			b.digest = nil // data JSON cannot hold: no digest, no cache
+		} else {
+			b.hash("options data", raw)
+		}
 	}
 	return b, nil
+}
+
+// builtins are the embedded policies and data, parsed once per process.
+var builtins = sync.OnceValues(func() (*bundle, error) {
+	b := &bundle{modules: map[string]*ast.Module{}, tests: map[string]*ast.Module{}, data: map[string]any{}, trusted: true}
+	if err := b.add(Source{Name: BuiltinSourceName, FS: policies.FS}); err != nil {
+		return nil, fmt.Errorf("built-in policies: %w", err)
+	}
+	return b, nil
+})
+
+// hash adds a file's name and content to b.digest, when b has one.
+func (b *bundle) hash(name string, raw []byte) {
+	if b.digest == nil {
+		return
+	}
+	var n [8]byte
+	binary.BigEndian.PutUint64(n[:], uint64(len(name)))
+	b.digest.Write(n[:])
+	b.digest.Write([]byte(name))
+	binary.BigEndian.PutUint64(n[:], uint64(len(raw)))
+	b.digest.Write(n[:])
+	b.digest.Write(raw)
 }
 
 func (b *bundle) add(src Source) error {
@@ -140,6 +183,7 @@ func (b *bundle) addModule(fsys fs.FS, p, name string) error {
 	if err != nil {
 		return fmt.Errorf("reading policy %s: %w", name, err)
 	}
+	b.hash(name, src)
 	// ProcessAnnotation keeps METADATA comments available to policies (rego.metadata).
 	m, err := ast.ParseModuleWithOpts(name, string(src), ast.ParserOptions{RegoVersion: ast.RegoV1, ProcessAnnotation: true})
 	if err != nil {
@@ -164,6 +208,7 @@ func (b *bundle) addData(fsys fs.FS, p, name string) error {
 	if b.dataBytes += int64(len(raw)); !b.trusted && b.dataBytes > b.lim.maxData {
 		return fmt.Errorf("reading data %s: the data files hold more than the limit of %s in all", name, mib(b.lim.maxData))
 	}
+	b.hash(name, raw)
 	var doc map[string]any
 	// sigs.k8s.io/yaml reads JSON too, and yields JSON types (float64 numbers).
 	if err := yaml.Unmarshal(raw, &doc); err != nil {

@@ -75,6 +75,19 @@ type Options struct {
 
 // Engine evaluates compiled policies. It is safe for concurrent use.
 type Engine struct {
+	*compiled
+	parallelism int
+	limits      limits
+	// exceptions are Options.Exceptions; exceptionWarnings the warnings
+	// about those that name no loaded policy or rule.
+	exceptions        []Exception
+	exceptionWarnings []Result
+	now               func() time.Time
+}
+
+// compiled is what New makes of the policies and data: the part of an
+// Engine that engines of equal policies and data share (see engineCache).
+type compiled struct {
 	// byKind holds, for each kind some rule is limited to (by an
 	// input.kind == "..." test in its body), a query for the rules that may
 	// apply to it; other is the query for every other kind, nil when no rule
@@ -87,14 +100,9 @@ type Engine struct {
 	// defines it.
 	index *rego.PreparedEvalQuery
 	// config is data.meshintent.config, served to all queries.
-	config      ast.Value
-	parallelism int
-	limits      limits
-	// exceptions are Options.Exceptions; exceptionWarnings the warnings
-	// about those that name no loaded policy or rule.
-	exceptions        []Exception
-	exceptionWarnings []Result
-	now               func() time.Time
+	config ast.Value
+	// rules are the policy rules, for the exceptions' warnings.
+	rules []rule
 }
 
 // gateQuery evaluates rules for a batch of inputs (see prepareGate).
@@ -165,6 +173,24 @@ func build(ctx context.Context, opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
+	c, err := engines.get(b, func() (*compiled, error) { return compileBundle(ctx, b) })
+	if err != nil {
+		return nil, err
+	}
+	e := &Engine{compiled: c, parallelism: opts.Parallelism, limits: lim, exceptions: opts.Exceptions, now: opts.Now}
+	if e.parallelism <= 0 {
+		e.parallelism = runtime.GOMAXPROCS(0)
+	}
+	if e.now == nil {
+		e.now = time.Now
+	}
+	e.exceptionWarnings = checkExceptions(opts.Exceptions, c.rules)
+	return e, nil
+}
+
+// compileBundle checks b's policies against the sandbox, compiles them and
+// prepares their queries.
+func compileBundle(ctx context.Context, b *bundle) (*compiled, error) {
 	if err := checkSandbox(b.modules); err != nil {
 		return nil, err
 	}
@@ -196,13 +222,7 @@ func build(ctx context.Context, opts Options) (*Engine, error) {
 		}
 	}
 
-	e := &Engine{parallelism: opts.Parallelism, byKind: map[string]*gateQuery{}, limits: lim, exceptions: opts.Exceptions, now: opts.Now}
-	if e.parallelism <= 0 {
-		e.parallelism = runtime.GOMAXPROCS(0)
-	}
-	if e.now == nil {
-		e.now = time.Now
-	}
+	e := &compiled{byKind: map[string]*gateQuery{}}
 	if e.config, err = ast.InterfaceToValue(configOf(b.data)); err != nil {
 		return nil, fmt.Errorf("converting data.meshintent.config: %w", err)
 	}
@@ -211,7 +231,7 @@ func build(ctx context.Context, opts Options) (*Engine, error) {
 	// Prepare one query per kind, so that evaluating an object does not even
 	// look at the rules meant for other kinds.
 	rules, exceptionRules := policyRules(gateCompiler)
-	e.exceptionWarnings = checkExceptions(opts.Exceptions, rules)
+	e.rules = rules
 	kinds := map[string]bool{}
 	for _, r := range rules {
 		for _, k := range r.kinds {
