@@ -8,11 +8,13 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/meshintent/meshintent/api/v1alpha1"
@@ -192,38 +194,68 @@ func (s *Server) unmanaged(ctx context.Context, o *v1alpha1.IntentSync) (unmanag
 	if err != nil {
 		return res, err
 	}
-	var errs []error
+	type job struct {
+		ns  string
+		gvk schema.GroupVersionKind
+	}
+	var jobs []job
 	for _, ns := range res.Namespaces {
 		for _, gvk := range meshkinds.UnmanagedGVKs() {
-			list := &metav1.PartialObjectMetadataList{}
-			list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
-			err := s.reader.List(ctx, list, client.InNamespace(ns), client.MatchingLabelsSelector{Selector: notOurs},
-				client.Limit(maxUnmanagedPerList))
-			switch {
-			case apimeta.IsNoMatchError(err) || apierrors.IsNotFound(err):
-				continue
-			case err != nil:
-				errs = append(errs, fmt.Errorf("listing %s in %s: %w", gvk.Kind, ns, err))
-				continue
-			}
-			if list.Continue != "" {
-				res.Truncated = true
-			}
-			for _, u := range list.Items {
-				id := gvk.Kind + "/" + ns + "/" + u.Name
-				if inventory[id] {
-					continue // unlabelled, yet applied by meshintent: drift's business
-				}
-				var managers []string
-				for _, mf := range u.ManagedFields {
-					if !slices.Contains(managers, mf.Manager) {
-						managers = append(managers, mf.Manager)
-					}
-				}
-				res.Objects = append(res.Objects, unmanagedObject{ID: id, Managers: managers})
-			}
+			jobs = append(jobs, job{ns, gvk})
 		}
+	}
+	// One list per kind and namespace, a few at a time: a page waits for
+	// the slowest, not for their sum.
+	found := make([][]unmanagedObject, len(jobs))
+	truncated := make([]bool, len(jobs))
+	errs := make([]error, len(jobs))
+	sem := make(chan struct{}, maxConcurrentLists)
+	var wg sync.WaitGroup
+	for i, j := range jobs {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			found[i], truncated[i], errs[i] = s.listUnmanaged(ctx, j.ns, j.gvk, notOurs, inventory)
+		}()
+	}
+	wg.Wait()
+	for i := range jobs {
+		res.Objects = append(res.Objects, found[i]...)
+		res.Truncated = res.Truncated || truncated[i]
 	}
 	slices.SortFunc(res.Objects, func(a, b unmanagedObject) int { return strings.Compare(a.ID, b.ID) })
 	return res, errors.Join(errs...)
+}
+
+// maxConcurrentLists bounds the lists one page makes at once.
+const maxConcurrentLists = 8
+
+// listUnmanaged lists gvk in ns, metadata only, matching sel and not in
+// inventory; truncated is true when there were more than
+// maxUnmanagedPerList. A kind whose CRD is not installed has none.
+func (s *Server) listUnmanaged(ctx context.Context, ns string, gvk schema.GroupVersionKind, sel labels.Selector, inventory map[string]bool) (out []unmanagedObject, truncated bool, err error) {
+	list := &metav1.PartialObjectMetadataList{}
+	list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
+	err = s.reader.List(ctx, list, client.InNamespace(ns), client.MatchingLabelsSelector{Selector: sel}, client.Limit(maxUnmanagedPerList))
+	switch {
+	case apimeta.IsNoMatchError(err) || apierrors.IsNotFound(err):
+		return nil, false, nil
+	case err != nil:
+		return nil, false, fmt.Errorf("listing %s in %s: %w", gvk.Kind, ns, err)
+	}
+	for _, u := range list.Items {
+		id := gvk.Kind + "/" + ns + "/" + u.Name
+		if inventory[id] {
+			continue // unlabelled, yet applied by meshintent: drift's business
+		}
+		var managers []string
+		for _, mf := range u.ManagedFields {
+			if !slices.Contains(managers, mf.Manager) {
+				managers = append(managers, mf.Manager)
+			}
+		}
+		out = append(out, unmanagedObject{ID: id, Managers: managers})
+	}
+	return out, list.Continue != "", nil
 }

@@ -37,6 +37,7 @@ type page struct {
 var funcs = template.FuncMap{
 	"short": shortRevision,
 	"ago":   func(t time.Time, now time.Time) string { return age(now.Sub(t)) },
+	"took":  func(d metav1.Duration) string { return d.Round(time.Millisecond).String() },
 }
 
 // render executes a template into a buffer first, so that a failure never
@@ -363,11 +364,13 @@ func (s *Server) detailPage(w http.ResponseWriter, r *http.Request) {
 	d.Events = "/events?" + url.Values{"ns": {o.Namespace}, "name": {o.Name}}.Encode()
 	d.Objects = objectsOf(o)
 	d.Pruned = prunedCount(o.Status.History)
-	var err error
-	if d.Unmanaged, err = s.unmanaged(ctx, o); err != nil {
-		s.opts.Logger.Error(err, "listing unmanaged mesh config", "intentsync", o.Namespace+"/"+o.Name)
-		d.UnmanagedError = "Some mesh config could not be listed: " + err.Error()
-	}
+	// The lists of unmanaged config run while the graphs are read.
+	unmanagedDone := make(chan error, 1)
+	go func() {
+		var err error
+		d.Unmanaged, err = s.unmanaged(ctx, o)
+		unmanagedDone <- err
+	}()
 	d.PendingRevision = pendingRevision(o)
 	if d.PendingRevision != "" {
 		what := "is fetched but not applied yet"
@@ -387,6 +390,10 @@ func (s *Server) detailPage(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, g := range graphs {
 		d.Graphs = append(d.Graphs, graphView(g, "graph-", d.Row.Link))
+	}
+	if err := <-unmanagedDone; err != nil {
+		s.opts.Logger.Error(err, "listing unmanaged mesh config", "intentsync", o.Namespace+"/"+o.Name)
+		d.UnmanagedError = "Some mesh config could not be listed: " + err.Error()
 	}
 	if d.PendingRevision != "" && s.revisions != nil && err == nil {
 		d.Compare, d.CompareError = s.compare(ctx, o, d.PendingRevision, graphs, d.Row.Link)

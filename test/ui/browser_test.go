@@ -64,6 +64,23 @@ spec:
 `, ns, v1, v2)
 }
 
+// badVirtualService is a hand-written VirtualService whose weights sum to
+// 90: meshintent.weights denies it.
+func badVirtualService(ns string) string {
+	return fmt.Sprintf(`apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata:
+  name: details
+  namespace: %s
+spec:
+  hosts: [details]
+  http:
+  - route:
+    - {destination: {host: details, subset: v1}, weight: 60}
+    - {destination: {host: details, subset: v2}, weight: 30}
+`, ns)
+}
+
 func ratingsIntent(ns string) string {
 	return fmt.Sprintf(`apiVersion: meshintent.io/v1alpha1
 kind: ServiceIntent
@@ -105,7 +122,7 @@ func TestBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srvUI, err := webui.New(webui.Options{Config: env.Config, Namespace: ns, Auth: true})
+	srvUI, err := webui.New(webui.Options{Config: env.Config, Namespace: ns, Auth: true, GitCacheDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -241,6 +258,43 @@ func TestBrowser(t *testing.T) {
 	}
 	var notReloaded bool
 	run(t, bctx, "checking it was not reloaded", chromedp.Evaluate(`window.__notReloaded === true`, &notReloaded))
+	if !notReloaded {
+		t.Error("the page was reloaded, not updated in place")
+	}
+
+	// Push a commit the policy gate denies (a VirtualService whose weights
+	// sum to 90): the page shows by itself that it failed, and draws it
+	// next to what stays applied.
+	repo.Write("kustomization.yaml", "resources:\n- reviews.yaml\n- ratings.yaml\n- details.yaml\n")
+	repo.Write("reviews.yaml", reviewsIntent(ns, 19, 76))
+	repo.Write("details.yaml", badVirtualService(ns))
+	denied := repo.Commit("reviews: 80% to v2; details split")
+	requestReconcile(t, sync)
+	pendingSel := `#pending-` + ns + `-reviews svg`
+	var notice, pendingText string
+	run(t, bctx, "waiting for the denied revision",
+		chromedp.WaitVisible(pendingSel, chromedp.ByQuery),
+		chromedp.Text(`.notice`, &notice, chromedp.ByQuery),
+		chromedp.TextContent(pendingSel, &pendingText, chromedp.ByQuery),
+		chromedp.TextContent(`#applied-`+ns+`-reviews svg`, &graphText, chromedp.ByQuery),
+		chromedp.ScrollIntoView(`#h-compare`, chromedp.ByQuery),
+	)
+	if want := "Revision main@sha1:" + denied[:12] + " failed (PolicyDenied)"; !strings.Contains(notice, want) {
+		t.Errorf("the notice lacks %q:\n%s", want, notice)
+	}
+	// 19/76/5 with v3 suspended: 20/80/0 pending, next to the applied 53/47.
+	for _, want := range []string{"20%", "80%"} {
+		if !strings.Contains(pendingText, want) {
+			t.Errorf("the pending graph lacks %q:\n%s", want, pendingText)
+		}
+	}
+	if !strings.Contains(graphText, "53%") {
+		t.Errorf("the applied graph beside it lacks 53%%:\n%s", graphText)
+	}
+	var comparePNG []byte
+	run(t, bctx, "capturing the comparison", chromedp.Screenshot(`section[aria-labelledby="h-compare"]`, &comparePNG, chromedp.ByQuery))
+	shot("ui-compare.png", comparePNG)
+	run(t, bctx, "not reloaded", chromedp.Evaluate(`window.__notReloaded === true`, &notReloaded))
 	if !notReloaded {
 		t.Error("the page was reloaded, not updated in place")
 	}
