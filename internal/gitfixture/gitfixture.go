@@ -57,6 +57,18 @@ func Run(ctx context.Context, dir string, args ...string) (string, error) {
 	return strings.TrimSpace(string(out)), nil
 }
 
+// CombinedOutput runs cmd (made by Command) and returns its standard output
+// and standard error together, trimmed: for commands whose hooks' output
+// matters, which git writes to standard error. The error names the command
+// and holds the output.
+func CombinedOutput(cmd *exec.Cmd) (string, error) {
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("%s: %w\n%s", strings.Join(cmd.Args, " "), err, out)
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
 // Git is Run that fails the test on error.
 func Git(t testing.TB, dir string, args ...string) string {
 	t.Helper()
@@ -127,6 +139,10 @@ func NewAt(t testing.TB, dir string) *Repo {
 	r.Git("init", "-q", "-b", "main")
 	return r
 }
+
+// Open returns the Repo of the existing work tree dir, such as one a
+// program under test made.
+func Open(t testing.TB, dir string) *Repo { return &Repo{t: t, Dir: dir} }
 
 // FromDir makes a repository whose first commit holds a copy of src.
 func FromDir(t testing.TB, src, msg string) *Repo {

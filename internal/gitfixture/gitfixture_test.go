@@ -137,3 +137,32 @@ func TestServeDirWithoutTest(t *testing.T) {
 		t.Errorf("Requests = %d, want the requests of both ls-remotes", n)
 	}
 }
+
+// TestOpenAndCombinedOutput commits, in a work tree written with WriteTree
+// and reached through Open, with a post-commit hook: CombinedOutput returns
+// what the hook said, and its error names the command that failed.
+func TestOpenAndCombinedOutput(t *testing.T) {
+	ctx := context.Background()
+	dir := New(t).Dir
+	WriteTree(t, dir, map[string]string{"a.txt": "a\n", "dir/b.txt": "b\n"})
+	hook := filepath.Join(dir, ".git", "hooks", "post-commit")
+	WriteFile(t, hook, []byte("#!/bin/sh\necho \"hook ran for $(git rev-parse --short=7 HEAD)\"\n"))
+	if err := os.Chmod(hook, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	r := Open(t, dir)
+	r.Git("add", "-A")
+	out, err := CombinedOutput(Command(ctx, dir, "commit", "-qm", "first"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "hook ran for " + r.Git("rev-parse", "--short=7", "HEAD"); out != want {
+		t.Errorf("CombinedOutput = %q, want %q", out, want)
+	}
+	if diff := cmp.Diff("a.txt\ndir/b.txt", r.Git("ls-tree", "-r", "--name-only", "HEAD")); diff != "" {
+		t.Errorf("tree (-want +got):\n%s", diff)
+	}
+	if _, err := CombinedOutput(Command(ctx, dir, "rev-parse", "--verify", "nope")); err == nil || !strings.Contains(err.Error(), "git rev-parse --verify nope") {
+		t.Errorf("error of a failed command = %v, want it to name the command", err)
+	}
+}

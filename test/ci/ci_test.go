@@ -78,32 +78,13 @@ func newServer(t *testing.T, change func(r *gitfixture.Repo)) *server {
 
 	s.dir = filepath.Join(t.TempDir(), "origin.git")
 	up.Git("clone", "-q", "--bare", up.Dir, s.dir)
-	git(t, s.dir, nil, "update-ref", "refs/pull/7/merge", s.merge)
-	git(t, s.dir, nil, "update-ref", "refs/pull/7/head", s.head)
-	git(t, s.dir, nil, "update-ref", "refs/merge-requests/7/head", s.head)
+	gitfixture.Git(t, s.dir, "update-ref", "refs/pull/7/merge", s.merge)
+	gitfixture.Git(t, s.dir, "update-ref", "refs/pull/7/head", s.head)
+	gitfixture.Git(t, s.dir, "update-ref", "refs/merge-requests/7/head", s.head)
 	return s
 }
 
 func (s *server) url() string { return "file://" + s.dir }
-
-// git runs the git CLI without the user's configuration.
-func git(t *testing.T, dir string, env []string, args ...string) string {
-	t.Helper()
-	cmd := exec.Command("git", args...)
-	cmd.Dir = dir
-	cmd.Env = append(append(os.Environ(), cleanGitEnv...), env...)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return strings.TrimSpace(string(out))
-}
-
-var cleanGitEnv = []string{
-	"GIT_CONFIG_GLOBAL=/dev/null", "GIT_CONFIG_NOSYSTEM=1", "GIT_TERMINAL_PROMPT=0",
-	"GIT_AUTHOR_NAME=ci", "GIT_AUTHOR_EMAIL=ci@example.com",
-	"GIT_COMMITTER_NAME=ci", "GIT_COMMITTER_EMAIL=ci@example.com",
-}
 
 // shell runs script with bash as the CI system does (-e, pipefail) in dir
 // with env and reconciler on PATH, and returns its exit code.
@@ -111,7 +92,7 @@ func shell(t *testing.T, dir, script string, env []string) int {
 	t.Helper()
 	cmd := exec.Command("bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script)
 	cmd.Dir = dir
-	cmd.Env = append(append(os.Environ(), cleanGitEnv...), env...)
+	cmd.Env = append(append(os.Environ(), gitfixture.Env()...), env...)
 	cmd.Env = append(cmd.Env, "PATH="+binDir+string(os.PathListSeparator)+os.Getenv("PATH"))
 	out, err := cmd.CombinedOutput()
 	t.Logf("$ %s\n%s", script, out)
@@ -209,12 +190,12 @@ func TestGitHubActionsWorkflow(t *testing.T) {
 				t.Run("overlay "+overlay, func(t *testing.T) {
 					// actions/checkout@v4 of a pull_request event, fetch-depth 1.
 					ws := t.TempDir()
-					git(t, ws, nil, "init", "-q")
-					git(t, ws, nil, "remote", "add", "origin", srv.url())
-					git(t, ws, nil, "fetch", "-q", "--no-tags", "--prune", "--no-recurse-submodules", "--depth=1",
+					gitfixture.Git(t, ws, "init", "-q")
+					gitfixture.Git(t, ws, "remote", "add", "origin", srv.url())
+					gitfixture.Git(t, ws, "fetch", "-q", "--no-tags", "--prune", "--no-recurse-submodules", "--depth=1",
 						"origin", "+"+srv.merge+":refs/remotes/pull/7/merge")
-					git(t, ws, nil, "checkout", "-q", "--force", "refs/remotes/pull/7/merge")
-					if got := git(t, ws, nil, "rev-parse", "--is-shallow-repository"); got != "true" {
+					gitfixture.Git(t, ws, "checkout", "-q", "--force", "refs/remotes/pull/7/merge")
+					if got := gitfixture.Git(t, ws, "rev-parse", "--is-shallow-repository"); got != "true" {
 						t.Fatalf("checkout is not shallow")
 					}
 					ghOutput := filepath.Join(t.TempDir(), "github_output")
@@ -435,12 +416,12 @@ func TestGitLabCIJob(t *testing.T) {
 					// The runner's checkout of a merge request pipeline with
 					// GIT_DEPTH 1: detached at the head commit.
 					ws := t.TempDir()
-					git(t, ws, nil, "init", "-q")
-					git(t, ws, nil, "remote", "add", "origin", srv.url())
-					git(t, ws, nil, "fetch", "-q", "--prune", "--depth", job.Variables["GIT_DEPTH"], "origin",
+					gitfixture.Git(t, ws, "init", "-q")
+					gitfixture.Git(t, ws, "remote", "add", "origin", srv.url())
+					gitfixture.Git(t, ws, "fetch", "-q", "--prune", "--depth", job.Variables["GIT_DEPTH"], "origin",
 						"+refs/heads/feature:refs/remotes/origin/feature",
 						"+refs/merge-requests/7/head:refs/merge-requests/7/head")
-					git(t, ws, nil, "checkout", "-q", "-f", srv.head)
+					gitfixture.Git(t, ws, "checkout", "-q", "-f", srv.head)
 					env := []string{
 						"CI=true", "GITLAB_CI=true", "CI_PIPELINE_SOURCE=merge_request_event",
 						"CI_COMMIT_SHA=" + srv.head, "CI_MERGE_REQUEST_IID=7",
@@ -525,7 +506,7 @@ func TestPreCommitHook(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.edit()
-			if st := git(t, repo.Dir, nil, "status", "--porcelain"); (st == "") != (tt.name == "a clean work tree passes") {
+			if st := gitfixture.Git(t, repo.Dir, "status", "--porcelain"); (st == "") != (tt.name == "a clean work tree passes") {
 				t.Fatalf("git status %q", st)
 			}
 			out := filepath.Join(t.TempDir(), "out")

@@ -12,7 +12,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path"
 	"path/filepath"
 	"strings"
@@ -61,16 +60,13 @@ func runController(ctx context.Context, w io.Writer, env *testenv.Env, tmp strin
 	if err := gitfixture.CopyDir(opts.repoDir, repoDir); err != nil {
 		return nil, err
 	}
+	// The demo's commits are the Demo's, not gitfixture's Test's; the
+	// output holds the post-commit hook's.
 	git := func(args ...string) (string, error) {
-		cmd := exec.CommandContext(ctx, "git", args...)
-		cmd.Dir = repoDir
-		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=Demo", "GIT_AUTHOR_EMAIL=demo@example.com",
+		cmd := gitfixture.Command(ctx, repoDir, args...)
+		cmd.Env = append(cmd.Env, "GIT_AUTHOR_NAME=Demo", "GIT_AUTHOR_EMAIL=demo@example.com",
 			"GIT_COMMITTER_NAME=Demo", "GIT_COMMITTER_EMAIL=demo@example.com")
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			return "", fmt.Errorf("git %s: %w\n%s", strings.Join(args, " "), err, out)
-		}
-		return strings.TrimSpace(string(out)), nil
+		return gitfixture.CombinedOutput(cmd)
 	}
 	for _, args := range [][]string{{"init", "-q", "-b", "main"}, {"add", "-A"}, {"commit", "-q", "-m", "bookinfo mesh"}} {
 		if _, err := git(args...); err != nil {

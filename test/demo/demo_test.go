@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/meshintent/meshintent/internal/gitfixture"
 	"github.com/meshintent/meshintent/internal/syncbuf"
 )
 
@@ -94,38 +95,27 @@ func TestDemo(t *testing.T) {
 		}
 	}
 
-	git := func(args ...string) string {
+	r := gitfixture.Open(t, repo)
+	// commit commits every change with msg and returns what git and the
+	// post-commit hook said.
+	commit := func(msg string) string {
 		t.Helper()
-		c := exec.CommandContext(ctx, "git", args...)
-		c.Dir = repo
-		c.Env = append(os.Environ(), "GIT_AUTHOR_NAME=T", "GIT_AUTHOR_EMAIL=t@example.com",
-			"GIT_COMMITTER_NAME=T", "GIT_COMMITTER_EMAIL=t@example.com")
-		b, err := c.CombinedOutput()
+		out, err := gitfixture.CombinedOutput(gitfixture.Command(ctx, repo, "commit", "-qam", msg))
 		if err != nil {
-			t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, b)
+			t.Fatal(err)
 		}
-		return strings.TrimSpace(string(b))
+		return out
 	}
 	edit := func(from, to string) {
 		t.Helper()
-		file := filepath.Join(repo, "overlays", "prod", "reviews.yaml")
-		b, err := os.ReadFile(file)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !strings.Contains(string(b), from) {
-			t.Fatalf("%s lacks %q", file, from)
-		}
-		if err := os.WriteFile(file, []byte(strings.Replace(string(b), from, to, 1)), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		r.Edit("overlays/prod/reviews.yaml", from, to)
 	}
 
 	t.Run("a commit of the user's own is applied through the post-commit hook, with its latency", func(t *testing.T) {
 		edit("weight: 60", "weight: 50")
 		edit("weight: 35", "weight: 45")
-		hookOut := git("commit", "-qam", "reviews: even more v2")
-		head := git("rev-parse", "--short=7", "HEAD")
+		hookOut := commit("reviews: even more v2")
+		head := r.Git("rev-parse", "--short=7", "HEAD")
 		if !strings.Contains(hookOut, "sent the signed push webhook for "+head) {
 			t.Errorf("the post-commit hook said %q, want it to name %s", hookOut, head)
 		}
@@ -141,8 +131,8 @@ func TestDemo(t *testing.T) {
 
 	t.Run("a commit a policy denies is reported with the reason", func(t *testing.T) {
 		edit(`    reason: "INC-2291: v3 p99 latency regression, suspended until the fix ships"`+"\n", "")
-		git("commit", "-qam", "reviews: no reason")
-		head := git("rev-parse", "--short=7", "HEAD")
+		commit("reviews: no reason")
+		head := r.Git("rev-parse", "--short=7", "HEAD")
 		wait(regexp.MustCompile(`commit `+head+` NOT applied \(PolicyDenied\)`), "the denied commit's line")
 	})
 
