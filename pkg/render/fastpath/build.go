@@ -39,13 +39,18 @@ type Builder struct {
 	// NextParsed is set by Build when Parsed is not nil: the files of this
 	// build, for the next one.
 	NextParsed map[string]ParsedFile
+
+	// inspect sees each file's documents once parsed (see ReadResourceFile).
+	inspect func(docs []*yaml.Node)
 }
 
 // ReadResourceFile reads and parses one resource file as the fast path
 // reads it, so that a kustomize build can refuse in the same words what the
-// fast path would; ErrNotFast for input it leaves to kustomize.
-func ReadResourceFile(fsys *rootfs.Confined, item Item) ([]Object, error) {
-	return (&Builder{FS: fsys}).readResourceFile(item, nil)
+// fast path would; ErrNotFast for input it leaves to kustomize. When
+// inspect is not nil it is called with the file's parsed documents, so
+// that other checks of the file need not parse it again.
+func ReadResourceFile(fsys *rootfs.Confined, item Item, inspect func(docs []*yaml.Node)) ([]Object, error) {
+	return (&Builder{FS: fsys, inspect: inspect}).readResourceFile(item, nil)
 }
 
 // Build produces what `kustomize build` would for a plain tree (see
@@ -163,6 +168,9 @@ func (r *Builder) readResourceFile(item Item, sum *[sha256.Size]byte) ([]Object,
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: invalid YAML: %w", source, OneLineError(err))
+	}
+	if r.inspect != nil {
+		r.inspect(docs)
 	}
 	out := make([]Object, 0, len(docs))
 	for _, d := range docs {

@@ -16,6 +16,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	yaml "go.yaml.in/yaml/v3"
 	"sigs.k8s.io/kustomize/api/krusty"
@@ -48,6 +49,11 @@ type Builder struct {
 	// checked is set by Check: Build then skips the checks.
 	checked  bool
 	declared []fastpath.Object
+	// strictDone holds strictRead's findings on the resource files
+	// precheck parsed, by file, so that strictRead need not parse them
+	// again.
+	strictMu   sync.Mutex
+	strictDone map[string]strictResult
 }
 
 // Check runs the checks Build runs before kustomize (see precheck and

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	yaml "go.yaml.in/yaml/v3"
 	"sigs.k8s.io/kustomize/kyaml/resid"
 
 	"github.com/meshintent/meshintent/pkg/intent"
@@ -54,7 +55,17 @@ func (r *Builder) precheck(ctx context.Context, top *fastpath.Node) ([][]fastpat
 	errs := make([]error, len(resources)+len(others))
 	parallel.Do(ctx, len(resources)+len(others), r.Workers, func(i int) {
 		if i < len(resources) {
-			objs[i], errs[i] = fastpath.ReadResourceFile(r.FS, resources[i])
+			// strictRead's check of the file, on the documents parsed here.
+			it := resources[i]
+			objs[i], errs[i] = fastpath.ReadResourceFile(r.FS, it, func(docs []*yaml.Node) {
+				found, declared, _ := r.strictCheck(strictJob{Source: it.Source, File: it.File}, docs)
+				r.strictMu.Lock()
+				defer r.strictMu.Unlock()
+				if r.strictDone == nil {
+					r.strictDone = map[string]strictResult{}
+				}
+				r.strictDone[it.File] = strictResult{found: found, declared: declared}
+			})
 			if errors.Is(errs[i], fastpath.ErrNotFast) {
 				notFast[i], errs[i] = errs[i], nil
 			}

@@ -25,21 +25,7 @@ import (
 // custom tags) is not checked here, and Decode still checks the merged
 // object. It returns an intent.ErrorList, sorted, or nil.
 func (r *Builder) strictRead(ctx context.Context, top *fastpath.Node) error {
-	type job struct {
-		Source, File, Inline string
-		Line, Column         int
-		Patch                bool
-		Target               intent.ObjectRef
-		// from is the first job of the patch's kustomization's tree: a
-		// patch applies to the resources of jobs[from:] declared before it.
-		From int
-		// Namespaces are those the kustomizations from the top down to a
-		// resource's set (see kustomizationNamespace); Depth is the
-		// number of kustomizations above a patch's.
-		Namespaces []string
-		Depth      int
-	}
-	var jobs []job
+	var jobs []strictJob
 	var walk func(n *fastpath.Node, namespaces []string)
 	walk = func(n *fastpath.Node, namespaces []string) {
 		from, depth := len(jobs), len(namespaces)
@@ -48,11 +34,11 @@ func (r *Builder) strictRead(ctx context.Context, top *fastpath.Node) error {
 			if it.Sub != nil {
 				walk(it.Sub, namespaces)
 			} else if it.File != "" {
-				jobs = append(jobs, job{Source: it.Source, File: it.File, Namespaces: namespaces})
+				jobs = append(jobs, strictJob{Source: it.Source, File: it.File, Namespaces: namespaces})
 			}
 		}
 		for _, p := range n.Patches {
-			j := job{Source: p.Source, File: p.File, Inline: p.Inline, Patch: true, Target: patchTarget(p.Target), From: from, Depth: depth}
+			j := strictJob{Source: p.Source, File: p.File, Inline: p.Inline, Patch: true, Target: patchTarget(p.Target), From: from, Depth: depth}
 			if p.File == "" {
 				// An inline patch: its lines count from its key's; a block
 				// scalar's columns from its indentation (that of its first
@@ -72,6 +58,16 @@ func (r *Builder) strictRead(ctx context.Context, top *fastpath.Node) error {
 	patched := make([][]patchedIntent, len(jobs))     // the intents each patch names, without a target
 	parallel.Do(ctx, len(jobs), r.Workers, func(i int) {
 		j := jobs[i]
+		if !j.Patch {
+			// precheck has checked the resource files it parsed.
+			r.strictMu.Lock()
+			done, ok := r.strictDone[j.File]
+			r.strictMu.Unlock()
+			if ok {
+				found[i], declared[i] = done.found, done.declared
+				return
+			}
+		}
 		var docs []*yaml.Node
 		if j.File != "" {
 			b, err := r.FS.ReadResolved(j.File)
@@ -87,28 +83,7 @@ func (r *Builder) strictRead(ctx context.Context, top *fastpath.Node) error {
 				return
 			}
 		}
-		for _, d := range docs {
-			if !mayBeIntent(d, j.Patch, j.Target) {
-				continue
-			}
-			v, err := fastpath.Value(d, r.FS.MaxDepth())
-			if err != nil {
-				continue
-			}
-			found[i] = append(found[i], intent.CheckRead(intent.ReadDoc{
-				Source: j.Source, Node: d, Value: v, Patch: j.Patch, Target: j.Target,
-				LineOffset: j.Line, ColumnOffset: j.Column,
-			})...)
-			if d.Kind == yaml.MappingNode && isIntentKind(intent.ScalarAt(d, "kind")) {
-				ref := intent.ObjectRef{Kind: intent.ScalarAt(d, "kind"), Namespace: intent.ScalarAt(d, "metadata", "namespace"), Name: intent.ScalarAt(d, "metadata", "name")}
-				if !j.Patch {
-					declared[i] = append(declared[i], ref)
-				} else if j.Target.Kind == "" && ref.Name != "" {
-					ref.Line = d.Line + j.Line
-					patched[i] = append(patched[i], patchedIntent{ref: ref, column: d.Column})
-				}
-			}
-		}
+		found[i], declared[i], patched[i] = r.strictCheck(j, docs)
 	})
 	if err := ctx.Err(); err != nil {
 		return err
@@ -147,6 +122,57 @@ func (r *Builder) strictRead(ctx context.Context, top *fastpath.Node) error {
 	}
 	all.Sort()
 	return all
+}
+
+// strictJob is a file (or inline patch) strictRead checks.
+type strictJob struct {
+	Source, File, Inline string
+	Line, Column         int
+	Patch                bool
+	Target               intent.ObjectRef
+	// From is the first job of the patch's kustomization's tree: a
+	// patch applies to the resources of jobs[From:] declared before it.
+	From int
+	// Namespaces are those the kustomizations from the top down to a
+	// resource's set (see kustomizationNamespace); Depth is the
+	// number of kustomizations above a patch's.
+	Namespaces []string
+	Depth      int
+}
+
+// strictResult is strictCheck's finding on a resource file.
+type strictResult struct {
+	found    intent.ErrorList
+	declared []intent.ObjectRef
+}
+
+// strictCheck decodes the intent documents docs of j strictly, and returns
+// what it found wrong, the intents a resource file declares and those a
+// patch without a target names.
+func (r *Builder) strictCheck(j strictJob, docs []*yaml.Node) (found intent.ErrorList, declared []intent.ObjectRef, patched []patchedIntent) {
+	for _, d := range docs {
+		if !mayBeIntent(d, j.Patch, j.Target) {
+			continue
+		}
+		v, err := fastpath.Value(d, r.FS.MaxDepth())
+		if err != nil {
+			continue
+		}
+		found = append(found, intent.CheckRead(intent.ReadDoc{
+			Source: j.Source, Node: d, Value: v, Patch: j.Patch, Target: j.Target,
+			LineOffset: j.Line, ColumnOffset: j.Column,
+		})...)
+		if d.Kind == yaml.MappingNode && isIntentKind(intent.ScalarAt(d, "kind")) {
+			ref := intent.ObjectRef{Kind: intent.ScalarAt(d, "kind"), Namespace: intent.ScalarAt(d, "metadata", "namespace"), Name: intent.ScalarAt(d, "metadata", "name")}
+			if !j.Patch {
+				declared = append(declared, ref)
+			} else if j.Target.Kind == "" && ref.Name != "" {
+				ref.Line = d.Line + j.Line
+				patched = append(patched, patchedIntent{ref: ref, column: d.Column})
+			}
+		}
+	}
+	return found, declared, patched
 }
 
 // patchedIntent is an intent a strategic-merge patch names, where.
