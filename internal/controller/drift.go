@@ -142,7 +142,7 @@ func (r *IntentSyncReconciler) reconcileDrift(ctx context.Context, req ctrl.Requ
 	// Compare the touched objects with Git.
 	start := r.now()
 	report, err := tg.apply.Drift(ctx, subset, apply.DriftOptions{Ignore: st.applied.ignore, MeshKinds: []schema.GroupVersionKind{}})
-	observeStep("drift", start)
+	observeStep(obj, "drift", start)
 	if err != nil {
 		for id := range touched {
 			st.touch(id) // check them again on the retry
@@ -175,7 +175,7 @@ func (r *IntentSyncReconciler) checkDrift(ctx context.Context, obj *v1alpha1.Int
 		return false
 	}
 	report, err := tg.apply.Drift(ctx, set, apply.DriftOptions{Ignore: st.applied.ignore, Inventory: inventoryName(obj)})
-	observeStep("drift", start)
+	observeStep(obj, "drift", start)
 	if err != nil {
 		ctrl.LoggerFrom(ctx).Info("drift check failed", "error", err.Error())
 		return false
@@ -242,7 +242,7 @@ func (r *IntentSyncReconciler) correct(ctx context.Context, obj *v1alpha1.Intent
 	}
 	start := r.now()
 	res, err := tg.apply.Apply(ctx, set, apply.ApplyOptions{Force: true, CreateNamespaces: obj.Spec.CreateNamespaces})
-	observeStep("correct", start)
+	observeStep(obj, "correct", start)
 	if err != nil {
 		r.Recorder.Eventf(obj, corev1.EventTypeWarning, v1alpha1.ReasonApplyFailed, "correcting drift: %s", truncate(err.Error(), messageLimit))
 		return

@@ -175,6 +175,7 @@ func (r *IntentSyncReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 	status := r.statusWriter().newPatcher(obj)
 	if obj.Spec.Suspend {
 		markSuspended(obj)
+		recordStatus(obj)
 		reconcileTotal.WithLabelValues(v1alpha1.ReasonSuspended).Inc()
 		return ctrl.Result{}, status.finish(ctx, obj)
 	}
@@ -185,6 +186,7 @@ func (r *IntentSyncReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 			log.Error(err, "patching status")
 			retErr = errors.Join(retErr, err)
 		}
+		recordStatus(obj)
 		r.memory.release()
 	}()
 	return r.reconcile(ctx, obj, status), nil
@@ -219,6 +221,7 @@ func (r *IntentSyncReconciler) reconcile(ctx context.Context, obj *v1alpha1.Inte
 	// Fetch the source, with the credentials of spec.source.secretRef.
 	art, err := r.fetch(ctx, obj)
 	if err != nil {
+		recordFetchError(obj)
 		return failed(failure{step: "fetch", reason: v1alpha1.ReasonFetchFailed, revision: refString(obj.Spec.Source), err: err})
 	}
 	obj.Status.LastFetchedRevision = art.Revision
@@ -349,8 +352,7 @@ func buildFailure(ctx context.Context, revision string, err error) failure {
 // recordPolicy puts a policy report of revision into status and metrics.
 func (r *IntentSyncReconciler) recordPolicy(obj *v1alpha1.IntentSync, revision string, report *validate.Report) {
 	obj.Status.Policy = policyStatus(revision, report)
-	policyViolations.WithLabelValues(obj.Namespace, obj.Name, string(validate.SeverityDeny)).Set(float64(report.Denials))
-	policyViolations.WithLabelValues(obj.Namespace, obj.Name, string(validate.SeverityWarn)).Set(float64(report.Warnings))
+	recordPolicyMetrics(obj, report)
 }
 
 // claim decodes built for applying, and fails it when an object of it is
@@ -377,7 +379,7 @@ func (r *IntentSyncReconciler) claim(ctx context.Context, obj *v1alpha1.IntentSy
 // apply applies set, the objects of revision, as obj's spec says, and puts
 // the resulting inventory into status even when the apply failed.
 func (r *IntentSyncReconciler) apply(ctx context.Context, obj *v1alpha1.IntentSync, set manifest.Set, revision string, tg *target) (*apply.Result, error) {
-	defer observeStep("apply", r.now())
+	defer observeStep(obj, "apply", r.now())
 	res, err := tg.apply.Apply(ctx, set, apply.ApplyOptions{
 		Force:            obj.Spec.DriftMode == v1alpha1.DriftModeCorrect,
 		CreateNamespaces: obj.Spec.CreateNamespaces,
@@ -465,7 +467,7 @@ func (r *IntentSyncReconciler) mustApply(obj *v1alpha1.IntentSync, st *syncState
 
 // fetch fetches spec.source.
 func (r *IntentSyncReconciler) fetch(ctx context.Context, obj *v1alpha1.IntentSync) (*source.Artifact, error) {
-	defer observeStep("fetch", r.now())
+	defer observeStep(obj, "fetch", r.now())
 	auth, err := r.auth(ctx, obj)
 	if err != nil {
 		return nil, err
@@ -489,7 +491,7 @@ func (r *IntentSyncReconciler) build(ctx context.Context, obj *v1alpha1.IntentSy
 	if a := st.applied; a != nil && a.revision == art.Revision && a.generation == obj.Generation {
 		return a, nil, nil
 	}
-	defer observeStep("build", r.now())
+	defer observeStep(obj, "build", r.now())
 	ctrl.LoggerFrom(ctx).V(1).Info("rendering", "revision", art.Revision, "generation", obj.Generation)
 	var policyDirs []string
 	for _, d := range obj.Spec.PolicyDirs {
@@ -513,6 +515,7 @@ func (r *IntentSyncReconciler) build(ctx context.Context, obj *v1alpha1.IntentSy
 	if err != nil {
 		return nil, nil, err
 	}
+	recordFallback(out.Render.Fallback)
 	report := withFence(out.Report, fence.Check(out.Render.Intents, out.Render.Objects))
 	ignore := append([]apply.IgnoreRule(nil), out.Config.Ignore...)
 	for _, ig := range obj.Spec.Ignore {

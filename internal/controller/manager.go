@@ -460,6 +460,10 @@ func (s *webhookServer) NeedLeaderElection() bool { return false }
 
 // Start serves until ctx is done, then shuts down gracefully.
 func (s *webhookServer) Start(ctx context.Context) error {
+	if recv, ok := s.handler.(*webhook.Receiver); ok {
+		webhookMetrics.add(recv)
+		defer webhookMetrics.remove(recv)
+	}
 	srv := &http.Server{
 		Handler:           s.handler,
 		ReadHeaderTimeout: 10 * time.Second,
