@@ -163,6 +163,7 @@ piped, in CI ($CI set), with TERM=dumb, $NO_COLOR or --no-color.`,
 		newReportCommand(a),
 		newVersionCommand(a),
 		newUICommand(a),
+		newStatusCommand(a),
 	)
 	// Add cobra's own help and completion commands now rather than at
 	// Execute, so that they get the exit-code block like every other.
@@ -201,6 +202,7 @@ func exitClasses() map[string][]exitClass {
 		"report":      {ok("clean: no drift and no conflicts"), one("findings: drift, missing, unmanaged or stale objects, or conflicts"), exitBadInput},
 		"version":     {ok("version printed"), exitBadInput},
 		"ui":          {ok("stopped by a signal and shut down cleanly"), exitBadInput},
+		"status":      {ok("printed, every IntentSync shown Ready (with -w: stopped by a signal)"), one("an IntentSync shown is not Ready: failing, drifted, suspended or not reconciled yet"), exitBadInput},
 		"help":        {ok("help printed"), exitBadInput},
 	}
 }
