@@ -517,10 +517,7 @@ func (r *IntentSyncReconciler) build(ctx context.Context, obj *v1alpha1.IntentSy
 	}
 	recordFallback(out.Render.Fallback)
 	report := withFence(out.Report, fence.Check(out.Render.Intents, out.Render.Objects))
-	ignore := append([]apply.IgnoreRule(nil), out.Config.Ignore...)
-	for _, ig := range obj.Spec.Ignore {
-		ignore = append(ignore, apply.IgnoreRule{Paths: ig.Paths, Group: ig.Group, Kind: ig.Kind, Namespace: ig.Namespace, Name: ig.Name})
-	}
+	ignore := ignoreRules(out.Config.Ignore, obj.Spec.Ignore)
 	built, err := newAppliedSet(art.Revision, obj.Generation, label(out.Render.Objects, obj.Namespace, obj.Name), ignore)
 	if err != nil {
 		return nil, nil, err

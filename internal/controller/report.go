@@ -128,11 +128,7 @@ func RenderApplied(ctx context.Context, fetcher *source.Fetcher, obj *v1alpha1.I
 
 // ignoreRules are the repository's rules followed by the spec's.
 func ignoreRules(repo []apply.IgnoreRule, spec []v1alpha1.IgnoreRule) []apply.IgnoreRule {
-	out := append([]apply.IgnoreRule(nil), repo...)
-	for _, ig := range spec {
-		out = append(out, apply.IgnoreRule{Paths: ig.Paths, Group: ig.Group, Kind: ig.Kind, Namespace: ig.Namespace, Name: ig.Name})
-	}
-	return out
+	return append(append([]apply.IgnoreRule(nil), repo...), spec...)
 }
 
 // ReportOptions are the options the controller computes obj's report of a
