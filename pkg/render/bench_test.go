@@ -8,61 +8,6 @@ import (
 	"testing"
 )
 
-// serviceIntentYAML is a realistic ServiceIntent: three versions, a split,
-// two matching rules, resilience settings and a traffic policy.
-func serviceIntentYAML(i int) string {
-	return fmt.Sprintf(`apiVersion: meshintent.io/v1alpha1
-kind: ServiceIntent
-metadata:
-  name: svc-%05d
-  namespace: bench
-spec:
-  versions:
-  - name: v1
-  - name: v2
-  - name: v3
-  routes:
-  - name: testers
-    match:
-    - headers:
-        end-user:
-          exact: tester-%d
-    to:
-    - version: v2
-      weight: 50
-    - version: v3
-      weight: 50
-  - name: beta
-    match:
-    - uri:
-        prefix: /api/v2
-      method:
-        exact: GET
-    to:
-    - version: v3
-    timeout: 5s
-  split:
-  - version: v1
-    weight: 70
-  - version: v2
-    weight: 20
-  - version: v3
-    weight: 10
-  timeout: 2s
-  retries:
-    attempts: 3
-    perTryTimeout: 500ms
-    retryOn: 5xx,connect-failure
-  trafficPolicy:
-    tls: ISTIO_MUTUAL
-    connectionPool:
-      maxConnections: 100
-    outlierDetection:
-      consecutive5xxErrors: 5
-      interval: 10s
-`, i, i)
-}
-
 func seq(n int) []int {
 	s := make([]int, n)
 	for i := range s {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/meshintent/meshintent/internal/gitfixture"
 	"github.com/meshintent/meshintent/pkg/render/fastpath"
 )
 
@@ -165,7 +166,7 @@ func writeServices(t testing.TB, root string, order []int) {
 	for _, i := range order {
 		name := fmt.Sprintf("svc-%05d.yaml", i)
 		fmt.Fprintf(&k, "- %s\n", name)
-		files[name] = serviceIntentYAML(i)
+		files[name] = gitfixture.BenchIntent("bench", i)
 	}
 	files["kustomization.yaml"] = k.String()
 	names := make([]string, 0, len(files))

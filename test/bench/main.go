@@ -73,6 +73,7 @@ func main() {
 	)
 	flag.IntVar(&s.runs, "runs", 5, "runs per figure of the offline and apply parts (the median is printed)")
 	flag.IntVar(&s.startRuns, "start-runs", 10, "runs per figure of the start part")
+	flag.IntVar(&s.peerMax, "peer-max", 0, "the largest size the offline part runs the peer at (0: every size)")
 	flag.IntVar(&trials, "trials", 20, "trials per latency figure (p50 and p95 are printed)")
 	flag.IntVar(&s.p2Trials, "p2-trials", 10, "trials of the p2 part (p50 and p90 are printed)")
 	flag.IntVar(&s.p2Services, "p2-services", 1000, "services in the p2 part's overlay repository")
@@ -117,6 +118,7 @@ type settings struct {
 	sizes                []int
 	shapes               []shape
 	runs, startRuns      int
+	peerMax              int
 	p2Trials, p2Services int
 }
 
@@ -184,7 +186,9 @@ func run(ctx context.Context, s settings) error {
 		fn   func() ([]row, error)
 	}{
 		{"start", func() ([]row, error) { return startBench(ctx, root, work, reconciler, s.startRuns) }},
-		{"offline", func() ([]row, error) { return offline(ctx, root, work, reconciler, s.shapes, s.sizes, s.runs) }},
+		{"offline", func() ([]row, error) {
+			return offline(ctx, root, work, reconciler, s.shapes, s.sizes, s.runs, s.peerMax)
+		}},
 		{"apply", func() ([]row, error) { return applyBench(ctx, root, work, 1000, s.runs) }},
 		{"latency", func() ([]row, error) { return latencyBench(ctx, work, reconciler, trials) }},
 		{"p2", func() ([]row, error) { return p2Bench(ctx, work, reconciler, s.p2Services, s.p2Trials) }},

@@ -9,57 +9,9 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
 
+	"github.com/meshintent/meshintent/internal/gitfixture"
 	"github.com/meshintent/meshintent/pkg/manifest"
 )
-
-// serviceIntent is a realistic ServiceIntent: three versions, a split, two
-// matching rules, resilience settings and a traffic policy.
-func serviceIntent(ns string, i int) string {
-	return fmt.Sprintf(`apiVersion: meshintent.io/v1alpha1
-kind: ServiceIntent
-metadata:
-  name: svc-%05d
-  namespace: %s
-spec:
-  versions:
-  - name: v1
-  - name: v2
-  - name: v3
-  routes:
-  - name: testers
-    match:
-    - headers:
-        end-user:
-          exact: tester-%d
-    to:
-    - version: v2
-      weight: 50
-    - version: v3
-      weight: 50
-  - name: beta
-    match:
-    - uri:
-        prefix: /api/v2
-      method:
-        exact: GET
-    to:
-    - version: v3
-  split:
-  - version: v1
-    weight: 70
-  - version: v2
-    weight: 20
-  - version: v3
-    weight: 10
-  timeout: 2s
-  retries:
-    attempts: 3
-    perTryTimeout: 500ms
-    retryOn: 5xx,connect-failure
-  trafficPolicy:
-    tls: ISTIO_MUTUAL
-`, i, ns, i)
-}
 
 // writeIntentRepo writes n ServiceIntents for namespace ns and a
 // kustomization listing them.
@@ -71,7 +23,7 @@ func writeIntentRepo(dir, ns string, n int) error {
 	k.WriteString("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n")
 	for i := range n {
 		name := fmt.Sprintf("svc-%05d.yaml", i)
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(serviceIntent(ns, i)), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(gitfixture.BenchIntent(ns, i)), 0o644); err != nil {
 			return err
 		}
 		k.WriteString("- " + name + "\n")
