@@ -365,21 +365,7 @@ func sh(dir, name string, args ...string) error {
 	return nil
 }
 
-func median(runs int, fn func() error) (time.Duration, error) {
-	var ds []time.Duration
-	for range runs {
-		start := time.Now()
-		if err := fn(); err != nil {
-			return 0, err
-		}
-		ds = append(ds, time.Since(start))
-	}
-	if len(ds) == 0 {
-		return 0, errors.New("no runs")
-	}
-	return medianOf(ds), nil
-}
-
+// medianOf is the median of ds.
 func medianOf(ds []time.Duration) time.Duration {
 	s := slices.Clone(ds)
 	slices.Sort(s)
