@@ -234,8 +234,7 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	select {
 	case err := <-errc:
 		cancel()
-		<-cacheErr
-		return fmt.Errorf("ui server: %w", err)
+		return errors.Join(fmt.Errorf("ui server: %w", err), <-cacheErr)
 	case err := <-cacheErr:
 		_ = srv.Close()
 		if err != nil {
@@ -246,8 +245,7 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 		shutdown, stop := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer stop()
 		err := srv.Shutdown(shutdown) // event streams end with ctx (BaseContext)
-		<-cacheErr
-		return err
+		return errors.Join(err, <-cacheErr)
 	}
 }
 

@@ -148,7 +148,7 @@ func TestEventsOnStatusChange(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, hs.URL+"/events?ns="+ns+"&name=mesh", nil)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := http.DefaultClient.Do(req) //nolint:bodyclose // closed by the defer below; a goroutine reads it
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -218,11 +218,25 @@ func TestBrowser(t *testing.T) {
 	}
 	shot("ui-list.png", png)
 
-	// Follow the link to the IntentSync and see the traffic graph.
+	// Follow the link to the IntentSync with the keyboard alone (Tab until
+	// it has the focus, then Enter) and see the traffic graph.
+	link := "/intentsyncs/" + ns + "/bookinfo"
+	focused := ""
+	for range 40 {
+		run(t, bctx, "pressing Tab",
+			chromedp.KeyEvent("\t"),
+			chromedp.Evaluate(`(document.activeElement && document.activeElement.getAttribute("href")) || ""`, &focused))
+		if focused == link {
+			break
+		}
+	}
+	if focused != link {
+		t.Fatalf("Tab never reached the link to %s", link)
+	}
 	graphSel := `#graph-` + ns + `-reviews svg`
 	var graphText string
 	run(t, bctx, "opening the IntentSync",
-		chromedp.Click(`a[href="/intentsyncs/`+ns+`/bookinfo"]`, chromedp.ByQuery),
+		chromedp.KeyEvent("\r"),
 		chromedp.WaitVisible(graphSel, chromedp.ByQuery),
 		chromedp.WaitVisible(`#live.on`, chromedp.ByQuery),
 		chromedp.TextContent(graphSel, &graphText, chromedp.ByQuery),
