@@ -615,6 +615,9 @@ func writeStatusDetail(w io.Writer, obj *v1alpha1.IntentSync, now time.Time) {
 		writeIndentedTable(w, rows, "")
 	}
 
+	if st.DriftReport == nil {
+		fmt.Fprintln(w, "\nDrift reports: not scheduled (spec.driftReport)")
+	}
 	if dr := st.DriftReport; dr != nil {
 		fmt.Fprintln(w, "\nDrift reports:")
 		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)

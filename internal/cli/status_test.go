@@ -82,6 +82,7 @@ func TestStatusCommand(t *testing.T) {
 	kubeconfig := env.Kubeconfig(t)
 	src := v1alpha1.IntentSyncSpec{Source: v1alpha1.GitSource{URL: "https://bot:hunter2@git.example.com/mesh.git", Branch: "main", Path: "overlays/prod"}}
 	applied := metav1.NewTime(time.Now().Add(-5 * time.Minute))
+	next := metav1.NewTime(time.Now().Add(time.Hour))
 
 	createSync(t, env, ns, "ready", src, v1alpha1.IntentSyncStatus{
 		Conditions:          readyCondition(metav1.ConditionTrue, v1alpha1.ReasonSynced, "applied revision "+statusRev),
@@ -91,7 +92,8 @@ func TestStatusCommand(t *testing.T) {
 		Policy: &v1alpha1.PolicyStatus{Revision: statusRev, Warnings: 1, Results: []v1alpha1.PolicyResult{
 			{Severity: "warn", Policy: "meshintent.retries", Object: "ServiceIntent/bookinfo/reviews", Source: "reviews.yaml:7", Message: "no retries"},
 		}},
-		History: []v1alpha1.Attempt{{Revision: statusRev, Result: v1alpha1.ReasonSynced, StartedAt: applied, Duration: metav1.Duration{Duration: 1500 * time.Millisecond}, Message: "2 created"}},
+		DriftReport: &v1alpha1.DriftReportStatus{LastRunTime: &applied, NextRunTime: &next, Summary: "clean", ConfigMap: "mesh-drift-report"},
+		History:     []v1alpha1.Attempt{{Revision: statusRev, Result: v1alpha1.ReasonSynced, StartedAt: applied, Duration: metav1.Duration{Duration: 1500 * time.Millisecond}, Message: "2 created"}},
 	})
 	drifted := createSync(t, env, ns, "drifted", src, v1alpha1.IntentSyncStatus{
 		Conditions:          readyCondition(metav1.ConditionFalse, v1alpha1.ReasonDriftDetected, "1 object drifted from Git: "+driftedEntry),
@@ -120,6 +122,8 @@ func TestStatusCommand(t *testing.T) {
 		// want are regular expressions, each matching a line of stdout
 		// in this order (other lines may come between).
 		want []string
+		// anyOrder matches want in any order (namespaces are random).
+		anyOrder bool
 		// lineCount, when set, is the number of non-empty lines.
 		lineCount int
 		// absent must appear nowhere in stdout.
@@ -149,10 +153,11 @@ func TestStatusCommand(t *testing.T) {
 			absent: []string{"hunter2"},
 		},
 		{
-			name: "-A adds the namespace and lists every namespace",
-			args: []string{"status", "-A"},
-			code: ExitDenied,
-			want: []string{`^NAMESPACE\s+NAME\s+REVISION`, `^` + ns + `\s+denied\s`, `^` + other + `\s+elsewhere\s+-\s+True\s`},
+			name:     "-A adds the namespace and lists every namespace",
+			args:     []string{"status", "-A"},
+			code:     ExitDenied,
+			want:     []string{`^NAMESPACE\s+NAME\s+REVISION`, `^` + ns + `\s+denied\s`, `^` + other + `\s+elsewhere\s+-\s+True\s`},
+			anyOrder: true,
 		},
 		{
 			name: "a namespace whose IntentSyncs are all Ready exits 0",
@@ -175,6 +180,7 @@ func TestStatusCommand(t *testing.T) {
 				`^Policy: 1 warn \(revision ` + statusRev + `\)$`,
 				`^  SEVERITY\s+POLICY\s+FILE:LINE\s+OBJECT\s+MESSAGE$`,
 				`^  warn\s+meshintent\.retries\s+reviews\.yaml:7\s+ServiceIntent/bookinfo/reviews\s+no retries$`,
+				`^Drift reports:$`, `^  Last:\s+\S+ \(5m\d*s? ago\)$`, `^  Next:\s+\S+ \(in (59m|1h)(\d+s)?\)$`, `^  Summary:\s+clean$`, `^  ConfigMap:\s+mesh-drift-report$`,
 				`^History:$`, `^  \S+ ago\s+` + statusShort + `\s+Synced\s+1\.5s\s+2 created$`,
 			},
 			absent: []string{"hunter2"},
@@ -190,6 +196,7 @@ func TestStatusCommand(t *testing.T) {
 				`^  VirtualService/bookinfo/reviews\s+\.spec\.http\[0\]\.route\[0\]\.weight\s+80\s+50\s+kubectl-edit$`,
 				`^  DestinationRule/bookinfo/reviews\s+-\s+-\s+missing \(deleted from the cluster\)\s+-$`,
 				`^Policy: pass \(revision ` + statusRev + `\)$`,
+				`^Drift reports: not scheduled \(spec\.driftReport\)$`,
 			},
 		},
 		{
@@ -215,6 +222,9 @@ func TestStatusCommand(t *testing.T) {
 			i := 0
 			for _, w := range tt.want {
 				re := regexp.MustCompile(w)
+				if tt.anyOrder {
+					i = 0
+				}
 				for i < len(got) && !re.MatchString(got[i]) {
 					i++
 				}
