@@ -185,7 +185,7 @@ func TestMetricsEndpoint(t *testing.T) {
 		}
 		testenv.Eventually(t, 30*time.Second, func() error {
 			if err := env.Client.Get(ctx, client.ObjectKeyFromObject(obj), &v1alpha1.IntentSync{}); !apierrors.IsNotFound(err) {
-				return fmt.Errorf("IntentSync still there (%v)", err)
+				return fmt.Errorf("IntentSync still there (%w)", err)
 			}
 			var left []sample
 			for _, s := range scrape(t, metricsURL) {
