@@ -107,7 +107,7 @@ func runController(ctx context.Context, w io.Writer, env *testenv.Env, tmp strin
 	}}
 	fail := func(err error) (*controllerRun, error) { run.stop(); return nil, err }
 	fmt.Fprintf(w, "webhook receiver at http://%s/hooks/github\n", mgr.WebhookAddr())
-	if addr, err := demoUI(mgr, env); err != nil {
+	if addr, err := demoUI(mgr, env, filepath.Join(tmp, "ui-cache")); err != nil {
 		fmt.Fprintf(w, "web UI not started: %v\n", err)
 	} else {
 		fmt.Fprintf(w, "web UI (as reconciler ui serves it) at http://%s/\n", addr)
@@ -273,8 +273,10 @@ func pushWebhook(ctx context.Context, addr, repoURL, commit string) error {
 // demoUI serves the web UI from the manager as `reconciler ui` does (the
 // demo's administrator kubeconfig, loopback only) on 127.0.0.1:8090, or on
 // a free port when that one is taken; it returns the address.
-func demoUI(mgr *controller.Manager, env *testenv.Env) (string, error) {
-	srv, err := ui.New(ui.Options{Config: env.Config})
+func demoUI(mgr *controller.Manager, env *testenv.Env, gitCache string) (string, error) {
+	// The Git cache lets the page of a failed or pending commit draw its
+	// graphs next to the applied ones.
+	srv, err := ui.New(ui.Options{Config: env.Config, GitCacheDir: gitCache})
 	if err != nil {
 		return "", err
 	}
