@@ -77,3 +77,75 @@ func TestCache(t *testing.T) {
 		})
 	}
 }
+
+// TestCacheOverlay renders an overlay (base → region → env, with a
+// strategic-merge patch of svc-00000) with a cache while base files
+// change: the files unchanged since the last render come from the cache,
+// and yet each render must equal an uncached one and a changed file be
+// checked as strictly as on a cold render.
+func TestCacheOverlay(t *testing.T) {
+	root := t.TempDir()
+	writeOverlayRepo(t, root, 20, overlayShapes["base-region-env"])
+	cache := NewCache()
+	edit := func(file, old, new string) {
+		t.Helper()
+		p := filepath.Join(root, "base", file)
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, bytes.Replace(b, []byte(old), []byte(new), 1), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cached := Options{Root: root, Path: "overlays/prod", Cache: cache}
+	uncached := Options{Root: root, Path: "overlays/prod"}
+
+	tests := []struct {
+		name      string
+		file      string
+		old, new  string
+		wantError string // "" for a render that succeeds
+	}{
+		{"the first render", "", "", "", ""},
+		{"a changed timeout", "svc-00003.yaml", "timeout: 2s", "timeout: 9s", ""},
+		{"the patched service changed", "svc-00000.yaml", "attempts: 3", "attempts: 4", ""},
+		{"a misspelt field", "svc-00004.yaml", "timeout: 2s", "timeuot: 2s", "svc-00004.yaml"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.file != "" {
+				edit(tt.file, tt.old, tt.new)
+			}
+			res, err := Render(context.Background(), cached)
+			_, coldErr := Render(context.Background(), uncached)
+			if tt.wantError != "" {
+				if err == nil || coldErr == nil || !strings.Contains(err.Error(), tt.wantError) {
+					t.Fatalf("cached render error = %v, want one naming %s", err, tt.wantError)
+				}
+				if err.Error() != coldErr.Error() {
+					t.Errorf("cached render error differs from a cold one:\n%v\n%v", err, coldErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Fallback != "" {
+				t.Errorf("Fallback = %q, want the fast path", res.Fallback)
+			}
+			got, err := res.Objects.YAML()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, want := renderYAML(t, uncached); !bytes.Equal(got, want) {
+				t.Error("a cached render differs from an uncached one")
+			}
+		})
+	}
+	// Every render followed a change: none reused a whole build.
+	_, misses := cache.Stats()
+	if misses != len(tests) {
+		t.Errorf("%d misses, want %d (every render follows a change)", misses, len(tests))
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -86,5 +87,40 @@ func benchOverlay(b *testing.B, opts Options) {
 		if _, err := Render(context.Background(), opts); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkRenderOverlayChange renders an overlay of N services with a
+// cache after a one-line change of one base file, as the controller does
+// on a push: the other files come from the cache.
+func BenchmarkRenderOverlayChange(b *testing.B) {
+	for _, n := range []int{1000, 5000} {
+		root := b.TempDir()
+		writeOverlayRepo(b, root, n, overlayShapes["base-region-env"])
+		opts := Options{Root: root, Path: "overlays/prod", Cache: NewCache()}
+		if _, err := Render(context.Background(), opts); err != nil {
+			b.Fatal(err)
+		}
+		file := filepath.Join(root, "base", "svc-00002.yaml")
+		content, err := os.ReadFile(file)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(fmt.Sprintf("services=%d", n), func(b *testing.B) {
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				i++
+				b.StopTimer()
+				changed := strings.Replace(string(content), "timeout: 2s", fmt.Sprintf("timeout: %ds", 3+i%50), 1)
+				if err := os.WriteFile(file, []byte(changed), 0o644); err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+				if _, err := Render(context.Background(), opts); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

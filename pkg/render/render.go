@@ -338,7 +338,7 @@ func (r *renderer) build(ctx context.Context, dir string, top *fastpath.Node, op
 			fast.Parsed = map[string]fastpath.ParsedFile{}
 		}
 	}
-	k := &kustomize.Builder{FS: r.fs, Lines: r.lines, Workers: r.workers}
+	k := &kustomize.Builder{FS: r.fs, Lines: r.lines, Workers: r.workers, Parsed: fast.Parsed}
 	switch {
 	case top.Plain:
 		objs, err = fast.Build(ctx, top)
@@ -365,7 +365,11 @@ func (r *renderer) build(ctx context.Context, dir string, top *fastpath.Node, op
 		return nil, nil, false, err
 	}
 	if opts.Cache != nil {
-		opts.Cache.put(key, r.fs.Recorded(), objs, fast.NextParsed)
+		next := fast.NextParsed
+		if fallback == nil && top.Fast && !top.Plain {
+			next = k.NextParsed // the files the transforms started from
+		}
+		opts.Cache.put(key, r.fs.Recorded(), objs, next)
 		r.fs.StopRecording()
 	}
 	return objs, fallback, false, nil

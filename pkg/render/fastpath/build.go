@@ -48,9 +48,30 @@ type Builder struct {
 // reads it, so that a kustomize build can refuse in the same words what the
 // fast path would; ErrNotFast for input it leaves to kustomize. When
 // inspect is not nil it is called with the file's parsed documents, so
-// that other checks of the file need not parse it again.
-func ReadResourceFile(fsys *rootfs.Confined, item Item, inspect func(docs []*yaml.Node)) ([]Object, error) {
-	return (&Builder{FS: fsys, inspect: inspect}).readResourceFile(item, nil)
+// that other checks of the file need not parse it again. With r.Parsed
+// (sum not nil) it stores the content's hash in sum and takes the objects
+// of a file parsed before with that content from r.Parsed, without
+// parsing it or calling inspect.
+func (r *Builder) ReadResourceFile(item Item, sum *[sha256.Size]byte, inspect func(docs []*yaml.Node)) ([]Object, error) {
+	rr := *r
+	rr.inspect = inspect
+	return rr.readResourceFile(item, sum)
+}
+
+// NextParsedOf is Builder.NextParsed for the files read with sums and
+// built into perFile: the entries of prev whose content is unchanged, and
+// the others packed.
+func NextParsedOf(prev map[string]ParsedFile, files []Item, sums [][sha256.Size]byte, perFile [][]Object) map[string]ParsedFile {
+	next := make(map[string]ParsedFile, len(files))
+	for i, f := range files {
+		source := f.Source
+		if p, ok := prev[source]; ok && p.Sum == sums[i] {
+			next[source] = p
+		} else if ps, ok := Pack(perFile[i]); ok {
+			next[source] = ParsedFile{Sum: sums[i], Objs: ps}
+		}
+	}
+	return next
 }
 
 // Build produces what `kustomize build` would for a plain tree (see
@@ -109,16 +130,7 @@ func (r *Builder) Build(ctx context.Context, top *Node) ([]Object, error) {
 	}
 
 	if r.Parsed != nil {
-		next := make(map[string]ParsedFile, len(files))
-		for i, f := range files {
-			source := f.Source
-			if prev, ok := r.Parsed[source]; ok && prev.Sum == sums[i] {
-				next[source] = prev
-			} else if ps, ok := Pack(perFile[i]); ok {
-				next[source] = ParsedFile{Sum: sums[i], Objs: ps}
-			}
-		}
-		r.NextParsed = next
+		r.NextParsed = NextParsedOf(r.Parsed, files, sums, perFile)
 	}
 
 	n := 0

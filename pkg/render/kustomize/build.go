@@ -45,6 +45,13 @@ type Builder struct {
 	// Workers bounds the goroutines that check files before the build; 0
 	// or 1 checks them one after the other.
 	Workers int
+	// Parsed are the resource files an earlier build read and checked (by
+	// source), which Check reuses while their content hash is unchanged;
+	// nil without a cache. NextParsed is set by Check when Parsed is not
+	// nil and the fast path can build the tree: the files, for the next
+	// build.
+	Parsed     map[string]fastpath.ParsedFile
+	NextParsed map[string]fastpath.ParsedFile
 
 	// checked is set by Check: Build then skips the checks.
 	checked  bool

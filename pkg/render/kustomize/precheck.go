@@ -2,6 +2,7 @@ package kustomize
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"os"
@@ -53,19 +54,30 @@ func (r *Builder) precheck(ctx context.Context, top *fastpath.Node) ([][]fastpat
 	objs := make([][]fastpath.Object, len(resources))
 	notFast := make([]error, len(resources))
 	errs := make([]error, len(resources)+len(others))
+	fb := &fastpath.Builder{FS: r.FS, Parsed: r.Parsed}
+	var sums [][sha256.Size]byte
+	if r.Parsed != nil {
+		sums = make([][sha256.Size]byte, len(resources))
+	}
 	parallel.Do(ctx, len(resources)+len(others), r.Workers, func(i int) {
 		if i < len(resources) {
-			// strictRead's check of the file, on the documents parsed here.
 			it := resources[i]
-			objs[i], errs[i] = fastpath.ReadResourceFile(r.FS, it, func(docs []*yaml.Node) {
+			var sum *[sha256.Size]byte
+			if sums != nil {
+				sum = &sums[i]
+			}
+			// strictRead's check of the file, on the documents parsed here.
+			parsed := false
+			objs[i], errs[i] = fb.ReadResourceFile(it, sum, func(docs []*yaml.Node) {
+				parsed = true
 				found, declared, _ := r.strictCheck(strictJob{Source: it.Source, File: it.File}, docs)
-				r.strictMu.Lock()
-				defer r.strictMu.Unlock()
-				if r.strictDone == nil {
-					r.strictDone = map[string]strictResult{}
-				}
-				r.strictDone[it.File] = strictResult{found: found, declared: declared}
+				r.keepStrict(it.File, strictResult{found: found, declared: declared})
 			})
+			if errs[i] == nil && !parsed {
+				// Unchanged since a build that passed every check: only
+				// the intents it declares are needed.
+				r.keepStrict(it.File, strictResult{declared: declaredIntents(objs[i])})
+			}
 			if errors.Is(errs[i], fastpath.ErrNotFast) {
 				notFast[i], errs[i] = errs[i], nil
 			}
@@ -84,7 +96,22 @@ func (r *Builder) precheck(ctx context.Context, top *fastpath.Node) ([][]fastpat
 	}
 	// Once a render-wide limit is crossed, every later file gets that same
 	// error: report it once.
-	return objs, complete, fastpath.JoinUnique(errs)
+	err := fastpath.JoinUnique(errs)
+	if err == nil && complete && r.Parsed != nil {
+		// Packed now, before the transforms change the objects.
+		r.NextParsed = fastpath.NextParsedOf(r.Parsed, resources, sums, objs)
+	}
+	return objs, complete, err
+}
+
+// keepStrict keeps strictRead's findings on a resource file.
+func (r *Builder) keepStrict(file string, res strictResult) {
+	r.strictMu.Lock()
+	defer r.strictMu.Unlock()
+	if r.strictDone == nil {
+		r.strictDone = map[string]strictResult{}
+	}
+	r.strictDone[file] = res
 }
 
 // checkFile checks a file other than a resource that kustomize would read.

@@ -175,6 +175,21 @@ func (r *Builder) strictCheck(j strictJob, docs []*yaml.Node) (found intent.Erro
 	return found, declared, patched
 }
 
+// declaredIntents are the intents among a resource file's objects, as
+// strictCheck finds them in its documents.
+func declaredIntents(objs []fastpath.Object) []intent.ObjectRef {
+	var refs []intent.ObjectRef
+	for _, o := range objs {
+		kind := intent.StringField(o.Obj, "kind")
+		if !strings.HasPrefix(intent.StringField(o.Obj, "apiVersion"), v1alpha1.Group+"/") || !isIntentKind(kind) {
+			continue
+		}
+		m := intent.Metadata(o.Obj)
+		refs = append(refs, intent.ObjectRef{Kind: kind, Namespace: intent.StringField(m, "namespace"), Name: intent.StringField(m, "name")})
+	}
+	return refs
+}
+
 // patchedIntent is an intent a strategic-merge patch names, where.
 type patchedIntent struct {
 	ref    intent.ObjectRef
