@@ -288,6 +288,10 @@ type IntentSyncStatus struct {
 	// LastAppliedTime is when that happened.
 	// +optional
 	LastAppliedTime *metav1.Time `json:"lastAppliedTime,omitempty"`
+	// LastAppliedCommit is the subject, author and time of the commit of
+	// LastAppliedRevision, for people reading the status.
+	// +optional
+	LastAppliedCommit *CommitInfo `json:"lastAppliedCommit,omitempty"`
 
 	// Inventory lists what is applied.
 	// +optional
@@ -352,6 +356,9 @@ type PolicyResult struct {
 	// Source is the repository file.
 	// +optional
 	Source string `json:"source,omitempty"`
+	// Line is the line in Source that wrote Field (0 when unknown).
+	// +optional
+	Line int `json:"line,omitempty"`
 	// Field is the offending field's path.
 	// +optional
 	Field string `json:"field,omitempty"`
@@ -406,6 +413,22 @@ type Attempt struct {
 	// Message, for failures.
 	// +optional
 	Message string `json:"message,omitempty"`
+	// Commit is the subject, author and time of the revision's commit.
+	// +optional
+	Commit *CommitInfo `json:"commit,omitempty"`
+}
+
+// CommitInfo is what people read of a commit: its subject line (capped),
+// its author's name and when it was committed. Never an e-mail address.
+type CommitInfo struct {
+	// Subject is the first line of the commit message.
+	Subject string `json:"subject"`
+	// Author is the author's name.
+	// +optional
+	Author string `json:"author,omitempty"`
+	// Time is the committer's time.
+	// +optional
+	Time *metav1.Time `json:"time,omitempty"`
 }
 
 // DriftReportStatus is the state of scheduled drift reports.

@@ -555,7 +555,14 @@ func writeStatusDetail(w io.Writer, obj *v1alpha1.IntentSync, now time.Time) {
 		src += " (path " + p + ")"
 	}
 	field("Source", src)
-	field("Applied revision", orDash(st.LastAppliedRevision))
+	applied := orDash(st.LastAppliedRevision)
+	if c := st.LastAppliedCommit; c != nil {
+		applied += fmt.Sprintf(" %q", c.Subject)
+		if c.Author != "" {
+			applied += " by " + c.Author
+		}
+	}
+	field("Applied revision", applied)
 	field("Fetched revision", orDash(st.LastFetchedRevision))
 	if st.LastAttemptedRevision != "" && st.LastAttemptedRevision != st.LastAppliedRevision {
 		field("Attempted revision", st.LastAttemptedRevision)
@@ -610,7 +617,11 @@ func writeStatusDetail(w io.Writer, obj *v1alpha1.IntentSync, now time.Time) {
 			if r.Waived != nil {
 				msg += " (waived: " + r.Waived.Reason + ")"
 			}
-			rows = append(rows, []string{r.Severity, r.Policy, orDash(r.Source), r.Object, msg})
+			file := orDash(r.Source)
+			if r.Line > 0 {
+				file += ":" + strconv.Itoa(r.Line)
+			}
+			rows = append(rows, []string{r.Severity, r.Policy, file, r.Object, msg})
 		}
 		writeIndentedTable(w, rows, "")
 	}

@@ -87,10 +87,11 @@ func TestStatusCommand(t *testing.T) {
 	createSync(t, env, ns, "ready", src, v1alpha1.IntentSyncStatus{
 		Conditions:          readyCondition(metav1.ConditionTrue, v1alpha1.ReasonSynced, "applied revision "+statusRev),
 		LastFetchedRevision: statusRev, LastAppliedRevision: statusRev, LastAppliedTime: &applied,
-		Inventory: &v1alpha1.InventoryStatus{Total: 3, Entries: []string{"VirtualService/bookinfo/reviews", "DestinationRule/bookinfo/reviews", "Namespace/bookinfo"}},
-		Drift:     &v1alpha1.DriftStatus{CheckedAt: metav1.Now()},
+		LastAppliedCommit: &v1alpha1.CommitInfo{Subject: "reviews: more to v2", Author: "Ada"},
+		Inventory:         &v1alpha1.InventoryStatus{Total: 3, Entries: []string{"VirtualService/bookinfo/reviews", "DestinationRule/bookinfo/reviews", "Namespace/bookinfo"}},
+		Drift:             &v1alpha1.DriftStatus{CheckedAt: metav1.Now()},
 		Policy: &v1alpha1.PolicyStatus{Revision: statusRev, Warnings: 1, Results: []v1alpha1.PolicyResult{
-			{Severity: "warn", Policy: "meshintent.retries", Object: "ServiceIntent/bookinfo/reviews", Source: "reviews.yaml:7", Message: "no retries"},
+			{Severity: "warn", Policy: "meshintent.retries", Object: "ServiceIntent/bookinfo/reviews", Source: "reviews.yaml", Line: 7, Message: "no retries"},
 		}},
 		DriftReport: &v1alpha1.DriftReportStatus{LastRunTime: &applied, NextRunTime: &next, Summary: "clean", ConfigMap: "mesh-drift-report"},
 		History:     []v1alpha1.Attempt{{Revision: statusRev, Result: v1alpha1.ReasonSynced, StartedAt: applied, Duration: metav1.Duration{Duration: 1500 * time.Millisecond}, Message: "2 created"}},
@@ -172,7 +173,7 @@ func TestStatusCommand(t *testing.T) {
 			want: []string{
 				`^Name:\s+ready$`, `^Namespace:\s+` + ns + `$`, `^Cluster:\s+in-cluster$`,
 				`^Source:\s+https://git\.example\.com/mesh\.git@main \(path overlays/prod\)$`,
-				`^Applied revision:\s+` + statusRev + `$`,
+				`^Applied revision:\s+` + statusRev + ` "reviews: more to v2" by Ada$`,
 				`^Last applied:\s+\d{4}-\d\d-\d\dT.*Z \(5m\d*s? ago\)$`,
 				`^Objects:\s+3$`,
 				`^Conditions:$`, `^  TYPE\s+STATUS\s+REASON\s+MESSAGE$`, `^  Ready\s+True\s+Synced\s+applied revision ` + statusRev + `$`,

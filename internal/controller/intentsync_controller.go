@@ -225,6 +225,7 @@ func (r *IntentSyncReconciler) reconcile(ctx context.Context, obj *v1alpha1.Inte
 		return failed(failure{step: "fetch", reason: v1alpha1.ReasonFetchFailed, revision: refString(obj.Spec.Source), err: err})
 	}
 	obj.Status.LastFetchedRevision = art.Revision
+	st.fetched = fetchedCommit{revision: art.Revision, commit: commitInfo(art.Meta)}
 	if f := r.verify(ctx, obj, art); f != nil {
 		return failed(*f)
 	}
@@ -420,10 +421,11 @@ func (r *IntentSyncReconciler) record(ctx context.Context, obj *v1alpha1.IntentS
 		now := r.now()
 		obj.Status.LastAppliedRevision = built.revision
 		obj.Status.LastAppliedTime = &metav1.Time{Time: now}
+		obj.Status.LastAppliedCommit = st.fetched.commitOf(built.revision)
 		obj.Status.History = addAttempt(obj.Status.History, v1alpha1.Attempt{
 			Revision: built.revision, Result: v1alpha1.ReasonSynced,
 			StartedAt: metav1.NewTime(started), Duration: metav1.Duration{Duration: now.Sub(started)},
-			Message: summary,
+			Message: summary, Commit: st.fetched.commitOf(built.revision),
 		})
 		lastAppliedTime.WithLabelValues(obj.Namespace, obj.Name).Set(float64(now.Unix()))
 		r.Recorder.Eventf(obj, corev1.EventTypeNormal, EventApplied, "applied revision %s: %s", built.revision, summary)
@@ -628,7 +630,7 @@ func (r *IntentSyncReconciler) fail(ctx context.Context, obj *v1alpha1.IntentSyn
 	obj.Status.History = addAttempt(obj.Status.History, v1alpha1.Attempt{
 		Revision: f.revision, Result: f.reason,
 		StartedAt: metav1.NewTime(f.started), Duration: metav1.Duration{Duration: r.now().Sub(f.started)},
-		Message: msg,
+		Message: msg, Commit: st.fetched.commitOf(f.revision),
 	})
 	r.Recorder.Event(obj, corev1.EventTypeWarning, f.reason, truncate(msg, messageLimit))
 	reconcileTotal.WithLabelValues(f.reason).Inc()

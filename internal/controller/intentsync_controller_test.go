@@ -69,6 +69,13 @@ func TestSyncAppliesTheCommit(t *testing.T) {
 		if len(s.History) != 1 || s.History[0].Revision != rev || s.History[0].Result != v1alpha1.ReasonSynced {
 			t.Errorf("history = %+v, want one Synced attempt of %s", s.History, rev)
 		}
+		// The commit as people know it: newIntentRepo commits "intents" as
+		// gitfixture's author "Test".
+		for what, c := range map[string]*v1alpha1.CommitInfo{"lastAppliedCommit": s.LastAppliedCommit, "history[0].commit": s.History[0].Commit} {
+			if c == nil || c.Subject != "intents" || c.Author != "Test" || c.Time == nil {
+				t.Errorf("%s = %+v, want subject \"intents\" by Test with a time", what, c)
+			}
+		}
 	})
 
 	t.Run("the objects exist labelled with the IntentSync and owned by meshintent", func(t *testing.T) {
@@ -210,6 +217,9 @@ func TestSyncStallsOnADeniedCommit(t *testing.T) {
 		p := got.Status.Policy
 		if p == nil || p.Revision != bad || p.Denials == 0 || p.Results[0].Policy != "meshintent.weights" || p.Results[0].Source != "ratings.yaml" {
 			t.Errorf("policy status = %+v, want the weights denial of ratings.yaml first", p)
+		} else if r := p.Results[0]; r.Line != 10 || r.Field != "spec.http[0].route" {
+			// Line 10 of ratings.yaml is "  - route:", the route whose weights do not add up.
+			t.Errorf("policy result at line %d field %q, want line 10 field spec.http[0].route", r.Line, r.Field)
 		}
 		waitEvent(t, obj, v1alpha1.ReasonPolicyDenied, 5*time.Second, "meshintent.weights", "ratings.yaml")
 	})

@@ -8,13 +8,16 @@ import (
 	"sync/atomic"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/meshintent/meshintent/api/v1alpha1"
 	"github.com/meshintent/meshintent/pkg/apply"
 	"github.com/meshintent/meshintent/pkg/canonical"
 	"github.com/meshintent/meshintent/pkg/manifest"
 	"github.com/meshintent/meshintent/pkg/render"
+	"github.com/meshintent/meshintent/pkg/source"
 )
 
 // syncState is what the controller keeps in memory about one IntentSync.
@@ -39,6 +42,9 @@ type syncState struct {
 	stalled stalledKey
 	// failures counts consecutive transient failures, for the backoff.
 	failures int
+	// fetched is the revision last fetched and its commit's subject,
+	// author and time, for the history and the status.
+	fetched fetchedCommit
 	// drift holds the last drift found per object ID; missing objects have
 	// a nil entry with gone set.
 	drift map[string]objectDrift
@@ -304,3 +310,35 @@ func (s *stateStore) forget(key types.NamespacedName) {
 	defer s.mu.Unlock()
 	delete(s.states, key)
 }
+
+// fetchedCommit is a fetched revision and what people read of its commit.
+type fetchedCommit struct {
+	revision string
+	commit   *v1alpha1.CommitInfo
+}
+
+// commitOf is the CommitInfo of revision when it is the one last fetched,
+// else nil.
+func (f fetchedCommit) commitOf(revision string) *v1alpha1.CommitInfo {
+	if revision == "" || revision != f.revision || f.commit == nil {
+		return nil
+	}
+	c := *f.commit
+	return &c
+}
+
+// commitInfo is the CommitInfo of a fetched artifact, its subject capped;
+// nil when the fetch could not say.
+func commitInfo(m source.CommitMeta) *v1alpha1.CommitInfo {
+	if m.Subject == "" && m.Author == "" {
+		return nil
+	}
+	c := &v1alpha1.CommitInfo{Subject: truncate(m.Subject, commitSubjectLimit), Author: truncate(m.Author, commitSubjectLimit)}
+	if !m.Time.IsZero() {
+		c.Time = &metav1.Time{Time: m.Time}
+	}
+	return c
+}
+
+// commitSubjectLimit caps a commit's subject and author name in status.
+const commitSubjectLimit = 200

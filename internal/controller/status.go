@@ -82,6 +82,7 @@ func policyStatus(revision string, r *validate.Report) *v1alpha1.PolicyStatus {
 			Code:     x.Code,
 			Object:   x.Object,
 			Source:   x.Source,
+			Line:     x.Line,
 			Field:    x.Field,
 			Message:  truncate(x.Message, messageLimit),
 			Waived:   policyWaiver(x.Waived),

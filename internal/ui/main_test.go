@@ -74,6 +74,8 @@ type syncSpec struct {
 	cluster   string
 	// changed is the last attempt's message: the change set's summary.
 	changed string
+	// commit is the applied commit's subject and author.
+	commit *v1alpha1.CommitInfo
 }
 
 // newSync creates an IntentSync in ns and writes its status.
@@ -103,10 +105,10 @@ func newSync(t testing.TB, ns string, sp syncSpec) *v1alpha1.IntentSync {
 	o.Status = v1alpha1.IntentSyncStatus{
 		Conditions: []metav1.Condition{{Type: v1alpha1.ConditionReady, Status: sp.ready, Reason: sp.reason, Message: sp.message,
 			LastTransitionTime: now, ObservedGeneration: o.Generation}},
-		LastFetchedRevision: sp.fetched, LastAppliedRevision: sp.applied, LastAppliedTime: &now,
+		LastFetchedRevision: sp.fetched, LastAppliedRevision: sp.applied, LastAppliedTime: &now, LastAppliedCommit: sp.commit,
 		Inventory: &v1alpha1.InventoryStatus{Entries: sp.inventory, Total: len(sp.inventory)},
 		Drift:     sp.drift, Policy: sp.policy, Cluster: sp.cluster,
-		History: []v1alpha1.Attempt{{Revision: sp.applied, Result: sp.reason, StartedAt: now, Duration: metav1.Duration{Duration: 180 * time.Millisecond}, Message: sp.changed}},
+		History: []v1alpha1.Attempt{{Revision: sp.applied, Result: sp.reason, StartedAt: now, Duration: metav1.Duration{Duration: 180 * time.Millisecond}, Message: sp.changed, Commit: sp.commit}},
 	}
 	if err := env.Client.Status().Update(ctx, o); err != nil {
 		t.Fatalf("writing IntentSync status: %v", err)

@@ -105,6 +105,7 @@ type row struct {
 	Link            string
 	Source          string
 	Revision        string
+	Subject         string // the applied commit's subject line
 	State           state
 	Reason, Message string
 	Objects         int
@@ -129,6 +130,9 @@ func rowOf(o *v1alpha1.IntentSync, now time.Time) row {
 		Revision: o.Status.LastAppliedRevision,
 		State:    stateOf(o),
 		Cluster:  o.Status.Cluster,
+	}
+	if c := o.Status.LastAppliedCommit; c != nil {
+		r.Subject = c.Subject
 	}
 	if rev := pendingRevision(o); rev != "" {
 		r.Pending, r.PendingRevision = true, rev

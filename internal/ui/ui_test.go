@@ -26,7 +26,8 @@ func TestPages(t *testing.T) {
 			"VirtualService/" + ns + "/reviews .spec.http[1].route[0].weight: want 80, have 50 (kubectl-edit)"}},
 		changed: "1 created, 2 configured, 1 deleted",
 		policy: &v1alpha1.PolicyStatus{Warnings: 1, Results: []v1alpha1.PolicyResult{{Severity: "warn", Policy: "meshintent.suspend",
-			Object: "ServiceIntent/" + ns + "/reviews", Source: "overlays/prod/reviews.yaml:14", Field: "spec.suspend", Message: "v3 suspended <b>since</b> INC-1"}}},
+			Object: "ServiceIntent/" + ns + "/reviews", Source: "overlays/prod/reviews.yaml", Line: 14, Field: "spec.suspend", Message: "v3 suspended <b>since</b> INC-1"}}},
+		commit:  &v1alpha1.CommitInfo{Subject: "reviews: <i>more</i> to v2", Author: "Ada"},
 		fetched: "main@sha1:fedcba9876543210fedcba9876543210fedcba98",
 		cluster: "https://remote.example.com:6443",
 	})
@@ -53,6 +54,7 @@ spec: {host: ratings}`)
 		wantStatus: http.StatusOK,
 		want: []string{`href="/intentsyncs/` + ns + `/mesh"`, ">Ready<", ">Not ready<", "PolicyDenied", "3</td>", "2 drifted", "1 warn",
 			"https://remote.example.com:6443", "https://git.example.com/mesh.git", "main@sha1:0123456789ab", "newer revision fetched",
+			`<span class="subject">reviews: &lt;i&gt;more&lt;/i&gt; to v2</span>`,
 			`<script src="/static/app.js" defer></script>`, `data-events="/events"`, `href="/?`},
 		notWant: []string{"s3cret-token", `<script>alert`},
 	}, {
@@ -90,8 +92,8 @@ spec: {host: ratings}`)
 			"<code>DestinationRule/" + ns + "/handmade</code></td><td><span class=\"badge warn\">unmanaged</span>",
 			"overlays/prod/reviews.yaml:14", "spec.suspend", "v3 suspended &lt;b&gt;since&lt;/b&gt; INC-1",
 			"Revision main@sha1:fedcba987654 is fetched but not applied yet", `data-events="/events?name=mesh&amp;ns=` + ns + `"`,
-			"No drift report is scheduled"},
-		notWant: []string{"s3cret-token", "<b>since</b>", "<code>DestinationRule/" + ns + "/reviews</code></td><td><span class=\"badge warn\">unmanaged"},
+			"No drift report is scheduled", `reviews: &lt;i&gt;more&lt;/i&gt; to v2</span> <span class="hint">by Ada</span>`},
+		notWant: []string{"s3cret-token", "<b>since</b>", "<i>more</i>", "<code>DestinationRule/" + ns + "/reviews</code></td><td><span class=\"badge warn\">unmanaged"},
 	}, {
 		name:       "text from Git in a condition message is escaped",
 		path:       "/intentsyncs/" + ns + "/broken",

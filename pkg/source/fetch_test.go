@@ -42,6 +42,37 @@ func (fx *fixture) tree(sha string) map[string]string {
 	return nil
 }
 
+// subject is the commit message of sha: its name in the fixture.
+func (fx *fixture) subject(sha string) string {
+	for name, c := range map[string]string{"c0": fx.c0, "c1": fx.c1, "c2": fx.c2, "c3": fx.c3} {
+		if c == sha {
+			return name
+		}
+	}
+	return ""
+}
+
+// A controller that restarts finds the commit's tree materialised in its
+// cache and opens no repository to fetch it; the status still names the
+// commit's subject and author.
+func TestFetchMetaOfACachedTree(t *testing.T) {
+	fx := newFixture(t)
+	cache := t.TempDir()
+	for _, round := range []string{"first fetch", "tree already in the cache"} {
+		f, err := NewFetcher(cache)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := f.Fetch(t.Context(), Options{URL: fx.repo.Dir, Ref: Ref{Commit: fx.c1}})
+		if err != nil {
+			t.Fatalf("%s: %v", round, err)
+		}
+		if got.Meta.Subject != "c1" || got.Meta.Author != "Test" || got.Meta.Time.IsZero() {
+			t.Errorf("%s: meta %+v, want subject c1 by Test with a time", round, got.Meta)
+		}
+	}
+}
+
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	fx := &fixture{root: t.TempDir()}
@@ -107,9 +138,13 @@ func TestFetchRefs(t *testing.T) {
 						Ref:      Ref{Branch: tc.ref.Branch, Tag: tc.ref.Tag, Commit: strings.ToLower(tc.ref.Commit)}.String(),
 						Commit:   tc.wantCommit,
 						Revision: tc.wantRevision,
+						Meta:     CommitMeta{Subject: fx.subject(tc.wantCommit), Author: "Test"},
 					}
-					if diff := cmp.Diff(want, got, cmpopts.IgnoreFields(Artifact{}, "Dir")); diff != "" {
+					if diff := cmp.Diff(want, got, cmpopts.IgnoreFields(Artifact{}, "Dir"), cmpopts.IgnoreFields(CommitMeta{}, "Time")); diff != "" {
 						t.Errorf("Fetch artifact mismatch (-want +got):\n%s", diff)
+					}
+					if got.Meta.Time.IsZero() {
+						t.Error("Fetch artifact: no commit time")
 					}
 					if diff := cmp.Diff(fx.tree(tc.wantCommit), readTree(t, got.Dir)); diff != "" {
 						t.Errorf("tree mismatch (-want +got):\n%s", diff)

@@ -109,6 +109,24 @@ type Artifact struct {
 	// Dir holds the checked-out tree of Commit. It is shared and stable per
 	// commit: callers must only read it.
 	Dir string
+	// Meta is what people read of the commit (subject, author, time); zero
+	// when the cache could not say.
+	Meta CommitMeta
+}
+
+// CommitMeta is what people read of a commit: the first line of its
+// message, its author's name (never the e-mail address) and its committer
+// time.
+type CommitMeta struct {
+	Subject string
+	Author  string
+	Time    time.Time
+}
+
+// commitMeta reads the meta of c.
+func commitMeta(c *object.Commit) CommitMeta {
+	subject, _, _ := strings.Cut(strings.TrimSpace(c.Message), "\n")
+	return CommitMeta{Subject: strings.TrimSpace(subject), Author: c.Author.Name, Time: c.Committer.When}
 }
 
 // Fetcher fetches repositories into a cache directory. It is safe for
@@ -118,6 +136,9 @@ type Fetcher struct {
 
 	mu    sync.Mutex
 	locks map[string]chan struct{}
+	// metas remembers the meta of the commits fetched, for a fetch that
+	// finds the tree materialised already and so opens no repository.
+	metas map[string]CommitMeta
 }
 
 // NewFetcher returns a Fetcher that caches repositories under cacheDir,
@@ -196,6 +217,7 @@ func (f *Fetcher) newOp(ctx context.Context, opts Options, ref Ref) (op *fetchOp
 		return nil, nil, err
 	}
 	return &fetchOp{
+		f:        f,
 		src:      src,
 		auth:     auth,
 		ref:      ref,
@@ -224,6 +246,7 @@ func (f *Fetcher) lock(ctx context.Context, key string) (func(), error) {
 
 // fetchOp is the state of one Fetch call.
 type fetchOp struct {
+	f        *Fetcher
 	src      *source
 	auth     transport.AuthMethod
 	ref      Ref
@@ -277,7 +300,7 @@ func (op *fetchOp) run(ctx context.Context) (a *Artifact, fresh bool, err error)
 	// Only commits get a tree directory, so finding one proves that the
 	// ref points to that commit.
 	if dir, ok := op.treeDir(peeled); ok {
-		return op.artifact(peeled, revName, dir), false, nil
+		return op.artifact(peeled, nil, revName, dir), false, nil
 	}
 
 	repo, has, fresh, err := op.openWith(hash)
@@ -307,7 +330,7 @@ func (op *fetchOp) run(ctx context.Context) (a *Artifact, fresh bool, err error)
 	if err != nil {
 		return nil, fresh, err
 	}
-	return op.artifact(commit.Hash, revName, dir), fresh, nil
+	return op.artifact(commit.Hash, commit, revName, dir), fresh, nil
 }
 
 // runCommit fetches a commit by SHA: from the cache if present, else via
@@ -315,7 +338,7 @@ func (op *fetchOp) run(ctx context.Context) (a *Artifact, fresh bool, err error)
 func (op *fetchOp) runCommit(ctx context.Context) (*Artifact, bool, error) {
 	hash := plumbing.NewHash(op.ref.Commit)
 	if dir, ok := op.treeDir(hash); ok && !op.objects {
-		return op.artifact(hash, "", dir), false, nil
+		return op.artifact(hash, nil, "", dir), false, nil
 	}
 	repo, has, fresh, err := op.openWith(hash)
 	if err != nil {
@@ -369,7 +392,7 @@ func (op *fetchOp) runCommit(ctx context.Context) (*Artifact, bool, error) {
 	if err != nil {
 		return nil, fresh, err
 	}
-	return op.artifact(hash, "", dir), fresh, nil
+	return op.artifact(hash, commit, "", dir), fresh, nil
 }
 
 // depthFor returns the fetch depth for the remote ref name: 1 for a ref
@@ -394,7 +417,10 @@ func (op *fetchOp) depthFor(repo *git.Repository, name plumbing.ReferenceName) (
 // repository to its full history.
 const unshallowDepth = 0x7fffffff
 
-func (op *fetchOp) artifact(commit plumbing.Hash, revName, dir string) *Artifact {
+// artifact is the Artifact of commit, checked out in dir. c is the commit
+// object when the fetch read it; without it the meta comes from what this
+// Fetcher remembers, else from the cached repository.
+func (op *fetchOp) artifact(commit plumbing.Hash, c *object.Commit, revName, dir string) *Artifact {
 	rev := "sha1:" + commit.String()
 	if revName != "" {
 		rev = revName + "@" + rev
@@ -405,7 +431,36 @@ func (op *fetchOp) artifact(commit plumbing.Hash, revName, dir string) *Artifact
 		Commit:   commit.String(),
 		Revision: rev,
 		Dir:      dir,
+		Meta:     op.meta(commit, c),
 	}
+}
+
+// meta returns the CommitMeta of commit, remembering it.
+func (op *fetchOp) meta(commit plumbing.Hash, c *object.Commit) CommitMeta {
+	key := op.src.key + "/" + commit.String()
+	op.f.mu.Lock()
+	m, ok := op.f.metas[key]
+	op.f.mu.Unlock()
+	if ok {
+		return m
+	}
+	if c == nil {
+		repo, _, err := op.openRepo()
+		if err != nil {
+			return CommitMeta{}
+		}
+		if c, err = peelToCommit(repo, commit); err != nil {
+			return CommitMeta{}
+		}
+	}
+	m = commitMeta(c)
+	op.f.mu.Lock()
+	if op.f.metas == nil {
+		op.f.metas = map[string]CommitMeta{}
+	}
+	op.f.metas[key] = m
+	op.f.mu.Unlock()
+	return m
 }
 
 // openWith opens the cached repository like openRepo and reports whether
