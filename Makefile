@@ -75,7 +75,8 @@ generate:
 ## controller's latency, P2 (a one-line commit to 1,000 services → applied) and RSS
 ## (test/bench; prints a Markdown table; about an hour on two shared cores, most of it
 ## in conftest). A quick run: make bench-compare BENCH_FLAGS='-parts start,offline
-## -sizes 100,1000 -shapes flat,overlay -runs 3'
+## -sizes 100,1000,5000 -shapes flat,overlay,overlay2 -runs 3 -peer-max 1000'
+## (-peer-max: conftest only up to 1,000 services; meshintent at every size)
 .PHONY: bench-compare
 bench-compare: tools
 	@KUBEBUILDER_ASSETS="$$(test/tools/install.sh)" $(GO) run ./test/bench $(BENCH_FLAGS)
