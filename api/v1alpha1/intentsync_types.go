@@ -416,6 +416,11 @@ type Attempt struct {
 	// Commit is the subject, author and time of the revision's commit.
 	// +optional
 	Commit *CommitInfo `json:"commit,omitempty"`
+	// Pruned lists the objects this attempt deleted because they left Git,
+	// Kind/namespace/name (capped at 20).
+	// +kubebuilder:validation:MaxItems=20
+	// +optional
+	Pruned []string `json:"pruned,omitempty"`
 }
 
 // CommitInfo is what people read of a commit: its subject line (capped),

@@ -425,7 +425,7 @@ func (r *IntentSyncReconciler) record(ctx context.Context, obj *v1alpha1.IntentS
 		obj.Status.History = addAttempt(obj.Status.History, v1alpha1.Attempt{
 			Revision: built.revision, Result: v1alpha1.ReasonSynced,
 			StartedAt: metav1.NewTime(started), Duration: metav1.Duration{Duration: now.Sub(started)},
-			Message: summary, Commit: st.fetched.commitOf(built.revision),
+			Message: summary, Commit: st.fetched.commitOf(built.revision), Pruned: prunedIDs(res.ChangeSet),
 		})
 		lastAppliedTime.WithLabelValues(obj.Namespace, obj.Name).Set(float64(now.Unix()))
 		r.Recorder.Eventf(obj, corev1.EventTypeNormal, EventApplied, "applied revision %s: %s", built.revision, summary)

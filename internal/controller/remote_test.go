@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -138,9 +139,18 @@ func TestRemoteCluster(t *testing.T) {
 	t.Run("a new revision prunes in the remote cluster", func(t *testing.T) {
 		remoteRepo.Remove("reviews.yaml")
 		head := remoteRepo.commit(map[string]string{"details.yaml": serviceIntent(ns, "details", 50, 50)})
-		waitReady(t, far, "main@sha1:"+head, 30*time.Second)
+		got := waitReady(t, far, "main@sha1:"+head, 30*time.Second)
 		if _, err := remoteGet(remote, ns, "reviews"); !apierrors.IsNotFound(err) {
 			t.Errorf("VirtualService reviews in the remote cluster: %v, want pruned", err)
+		}
+		// The history names what the apply pruned (the UI shows it).
+		wantPruned := []string{"DestinationRule/" + ns + "/reviews", "VirtualService/" + ns + "/reviews"}
+		var pruned []string
+		if h := got.Status.History; len(h) > 0 {
+			pruned = slices.Sorted(slices.Values(h[0].Pruned))
+		}
+		if !slices.Equal(pruned, wantPruned) {
+			t.Errorf("history[0].pruned = %v, want %v", pruned, wantPruned)
 		}
 		if _, err := remoteGet(remote, ns, "details"); err != nil {
 			t.Errorf("VirtualService details in the remote cluster: %v", err)

@@ -232,3 +232,18 @@ func truncate(s string, n int) string {
 	}
 	return strings.TrimRight(s[:cut], " ") + "…"
 }
+
+// prunedLimit caps the objects an attempt in status names as pruned.
+const prunedLimit = 20
+
+// prunedIDs lists the objects a change set deleted because they left Git,
+// at most prunedLimit.
+func prunedIDs(cs apply.ChangeSet) []string {
+	var ids []string
+	for _, e := range cs.Entries {
+		if e.Action == apply.Deleted && len(ids) < prunedLimit {
+			ids = append(ids, e.ID)
+		}
+	}
+	return ids
+}

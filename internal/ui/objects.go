@@ -28,6 +28,7 @@ const (
 	stateDrifted = "drifted"
 	stateMissing = "missing"
 	stateOutside = "not in inventory"
+	statePruned  = "pruned"
 )
 
 // object is an inventory entry with its drift.
@@ -123,11 +124,29 @@ func objectsOf(o *v1alpha1.IntentSync) []object {
 			ob.State, ob.Class = stateMissing, "failed"
 		}
 	}
+	// Objects the last apply deleted because they left Git.
+	for _, id := range lastPruned(o.Status.History) {
+		if byID[id] == nil {
+			ob := add(id, statePruned, "suspended")
+			ob.Notes = []string{"deleted by the last apply: no longer in Git"}
+		}
+	}
 	res := make([]object, len(out))
 	for i, ob := range out {
 		res[i] = *ob
 	}
 	return res
+}
+
+// lastPruned is what the last successful apply deleted (status names up
+// to 20 of them).
+func lastPruned(history []v1alpha1.Attempt) []string {
+	for _, a := range history {
+		if a.Result == v1alpha1.ReasonSynced {
+			return a.Pruned
+		}
+	}
+	return nil
 }
 
 // prunedCount is how many objects the last successful apply deleted, from

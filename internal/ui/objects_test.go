@@ -48,6 +48,13 @@ func TestObjectsOf(t *testing.T) {
 			"VirtualService/a/r .spec.http[0].route[1].weight: want 20, have 50 (kubectl-edit)",
 			"VirtualService/a/old .spec.hosts: want [\"old\"], have []",
 		}},
+		// The last successful apply pruned two objects; an older one, and
+		// a failed attempt since, do not count.
+		History: []v1alpha1.Attempt{
+			{Result: v1alpha1.ReasonPolicyDenied},
+			{Result: v1alpha1.ReasonSynced, Pruned: []string{"DestinationRule/a/left", "VirtualService/a/left"}},
+			{Result: v1alpha1.ReasonSynced, Pruned: []string{"VirtualService/a/earlier"}},
+		},
 	}}
 	want := []object{
 		{ID: "VirtualService/a/r", State: stateDrifted, Class: "warn", Fields: []fieldDrift{
@@ -56,6 +63,8 @@ func TestObjectsOf(t *testing.T) {
 		{ID: "VirtualService/a/gone", State: stateMissing, Class: "failed", Notes: []string{"missing (deleted from the cluster)"}},
 		{ID: "DestinationRule/a/r", State: stateInSync, Class: "ready"},
 		{ID: "VirtualService/a/old", State: stateOutside, Class: "unknown", Fields: []fieldDrift{{Path: ".spec.hosts", Want: `["old"]`, Have: "[]"}}},
+		{ID: "DestinationRule/a/left", State: statePruned, Class: "suspended", Notes: []string{"deleted by the last apply: no longer in Git"}},
+		{ID: "VirtualService/a/left", State: statePruned, Class: "suspended", Notes: []string{"deleted by the last apply: no longer in Git"}},
 	}
 	if diff := cmp.Diff(want, objectsOf(o)); diff != "" {
 		t.Errorf("objectsOf (-want +got):\n%s", diff)
