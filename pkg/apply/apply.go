@@ -8,6 +8,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -72,9 +73,10 @@ type planned struct {
 	lazy     bool            // obj is lazy: load before use beyond its ref
 	scratch  *[]byte
 	ref      ObjectRef
-	ns       string // the namespace that must exist first
-	deferred bool   // in a namespace that is created by this Apply
-	blocked  bool   // in a namespace that is missing
+	ns       string    // the namespace that must exist first
+	live     liveState // what the metadata lists told of the live object
+	deferred bool      // in a namespace that is created by this Apply
+	blocked  bool      // in a namespace that is missing
 	action   Action
 	err      *ObjectError
 }
@@ -123,6 +125,8 @@ func (p *planned) entry() ChangeSetEntry {
 //     API server validates it against its schema, including the Istio CRDs'.
 //     If any fails, or a needed namespace is missing, nothing is written and
 //     the error is a *DryRunError listing each failure with its source file.
+//     An object the metadata lists do not find is not read: a dry-run that
+//     creates it says it is new (a first apply costs two requests an object).
 //  2. Namespaces are applied first, then everything else. A Namespace is
 //     applied as apiVersion, kind, name and the set's labels and annotations
 //     only, so other owners' labels and annotations are never touched.
@@ -524,6 +528,22 @@ func (m *Manager) dryRun(ctx context.Context, ps []*planned, force bool) {
 		if p.action == Unchanged {
 			return
 		}
+		if p.live == liveAbsent {
+			// Most likely a new object: its dry-run alone tells, as the
+			// server gives a dry-run create no resourceVersion, and spares
+			// the read of a first apply. Only the metadata is decoded.
+			dry := p.ref.metadata()
+			if err := m.serverSideApply(ctx, p.obj.Unstructured, dry, force, true); err != nil {
+				p.fail("dry-run failed", asConflict(err))
+				return
+			}
+			if dry.GetResourceVersion() == "" {
+				p.action = Created
+				return
+			}
+			// It exists after all (unlabelled, or created since the list):
+			// compare as below.
+		}
 		live := p.ref.empty()
 		if err := m.client.Get(ctx, client.ObjectKeyFromObject(live), live); err != nil {
 			if !apierrors.IsNotFound(err) {
@@ -563,7 +583,9 @@ func (m *Manager) applyStage(ctx context.Context, ps []*planned, force bool, cs 
 		if p.action == Unchanged {
 			return
 		}
-		if err := m.serverSideApply(ctx, p.obj.Unstructured, p.ref.metadata(), force, false); err != nil {
+		// The dry-run has validated this very body (and reported its
+		// warnings): the server need not decode it strictly again.
+		if err := m.serverSideApply(ctx, p.obj.Unstructured, p.ref.metadata(), force, false, client.FieldValidation(metav1.FieldValidationIgnore)); err != nil {
 			p.fail("apply failed", asConflict(err))
 		}
 	})
@@ -581,13 +603,13 @@ func (m *Manager) applyStage(ctx context.Context, ps []*planned, force bool, cs 
 // response's metadata or error matters, which spares decoding the whole
 // object. On a first apply of thousands of objects, the decoded responses
 // were the largest share of the garbage, which left the heap fragmented
-// long after.
-func (m *Manager) serverSideApply(ctx context.Context, u *unstructured.Unstructured, into client.Object, force, dryRun bool) error {
+// long after. extra options are added to the request's.
+func (m *Manager) serverSideApply(ctx context.Context, u *unstructured.Unstructured, into client.Object, force, dryRun bool, extra ...client.PatchOption) error {
 	body, err := u.MarshalJSON()
 	if err != nil {
 		return fmt.Errorf("encoding %s: %w", RefOf(u).ID(), err)
 	}
-	opts := []client.PatchOption{client.FieldOwner(m.opts.FieldManager)}
+	opts := append([]client.PatchOption{client.FieldOwner(m.opts.FieldManager)}, extra...)
 	if force {
 		opts = append(opts, client.ForceOwnership)
 	}

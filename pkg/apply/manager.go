@@ -19,7 +19,7 @@ const (
 	// DefaultInventoryNamespace holds the inventory ConfigMaps.
 	DefaultInventoryNamespace = "meshintent-system"
 	// DefaultConcurrency bounds the parallel dry-runs, applies and reads.
-	DefaultConcurrency = 4
+	DefaultConcurrency = 16
 )
 
 // Options configure a Manager.

@@ -61,28 +61,56 @@ func setDigest(u *unstructured.Unstructured, scratch *[]byte) error {
 // read and a dry-run per object.
 const driftListThreshold = 8
 
-// markUnchanged gives action Unchanged to the planned objects that are
-// certainly unchanged (see unchangedLive), which then skip the dry-run.
+// liveState is what a metadata list of meshintent's objects tells of one
+// object's live copy.
+type liveState uint8
+
+const (
+	// liveUnknown: not listed (its group was too small, or its list failed).
+	liveUnknown liveState = iota
+	// liveAbsent: listed, not found; most likely the object does not exist,
+	// but it may exist without meshintent's label, or have been created
+	// since the list (a cache lags).
+	liveAbsent
+	// liveChanged: found, but not certainly unchanged.
+	liveChanged
+	// liveUnchanged: found and certainly unchanged (see liveStates).
+	liveUnchanged
+)
+
+// markUnchanged records in each planned object what the metadata lists
+// tell of its live copy, and gives action Unchanged to those certainly
+// unchanged, which then skip the dry-run.
 func (m *Manager) markUnchanged(ctx context.Context, ps []*planned) {
-	for i, unchanged := range m.unchangedLive(ctx, ps, 1) {
-		if unchanged {
+	for i, state := range m.liveStates(ctx, ps, 1) {
+		ps[i].live = state
+		if state == liveUnchanged {
 			ps[i].action = Unchanged
 		}
 	}
 }
 
 // unchangedLive reports, for each of ps in order, whether its live object is
-// certainly unchanged: it carries the digest of p's configuration, and no
-// field manager but meshintent's apply has touched it (status aside), so
-// none of its fields can differ from p's.
+// certainly unchanged (see liveStates).
+func (m *Manager) unchangedLive(ctx context.Context, ps []*planned, minGroup int) []bool {
+	out := make([]bool, len(ps))
+	for i, state := range m.liveStates(ctx, ps, minGroup) {
+		out[i] = state == liveUnchanged
+	}
+	return out
+}
+
+// liveStates reports, for each of ps in order, what is known of its live
+// object. It is certainly unchanged when it carries the digest of p's
+// configuration and no field manager but meshintent's apply has touched it
+// (status aside), so none of its fields can differ from p's.
 //
 // It lists metadata, with meshintent's label as selector, once per kind and
 // namespace holding at least minGroup of ps. The API server sends metadata
 // as protobuf, even for custom resources, which is far cheaper to decode
-// than the objects as JSON. Objects not listed (missing, unlabelled, in a
-// group too small, or their list failed: listing is only a shortcut) are
-// not unchanged.
-func (m *Manager) unchangedLive(ctx context.Context, ps []*planned, minGroup int) []bool {
+// than the objects as JSON. Objects in a group too small or whose list
+// failed are liveUnknown: listing is only a shortcut.
+func (m *Manager) liveStates(ctx context.Context, ps []*planned, minGroup int) []liveState {
 	type group struct {
 		gvk schema.GroupVersionKind
 		ns  string
@@ -97,19 +125,33 @@ func (m *Manager) unchangedLive(ctx context.Context, ps []*planned, minGroup int
 		}
 		groups[g][p.ref.Name] = i
 	}
-	out := make([]bool, len(ps))
+	out := make([]liveState, len(ps))
 	selector := client.MatchingLabels{manifest.ManagedByLabel: manifest.ManagedByValue}
 	for _, g := range order {
 		byName := groups[g]
 		if len(byName) < minGroup {
 			continue
 		}
-		_ = m.listMetadata(ctx, m.opts.MetadataReader, g.gvk, g.ns, selector, func(live *metav1.PartialObjectMetadata) {
+		states := make(map[int]liveState, len(byName))
+		err := m.listMetadata(ctx, m.opts.MetadataReader, g.gvk, g.ns, selector, func(live *metav1.PartialObjectMetadata) {
 			i, ok := byName[live.GetName()]
-			if ok && live.GetAnnotations()[DigestAnnotation] == ps[i].digest && m.onlyOurs(live) {
-				out[i] = true
+			switch {
+			case !ok:
+			case live.GetAnnotations()[DigestAnnotation] == ps[i].digest && m.onlyOurs(live):
+				states[i] = liveUnchanged
+			default:
+				states[i] = liveChanged
 			}
 		})
+		if err != nil {
+			continue
+		}
+		for _, i := range byName {
+			out[i] = liveAbsent
+			if s, ok := states[i]; ok {
+				out[i] = s
+			}
+		}
 	}
 	return out
 }

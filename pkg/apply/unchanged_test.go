@@ -360,3 +360,69 @@ func TestApplyLeavesTheSetAlone(t *testing.T) {
 		}
 	}
 }
+
+// TestFirstApplyReadsOnlyObjectsThatExist checks that a first apply dry-runs
+// and applies each new object without reading it, and that an object that
+// exists without meshintent's label (so the lists miss it) is still read
+// and compared, and reported as configured rather than created.
+func TestFirstApplyReadsOnlyObjectsThatExist(t *testing.T) {
+	ctx := context.Background()
+	counting, n := countingClient(t)
+	m := apply.NewManager(counting, apply.DefaultOptions())
+	// firstApply applies benchSet(ns, services) into a new namespace, after
+	// creating its first object by hand when byHand, and returns the result
+	// and the requests it made.
+	type counts struct{ applies, gets int64 }
+	firstApply := func(t *testing.T, services int, byHand bool) (manifest.Set, *apply.Result, counts) {
+		t.Helper()
+		ns := env.Namespace(t)
+		set := benchSet(ns, services)
+		if byHand {
+			createByHand(t, ns, 0, set[0].GetName(), false)
+		}
+		n.reset()
+		res, err := m.Apply(ctx, set, apply.ApplyOptions{Inventory: ns})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return set, res, counts{n.applies.Load(), n.gets.Load()}
+	}
+
+	small, _, smallN := firstApply(t, 5, false)
+	large, res, largeN := firstApply(t, 50, false)
+	if got := res.ChangeSet.Count(apply.Created); got != len(large) {
+		t.Errorf("%d objects created, want %d:\n%s", got, len(large), res.ChangeSet.String())
+	}
+	// Reads do not grow with the set (the namespace and the inventory's are
+	// all); applies grow by a dry-run and an apply per object.
+	if largeN.gets != smallN.gets {
+		t.Errorf("%d object reads for %d new objects, %d for %d: reads grow with the set", largeN.gets, len(large), smallN.gets, len(small))
+	}
+	if got, want := largeN.applies-smallN.applies, int64(2*(len(large)-len(small))); got != want {
+		t.Errorf("%d more server-side applies for %d more objects, want %d", got, len(large)-len(small), want)
+	}
+
+	set, res, byHandN := firstApply(t, 5, true)
+	want := map[apply.Action]int{apply.Created: len(set) - 1, apply.Configured: 1}
+	for action, count := range want {
+		if got := res.ChangeSet.Count(action); got != count {
+			t.Errorf("%d objects %s, want %d:\n%s", got, action, count, res.ChangeSet.String())
+		}
+	}
+	if !slices.ContainsFunc(res.ChangeSet.Entries, func(e apply.ChangeSetEntry) bool {
+		return e.Object.Name == set[0].GetName() && e.Object.Kind == set[0].GetKind() && e.Action == apply.Configured
+	}) {
+		t.Errorf("%s/%s is not the one configured:\n%s", set[0].GetKind(), set[0].GetName(), res.ChangeSet.String())
+	}
+	// The existing object costs a read and a second dry-run.
+	if got := (counts{byHandN.applies - smallN.applies, byHandN.gets - smallN.gets}); got != (counts{1, 1}) {
+		t.Errorf("the existing object cost %d more applies and %d more reads, want 1 and 1", got.applies, got.gets)
+	}
+	live := set[0].DeepCopy()
+	if err := env.Client.Get(ctx, client.ObjectKeyFromObject(live), live); err != nil {
+		t.Fatal(err)
+	}
+	if got := live.GetLabels()[manifest.ManagedByLabel]; got != manifest.ManagedByValue {
+		t.Errorf("the existing object's %s label is %q, want %q", manifest.ManagedByLabel, got, manifest.ManagedByValue)
+	}
+}
