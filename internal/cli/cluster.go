@@ -18,6 +18,11 @@ type clusterFlags struct {
 	context    string
 	inventory  string
 	invNS      string
+	// qps and burst, when qps is not 0, replace the client-side rate limit
+	// (a negative qps turns it off); `run` sets them from --kube-api-qps
+	// and --kube-api-burst.
+	qps   float32
+	burst int
 }
 
 func (f *clusterFlags) register(cmd *cobra.Command) {
@@ -44,6 +49,9 @@ func (f *clusterFlags) restConfig() (*rest.Config, error) {
 		// objects took 26s); like controller-runtime's config loader, leave
 		// flow control to the API server's priority and fairness.
 		cfg.QPS = -1
+	}
+	if f.qps != 0 {
+		cfg.QPS, cfg.Burst = f.qps, f.burst
 	}
 	return cfg, nil
 }

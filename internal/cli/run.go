@@ -112,6 +112,10 @@ Unless $GOGC is set, the Go garbage collector runs at GOGC=` + fmt.Sprint(runGCP
 	fs.StringVar(&cl.kubeconfig, "kubeconfig", "", "kubeconfig file (default: $KUBECONFIG, ~/.kube/config, then in-cluster)")
 	fs.StringVar(&cl.context, "context", "", "kubeconfig context (default: the current one)")
 	fs.StringVar(&cl.invNS, "inventory-namespace", apply.DefaultInventoryNamespace, "namespace of the inventory ConfigMaps")
+	fs.Float32Var(&cl.qps, "kube-api-qps", -1,
+		"requests per second to the Kubernetes API (client-side rate limit); negative: no client-side limit, "+
+			"the API server's priority and fairness decides (applies run at most "+fmt.Sprint(apply.DefaultConcurrency)+" requests at once per IntentSync)")
+	fs.IntVar(&cl.burst, "kube-api-burst", 100, "requests above --kube-api-qps allowed in a burst, when --kube-api-qps is positive")
 	fs.StringVar(&opts.Namespace, "namespace", "", "only reconcile IntentSyncs in this namespace (default: all)")
 	fs.StringSliceVar(&opts.Fence.Namespaces, "allowed-namespaces", nil,
 		"fence every IntentSync to these namespaces: the default of those that set no spec.allowedNamespaces, the bound of those that do")

@@ -27,7 +27,7 @@ import (
 
 // Sizes of the fleet part.
 var (
-	fleetSyncs     = flag.Int("fleet-syncs", 100, "fleet part: IntentSyncs of the sharded fleet (P7, P6)")
+	fleetSyncs     = flag.Int("fleet-syncs", 100, "fleet part: IntentSyncs of the sharded fleet (P7, P6); 0 measures only the single IntentSync (P5, P6, P4)")
 	fleetServices  = flag.Int("fleet-services", 100, "fleet part: services (2 objects each) per IntentSync of the fleet")
 	fleetSingle    = flag.Int("fleet-single-services", 1000, "fleet part: services (2 objects each) of the single IntentSync of P4, P5 and P6")
 	fleetUnmanaged = flag.Int("fleet-unmanaged", 20000, "fleet part: unmanaged objects added for P6")
@@ -94,6 +94,10 @@ func fleetBench(ctx context.Context, root, work, reconciler string) ([]row, erro
 		return nil, err
 	}
 	rows = append(rows, single...)
+	if *fleetSyncs == 0 {
+		// -fleet-syncs 0: the single IntentSync's figures only (P5, P6, P4).
+		return rows, nil
+	}
 	fleet, err := fleetShards(ctx, cl, work, reconciler, url, rev, progress)
 	if err != nil {
 		return nil, err
@@ -498,6 +502,7 @@ func startShardProc(ctx context.Context, bin, work, name, kubeconfig, selector s
 		"--watch-label-selector", selector,
 		"--cache-dir", filepath.Join(work, name+"-git-cache"),
 		"--zap-time-encoding", "rfc3339nano")
+	p.cmd.Args = append(p.cmd.Args, strings.Fields(reconcilerFlags)...)
 	// No webhook secret: the receiver stays off (two processes would both
 	// want its port).
 	p.cmd.Env = append(os.Environ(), "MESHINTENT_WEBHOOK_SECRET=")
