@@ -143,13 +143,17 @@ func (m *Manager) liveStates(ctx context.Context, ps []*planned, minGroup int) [
 				states[i] = liveChanged
 			}
 		})
+		notFound := liveAbsent
 		if err != nil {
-			continue
+			// The list did not finish: what it found stands, the rest is
+			// unknown.
+			notFound = liveUnknown
 		}
 		for _, i := range byName {
-			out[i] = liveAbsent
 			if s, ok := states[i]; ok {
 				out[i] = s
+			} else {
+				out[i] = notFound
 			}
 		}
 	}
