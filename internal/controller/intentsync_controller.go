@@ -518,7 +518,9 @@ func (r *IntentSyncReconciler) build(ctx context.Context, obj *v1alpha1.IntentSy
 		return nil, nil, err
 	}
 	recordFallback(out.Render.Fallback)
-	report := withFence(out.Report, fence.Check(out.Render.Intents, out.Render.Objects))
+	fenced := fence.Check(out.Render.Intents, out.Render.Objects)
+	pipeline.LocateResults(out.Render, fenced)
+	report := withFence(out.Report, fenced)
 	ignore := ignoreRules(out.Config.Ignore, obj.Spec.Ignore)
 	built, err := newAppliedSet(art.Revision, obj.Generation, label(out.Render.Objects, obj.Namespace, obj.Name), ignore)
 	if err != nil {

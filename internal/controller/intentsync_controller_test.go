@@ -287,7 +287,7 @@ func TestSyncFencesNamespaces(t *testing.T) {
 		}
 		want := v1alpha1.PolicyResult{
 			Severity: "deny", Policy: TenancyPolicy, Object: "ServiceIntent/" + other + "/payments",
-			Source: "foreign.yaml", Field: "metadata.namespace",
+			Source: "foreign.yaml", Line: 3, Field: "metadata.namespace", // metadata: {name: payments, namespace: …}
 			Message: fmt.Sprintf("namespace %q is outside this IntentSync's allowedNamespaces [%s]", other, ns),
 		}
 		if got.Status.Policy == nil || !slices.Contains(got.Status.Policy.Results, want) {

@@ -51,6 +51,7 @@ func TestLiveChecksDenyARouteToAMissingService(t *testing.T) {
 			Code:     "IST0101",
 			Object:   "VirtualService/" + ns + "/reviews",
 			Source:   "reviews.yaml",
+			Line:     7, // "  - {version: v1, weight: 80}": the split entry that makes route 0
 			Field:    "spec.http[0].route[0].destination.host",
 			Message:  `Referenced host not found: "reviews"`,
 		}, {
@@ -59,6 +60,7 @@ func TestLiveChecksDenyARouteToAMissingService(t *testing.T) {
 			Code:     "IST0101",
 			Object:   "VirtualService/" + ns + "/reviews",
 			Source:   "reviews.yaml",
+			Line:     8,
 			Field:    "spec.http[0].route[1].destination.host",
 			Message:  `Referenced host not found: "reviews"`,
 		}}

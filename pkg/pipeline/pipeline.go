@@ -116,15 +116,20 @@ func Build(ctx context.Context, opts Options) (*Outcome, error) {
 		return nil, err
 	}
 	cfg.addWarnings(out.Report)
-	// Point each result at the lines that wrote its field: the intent's and
-	// the overlay patches'.
-	for i := range out.Report.Results {
-		r := &out.Report.Results[i]
+	LocateResults(res, out.Report.Results)
+	return out, nil
+}
+
+// LocateResults points each result at the lines that wrote its field: the
+// intent's and the overlay patches'. Results of checks made after the
+// build (the controller's tenancy fence) go through it too.
+func LocateResults(res *render.Result, results []validate.Result) {
+	for i := range results {
+		r := &results[i]
 		if locs := res.Locate(r.Object, r.Field); len(locs) > 0 && locs[0].File == r.Source {
 			r.Line, r.Related = locs[0].Line, locs[1:]
 		}
 	}
-	return out, nil
 }
 
 // mergeData returns over merged onto base, maps key by key, without
