@@ -244,7 +244,7 @@ func TestSyncFenceDeniesClaimsOnOtherNamespaces(t *testing.T) {
 		host := "payments." + victim + ".svc.cluster.local"
 		want := v1alpha1.PolicyResult{
 			Severity: "deny", Policy: TenancyPolicy, Object: "VirtualService/" + ns + "/hijack",
-			Source: "hijack.yaml", Field: "spec.hosts[0]",
+			Source: "hijack.yaml", Line: 8, Field: "spec.hosts[0]", // "  - payments.<victim>.svc.cluster.local"
 			Message: fmt.Sprintf("host %q is a service of namespace %q, outside the allowed namespaces", host, victim),
 		}
 		if got.Status.Policy == nil || !slices.Contains(got.Status.Policy.Results, want) {
