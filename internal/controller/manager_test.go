@@ -22,22 +22,34 @@ import (
 
 // holdApplies lets through the first n real (not dry-run) apply requests
 // for Istio objects and holds every later one until its request is
-// cancelled; started is closed when the hold begins.
+// cancelled; started is closed when the hold begins and the first n have
+// been answered (applies run in parallel: a later one may start first).
 type holdApplies struct {
-	next    http.RoundTripper
-	n       int64
-	applied atomic.Int64
-	started chan struct{}
-	once    func()
+	next     http.RoundTripper
+	n        int64
+	applied  atomic.Int64
+	answered atomic.Int64
+	passed   chan struct{} // closed when the first n are answered
+	started  chan struct{}
+	once     func()
 }
 
 func (h *holdApplies) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.Method == http.MethodPatch && strings.Contains(req.URL.Path, ".istio.io/") && req.URL.Query().Get("dryRun") == "" {
 		if h.applied.Add(1) > h.n {
-			h.once()
+			select {
+			case <-h.passed:
+				h.once()
+			case <-req.Context().Done():
+			}
 			<-req.Context().Done()
 			return nil, req.Context().Err()
 		}
+		resp, err := h.next.RoundTrip(req)
+		if h.answered.Add(1) == h.n {
+			close(h.passed)
+		}
+		return resp, err
 	}
 	return h.next.RoundTrip(req)
 }
@@ -76,7 +88,7 @@ func TestRestartMidApplyConverges(t *testing.T) {
 	rev := "main@sha1:" + repo.head
 
 	// The first manager is cancelled after 10 of the 80 objects are applied.
-	hold := &holdApplies{n: 10, started: make(chan struct{})}
+	hold := &holdApplies{n: 10, started: make(chan struct{}), passed: make(chan struct{})}
 	var closed atomic.Bool
 	hold.once = func() {
 		if closed.CompareAndSwap(false, true) {
