@@ -269,10 +269,6 @@ func startReconciler(ctx context.Context, bin, work, name, kubeconfig string) (*
 		return nil, err
 	}
 	p := &reconcilerProc{webhookAddr: hookAddr, logPath: filepath.Join(work, name+"-reconciler.log"), exited: make(chan struct{})}
-	logFile, err := os.Create(p.logPath)
-	if err != nil {
-		return nil, err
-	}
 	p.cmd = exec.Command(bin, "run",
 		"--kubeconfig", kubeconfig,
 		"--metrics-addr", "0",
@@ -281,11 +277,24 @@ func startReconciler(ctx context.Context, bin, work, name, kubeconfig string) (*
 		"--webhook-secret-file", secretFile,
 		"--cache-dir", filepath.Join(work, name+"-git-cache"),
 		"--zap-time-encoding", "rfc3339nano")
+	if err := p.start(ctx, probeAddr); err != nil {
+		return nil, fmt.Errorf("reconciler %s: %w", name, err)
+	}
+	return p, nil
+}
+
+// start starts p.cmd with the -reconciler-flags, its output in p.logPath,
+// and waits until /readyz on probeAddr answers 200.
+func (p *reconcilerProc) start(ctx context.Context, probeAddr string) error {
+	logFile, err := os.Create(p.logPath)
+	if err != nil {
+		return err
+	}
 	p.cmd.Args = append(p.cmd.Args, strings.Fields(reconcilerFlags)...)
 	p.cmd.Stdout, p.cmd.Stderr = logFile, logFile
 	if err := p.cmd.Start(); err != nil {
 		_ = logFile.Close()
-		return nil, fmt.Errorf("starting the reconciler: %w", err)
+		return fmt.Errorf("starting the reconciler: %w", err)
 	}
 	go func() {
 		_ = p.cmd.Wait()
@@ -307,9 +316,9 @@ func startReconciler(ctx context.Context, bin, work, name, kubeconfig string) (*
 	})
 	if err != nil {
 		p.stop()
-		return nil, fmt.Errorf("waiting for the reconciler to be ready: %w\n%s", err, p.logTail(20))
+		return fmt.Errorf("waiting for the reconciler to be ready: %w\n%s", err, p.logTail(20))
 	}
-	return p, nil
+	return nil
 }
 
 // pid is the subprocess's process ID.

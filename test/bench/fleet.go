@@ -4,7 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -491,10 +490,6 @@ func startShardProc(ctx context.Context, bin, work, name, kubeconfig, selector s
 		return nil, err
 	}
 	p := &reconcilerProc{logPath: filepath.Join(work, name+"-reconciler.log"), exited: make(chan struct{})}
-	logFile, err := os.Create(p.logPath)
-	if err != nil {
-		return nil, err
-	}
 	p.cmd = exec.Command(bin, "run",
 		"--kubeconfig", kubeconfig,
 		"--metrics-addr", "0",
@@ -502,36 +497,11 @@ func startShardProc(ctx context.Context, bin, work, name, kubeconfig, selector s
 		"--watch-label-selector", selector,
 		"--cache-dir", filepath.Join(work, name+"-git-cache"),
 		"--zap-time-encoding", "rfc3339nano")
-	p.cmd.Args = append(p.cmd.Args, strings.Fields(reconcilerFlags)...)
 	// No webhook secret: the receiver stays off (two processes would both
 	// want its port).
 	p.cmd.Env = append(os.Environ(), "MESHINTENT_WEBHOOK_SECRET=")
-	p.cmd.Stdout, p.cmd.Stderr = logFile, logFile
-	if err := p.cmd.Start(); err != nil {
-		_ = logFile.Close()
-		return nil, fmt.Errorf("starting the reconciler: %w", err)
-	}
-	go func() {
-		_ = p.cmd.Wait()
-		_ = logFile.Close()
-		close(p.exited)
-	}()
-	err = poll(ctx, 60*time.Second, 100*time.Millisecond, func() (bool, error) {
-		select {
-		case <-p.exited:
-			return false, fmt.Errorf("the reconciler exited: %s", p.cmd.ProcessState)
-		default:
-		}
-		resp, err := http.Get("http://" + probeAddr + "/readyz")
-		if err != nil {
-			return false, nil
-		}
-		_ = resp.Body.Close()
-		return resp.StatusCode == http.StatusOK, nil
-	})
-	if err != nil {
-		p.stop()
-		return nil, fmt.Errorf("waiting for the reconciler %s to be ready: %w\n%s", name, err, p.logTail(20))
+	if err := p.start(ctx, probeAddr); err != nil {
+		return nil, fmt.Errorf("reconciler %s: %w", name, err)
 	}
 	return p, nil
 }
