@@ -71,12 +71,14 @@ spec:
 
 // slowRender writes a repository whose render takes tens of seconds:
 // thousands of VirtualServices in namespace ns, through kustomize (not the
-// fast path) with a patch on every one of them.
+// fast path, which builds patches itself but leaves generator options to
+// kustomize) with a patch on every one of them.
 func slowRender(t *testing.T, ns string) string {
 	t.Helper()
 	repo := gitfixture.New(t)
 	repo.Write("vs.yaml", virtualServices(2500, ns))
 	repo.Write("kustomization.yaml", `resources: [vs.yaml]
+generatorOptions: {disableNameSuffixHash: true}
 commonAnnotations: {team: mesh}
 patches:
 - target: {kind: VirtualService}
