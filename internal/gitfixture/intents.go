@@ -32,3 +32,18 @@ func Kustomization(resources ...string) string {
 	}
 	return b.String()
 }
+
+// ReviewsHead is the first ten lines of ServiceIntent bookinfo/reviews with
+// versions v1, v2 and v3, for tests that append more of its spec from line
+// 11 on and check the lines errors and findings name.
+const ReviewsHead = `apiVersion: meshintent.io/v1alpha1
+kind: ServiceIntent
+metadata:
+  name: reviews
+  namespace: bookinfo
+spec:
+  versions:
+  - name: v1
+  - name: v2
+  - name: v3
+`

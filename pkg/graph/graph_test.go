@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
 
+	"github.com/meshintent/meshintent/internal/gitfixture"
 	"github.com/meshintent/meshintent/pkg/expand"
 	"github.com/meshintent/meshintent/pkg/intent"
 	"github.com/meshintent/meshintent/pkg/manifest"
@@ -69,17 +70,7 @@ func shapeOf(g Graph) shape {
 	return s
 }
 
-const head = `apiVersion: meshintent.io/v1alpha1
-kind: ServiceIntent
-metadata:
-  name: reviews
-  namespace: bookinfo
-spec:
-  versions:
-  - name: v1
-  - name: v2
-  - name: v3
-`
+const head = gitfixture.ReviewsHead
 
 func TestBuildFromIntents(t *testing.T) {
 	tests := []struct {

@@ -12,21 +12,12 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/meshintent/meshintent/api/v1alpha1"
+	"github.com/meshintent/meshintent/internal/gitfixture"
 )
 
 // svcHeader is lines 1–10 of every ServiceIntent test document; the text a
 // case adds starts on line 11.
-const svcHeader = `apiVersion: meshintent.io/v1alpha1
-kind: ServiceIntent
-metadata:
-  name: reviews
-  namespace: bookinfo
-spec:
-  versions:
-  - name: v1
-  - name: v2
-  - name: v3
-`
+const svcHeader = gitfixture.ReviewsHead
 
 func decodeYAML(t *testing.T, src string) (Document, error) {
 	t.Helper()

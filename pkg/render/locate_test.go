@@ -6,22 +6,13 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/meshintent/meshintent/internal/gitfixture"
 	"github.com/meshintent/meshintent/pkg/intent"
 )
 
 // locateBase is base/reviews.yaml; the comments give the line numbers the
 // test expects.
-const locateBase = `apiVersion: meshintent.io/v1alpha1
-kind: ServiceIntent
-metadata:
-  name: reviews
-  namespace: bookinfo
-spec:
-  versions:
-  - name: v1
-  - name: v2
-  - name: v3
-    trafficPolicy:
+const locateBase = gitfixture.ReviewsHead + `    trafficPolicy:
       tls: DISABLE
   routes:
   - name: jason
