@@ -333,6 +333,71 @@ func TestStatusCommand(t *testing.T) {
 			t.Errorf("%d lines, want the table and one new line (the invisible change prints none):\n%s", len(got), out.String())
 		}
 	})
+
+	t.Run("-w -o json streams the list, then a document per change", func(t *testing.T) {
+		statusWatchJSON(t, env, kubeconfig)
+	})
+}
+
+// jsonDocuments decodes the JSON documents of a stream, as a script
+// reading `status -w -o json` would.
+func jsonDocuments(t *testing.T, stream string) []v1alpha1.IntentSync {
+	t.Helper()
+	var docs []v1alpha1.IntentSync
+	dec := json.NewDecoder(strings.NewReader(stream))
+	for dec.More() {
+		var d v1alpha1.IntentSync
+		if err := dec.Decode(&d); err != nil {
+			return docs // a document still being written
+		}
+		docs = append(docs, d)
+	}
+	return docs
+}
+
+// statusWatchJSON checks that `status -w -o json` streams the list, then
+// one JSON document per IntentSync whose status changed (in a namespace of
+// its own on TestStatusCommand's control plane).
+func statusWatchJSON(t *testing.T, env *testenv.Env, kubeconfig string) {
+	ns := env.Namespace(t)
+	src := v1alpha1.IntentSyncSpec{Source: v1alpha1.GitSource{URL: "https://git.example.com/mesh.git", Branch: "main"}}
+	obj := createSync(t, env, ns, "mesh", src, v1alpha1.IntentSyncStatus{
+		Conditions: readyCondition(metav1.ConditionFalse, v1alpha1.ReasonFetchFailed, "git server down"),
+	})
+
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var out, errOut syncbuf.Buffer
+	done := make(chan int, 1)
+	go func() {
+		done <- Run(ctx, []string{"status", "-n", ns, "-w", "-o", "json", "--kubeconfig", kubeconfig}, &out, &errOut)
+	}()
+	testenv.Eventually(t, 30*time.Second, func() error {
+		if docs := jsonDocuments(t, out.String()); len(docs) != 1 || docs[0].Kind != "List" {
+			return fmt.Errorf("want the list first, got:\n%s", out.String())
+		}
+		return nil
+	})
+	cur := &v1alpha1.IntentSync{}
+	if err := env.Client.Get(ctx, client.ObjectKeyFromObject(obj), cur); err != nil {
+		t.Fatal(err)
+	}
+	cur.Status.Conditions = readyCondition(metav1.ConditionTrue, v1alpha1.ReasonSynced, "applied revision "+statusRev)
+	if err := env.Client.Status().Update(ctx, cur); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, 30*time.Second, func() error {
+		docs := jsonDocuments(t, out.String())
+		if len(docs) != 2 || docs[1].Name != "mesh" || docs[1].Kind != v1alpha1.IntentSyncKind ||
+			len(docs[1].Status.Conditions) == 0 || docs[1].Status.Conditions[0].Reason != v1alpha1.ReasonSynced {
+			return fmt.Errorf("want the list, then mesh now Synced, got:\n%s", out.String())
+		}
+		return nil
+	})
+	cancel()
+	if code := <-done; code != ExitOK {
+		t.Errorf("exit %d after interruption, want 0; stderr:\n%s", code, errOut.String())
+	}
 }
 
 // TestStatusUsage checks the usage errors, which need no cluster.
