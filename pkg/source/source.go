@@ -435,6 +435,9 @@ func (op *fetchOp) artifact(commit plumbing.Hash, c *object.Commit, revName, dir
 	}
 }
 
+// maxRememberedMetas bounds the commit metas a long-running Fetcher keeps.
+const maxRememberedMetas = 1024
+
 // meta returns the CommitMeta of commit, remembering it.
 func (op *fetchOp) meta(commit plumbing.Hash, c *object.Commit) CommitMeta {
 	key := op.src.key + "/" + commit.String()
@@ -455,7 +458,8 @@ func (op *fetchOp) meta(commit plumbing.Hash, c *object.Commit) CommitMeta {
 	}
 	m = commitMeta(c)
 	op.f.mu.Lock()
-	if op.f.metas == nil {
+	if op.f.metas == nil || len(op.f.metas) >= maxRememberedMetas {
+		// Forgetting is cheap: a fetch that misses reads the commit again.
 		op.f.metas = map[string]CommitMeta{}
 	}
 	op.f.metas[key] = m
