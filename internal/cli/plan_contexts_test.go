@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"encoding/json"
-	"net"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -62,12 +61,7 @@ func fleetKubeconfig(t *testing.T, ns string, names ...string) (string, map[stri
 		}
 	}
 	// "down": the first cluster's credentials, at a port nothing listens on.
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	closed := "https://" + l.Addr().String()
-	l.Close()
+	closed := "https://" + testenv.FreeAddr(t)
 	down := *merged.Clusters[names[0]]
 	down.Server = closed
 	merged.Clusters["down"] = &down

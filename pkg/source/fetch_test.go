@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/meshintent/meshintent/internal/gitfixture"
+	"github.com/meshintent/meshintent/internal/testenv"
 )
 
 // fixture is a repository with history:
@@ -227,7 +228,7 @@ func TestFetchErrors(t *testing.T) {
 	srv := newGitHTTPServer(t, fx.root, httpAuth{})
 	repoURL := srv.URL + "/app.git"
 	hanging := newHangingServer(t)
-	closed := closedPort(t)
+	closed := testenv.FreeAddr(t)
 
 	tests := []struct {
 		name    string

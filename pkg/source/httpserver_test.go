@@ -1,7 +1,6 @@
 package source
 
 import (
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -95,20 +94,6 @@ func newHangingServer(t *testing.T) string {
 		srv.Close()
 	})
 	return srv.URL
-}
-
-// closedPort returns a 127.0.0.1 address on which nothing listens.
-func closedPort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	if err := l.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return addr
 }
 
 // testLogWriter sends a subprocess's stderr to the test log.

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -161,7 +160,7 @@ type shardProc struct {
 // test ends.
 func startShard(t *testing.T, bin, kubeconfig, ns, name, selector string) *shardProc {
 	t.Helper()
-	metrics, probes := freePort(t), freePort(t)
+	metrics, probes := testenv.FreeAddr(t), testenv.FreeAddr(t)
 	p := &shardProc{name: name, metrics: metrics, log: filepath.Join(t.TempDir(), name+".log"), exited: make(chan struct{})}
 	logFile, err := os.Create(p.log)
 	if err != nil {
@@ -247,16 +246,6 @@ func (p *shardProc) appliedBy(t *testing.T) []string {
 	}
 	slices.Sort(names)
 	return names
-}
-
-func freePort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }
 
 func tail(s string, n int) string {

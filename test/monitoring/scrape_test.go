@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"testing"
 	"time"
@@ -22,28 +21,13 @@ import (
 	"github.com/meshintent/meshintent/pkg/webhook"
 )
 
-// freeAddr returns a local address nobody listens on; the metrics server
-// of controller-runtime does not tell which port ":0" got.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	if err := l.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return addr
-}
-
 // startController starts the controller's manager on ns, with its metrics
 // endpoint and webhook receiver, as `reconciler run` does; it stops when
 // the test ends.
 func startController(t *testing.T, ns string) (metricsURL, webhookURL string) {
 	t.Helper()
 	var log syncbuf.Buffer
-	metricsAddr := freeAddr(t)
+	metricsAddr := testenv.FreeAddr(t)
 	mgr, err := controller.NewManager(controller.Options{
 		Config:        env.Config,
 		Namespace:     ns,
