@@ -13,7 +13,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
@@ -121,14 +120,7 @@ func TestSyncPollsNewCommits(t *testing.T) {
 	})
 
 	t.Run("the poll's full check counts unmanaged objects and reports a drift only once", func(t *testing.T) {
-		raw := &unstructured.Unstructured{}
-		raw.SetGroupVersionKind(vsGVK)
-		raw.SetNamespace(ns)
-		raw.SetName("kiali-made")
-		raw.Object["spec"] = map[string]any{"hosts": []any{"details"}}
-		if err := env.Client.Create(context.Background(), raw); err != nil {
-			t.Fatal(err)
-		}
+		createKialiVirtualService(t, ns)
 		kubectlEdit(t, ns, "reviews", 10, 90)
 		eventually(t, 5*time.Second, func() error {
 			d := getSync(t, obj).Status.Drift

@@ -332,3 +332,17 @@ func (m *testManager) syncCount(obj client.Object) int64 {
 func (m *testManager) driftCount(obj client.Object) int64 {
 	return m.Reconciler.counts.get(&m.Reconciler.counts.drift, client.ObjectKeyFromObject(obj))
 }
+
+// createKialiVirtualService creates, as another tool would, a VirtualService
+// kiali-made in ns that no IntentSync manages.
+func createKialiVirtualService(t *testing.T, ns string) {
+	t.Helper()
+	raw := &unstructured.Unstructured{}
+	raw.SetGroupVersionKind(vsGVK)
+	raw.SetNamespace(ns)
+	raw.SetName("kiali-made")
+	raw.Object["spec"] = map[string]any{"hosts": []any{"details"}}
+	if err := env.Client.Create(context.Background(), raw); err != nil {
+		t.Fatal(err)
+	}
+}

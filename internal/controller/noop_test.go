@@ -1,13 +1,11 @@
 package controller
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"testing"
 	"time"
 
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/meshintent/meshintent/api/v1alpha1"
@@ -91,14 +89,7 @@ func TestNoOpSyncTrustsTheWatch(t *testing.T) {
 	})
 
 	t.Run("an unmanaged object is found by the periodic full check", func(t *testing.T) {
-		raw := &unstructured.Unstructured{}
-		raw.SetGroupVersionKind(vsGVK)
-		raw.SetNamespace(ns)
-		raw.SetName("kiali-made")
-		raw.Object["spec"] = map[string]any{"hosts": []any{"details"}}
-		if err := env.Client.Create(context.Background(), raw); err != nil {
-			t.Fatal(err)
-		}
+		createKialiVirtualService(t, ns)
 		eventually(t, (fullCheckPolls+5)*time.Second, func() error {
 			if d := getSync(t, obj).Status.Drift; d == nil || d.Unmanaged != 1 {
 				return fmt.Errorf("status.drift = %+v, want 1 unmanaged", d)
