@@ -1,7 +1,6 @@
 package apply_test
 
 import (
-	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -17,7 +16,6 @@ import (
 
 func TestApply(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
 	ns := env.Namespace(t)
 	labelNamespace(t, ns, map[string]string{"team": "reviews"}, map[string]string{"owner": "alice@example.com"})
 	set, m, opts := bookinfo(t, ns)
@@ -93,7 +91,7 @@ func TestApply(t *testing.T) {
 		before := resourceVersions(t, set, ns)
 		bad := load(t, "invalid.yaml", ns)
 		mixed := append(withWeights(t, set, 10, 90), bad...)
-		res, err := m.Apply(ctx, mixed, opts)
+		res, err := m.Apply(t.Context(), mixed, opts)
 		var dryRun *apply.DryRunError
 		if !errors.As(err, &dryRun) {
 			t.Fatalf("error is %v, want a *DryRunError", err)
@@ -128,12 +126,11 @@ func TestApply(t *testing.T) {
 
 func TestApplyNamespaces(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
 
 	t.Run("a missing namespace is an error naming it", func(t *testing.T) {
 		ns := testenv.NamespaceName(t)
 		set, m, opts := bookinfo(t, ns)
-		_, err := m.Apply(ctx, set, opts)
+		_, err := m.Apply(t.Context(), set, opts)
 		var missing *apply.NamespaceMissingError
 		if !errors.As(err, &missing) {
 			t.Fatalf("error is %v, want a *NamespaceMissingError", err)
@@ -173,7 +170,6 @@ func TestApplyNamespaces(t *testing.T) {
 
 func TestApplyConflicts(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
 	ns := env.Namespace(t)
 	set, m, opts := bookinfo(t, ns)
 	mustApply(t, m, set, opts)
@@ -183,7 +179,7 @@ func TestApplyConflicts(t *testing.T) {
 
 	t.Run("an apply without force names the other manager and field", func(t *testing.T) {
 		before := resourceVersions(t, set, ns)
-		_, err := m.Apply(ctx, changed, opts)
+		_, err := m.Apply(t.Context(), changed, opts)
 		var conflict *apply.ConflictError
 		if !errors.As(err, &conflict) {
 			t.Fatalf("error is %v, want a *ConflictError", err)
@@ -215,7 +211,7 @@ func TestApplyConflicts(t *testing.T) {
 		if diff := cmp.Diff([]int64{70, 30}, weights(t, vs)); diff != "" {
 			t.Errorf("live weights (-want +got):\n%s", diff)
 		}
-		report, err := m.Drift(ctx, changed, apply.DriftOptions{Inventory: ns})
+		report, err := m.Drift(t.Context(), changed, apply.DriftOptions{Inventory: ns})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,7 +1,6 @@
 package apply_test
 
 import (
-	"context"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -14,7 +13,6 @@ import (
 
 func TestDrift(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
 	ns := env.Namespace(t)
 	labelNamespace(t, ns, map[string]string{"team": "reviews"}, nil)
 	set, m, opts := bookinfo(t, ns)
@@ -23,7 +21,7 @@ func TestDrift(t *testing.T) {
 	vs := find(t, set, "VirtualService")
 
 	t.Run("a cluster matching Git is in sync", func(t *testing.T) {
-		r, err := m.Drift(ctx, set, dopts)
+		r, err := m.Drift(t.Context(), set, dopts)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -34,7 +32,7 @@ func TestDrift(t *testing.T) {
 
 	t.Run("a field another manager changed is reported with path, values and manager", func(t *testing.T) {
 		editWeights(t, vs, 0, 100)
-		r, err := m.Drift(ctx, set, dopts)
+		r, err := m.Drift(t.Context(), set, dopts)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -53,7 +51,7 @@ func TestDrift(t *testing.T) {
 	t.Run("ignore rules leave fields out", func(t *testing.T) {
 		opts := dopts
 		opts.Ignore = []apply.IgnoreRule{{Kind: "VirtualService", Paths: []string{"/spec/http/*/route"}}}
-		r, err := m.Drift(ctx, set, opts)
+		r, err := m.Drift(t.Context(), set, opts)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -61,7 +59,7 @@ func TestDrift(t *testing.T) {
 			t.Errorf("drifted (-want +got):\n%s", diff)
 		}
 		opts.Ignore[0].Kind = "DestinationRule"
-		if r, err = m.Drift(ctx, set, opts); err != nil {
+		if r, err = m.Drift(t.Context(), set, opts); err != nil {
 			t.Fatal(err)
 		}
 		if len(r.Drifted) != 2 {
@@ -78,10 +76,10 @@ func TestDrift(t *testing.T) {
 		if err := unstructured.SetNestedSlice(u.Object, http, "spec", "http"); err != nil {
 			t.Fatal(err)
 		}
-		if err := env.Client.Update(ctx, u); err != nil {
+		if err := env.Client.Update(t.Context(), u); err != nil {
 			t.Fatal(err)
 		}
-		r, err := m.Drift(ctx, set, dopts)
+		r, err := m.Drift(t.Context(), set, dopts)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -97,7 +95,7 @@ func TestDrift(t *testing.T) {
 
 	t.Run("a namespace label changed by someone is reported and foreign labels are not", func(t *testing.T) {
 		labelNamespace(t, ns, map[string]string{"istio-injection": "disabled"}, nil)
-		r, err := m.Drift(ctx, without(set, "VirtualService"), apply.DriftOptions{MeshKinds: []schema.GroupVersionKind{}})
+		r, err := m.Drift(t.Context(), without(set, "VirtualService"), apply.DriftOptions{MeshKinds: []schema.GroupVersionKind{}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -115,7 +113,7 @@ func TestDrift(t *testing.T) {
 		extra := load(t, "bookinfo.yaml", ns)
 		dr := find(t, extra, "DestinationRule")
 		dr.SetName("ratings")
-		r, err := m.Drift(ctx, extra, dopts)
+		r, err := m.Drift(t.Context(), extra, dopts)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -143,10 +141,10 @@ func TestDrift(t *testing.T) {
 				"http":  []any{map[string]any{"route": []any{map[string]any{"destination": map[string]any{"host": "details"}}}}},
 			},
 		}}
-		if err := env.Client.Create(ctx, kiali, client.FieldOwner("kiali")); err != nil {
+		if err := env.Client.Create(t.Context(), kiali, client.FieldOwner("kiali")); err != nil {
 			t.Fatal(err)
 		}
-		r, err := m.Drift(ctx, set, dopts)
+		r, err := m.Drift(t.Context(), set, dopts)
 		if err != nil {
 			t.Fatal(err)
 		}

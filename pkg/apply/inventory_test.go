@@ -1,7 +1,6 @@
 package apply_test
 
 import (
-	"context"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -14,7 +13,6 @@ import (
 
 func TestInventory(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
 
 	t.Run("an apply records every object, our namespace label keys and the revision", func(t *testing.T) {
 		ns := env.Namespace(t)
@@ -40,7 +38,7 @@ func TestInventory(t *testing.T) {
 		if diff := cmp.Diff(want, res.Inventory); diff != "" {
 			t.Errorf("returned inventory (-want +got):\n%s", diff)
 		}
-		got, err := m.ReadInventory(ctx, ns)
+		got, err := m.ReadInventory(t.Context(), ns)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -51,7 +49,7 @@ func TestInventory(t *testing.T) {
 		cm := &unstructured.Unstructured{}
 		cm.SetAPIVersion("v1")
 		cm.SetKind("ConfigMap")
-		if err := env.Client.Get(ctx, client.ObjectKey{Namespace: apply.DefaultInventoryNamespace, Name: ns}, cm); err != nil {
+		if err := env.Client.Get(t.Context(), client.ObjectKey{Namespace: apply.DefaultInventoryNamespace, Name: ns}, cm); err != nil {
 			t.Fatal(err)
 		}
 		wantLabels := map[string]string{"app.kubernetes.io/managed-by": "meshintent", apply.InventoryLabel: "true"}
@@ -62,7 +60,7 @@ func TestInventory(t *testing.T) {
 
 	t.Run("a missing inventory reads as empty", func(t *testing.T) {
 		m := apply.NewManager(env.Client, apply.Options{})
-		got, err := m.ReadInventory(ctx, testenv.NamespaceName(t))
+		got, err := m.ReadInventory(t.Context(), testenv.NamespaceName(t))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -75,17 +73,17 @@ func TestInventory(t *testing.T) {
 		invNS := testenv.NamespaceName(t)
 		m := apply.NewManager(env.Client, apply.Options{InventoryNamespace: invNS})
 		inv := apply.NewInventory("sync", "r1", load(t, "bookinfo.yaml", "bookinfo"))
-		if got, err := m.WriteInventory(ctx, inv); err != nil || got != apply.Created {
+		if got, err := m.WriteInventory(t.Context(), inv); err != nil || got != apply.Created {
 			t.Fatalf("first write = %q, %v; want created", got, err)
 		}
-		if got, err := m.WriteInventory(ctx, inv); err != nil || got != apply.Unchanged {
+		if got, err := m.WriteInventory(t.Context(), inv); err != nil || got != apply.Unchanged {
 			t.Fatalf("second write = %q, %v; want unchanged", got, err)
 		}
 		inv.Revision = "r2"
-		if got, err := m.WriteInventory(ctx, inv); err != nil || got != apply.Configured {
+		if got, err := m.WriteInventory(t.Context(), inv); err != nil || got != apply.Configured {
 			t.Fatalf("third write = %q, %v; want configured", got, err)
 		}
-		read, err := m.ReadInventory(ctx, "sync")
+		read, err := m.ReadInventory(t.Context(), "sync")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,7 +1,6 @@
 package apply_test
 
 import (
-	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -15,7 +14,6 @@ import (
 
 func TestPrune(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
 
 	t.Run("an object removed from Git is deleted and its namespace only loses our labels", func(t *testing.T) {
 		ns := env.Namespace(t)
@@ -76,7 +74,7 @@ func TestPrune(t *testing.T) {
 		mustApply(t, m, set, opts)
 		before := resourceVersions(t, set, ns)
 
-		_, err := m.Apply(ctx, manifest.Set{}, opts)
+		_, err := m.Apply(t.Context(), manifest.Set{}, opts)
 		if !errors.Is(err, apply.ErrEmptySet) {
 			t.Fatalf("error is %v, want ErrEmptySet", err)
 		}
@@ -85,7 +83,7 @@ func TestPrune(t *testing.T) {
 		}
 
 		opts.AllowEmpty = true
-		res, err := m.Apply(ctx, manifest.Set{}, opts)
+		res, err := m.Apply(t.Context(), manifest.Set{}, opts)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -105,7 +103,7 @@ func TestPrune(t *testing.T) {
 		dr := find(t, set, "DestinationRule")
 		u := live(t, dr)
 		unstructured.RemoveNestedField(u.Object, "metadata", "labels", manifest.ManagedByLabel)
-		if err := env.Client.Update(ctx, u); err != nil {
+		if err := env.Client.Update(t.Context(), u); err != nil {
 			t.Fatal(err)
 		}
 
