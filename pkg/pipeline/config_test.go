@@ -1,7 +1,6 @@
 package pipeline
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -12,8 +11,29 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/meshintent/meshintent/internal/gitfixture"
 	"github.com/meshintent/meshintent/pkg/validate"
 )
+
+// loadConfig writes files into a new repository and loads its
+// meshintent.yaml. When wantError is set, the load must fail with an error
+// containing it, and ok is false; otherwise it must succeed.
+func loadConfig(t *testing.T, files map[string]string, wantError string) (cfg RepoConfig, root string, ok bool) {
+	t.Helper()
+	root = t.TempDir()
+	gitfixture.WriteTree(t, root, files)
+	cfg, err := LoadRepoConfig(root)
+	if wantError != "" {
+		if err == nil || !strings.Contains(err.Error(), wantError) {
+			t.Fatalf("error %v, want it to contain %q", err, wantError)
+		}
+		return RepoConfig{}, root, false
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg, root, true
+}
 
 // symlink makes link (relative to root) point to target, as written.
 func symlink(t *testing.T, root, target, link string) {
@@ -27,12 +47,44 @@ func symlink(t *testing.T, root, target, link string) {
 	}
 }
 
+func TestLoadRepoConfig(t *testing.T) {
+	tests := []struct {
+		name      string
+		files     map[string]string
+		wantDirs  []string
+		wantError string
+	}{
+		{name: "no file and no policies dir means no repository policies", files: map[string]string{"x.yaml": ""}},
+		{name: "no file but a policies dir uses it", files: map[string]string{"policies/a.rego": "package a\n"}, wantDirs: []string{"policies"}},
+		{name: "the file lists directories", files: map[string]string{"meshintent.yaml": "policies: [team, more/rules]\n", "team/a.rego": "", "more/rules/b.rego": ""}, wantDirs: []string{"team", "more/rules"}},
+		{name: "an unknown field is an error", files: map[string]string{"meshintent.yaml": "polices: [team]\n"}, wantError: `meshintent.yaml: error unmarshaling JSON: while decoding JSON: json: unknown field "polices"`},
+		{name: "a directory outside the repository is refused", files: map[string]string{"meshintent.yaml": "policies: [../elsewhere]\n"}, wantError: `policies[0]: "../elsewhere" is outside the repository`},
+		{name: "a missing directory is an error", files: map[string]string{"meshintent.yaml": "policies: [nope]\n"}, wantError: `policies[0]: "nope" is not a directory`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, root, ok := loadConfig(t, tt.files, tt.wantError)
+			if !ok {
+				return
+			}
+			var got []string
+			for _, d := range cfg.Policies {
+				rel, _ := filepath.Rel(root, d)
+				got = append(got, filepath.ToSlash(rel))
+			}
+			if diff := cmp.Diff(tt.wantDirs, got); diff != "" {
+				t.Errorf("policy dirs (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
 // TestRepositoryFilesAreConfined builds repositories whose meshintent.yaml,
 // policies or data leave the root through symlinks: each is an error naming
 // the link.
 func TestRepositoryFilesAreConfined(t *testing.T) {
 	outside := t.TempDir()
-	write(t, outside, map[string]string{
+	gitfixture.WriteTree(t, outside, map[string]string{
 		"evil.rego":       "package evil\n\ndeny contains \"x\" if { true }\n",
 		"data.yaml":       "meshintent:\n  config: {}\n",
 		"meshintent.yaml": "policies: []\n",
@@ -91,12 +143,12 @@ func TestRepositoryFilesAreConfined(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name+" is refused naming it", func(t *testing.T) {
 			root := t.TempDir()
-			write(t, root, tt.files)
-			write(t, root, map[string]string{"app/kustomization.yaml": "resources: []\n"})
+			gitfixture.WriteTree(t, root, tt.files)
+			gitfixture.WriteTree(t, root, map[string]string{"app/kustomization.yaml": "resources: []\n"})
 			for link, target := range tt.links {
 				symlink(t, root, strings.ReplaceAll(target, "$OUT", outside), link)
 			}
-			_, err := Build(context.Background(), Options{Root: root, Path: "app"})
+			_, err := Build(t.Context(), Options{Root: root, Path: "app"})
 			want := strings.ReplaceAll(tt.want, "$OUT", outside)
 			if err == nil || !strings.Contains(err.Error(), want) {
 				t.Fatalf("error %v, want it to contain %q", err, want)
@@ -105,22 +157,22 @@ func TestRepositoryFilesAreConfined(t *testing.T) {
 	}
 	t.Run("links that stay inside the repository are followed", func(t *testing.T) {
 		root := t.TempDir()
-		write(t, root, map[string]string{
+		gitfixture.WriteTree(t, root, map[string]string{
 			"app/kustomization.yaml": "resources: []\n",
 			"shared/team.rego":       "package team\n\nwarn contains \"hello\" if { input.kind == \"Nothing\" }\n",
 			"shared/data.yaml":       "meshintent:\n  config:\n    team: {}\n",
 		})
 		symlink(t, root, "shared", "policies")
 		symlink(t, root, "../shared/team.rego", "policies/linked.rego")
-		if _, err := Build(context.Background(), Options{Root: root, Path: "app"}); err != nil {
+		if _, err := Build(t.Context(), Options{Root: root, Path: "app"}); err != nil {
 			t.Fatal(err)
 		}
 	})
 	t.Run("an extra policy directory inside the repository is confined too", func(t *testing.T) {
 		root := t.TempDir()
-		write(t, root, map[string]string{"app/kustomization.yaml": "resources: []\n"})
+		gitfixture.WriteTree(t, root, map[string]string{"app/kustomization.yaml": "resources: []\n"})
 		symlink(t, root, outside, "extra")
-		_, err := Build(context.Background(), Options{Root: root, Path: "app", PolicyDirs: []string{filepath.Join(root, "extra")}})
+		_, err := Build(t.Context(), Options{Root: root, Path: "app", PolicyDirs: []string{filepath.Join(root, "extra")}})
 		if want := "extra: a symlink leads outside the repository"; err == nil || !strings.Contains(err.Error(), want) {
 			t.Fatalf("error %v, want it to contain %q", err, want)
 		}
@@ -180,14 +232,14 @@ func TestRepoConfigExceptions(t *testing.T) {
 
 func TestBuildWaivesByMeshintentYAML(t *testing.T) {
 	root := t.TempDir()
-	write(t, root, map[string]string{
+	gitfixture.WriteTree(t, root, map[string]string{
 		"app/kustomization.yaml": "resources: [vs.yaml]\n",
 		"app/vs.yaml":            "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: web, namespace: shop}\nspec:\n  hosts: [web]\n  http:\n  - route:\n    - destination: {host: web}\n",
 		"policies/team.rego":     "package team\n\ndeny_owner contains \"no owner\" if {\n\tinput.kind == \"VirtualService\"\n\tnot input.metadata.labels.owner\n}\n",
 	})
 	build := func(t *testing.T, expires string) *Outcome {
-		write(t, root, map[string]string{"meshintent.yaml": "policies: [policies]\nexceptions:\n- policy: team\n  rule: deny_owner\n  objects: [VirtualService/shop/web]\n  reason: owned by platform\n  expires: " + expires + "\n"})
-		out, err := Build(context.Background(), Options{Root: root, Path: "app"})
+		gitfixture.WriteTree(t, root, map[string]string{"meshintent.yaml": "policies: [policies]\nexceptions:\n- policy: team\n  rule: deny_owner\n  objects: [VirtualService/shop/web]\n  reason: owned by platform\n  expires: " + expires + "\n"})
+		out, err := Build(t.Context(), Options{Root: root, Path: "app"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -334,8 +386,8 @@ func TestBuildAppliesSeverity(t *testing.T) {
 			if tt.data != "" {
 				files["policies/data.yaml"] = tt.data
 			}
-			write(t, root, files)
-			out, err := Build(context.Background(), Options{Root: root, Path: "app", Data: FenceData(tt.fence)})
+			gitfixture.WriteTree(t, root, files)
+			out, err := Build(t.Context(), Options{Root: root, Path: "app", Data: FenceData(tt.fence)})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,81 +1,14 @@
 package pipeline
 
 import (
-	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
+	"github.com/meshintent/meshintent/internal/gitfixture"
 )
-
-func write(t testing.TB, dir string, files map[string]string) {
-	t.Helper()
-	for name, content := range files {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
-// loadConfig writes files into a new repository and loads its
-// meshintent.yaml. When wantError is set, the load must fail with an error
-// containing it, and ok is false; otherwise it must succeed.
-func loadConfig(t *testing.T, files map[string]string, wantError string) (cfg RepoConfig, root string, ok bool) {
-	t.Helper()
-	root = t.TempDir()
-	write(t, root, files)
-	cfg, err := LoadRepoConfig(root)
-	if wantError != "" {
-		if err == nil || !strings.Contains(err.Error(), wantError) {
-			t.Fatalf("error %v, want it to contain %q", err, wantError)
-		}
-		return RepoConfig{}, root, false
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cfg, root, true
-}
-
-func TestLoadRepoConfig(t *testing.T) {
-	tests := []struct {
-		name      string
-		files     map[string]string
-		wantDirs  []string
-		wantError string
-	}{
-		{name: "no file and no policies dir means no repository policies", files: map[string]string{"x.yaml": ""}},
-		{name: "no file but a policies dir uses it", files: map[string]string{"policies/a.rego": "package a\n"}, wantDirs: []string{"policies"}},
-		{name: "the file lists directories", files: map[string]string{"meshintent.yaml": "policies: [team, more/rules]\n", "team/a.rego": "", "more/rules/b.rego": ""}, wantDirs: []string{"team", "more/rules"}},
-		{name: "an unknown field is an error", files: map[string]string{"meshintent.yaml": "polices: [team]\n"}, wantError: `meshintent.yaml: error unmarshaling JSON: while decoding JSON: json: unknown field "polices"`},
-		{name: "a directory outside the repository is refused", files: map[string]string{"meshintent.yaml": "policies: [../elsewhere]\n"}, wantError: `policies[0]: "../elsewhere" is outside the repository`},
-		{name: "a missing directory is an error", files: map[string]string{"meshintent.yaml": "policies: [nope]\n"}, wantError: `policies[0]: "nope" is not a directory`},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			cfg, root, ok := loadConfig(t, tt.files, tt.wantError)
-			if !ok {
-				return
-			}
-			var got []string
-			for _, d := range cfg.Policies {
-				rel, _ := filepath.Rel(root, d)
-				got = append(got, filepath.ToSlash(rel))
-			}
-			if diff := cmp.Diff(tt.wantDirs, got); diff != "" {
-				t.Errorf("policy dirs (-want +got):\n%s", diff)
-			}
-		})
-	}
-}
 
 func TestBuildExample(t *testing.T) {
 	root, err := filepath.Abs("../../examples/repo")
@@ -83,7 +16,7 @@ func TestBuildExample(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Run("the prod overlay passes the built-in and the repository's policies", func(t *testing.T) {
-		out, err := Build(context.Background(), Options{Root: root, Path: "overlays/prod"})
+		out, err := Build(t.Context(), Options{Root: root, Path: "overlays/prod"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -96,7 +29,7 @@ func TestBuildExample(t *testing.T) {
 		}
 	})
 	t.Run("a fence that leaves bookinfo out denies every bookinfo intent", func(t *testing.T) {
-		out, err := Build(context.Background(), Options{Root: root, Path: "overlays/prod", Data: FenceData([]string{"shop"})})
+		out, err := Build(t.Context(), Options{Root: root, Path: "overlays/prod", Data: FenceData([]string{"shop"})})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -113,7 +46,7 @@ func TestBuildExample(t *testing.T) {
 		}
 	})
 	t.Run("SkipPolicy renders only", func(t *testing.T) {
-		out, err := Build(context.Background(), Options{Root: root, Path: "overlays/prod", SkipPolicy: true})
+		out, err := Build(t.Context(), Options{Root: root, Path: "overlays/prod", SkipPolicy: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -151,11 +84,11 @@ spec:
 `, i, i)
 			}
 			files["kustomization.yaml"] = k.String()
-			write(b, root, files)
+			gitfixture.WriteTree(b, root, files)
 			b.ReportAllocs()
 			b.ResetTimer()
 			for b.Loop() {
-				out, err := Build(context.Background(), Options{Root: root, PolicyTimeout: time.Hour}) // throughput, not the budget
+				out, err := Build(b.Context(), Options{Root: root, PolicyTimeout: time.Hour}) // throughput, not the budget
 				if err != nil {
 					b.Fatal(err)
 				}
