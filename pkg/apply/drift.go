@@ -3,7 +3,6 @@ package apply
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -25,6 +24,7 @@ import (
 
 	"github.com/meshintent/meshintent/api/v1alpha1"
 	"github.com/meshintent/meshintent/pkg/intent"
+	"github.com/meshintent/meshintent/pkg/jsonvalue"
 	"github.com/meshintent/meshintent/pkg/manifest"
 	"github.com/meshintent/meshintent/pkg/meshkinds"
 )
@@ -519,27 +519,6 @@ func (d differ) walk(path fieldPath, want, have any, haveOK, atomic bool) {
 	}
 }
 
-// number returns a JSON number's value; YAML and JSON decoding may give
-// int64 on one side and float64 on the other.
-func number(v any) (float64, bool) {
-	switch n := v.(type) {
-	case int:
-		return float64(n), true
-	case int32:
-		return float64(n), true
-	case int64:
-		return float64(n), true
-	case float32:
-		return float64(n), true
-	case float64:
-		return n, true
-	case json.Number:
-		f, err := n.Float64()
-		return f, err == nil
-	}
-	return 0, false
-}
-
 // managedSet is one managedFields entry: its manager and the fields it
 // owns, parsed once per object by structured-merge-diff.
 type managedSet struct {
@@ -657,23 +636,13 @@ func valueEqual(a, b any) bool {
 	return reflect.DeepEqual(a, b)
 }
 
-func normalize(v any) any {
-	if f, ok := number(v); ok {
+// normalize makes every number of v a float64.
+func normalize(v any) any { return jsonvalue.Rewrite(v, nil, toFloat) }
+
+// toFloat is a number's value as a float64, or v itself.
+func toFloat(v any) any {
+	if f, ok := jsonvalue.Float(v); ok {
 		return f
-	}
-	switch t := v.(type) {
-	case map[string]any:
-		out := make(map[string]any, len(t))
-		for k, x := range t {
-			out[k] = normalize(x)
-		}
-		return out
-	case []any:
-		out := make([]any, len(t))
-		for i, x := range t {
-			out[i] = normalize(x)
-		}
-		return out
 	}
 	return v
 }

@@ -15,6 +15,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/meshintent/meshintent/pkg/jsonvalue"
 	"github.com/meshintent/meshintent/pkg/manifest"
 )
 
@@ -366,17 +367,7 @@ func number(obj map[string]any, path ...string) (float64, bool) {
 	if !ok {
 		return 0, false
 	}
-	switch n := v.(type) {
-	case int64:
-		return float64(n), true
-	case int:
-		return float64(n), true
-	case int32:
-		return float64(n), true
-	case float64:
-		return n, true
-	}
-	return 0, false
+	return jsonvalue.Float(v)
 }
 
 // abort returns an abort fault's status and percentage (100 when unset).

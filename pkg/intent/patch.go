@@ -9,6 +9,7 @@ import (
 	yaml "go.yaml.in/yaml/v3"
 
 	"github.com/meshintent/meshintent/api/v1alpha1"
+	"github.com/meshintent/meshintent/pkg/jsonvalue"
 	"github.com/meshintent/meshintent/pkg/manifest"
 )
 
@@ -199,24 +200,7 @@ func nodePos(n *yaml.Node, path Path, key bool) (int, int) {
 // withoutDirectives returns v without the strategic-merge directives
 // (keys starting with "$"), which only patches may hold.
 func withoutDirectives(v any) any {
-	switch v := v.(type) {
-	case map[string]any:
-		out := make(map[string]any, len(v))
-		for k, e := range v {
-			if strings.HasPrefix(k, "$") {
-				continue
-			}
-			out[k] = withoutDirectives(e)
-		}
-		return out
-	case []any:
-		out := make([]any, len(v))
-		for i, e := range v {
-			out[i] = withoutDirectives(e)
-		}
-		return out
-	}
-	return v
+	return jsonvalue.Rewrite(v, func(k string) bool { return strings.HasPrefix(k, "$") }, nil)
 }
 
 // checkJSONPatch checks each operation of a JSON 6902 patch of an intent:

@@ -3,7 +3,6 @@ package intent
 import (
 	"encoding/json"
 	"fmt"
-	"math"
 	"reflect"
 	"strings"
 	"sync"
@@ -12,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/meshintent/meshintent/api/v1alpha1"
+	"github.com/meshintent/meshintent/pkg/jsonvalue"
 )
 
 // strictDecoder fills a Go value from a JSON-like tree (map[string]any,
@@ -137,7 +137,7 @@ func (d *strictDecoder) decode(raw any, v reflect.Value) {
 		}
 		v.SetBool(b)
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		n, ok := asInt(raw)
+		n, ok := jsonvalue.Int(raw)
 		if !ok {
 			d.fail("expected integer, got %s", describe(raw))
 			return
@@ -148,7 +148,7 @@ func (d *strictDecoder) decode(raw any, v reflect.Value) {
 		}
 		v.SetInt(n)
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		n, ok := asInt(raw)
+		n, ok := jsonvalue.Int(raw)
 		if !ok {
 			d.fail("expected integer, got %s", describe(raw))
 			return
@@ -159,7 +159,7 @@ func (d *strictDecoder) decode(raw any, v reflect.Value) {
 		}
 		v.SetUint(uint64(n))
 	case reflect.Float32, reflect.Float64:
-		f, ok := asFloat(raw)
+		f, ok := jsonvalue.Float(raw)
 		if !ok {
 			d.fail("expected number, got %s", jsonKind(raw))
 			return
@@ -285,42 +285,6 @@ func collectFields(t reflect.Type, index []int, si *structInfo) {
 	}
 }
 
-func asInt(raw any) (int64, bool) {
-	switch n := raw.(type) {
-	case int64:
-		return n, true
-	case int:
-		return int64(n), true
-	case int32:
-		return int64(n), true
-	case float64:
-		if n == math.Trunc(n) && n >= math.MinInt64 && n <= math.MaxInt64 {
-			return int64(n), true
-		}
-	case json.Number:
-		i, err := n.Int64()
-		return i, err == nil
-	}
-	return 0, false
-}
-
-func asFloat(raw any) (float64, bool) {
-	switch n := raw.(type) {
-	case float64:
-		return n, true
-	case int64:
-		return float64(n), true
-	case int:
-		return float64(n), true
-	case int32:
-		return float64(n), true
-	case json.Number:
-		f, err := n.Float64()
-		return f, err == nil
-	}
-	return 0, false
-}
-
 // jsonKind names the JSON type of a decoded value.
 func jsonKind(raw any) string {
 	switch raw.(type) {
@@ -343,7 +307,7 @@ func jsonKind(raw any) string {
 // describe is jsonKind, with the value for numbers (so "got 1.5" says why an
 // integer was refused).
 func describe(raw any) string {
-	if _, ok := asFloat(raw); ok {
+	if _, ok := jsonvalue.Float(raw); ok {
 		return fmt.Sprintf("%v", raw)
 	}
 	return jsonKind(raw)

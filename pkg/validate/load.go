@@ -20,6 +20,7 @@ import (
 	"github.com/open-policy-agent/opa/v1/ast"
 	"sigs.k8s.io/yaml"
 
+	"github.com/meshintent/meshintent/pkg/jsonvalue"
 	"github.com/meshintent/meshintent/policies"
 )
 
@@ -302,30 +303,9 @@ func merge(dst, src map[string]any) map[string]any {
 			out[k] = merge(dm, sm)
 			continue
 		}
-		out[k] = deepCopy(v)
+		out[k] = jsonvalue.Copy(v)
 	}
 	return out
-}
-
-// deepCopy copies maps and slices so that later merges never write into a
-// caller's data.
-func deepCopy(v any) any {
-	switch v := v.(type) {
-	case map[string]any:
-		out := make(map[string]any, len(v))
-		for k, e := range v {
-			out[k] = deepCopy(e)
-		}
-		return out
-	case []any:
-		out := make([]any, len(v))
-		for i, e := range v {
-			out[i] = deepCopy(e)
-		}
-		return out
-	default:
-		return v
-	}
 }
 
 // configOf is data.meshintent.config, or an empty map.
