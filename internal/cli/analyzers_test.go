@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
@@ -9,64 +8,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-
-	"github.com/meshintent/meshintent/pkg/output"
 )
-
-// analyzerPolicies are the built-in policies modelled on the networking
-// analyzers of istioctl analyze.
-var analyzerPolicies = []string{
-	"meshintent.uniquehosts", "meshintent.catchall", "meshintent.subsets",
-	"meshintent.gateways", "meshintent.gatewayhosts", "meshintent.jwtclaims",
-	"meshintent.destinationports", "meshintent.destinationrules",
-	"meshintent.serviceentries", "meshintent.selectors",
-}
-
-// finding is what the analyzer tests compare of a result.
-type finding struct {
-	Severity, Policy, Object, Code string
-}
-
-// writeRepo makes a repository of hand-written objects: each file of files
-// is one resource of the root kustomization.
-func writeRepo(t *testing.T, files map[string]string) string {
-	t.Helper()
-	dir := t.TempDir()
-	var resources []string
-	for name, content := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		resources = append(resources, name)
-	}
-	slices.Sort(resources)
-	kustomization := "resources:\n- " + strings.Join(resources, "\n- ") + "\n"
-	if err := os.WriteFile(filepath.Join(dir, "kustomization.yaml"), []byte(kustomization), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
-
-// analyze runs `reconciler validate -o json` over dir and returns the exit
-// code and the findings of the analyzer policies.
-func analyze(t *testing.T, dir string) (int, []finding) {
-	t.Helper()
-	code, stdout, stderr := run(t, "validate", dir, "-o", "json")
-	if code != ExitOK && code != ExitDenied {
-		t.Fatalf("exit %d, stderr:\n%s", code, stderr)
-	}
-	var rep output.PolicyReport
-	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
-		t.Fatalf("reading the JSON report: %v\n%s", err, stdout)
-	}
-	var out []finding
-	for _, r := range rep.Results {
-		if slices.Contains(analyzerPolicies, r.Policy) {
-			out = append(out, finding{Severity: r.Severity, Policy: r.Policy, Object: r.Object, Code: r.Code})
-		}
-	}
-	return code, out
-}
 
 const vsHeader = "apiVersion: networking.istio.io/v1\nkind: VirtualService\n"
 

@@ -2,22 +2,22 @@ package cli
 
 import (
 	"bytes"
-	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
-	"time"
 
 	"github.com/meshintent/meshintent/internal/gitfixture"
+	"github.com/meshintent/meshintent/pkg/output"
 )
 
 // run executes the CLI in-process and returns its exit code and output.
 func run(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
 	var out, errOut bytes.Buffer
-	code = Run(ctx, args, &out, &errOut)
+	code = Run(t.Context(), args, &out, &errOut)
 	return code, out.String(), errOut.String()
 }
 
@@ -47,4 +47,104 @@ func badWeightsVS(t *testing.T) string {
 func addBadWeights(r *gitfixture.Repo, badWeights string) {
 	r.Write("base/mongodb.yaml", badWeights)
 	r.Edit("base/kustomization.yaml", "- ratings.yaml", "- ratings.yaml\n- mongodb.yaml")
+}
+
+// planChanges runs plan with -o json and returns "action id" per change
+// (an empty list, not nil, when nothing changes) and the whole result.
+func planChanges(t *testing.T, args ...string) (changes []string, res output.PlanResult) {
+	t.Helper()
+	args = append([]string{"plan"}, args...)
+	code, stdout, stderr := run(t, append(args, "-o", "json")...)
+	if code != ExitOK {
+		t.Fatalf("plan %v: exit %d\n%s%s", args, code, stdout, stderr)
+	}
+	if err := json.Unmarshal([]byte(stdout), &res); err != nil {
+		t.Fatalf("plan JSON: %v\n%s", err, stdout)
+	}
+	changes = []string{}
+	for _, c := range res.Changes {
+		changes = append(changes, string(c.Action)+" "+c.ID)
+	}
+	return changes, res
+}
+
+// analyzerPolicies are the built-in policies modelled on the networking
+// analyzers of istioctl analyze.
+var analyzerPolicies = []string{
+	"meshintent.uniquehosts", "meshintent.catchall", "meshintent.subsets",
+	"meshintent.gateways", "meshintent.gatewayhosts", "meshintent.jwtclaims",
+	"meshintent.destinationports", "meshintent.destinationrules",
+	"meshintent.serviceentries", "meshintent.selectors",
+}
+
+// finding is what the analyzer tests compare of a result.
+type finding struct {
+	Severity, Policy, Object, Code string
+}
+
+// writeRepo makes a repository of hand-written objects: each file of files
+// is one resource of the root kustomization.
+func writeRepo(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	var resources []string
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		resources = append(resources, name)
+	}
+	slices.Sort(resources)
+	kustomization := "resources:\n- " + strings.Join(resources, "\n- ") + "\n"
+	if err := os.WriteFile(filepath.Join(dir, "kustomization.yaml"), []byte(kustomization), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// analyze runs `reconciler validate -o json` over dir and returns the exit
+// code and the findings of the analyzer policies.
+func analyze(t *testing.T, dir string) (int, []finding) {
+	t.Helper()
+	code, stdout, stderr := run(t, "validate", dir, "-o", "json")
+	if code != ExitOK && code != ExitDenied {
+		t.Fatalf("exit %d, stderr:\n%s", code, stderr)
+	}
+	var rep output.PolicyReport
+	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
+		t.Fatalf("reading the JSON report: %v\n%s", err, stdout)
+	}
+	var out []finding
+	for _, r := range rep.Results {
+		if slices.Contains(analyzerPolicies, r.Policy) {
+			out = append(out, finding{Severity: r.Severity, Policy: r.Policy, Object: r.Object, Code: r.Code})
+		}
+	}
+	return code, out
+}
+
+// edit returns a change to a repository that replaces old with new in the
+// file at path.
+func edit(path, old, new string) func(r *gitfixture.Repo) {
+	return func(r *gitfixture.Repo) { r.Edit(path, old, new) }
+}
+
+// refuse runs the CLI with args and checks that it exits 2 (ExitError)
+// with want in its error output.
+func refuse(t *testing.T, want string, args ...string) {
+	t.Helper()
+	code, stdout, stderr := run(t, args...)
+	if code != ExitError || !strings.Contains(stderr, want) {
+		t.Errorf("%q: exit %d, stdout %q, stderr %q; want %d naming %q", args, code, stdout, stderr, ExitError, want)
+	}
+}
+
+// wantContains checks that got, the text named what, holds each of wants.
+func wantContains(t *testing.T, what, got string, wants ...string) {
+	t.Helper()
+	for _, w := range wants {
+		if !strings.Contains(got, w) {
+			t.Errorf("%s lacks %q:\n%s", what, w, got)
+		}
+	}
 }

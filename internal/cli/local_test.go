@@ -1,36 +1,14 @@
 package cli
 
 import (
-	"encoding/json"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/meshintent/meshintent/internal/gitfixture"
-	"github.com/meshintent/meshintent/pkg/output"
 )
-
-// planChanges runs plan with -o json and returns "action id" per change
-// (an empty list, not nil, when nothing changes) and the whole result.
-func planChanges(t *testing.T, args ...string) (changes []string, res output.PlanResult) {
-	t.Helper()
-	args = append([]string{"plan"}, args...)
-	code, stdout, stderr := run(t, append(args, "-o", "json")...)
-	if code != ExitOK {
-		t.Fatalf("plan %v: exit %d\n%s%s", args, code, stdout, stderr)
-	}
-	if err := json.Unmarshal([]byte(stdout), &res); err != nil {
-		t.Fatalf("plan JSON: %v\n%s", err, stdout)
-	}
-	changes = []string{}
-	for _, c := range res.Changes {
-		changes = append(changes, string(c.Action)+" "+c.ID)
-	}
-	return changes, res
-}
 
 // TestPlanReadsALocalCloneAsItIs plans with every revision form against a
 // clone made with the git CLI, the example repository in a subdirectory of
@@ -108,24 +86,15 @@ func TestPlanReadsALocalCloneAsItIs(t *testing.T) {
 		}
 		// An ignored file the kustomization names is missing, as in a commit.
 		repo.Edit("mesh/base/kustomization.yaml", "- extra.yaml", "- extra.yaml\n- ignored.local.yaml")
-		code, _, stderr := run(t, "plan", mesh, "--base", "HEAD", "--path", "overlays/prod", "--cache-dir", t.TempDir())
-		if code != ExitError || !strings.Contains(stderr, "ignored.local.yaml") {
-			t.Errorf("exit %d, stderr %q; want 2 naming the ignored file", code, stderr)
-		}
+		refuse(t, "ignored.local.yaml", "plan", mesh, "--base", "HEAD", "--path", "overlays/prod", "--cache-dir", t.TempDir())
 	})
 
 	t.Run("a missing revision exits 2 and says how to fetch it", func(t *testing.T) {
-		code, _, stderr := run(t, "plan", mesh, "--base", "origin/main", "--head", "HEAD", "--cache-dir", t.TempDir())
-		if code != ExitError || !strings.Contains(stderr, "git fetch --depth=1 origin main") {
-			t.Errorf("exit %d, stderr %q", code, stderr)
-		}
+		refuse(t, "git fetch --depth=1 origin main", "plan", mesh, "--base", "origin/main", "--head", "HEAD", "--cache-dir", t.TempDir())
 	})
 
 	t.Run("--repo needs --head", func(t *testing.T) {
-		code, _, stderr := run(t, "plan", "--repo", repo.URL(), "--base", "main")
-		if code != ExitError || !strings.Contains(stderr, "needs --head") {
-			t.Errorf("exit %d, stderr %q", code, stderr)
-		}
+		refuse(t, "needs --head", "plan", "--repo", repo.URL(), "--base", "main")
 	})
 
 	t.Run("--repo still fetches branches", func(t *testing.T) {
@@ -136,10 +105,7 @@ func TestPlanReadsALocalCloneAsItIs(t *testing.T) {
 	})
 
 	t.Run("a directory outside any repository", func(t *testing.T) {
-		code, _, stderr := run(t, "plan", t.TempDir(), "--base", "HEAD")
-		if code != ExitError || !strings.Contains(stderr, "not a git repository") {
-			t.Errorf("exit %d, stderr %q", code, stderr)
-		}
+		refuse(t, "not a git repository", "plan", t.TempDir(), "--base", "HEAD")
 	})
 }
 

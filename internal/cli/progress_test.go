@@ -96,7 +96,7 @@ func TestProgressOnlyOnInteractiveStderr(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			// The decision the root command takes once flags are parsed.
 			a := &app{stdout: io.Discard, stderr: io.Discard, getenv: tt.env, isTerminal: func(io.Writer) bool { return tt.tty }}
-			if code := a.run(context.Background(), []string{"schema"}); code != ExitOK {
+			if code := a.run(t.Context(), []string{"schema"}); code != ExitOK {
 				t.Fatalf("exit %d", code)
 			}
 			if a.progress == nil {

@@ -3,7 +3,6 @@ package cli
 import (
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 )
 
@@ -52,13 +51,7 @@ func TestReportUsage(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			code, stdout, stderr := run(t, tt.args...)
-			if code != ExitError {
-				t.Errorf("exit %d, want 2; stdout:\n%s", code, stdout)
-			}
-			if !strings.Contains(stderr, tt.wantErr) {
-				t.Errorf("stderr %q lacks %q", stderr, tt.wantErr)
-			}
+			refuse(t, tt.wantErr, tt.args...)
 		})
 	}
 }

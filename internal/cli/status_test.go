@@ -416,10 +416,7 @@ func TestStatusUsage(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			code, _, stderr := run(t, tt.args...)
-			if code != ExitError || !strings.Contains(stderr, tt.wantErr) {
-				t.Errorf("exit %d, stderr %q; want 2 and %q", code, stderr, tt.wantErr)
-			}
+			refuse(t, tt.wantErr, tt.args...)
 		})
 	}
 }

@@ -2,11 +2,9 @@ package cli
 
 import (
 	"bytes"
-	"context"
 	"io"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/meshintent/meshintent/internal/gitfixture"
 )
@@ -59,11 +57,9 @@ func TestPlural(t *testing.T) {
 // (tty) or not, with the environment e.
 func runApp(t *testing.T, tty bool, e envGetter, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
 	var out, errOut bytes.Buffer
 	a := &app{stdout: &out, stderr: &errOut, getenv: e, isTerminal: func(io.Writer) bool { return tty }}
-	code = a.run(ctx, args)
+	code = a.run(t.Context(), args)
 	return code, out.String(), errOut.String()
 }
 
