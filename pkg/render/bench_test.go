@@ -1,7 +1,6 @@
 package render
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -48,7 +47,7 @@ func BenchmarkRenderKustomize(b *testing.B) {
 			benchRender(b, Options{Root: root}, true)
 		})
 		cache := NewCache()
-		if _, err := Render(context.Background(), Options{Root: root, Cache: cache}); err != nil {
+		if _, err := Render(b.Context(), Options{Root: root, Cache: cache}); err != nil {
 			b.Fatal(err)
 		}
 		b.Run(fmt.Sprintf("services=%d/cached", n), func(b *testing.B) {
@@ -59,12 +58,12 @@ func BenchmarkRenderKustomize(b *testing.B) {
 
 func benchRender(b *testing.B, opts Options, kustomized bool) {
 	b.ReportAllocs()
-	for i := 0; i < b.N; i++ {
-		res, err := Render(context.Background(), opts)
+	for b.Loop() {
+		res, err := Render(b.Context(), opts)
 		if err != nil {
 			b.Fatal(err)
 		}
-		if i == 0 && res.Kustomized != kustomized {
+		if res.Kustomized != kustomized {
 			b.Fatalf("Kustomized = %v, want %v", res.Kustomized, kustomized)
 		}
 	}

@@ -2,7 +2,6 @@ package render
 
 import (
 	"bytes"
-	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -29,7 +28,7 @@ func TestCache(t *testing.T) {
 			opts := Options{Root: root, Cache: cache}
 			render := func() []byte {
 				t.Helper()
-				res, err := Render(context.Background(), opts)
+				res, err := Render(t.Context(), opts)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -117,8 +116,8 @@ func TestCacheOverlay(t *testing.T) {
 			if tt.file != "" {
 				edit(tt.file, tt.old, tt.new)
 			}
-			res, err := Render(context.Background(), cached)
-			_, coldErr := Render(context.Background(), uncached)
+			res, err := Render(t.Context(), cached)
+			_, coldErr := Render(t.Context(), uncached)
 			if tt.wantError != "" {
 				if err == nil || coldErr == nil || !strings.Contains(err.Error(), tt.wantError) {
 					t.Fatalf("cached render error = %v, want one naming %s", err, tt.wantError)

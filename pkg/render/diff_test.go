@@ -1,18 +1,17 @@
 package render
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"math/rand"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/meshintent/meshintent/internal/gitfixture"
 	"github.com/meshintent/meshintent/pkg/render/fastpath"
 )
 
@@ -73,15 +72,7 @@ func diffOne(t *testing.T, seed int64) (outcome, reason string) {
 	t.Helper()
 	files, path := randomTree(rand.New(rand.NewSource(seed)))
 	root := t.TempDir()
-	for name, content := range files {
-		p := filepath.Join(root, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	gitfixture.WriteTree(t, root, files)
 	dump := func() string {
 		var b strings.Builder
 		for name, content := range files {
@@ -90,7 +81,7 @@ func diffOne(t *testing.T, seed int64) (outcome, reason string) {
 		return b.String()
 	}
 
-	ctx := context.Background()
+	ctx := t.Context()
 	r, dir, err := newRenderer(Options{Root: root, Path: path})
 	if err != nil {
 		t.Fatal(err)

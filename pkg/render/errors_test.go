@@ -1,7 +1,6 @@
 package render
 
 import (
-	"context"
 	"errors"
 	"net/url"
 	"os"
@@ -9,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/meshintent/meshintent/internal/gitfixture"
 	"github.com/meshintent/meshintent/pkg/intent"
 	"github.com/meshintent/meshintent/pkg/render/rootfs"
 	"github.com/meshintent/meshintent/pkg/source"
@@ -27,15 +27,7 @@ func writeRepo(t *testing.T, files map[string]string) (root, outside string) {
 			t.Fatal(err)
 		}
 	}
-	for name, content := range files {
-		p := filepath.Join(root, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	gitfixture.WriteTree(t, root, files)
 	return root, outside
 }
 
@@ -456,7 +448,7 @@ metadata:
 			if tt.setup != nil {
 				tt.setup(t, root, outside)
 			}
-			_, err := Render(context.Background(), Options{Root: root, Path: tt.path})
+			_, err := Render(t.Context(), Options{Root: root, Path: tt.path})
 			if err == nil {
 				t.Fatal("Render returned no error")
 			}
@@ -487,7 +479,7 @@ func TestRenderIntentErrorsAreAList(t *testing.T) {
 		"a.yaml":             strings.Replace(testIntent, "weight: 10", "weight: 20", 1),
 		"b.yaml":             strings.Replace(strings.Replace(testIntent, "reviews", "ratings", -1), "- name: v2\n", "- name: v2\n    labelz: {}\n", 1),
 	})
-	_, err := Render(context.Background(), Options{Root: root})
+	_, err := Render(t.Context(), Options{Root: root})
 	var list intent.ErrorList
 	if !errors.As(err, &list) {
 		t.Fatalf("error %v is not an intent.ErrorList", err)
@@ -504,7 +496,7 @@ func TestRenderRemoteBaseAllowed(t *testing.T) {
 	// kustomize is asked to fetch it; there is no network here, so only the
 	// path is checked: the error must come from kustomize, not the scan.
 	root, _ := writeRepo(t, map[string]string{"kustomization.yaml": "resources:\n- file:///nonexistent/repo\n"})
-	_, err := Render(context.Background(), Options{Root: root, AllowRemoteBases: true})
+	_, err := Render(t.Context(), Options{Root: root, AllowRemoteBases: true})
 	if err == nil {
 		t.Fatal("Render returned no error")
 	}
@@ -521,7 +513,7 @@ func TestRenderSymlinkedKustomizationOut(t *testing.T) {
 	if err := os.Symlink(filepath.Join(outside, "kustomization.yaml"), filepath.Join(root, "base", "kustomization.yaml")); err != nil {
 		t.Fatal(err)
 	}
-	_, err := Render(context.Background(), Options{Root: root, Path: "base"})
+	_, err := Render(t.Context(), Options{Root: root, Path: "base"})
 	if want := "base: open base/kustomization.yaml: a symlink leads outside the repository"; err == nil || err.Error() != want {
 		t.Errorf("error = %v, want %s", err, want)
 	}
@@ -539,7 +531,7 @@ func TestRenderSymlinkLeavingAGitTree(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	_, err := Render(context.Background(), Options{Root: root, Path: "overlays/prod"})
+	_, err := Render(t.Context(), Options{Root: root, Path: "overlays/prod"})
 	want := `base/kustomization.yaml: resources: "vs.yaml" leads outside the repository through a symlink: base/vs.yaml is committed as a link to "/etc/passwd"`
 	if err == nil || err.Error() != want {
 		t.Errorf("error = %v, want %s", err, want)
@@ -556,7 +548,7 @@ func TestRenderSymlinkInsideIsFine(t *testing.T) {
 	if err := os.Symlink(filepath.Join(root, "base", "shared", "vs.yaml"), filepath.Join(root, "base", "vs.yaml")); err != nil {
 		t.Fatal(err)
 	}
-	res, err := Render(context.Background(), Options{Root: root, Path: "base"})
+	res, err := Render(t.Context(), Options{Root: root, Path: "base"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -568,7 +560,7 @@ func TestRenderSymlinkInsideIsFine(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(root, "base", "kustomization.yaml"), append(k, "labels:\n- pairs: {a: b}\n"...), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	res, err = Render(context.Background(), Options{Root: root, Path: "base"})
+	res, err = Render(t.Context(), Options{Root: root, Path: "base"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -593,7 +585,7 @@ func TestRenderSourcesThroughSymlinkedBase(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		res, err := Render(context.Background(), Options{Root: root, Path: "overlays/prod"})
+		res, err := Render(t.Context(), Options{Root: root, Path: "overlays/prod"})
 		if err != nil {
 			t.Fatal(err)
 		}

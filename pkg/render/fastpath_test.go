@@ -2,7 +2,6 @@ package render
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"math/rand"
@@ -123,10 +122,10 @@ func TestFastPathLeavesSpecialInputToKustomize(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			root, _ := writeRepo(t, map[string]string{"kustomization.yaml": "resources:\n- x.yaml\n", "x.yaml": content})
 			r, _, top := scan(t, Options{Root: root})
-			if _, err := r.fastBuilder().Build(context.Background(), top); !errors.Is(err, fastpath.ErrNotFast) {
+			if _, err := r.fastBuilder().Build(t.Context(), top); !errors.Is(err, fastpath.ErrNotFast) {
 				t.Errorf("fastBuild error = %v, want fastpath.ErrNotFast", err)
 			}
-			res, err := Render(context.Background(), Options{Root: root})
+			res, err := Render(t.Context(), Options{Root: root})
 			if err == nil && !res.Kustomized {
 				t.Error("Render did not use kustomize")
 			}
@@ -198,7 +197,7 @@ func TestRenderDeterministicWithShuffledInput(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			res, err := Render(context.Background(), Options{Root: root})
+			res, err := Render(t.Context(), Options{Root: root})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -229,7 +228,7 @@ func TestRenderOverlaysByFastPath(t *testing.T) {
 		t.Run(shape, func(t *testing.T) {
 			root := t.TempDir()
 			writeOverlayRepo(t, root, 20, files)
-			res, err := Render(context.Background(), Options{Root: root, Path: "overlays/prod"})
+			res, err := Render(t.Context(), Options{Root: root, Path: "overlays/prod"})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -277,7 +276,7 @@ func TestRenderFallbackReason(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, fallback, _, err := r.build(context.Background(), dir, top, Options{Root: root})
+			_, fallback, _, err := r.build(t.Context(), dir, top, Options{Root: root})
 			if err != nil {
 				var nf *fastpath.NotFastError
 				if !tt.kustomizeRefuses || errors.As(err, &nf) {
@@ -314,7 +313,7 @@ func TestPatchByTransformedNamespace(t *testing.T) {
 					"\nspec:\n  timeout: 4s\n",
 			})
 			opts := Options{Root: root, Path: "overlays/prod"}
-			res, err := Render(context.Background(), opts)
+			res, err := Render(t.Context(), opts)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -333,7 +332,7 @@ func TestPatchByTransformedNamespace(t *testing.T) {
 
 			// kustomize builds the same tree alike.
 			r, dir, top := scan(t, opts)
-			slow, err := r.kustomizeBuilder().Build(context.Background(), dir, top)
+			slow, err := r.kustomizeBuilder().Build(t.Context(), dir, top)
 			if err != nil {
 				t.Fatalf("kustomize: %v", err)
 			}

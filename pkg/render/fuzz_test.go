@@ -148,7 +148,7 @@ func TestBugFastPathReadsLeadingZeroAsDecimal(t *testing.T) {
 	var outputs []string
 	for _, k := range []string{fuzzPlainKustomization, fuzzKustomizeKustomization} {
 		root, _ := writeRepo(t, map[string]string{"intent.yaml": intent, "kustomization.yaml": k})
-		_, err := Render(context.Background(), Options{Root: root, Path: "."})
+		_, err := Render(t.Context(), Options{Root: root, Path: "."})
 		if err == nil {
 			outputs = append(outputs, "valid")
 		} else {
@@ -263,7 +263,7 @@ func FuzzScan(f *testing.F) {
 			if !top.Plain {
 				return
 			}
-			objs, err := r.fastBuilder().Build(context.Background(), top)
+			objs, err := r.fastBuilder().Build(t.Context(), top)
 			if errors.Is(err, fastpath.ErrNotFast) {
 				return
 			}

@@ -1,7 +1,6 @@
 package render
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -171,7 +170,7 @@ func TestRenderRefusesHostileYAML(t *testing.T) {
 					root, _ := writeRepo(t, files)
 
 					start := time.Now()
-					res, err := Render(context.Background(), Options{Root: root, Path: path})
+					res, err := Render(t.Context(), Options{Root: root, Path: path})
 					elapsed := time.Since(start)
 					if elapsed > 3*time.Second {
 						t.Errorf("Render took %s, want about a second at most", elapsed.Round(time.Millisecond))
@@ -243,7 +242,7 @@ func TestRenderLimitsAreOptions(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			root, _ := writeRepo(t, map[string]string{"base/kustomization.yaml": "resources:\n- vs.yaml\n", "base/vs.yaml": tt.file})
-			_, err := Render(context.Background(), Options{Root: root, Path: "base", Limits: tt.limits})
+			_, err := Render(t.Context(), Options{Root: root, Path: "base", Limits: tt.limits})
 			switch {
 			case tt.want == "" && err != nil:
 				t.Fatalf("Render: %v", err)
@@ -308,7 +307,7 @@ func TestRenderBombInKustomizationFiles(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			root, _ := writeRepo(t, tt.files)
 			start := time.Now()
-			_, err := Render(context.Background(), Options{Root: root, Path: tt.path})
+			_, err := Render(t.Context(), Options{Root: root, Path: tt.path})
 			if d := time.Since(start); d > 3*time.Second {
 				t.Errorf("Render took %s", d)
 			}

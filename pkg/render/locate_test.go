@@ -1,7 +1,6 @@
 package render
 
 import (
-	"context"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -139,7 +138,7 @@ func TestLocate(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			res, err := Render(context.Background(), Options{Root: root, Path: tc.path})
+			res, err := Render(t.Context(), Options{Root: root, Path: tc.path})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,7 +1,6 @@
 package render
 
 import (
-	"context"
 	"strings"
 	"testing"
 )
@@ -32,7 +31,7 @@ func TestRenderRefusesInvalidNames(t *testing.T) {
 				"base/kustomization.yaml": "resources:\n- x.yaml\n",
 				"base/x.yaml":             tt.object,
 			})
-			_, err := Render(context.Background(), Options{Root: root, Path: "base"})
+			_, err := Render(t.Context(), Options{Root: root, Path: "base"})
 			if err == nil {
 				t.Fatal("Render returned no error")
 			}
@@ -50,7 +49,7 @@ func TestRenderRefusesInvalidNames(t *testing.T) {
 			"base/x.yaml":                      strings.Replace(testVS, "name: reviews", "name: \"re\\e[31mviews\"", 1),
 			"overlays/prod/kustomization.yaml": "resources:\n- ../../base\ncommonLabels: {env: prod}\n",
 		})
-		_, err := Render(context.Background(), Options{Root: root, Path: "overlays/prod"})
+		_, err := Render(t.Context(), Options{Root: root, Path: "overlays/prod"})
 		if want := `base/x.yaml:4: VirtualService/bookinfo/re\x1b[31mviews: metadata.name: invalid name "re\x1b[31mviews"`; err == nil || !strings.HasPrefix(err.Error(), want) {
 			t.Errorf("error:\n got %v\nwant %s…", err, want)
 		}
@@ -60,7 +59,7 @@ func TestRenderRefusesInvalidNames(t *testing.T) {
 			"base/kustomization.yaml": "resources:\n- x.yaml\n",
 			"base/x.yaml":             strings.Replace(testVS, "name: reviews", "name: reviews.v2-canary", 1),
 		})
-		if _, err := Render(context.Background(), Options{Root: root, Path: "base"}); err != nil {
+		if _, err := Render(t.Context(), Options{Root: root, Path: "base"}); err != nil {
 			t.Fatal(err)
 		}
 	})

@@ -1,12 +1,13 @@
 package render
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/meshintent/meshintent/internal/gitfixture"
 )
 
 // The overlays of the benchmark shapes, over a base written by
@@ -56,15 +57,7 @@ func writeOverlayRepo(t testing.TB, root string, n int, shape map[string]string)
 		t.Fatal(err)
 	}
 	writeServices(t, base, seq(n))
-	for name, content := range shape {
-		p := filepath.Join(root, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	gitfixture.WriteTree(t, root, shape)
 }
 
 // BenchmarkRenderOverlay renders overlays of N services: the shapes real
@@ -83,8 +76,8 @@ func BenchmarkRenderOverlay(b *testing.B) {
 
 func benchOverlay(b *testing.B, opts Options) {
 	b.ReportAllocs()
-	for i := 0; i < b.N; i++ {
-		if _, err := Render(context.Background(), opts); err != nil {
+	for b.Loop() {
+		if _, err := Render(b.Context(), opts); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -98,7 +91,7 @@ func BenchmarkRenderOverlayChange(b *testing.B) {
 		root := b.TempDir()
 		writeOverlayRepo(b, root, n, overlayShapes["base-region-env"])
 		opts := Options{Root: root, Path: "overlays/prod", Cache: NewCache()}
-		if _, err := Render(context.Background(), opts); err != nil {
+		if _, err := Render(b.Context(), opts); err != nil {
 			b.Fatal(err)
 		}
 		file := filepath.Join(root, "base", "svc-00002.yaml")
@@ -117,7 +110,7 @@ func BenchmarkRenderOverlayChange(b *testing.B) {
 					b.Fatal(err)
 				}
 				b.StartTimer()
-				if _, err := Render(context.Background(), opts); err != nil {
+				if _, err := Render(b.Context(), opts); err != nil {
 					b.Fatal(err)
 				}
 			}

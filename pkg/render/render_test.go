@@ -2,7 +2,6 @@ package render
 
 import (
 	"bytes"
-	"context"
 	"flag"
 	"os"
 	"path/filepath"
@@ -20,7 +19,7 @@ const exampleRepo = "../../examples/repo"
 
 func renderYAML(t *testing.T, opts Options) (*Result, []byte) {
 	t.Helper()
-	res, err := Render(context.Background(), opts)
+	res, err := Render(t.Context(), opts)
 	if err != nil {
 		t.Fatalf("Render(%s): %v", opts.Path, err)
 	}
@@ -122,11 +121,11 @@ func buildBothWays(t *testing.T, opts Options) (fast, slow []fastpath.Object) {
 	if !top.Plain {
 		t.Fatalf("%s is not plain", opts.Path)
 	}
-	fast, err := r.fastBuilder().Build(context.Background(), top)
+	fast, err := r.fastBuilder().Build(t.Context(), top)
 	if err != nil {
 		t.Fatal(err)
 	}
-	slow, err = r.kustomizeBuilder().Build(context.Background(), dir, top)
+	slow, err = r.kustomizeBuilder().Build(t.Context(), dir, top)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -167,10 +167,12 @@ func labelEntries(n *yaml.Node) ([]map[string]string, bool) {
 	return out, true
 }
 
-// targetKeys are the fields of a patch target.
-var targetKeys = map[string]bool{
-	"group": true, "version": true, "kind": true, "name": true, "namespace": true,
-	"labelSelector": true, "annotationSelector": true,
+// targetFields maps the keys of a patch target to the fields of sel they set.
+func targetFields(sel *types.Selector) map[string]*string {
+	return map[string]*string{
+		"group": &sel.Group, "version": &sel.Version, "kind": &sel.Kind, "name": &sel.Name, "namespace": &sel.Namespace,
+		"labelSelector": &sel.LabelSelector, "annotationSelector": &sel.AnnotationSelector,
+	}
 }
 
 // patchEntries reads a patches list: inline patches and patch files in or
@@ -205,28 +207,14 @@ func (s *scanner) patchEntries(n *Node, kfile string, v *yaml.Node) ([]Transform
 					return nil, false
 				}
 				p.Target = &types.Selector{}
+				fields := targetFields(p.Target)
 				for j := 0; j+1 < len(val.Content); j += 2 {
-					tk := val.Content[j].Value
+					field := fields[val.Content[j].Value]
 					tv, ok := safeString(val.Content[j+1])
-					if !ok || !targetKeys[tk] {
+					if !ok || field == nil {
 						return nil, false
 					}
-					switch tk {
-					case "group":
-						p.Target.Group = tv
-					case "version":
-						p.Target.Version = tv
-					case "kind":
-						p.Target.Kind = tv
-					case "name":
-						p.Target.Name = tv
-					case "namespace":
-						p.Target.Namespace = tv
-					case "labelSelector":
-						p.Target.LabelSelector = tv
-					case "annotationSelector":
-						p.Target.AnnotationSelector = tv
-					}
+					*field = tv
 				}
 			default:
 				return nil, false

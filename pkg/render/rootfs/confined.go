@@ -146,6 +146,23 @@ func (c *Confined) escapingLink(abs string) (link, target string, ok bool) {
 	if !Within(c.root, abs) || abs == c.root {
 		return "", "", false
 	}
+	return c.firstLink(abs, func(_, target string) (string, bool) {
+		rest, found := strings.CutPrefix(target, EscapingLinkPrefix)
+		if !found {
+			return "", false
+		}
+		if orig, err := url.PathUnescape(rest); err == nil {
+			rest = orig
+		}
+		return rest, true
+	})
+}
+
+// firstLink walks from the root to abs and returns the first symlink on
+// the way (root-relative) for which match, given the link's absolute path
+// and its target as written, returns true, with the target match returns.
+// It stops, returning false, at a part it cannot read.
+func (c *Confined) firstLink(abs string, match func(p, target string) (string, bool)) (link, target string, ok bool) {
 	p := c.root
 	for _, part := range strings.Split(c.Rel(abs), "/") {
 		p = filepath.Join(p, part)
@@ -160,11 +177,8 @@ func (c *Confined) escapingLink(abs string) (link, target string, ok bool) {
 		if err != nil {
 			return "", "", false
 		}
-		if rest, found := strings.CutPrefix(t, EscapingLinkPrefix); found {
-			if orig, err := url.PathUnescape(rest); err == nil {
-				rest = orig
-			}
-			return c.Rel(p), rest, true
+		if target, ok := match(p, t); ok {
+			return c.Rel(p), target, true
 		}
 	}
 	return "", "", false

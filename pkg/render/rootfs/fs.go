@@ -91,66 +91,46 @@ func (r *FS) resolve(op, name string) (string, error) {
 // whose target resolves outside the root, and returns it (root-relative)
 // and its target as written.
 func (r *FS) leavingLink(abs string) (link, target string, ok bool) {
-	p := r.c.root
-	for _, part := range strings.Split(r.c.Rel(abs), "/") {
-		p = filepath.Join(p, part)
-		st, err := os.Lstat(p)
-		if err != nil {
-			return "", "", false
-		}
-		if st.Mode()&fs.ModeSymlink == 0 {
-			continue
-		}
+	return r.c.firstLink(abs, func(p, target string) (string, bool) {
 		resolved, err := evalExisting(p)
-		if err != nil || Within(r.c.root, resolved) {
-			continue
-		}
-		t, err := os.Readlink(p)
-		if err != nil {
-			return "", "", false
-		}
-		return r.c.Rel(p), t, true
-	}
-	return "", "", false
+		return target, err == nil && !Within(r.c.root, resolved)
+	})
 }
 
 // Open opens name, following symlinks within the root.
 func (r *FS) Open(name string) (fs.File, error) {
-	p, err := r.resolve("open", name)
-	if err != nil {
-		return nil, err
-	}
-	f, err := os.Open(p)
-	if err != nil {
-		return nil, &fs.PathError{Op: "open", Path: r.name(name), Err: unwrapPath(err)}
-	}
-	return f, nil
+	return onResolved(r, "open", name, func(p string) (fs.File, error) { return os.Open(p) })
 }
 
 // Stat describes the file name leads to.
 func (r *FS) Stat(name string) (fs.FileInfo, error) {
-	p, err := r.resolve("stat", name)
-	if err != nil {
-		return nil, err
-	}
-	st, err := os.Stat(p)
-	if err != nil {
-		return nil, &fs.PathError{Op: "stat", Path: r.name(name), Err: unwrapPath(err)}
-	}
-	return st, nil
+	return onResolved(r, "stat", name, os.Stat)
 }
 
 // ReadDir lists the directory name leads to; symlinks are listed as such.
 func (r *FS) ReadDir(name string) ([]fs.DirEntry, error) {
-	p, err := r.resolve("readdir", name)
+	return onResolved(r, "readdir", name, os.ReadDir)
+}
+
+// onResolved calls fn with the file name leads to, and names the
+// root-relative file in fn's error.
+func onResolved[T any](r *FS, op, name string, fn func(p string) (T, error)) (T, error) {
+	var zero T
+	p, err := r.resolve(op, name)
 	if err != nil {
-		return nil, err
+		return zero, err
 	}
-	entries, err := os.ReadDir(p)
+	v, err := fn(p)
 	if err != nil {
-		return nil, &fs.PathError{Op: "readdir", Path: r.name(name), Err: unwrapPath(err)}
+		return zero, r.pathError(op, name, err)
 	}
-	return entries, nil
+	return v, nil
+}
+
+// pathError is err (without the absolute path of an *fs.PathError) as an
+// *fs.PathError of op naming the root-relative file of name.
+func (r *FS) pathError(op, name string, err error) error {
+	return &fs.PathError{Op: op, Path: r.name(name), Err: unwrapPath(err)}
 }
 
 // ReadFile reads the file name leads to, refusing one larger than the
@@ -163,25 +143,25 @@ func (r *FS) ReadFile(name string) ([]byte, error) {
 	// O_NOFOLLOW: p has no symlinks left; refuse one put there since.
 	f, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
 	if err != nil {
-		return nil, &fs.PathError{Op: "read", Path: r.name(name), Err: unwrapPath(err)}
+		return nil, r.pathError("read", name, err)
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return nil, &fs.PathError{Op: "read", Path: r.name(name), Err: unwrapPath(err)}
+		return nil, r.pathError("read", name, err)
 	}
 	if !st.Mode().IsRegular() {
-		return nil, &fs.PathError{Op: "read", Path: r.name(name), Err: errors.New("not a regular file")}
+		return nil, r.pathError("read", name, errors.New("not a regular file"))
 	}
 	if st.Size() > r.maxFile {
-		return nil, &fs.PathError{Op: "read", Path: r.name(name), Err: &FileTooLargeError{Size: st.Size(), Limit: r.maxFile}}
+		return nil, r.pathError("read", name, &FileTooLargeError{Size: st.Size(), Limit: r.maxFile})
 	}
 	b, err := io.ReadAll(io.LimitReader(f, r.maxFile+1))
 	if err != nil {
-		return nil, &fs.PathError{Op: "read", Path: r.name(name), Err: unwrapPath(err)}
+		return nil, r.pathError("read", name, err)
 	}
 	if int64(len(b)) > r.maxFile { // it grew since
-		return nil, &fs.PathError{Op: "read", Path: r.name(name), Err: &FileTooLargeError{Size: int64(len(b)), Limit: r.maxFile}}
+		return nil, r.pathError("read", name, &FileTooLargeError{Size: int64(len(b)), Limit: r.maxFile})
 	}
 	return b, nil
 }

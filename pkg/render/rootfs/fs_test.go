@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+
+	"github.com/meshintent/meshintent/internal/gitfixture"
 )
 
 func TestFS(t *testing.T) {
@@ -21,15 +23,7 @@ func TestFS(t *testing.T) {
 		"shared/lib.rego":  "package lib\n",
 		"policies/big.txt": strings.Repeat("x", 2000),
 	}
-	for name, content := range files {
-		p := filepath.Join(root, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	gitfixture.WriteTree(t, root, files)
 	links := map[string]string{
 		"policies/lib.rego":    "../shared/lib.rego",
 		"policies/passwd.rego": "/etc/passwd",
