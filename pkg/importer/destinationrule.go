@@ -2,6 +2,8 @@ package importer
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
@@ -53,7 +55,7 @@ func (c *converter) destinationRule(dr *unstructured.Unstructured, s *v1alpha1.S
 		names[sub.name] = true
 		if lm, ok := m["labels"].(map[string]any); ok {
 			sub.labels = make(map[string]string, len(lm))
-			for _, k := range sortedKeys(lm) {
+			for _, k := range slices.Sorted(maps.Keys(lm)) {
 				sub.labels[k] = c.asString(join(field, "labels."+k), lm[k])
 			}
 		}

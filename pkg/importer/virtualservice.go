@@ -2,7 +2,9 @@ package importer
 
 import (
 	"fmt"
+	"maps"
 	"reflect"
+	"slices"
 	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -297,7 +299,7 @@ func (c *converter) matches(field string, v any) []v1alpha1.Match {
 		if hv := m["headers"]; hv != nil {
 			if hm, ok := c.asMap(join(f, "headers"), hv); ok {
 				mt.Headers = make(map[string]v1alpha1.StringMatch, len(hm))
-				for _, name := range sortedKeys(hm) {
+				for _, name := range slices.Sorted(maps.Keys(hm)) {
 					hf := join(f, "headers."+name)
 					if strings.ToLower(name) != name {
 						c.unsupported(hf, "header names are matched in lower case; a ServiceIntent refuses %q", name)
@@ -317,7 +319,7 @@ func (c *converter) matches(field string, v any) []v1alpha1.Match {
 		if qv := m["queryParams"]; qv != nil {
 			if qm, ok := c.asMap(join(f, "queryParams"), qv); ok {
 				mt.QueryParams = make(map[string]v1alpha1.StringMatch, len(qm))
-				for _, name := range sortedKeys(qm) {
+				for _, name := range slices.Sorted(maps.Keys(qm)) {
 					if sm := c.stringMatch(join(f, "queryParams."+name), qm[name], false); sm != nil {
 						mt.QueryParams[name] = *sm
 					}

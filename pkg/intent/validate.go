@@ -3,9 +3,10 @@ package intent
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
 	"regexp/syntax"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -108,7 +109,7 @@ func (v *validator) httpStatus(p Path, field string, n int32) {
 }
 
 func (v *validator) labels(p Path, m map[string]string) {
-	for _, k := range sortedStringKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		if msgs := validation.IsQualifiedName(k); len(msgs) > 0 {
 			v.errf(p.Child(k), "invalid label key %q: %s", k, strings.Join(msgs, "; "))
 		}
@@ -284,7 +285,7 @@ func (v *validator) match(p Path, m v1alpha1.Match) {
 		v.errf(p, "match entry has no condition; leave out match for a rule that catches every request")
 		return
 	}
-	for _, name := range sortedStringKeys(m.Headers) {
+	for _, name := range slices.Sorted(maps.Keys(m.Headers)) {
 		hp := p.Child("headers", name)
 		if strings.ToLower(name) != name {
 			v.errf(hp, "header name must be lower-case")
@@ -297,7 +298,7 @@ func (v *validator) match(p Path, m v1alpha1.Match) {
 	if m.Method != nil {
 		v.stringMatch(p.Child("method"), *m.Method, true)
 	}
-	for _, name := range sortedStringKeys(m.QueryParams) {
+	for _, name := range slices.Sorted(maps.Keys(m.QueryParams)) {
 		v.stringMatch(p.Child("queryParams", name), m.QueryParams[name], false)
 	}
 }
@@ -463,13 +464,4 @@ func (v *validator) trafficPolicy(parent Path, field string, tp *v1alpha1.Traffi
 			v.errf(op.Child("maxEjectionPercent"), "percentage %d must be between 0 and 100", o.MaxEjectionPercent)
 		}
 	}
-}
-
-func sortedStringKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
