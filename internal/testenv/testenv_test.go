@@ -22,10 +22,6 @@ import (
 	"github.com/meshintent/meshintent/internal/testenv"
 )
 
-var env *testenv.Env
-
-func TestMain(m *testing.M) { testenv.Main(m, &env) }
-
 func TestEnv(t *testing.T) {
 	ctx := context.Background()
 

@@ -218,8 +218,8 @@ func TestAuth(t *testing.T) {
 	createYAML(t, ns, reviewsYAML(80, 20))
 	newSync(t, ns, syncSpec{name: "mesh", url: "https://git.example.com/private-mesh.git",
 		inventory: []string{"VirtualService/" + ns + "/reviews"}})
-	allowed := serviceAccountToken(t, ns, "viewer", true)
-	denied := serviceAccountToken(t, ns, "stranger", false)
+	allowed := env.ServiceAccountToken(t, ns, "viewer", true)
+	denied := env.ServiceAccountToken(t, ns, "stranger", false)
 	_, hs := startServer(t, Options{Auth: true})
 
 	secretData := []string{"private-mesh", "mesh</a>", "80%", "reviews"}

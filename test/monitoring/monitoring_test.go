@@ -1,11 +1,7 @@
 package monitoring
 
 import (
-	"bufio"
 	"encoding/json"
-	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,14 +12,7 @@ import (
 	"testing"
 
 	"sigs.k8s.io/yaml"
-
-	"github.com/meshintent/meshintent/internal/testenv"
 )
-
-var env *testenv.Env
-
-// TestMain starts one control plane for the scrape test.
-func TestMain(m *testing.M) { testenv.Main(m, &env) }
 
 // monitoringDir is config/monitoring from this package.
 const monitoringDir = "../../config/monitoring"
@@ -225,107 +214,4 @@ func TestEveryAlertHasAUnitTest(t *testing.T) {
 			}
 		}
 	}
-}
-
-// sample is one series of a scrape.
-type sample struct {
-	name   string
-	labels map[string]string
-	value  float64
-}
-
-var labelPair = regexp.MustCompile(`([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"`)
-
-// scrape reads the Prometheus text exposition at url.
-func scrape(t *testing.T, url string) []sample {
-	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Ask for the text format, not protobuf.
-	req.Header.Set("Accept", "text/plain;version=0.0.4")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("scraping %s: %v", url, err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		b, _ := io.ReadAll(resp.Body)
-		t.Fatalf("scraping %s: %s\n%s", url, resp.Status, b)
-	}
-	var out []sample
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		s := sample{labels: map[string]string{}}
-		rest := line
-		if i := strings.IndexAny(line, "{ "); i >= 0 {
-			s.name, rest = line[:i], line[i:]
-		}
-		if strings.HasPrefix(rest, "{") {
-			end := strings.LastIndex(rest, "}")
-			for _, m := range labelPair.FindAllStringSubmatch(rest[1:end], -1) {
-				v, err := strconv.Unquote(`"` + m[2] + `"`)
-				if err != nil {
-					t.Fatalf("label value in %q: %v", line, err)
-				}
-				s.labels[m[1]] = v
-			}
-			rest = rest[end+1:]
-		}
-		fields := strings.Fields(rest)
-		if len(fields) == 0 {
-			t.Fatalf("no value in %q", line)
-		}
-		if s.value, err = strconv.ParseFloat(fields[0], 64); err != nil {
-			t.Fatalf("value in %q: %v", line, err)
-		}
-		out = append(out, s)
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
-// find returns the samples named name whose labels include want.
-func find(samples []sample, name string, want map[string]string) []sample {
-	var out []sample
-next:
-	for _, s := range samples {
-		if s.name != name {
-			continue
-		}
-		for k, v := range want {
-			if s.labels[k] != v {
-				continue next
-			}
-		}
-		out = append(out, s)
-	}
-	return out
-}
-
-// exported reports whether a scrape has series of metric name (for a
-// histogram, its _bucket, _sum or _count series).
-func exported(samples []sample, name string) bool {
-	for _, s := range samples {
-		if s.name == name || s.name == name+"_bucket" || s.name == name+"_count" {
-			return true
-		}
-	}
-	return false
-}
-
-func describe(samples []sample) string {
-	var b strings.Builder
-	for _, s := range samples {
-		fmt.Fprintf(&b, "\n\t%s%v %g", s.name, s.labels, s.value)
-	}
-	return b.String()
 }

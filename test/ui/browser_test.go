@@ -20,11 +20,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/go-logr/logr"
-	authnv1 "k8s.io/api/authentication/v1"
-	corev1 "k8s.io/api/core/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/meshintent/meshintent/api/v1alpha1"
@@ -33,11 +29,6 @@ import (
 	"github.com/meshintent/meshintent/internal/testenv"
 	webui "github.com/meshintent/meshintent/internal/ui"
 )
-
-var env *testenv.Env
-
-// TestMain starts one control plane for the package.
-func TestMain(m *testing.M) { testenv.Main(m, &env) }
 
 // chromium is Debian's browser binary.
 const chromium = "/usr/bin/chromium"
@@ -158,8 +149,8 @@ func TestBrowser(t *testing.T) {
 	}
 	waitApplied(t, sync, repo.Git("rev-parse", "HEAD"))
 
-	viewer := token(t, ns, "viewer", true)
-	stranger := token(t, ns, "stranger", false)
+	viewer := env.ServiceAccountToken(t, ns, "viewer", true)
+	stranger := env.ServiceAccountToken(t, ns, "stranger", false)
 
 	// The browser.
 	opts := append(chromedp.DefaultExecAllocatorOptions[:0:0],
@@ -401,34 +392,4 @@ func requestReconcile(t *testing.T, obj *v1alpha1.IntentSync) {
 	if err := env.Client.Patch(context.Background(), obj, client.RawPatch("application/merge-patch+json", []byte(patch))); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// token returns a TokenRequest token for a new ServiceAccount of ns; with
-// rights, a Role lets it get, list and watch IntentSyncs in ns.
-func token(t *testing.T, ns, name string, rights bool) string {
-	t.Helper()
-	ctx := context.Background()
-	if err := env.Client.Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}); err != nil {
-		t.Fatal(err)
-	}
-	if rights {
-		if err := env.Client.Create(ctx, &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
-			Rules: []rbacv1.PolicyRule{{APIGroups: []string{v1alpha1.Group}, Resources: []string{"intentsyncs"}, Verbs: []string{"get", "list", "watch"}}}}); err != nil {
-			t.Fatal(err)
-		}
-		if err := env.Client.Create(ctx, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
-			RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: name},
-			Subjects: []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: ns, Name: name}}}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	cs, err := kubernetes.NewForConfig(env.Config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr, err := cs.CoreV1().ServiceAccounts(ns).CreateToken(ctx, name, &authnv1.TokenRequest{}, metav1.CreateOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tr.Status.Token
 }

@@ -1,0 +1,12 @@
+package monitoring
+
+import (
+	"testing"
+
+	"github.com/meshintent/meshintent/internal/testenv"
+)
+
+var env *testenv.Env
+
+// TestMain starts one control plane for the scrape test.
+func TestMain(m *testing.M) { testenv.Main(m, &env) }
