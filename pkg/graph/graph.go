@@ -10,6 +10,8 @@ package graph
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -215,7 +217,7 @@ func buildOne(vs *unstructured.Unstructured, subsets map[string][]string) Graph 
 	http, _, _ := unstructured.NestedSlice(vs.Object, "spec", "http")
 	for _, item := range http {
 		route, _ := item.(map[string]any)
-		r := Rule{Match: matchLabel(route)}
+		r := Rule{Match: MatchLabel(route)}
 		r.Name, _, _ = unstructured.NestedString(route, "name")
 		r.Timeout, _, _ = unstructured.NestedString(route, "timeout")
 		if code, pct, ok := abort(route); ok && pct >= 100 {
@@ -316,9 +318,11 @@ func (g Graph) Summary() string {
 	return b.String()
 }
 
-// matchLabel describes a route's match entries: conditions in one entry
-// joined by AND, entries by OR; "" for no match.
-func matchLabel(route map[string]any) string {
+// MatchLabel describes the match entries of a VirtualService's HTTP route
+// as the graph and the plan's diagrams show them: conditions in one entry
+// joined by AND ("uri starts /api AND header end-user = jason"), entries by
+// OR; an entry without conditions is "any request", and no match at all "".
+func MatchLabel(route map[string]any) string {
 	matches, _, _ := unstructured.NestedSlice(route, "match")
 	var entries []string
 	for _, m := range matches {
@@ -331,12 +335,7 @@ func matchLabel(route map[string]any) string {
 		}
 		for _, field := range []struct{ key, word string }{{"headers", "header"}, {"queryParams", "query"}} {
 			fields, _ := mm[field.key].(map[string]any)
-			keys := make([]string, 0, len(fields))
-			for k := range fields {
-				keys = append(keys, k)
-			}
-			sort.Strings(keys)
-			for _, k := range keys {
+			for _, k := range slices.Sorted(maps.Keys(fields)) {
 				s, _ := fields[k].(map[string]any)
 				conds = append(conds, field.word+" "+k+" "+stringMatch(s))
 			}

@@ -2,10 +2,11 @@ package plan
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/meshintent/meshintent/pkg/graph"
 )
 
 // TrafficDiagram draws a VirtualService's HTTP traffic before and after a
@@ -80,53 +81,13 @@ func drawVirtualService(b *strings.Builder, prefix string, vs *unstructured.Unst
 	return true
 }
 
-// matchLabel describes a rule's match entries: conditions in one entry are
-// joined by AND, entries by OR; no match is "all requests".
+// matchLabel describes a rule's match entries as the traffic graph does;
+// no match is "all requests".
 func matchLabel(rule map[string]any) string {
-	matches, _, _ := unstructured.NestedSlice(rule, "match")
-	if len(matches) == 0 {
-		return "all requests"
+	if l := graph.MatchLabel(rule); l != "" {
+		return l
 	}
-	var entries []string
-	for _, m := range matches {
-		mm, _ := m.(map[string]any)
-		var conds []string
-		for _, field := range []string{"uri", "method", "authority", "scheme"} {
-			if s, ok := mm[field].(map[string]any); ok {
-				conds = append(conds, field+" "+stringMatch(s))
-			}
-		}
-		for _, field := range []string{"headers", "queryParams"} {
-			fields, _ := mm[field].(map[string]any)
-			keys := make([]string, 0, len(fields))
-			for k := range fields {
-				keys = append(keys, k)
-			}
-			sort.Strings(keys)
-			for _, k := range keys {
-				s, _ := fields[k].(map[string]any)
-				conds = append(conds, k+" "+stringMatch(s))
-			}
-		}
-		entries = append(entries, strings.Join(conds, " AND "))
-	}
-	return strings.Join(entries, " OR ")
-}
-
-func stringMatch(s map[string]any) string {
-	for _, kind := range []string{"exact", "prefix", "regex"} {
-		if v, ok := s[kind].(string); ok {
-			switch kind {
-			case "exact":
-				return "= " + v
-			case "prefix":
-				return "starts " + v
-			default:
-				return "~ " + v
-			}
-		}
-	}
-	return "?"
+	return "all requests"
 }
 
 // abortStatus reports an abort fault that hits at least pct percent.

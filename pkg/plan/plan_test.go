@@ -93,7 +93,7 @@ func TestTrafficDiagram(t *testing.T) {
 	}, {
 		name: "conditions of one match are joined with AND",
 		base: nil, head: jason.Unstructured,
-		want: []string{`["(no VirtualService)"]`, `{"uri starts /api AND end-user = jason"}`},
+		want: []string{`["(no VirtualService)"]`, `{"uri starts /api AND header end-user = jason"}`},
 	}, {
 		name: "a full abort replaces the destinations",
 		base: vs("reviews", 100).Unstructured, head: aborted.Unstructured,
