@@ -3,6 +3,7 @@ package apply_test
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -34,12 +35,19 @@ func sampleReport() *apply.Report {
 	}
 }
 
+// written returns what write writes, failing the test on an error.
+func written(t *testing.T, write func(io.Writer) error) string {
+	t.Helper()
+	var b bytes.Buffer
+	if err := write(&b); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
 func TestReport(t *testing.T) {
 	t.Run("text lists each difference under its object", func(t *testing.T) {
-		var b bytes.Buffer
-		if err := sampleReport().WriteText(&b); err != nil {
-			t.Fatal(err)
-		}
+		got := written(t, sampleReport().WriteText)
 		want := `1 field drifted, 1 object missing, 1 unmanaged object
 
 drifted:
@@ -52,16 +60,13 @@ missing:
 unmanaged:
   VirtualService/bookinfo/details: made by Kiali wizard request_routing; not in Git: no app.kubernetes.io/managed-by=meshintent label (managers: kiali)
 `
-		if diff := cmp.Diff(want, b.String()); diff != "" {
+		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("text (-want +got):\n%s", diff)
 		}
 	})
 
 	t.Run("markdown has a table per section", func(t *testing.T) {
-		var b bytes.Buffer
-		if err := sampleReport().WriteMarkdown(&b); err != nil {
-			t.Fatal(err)
-		}
+		got := written(t, sampleReport().WriteMarkdown)
 		want := "**Drift: 1 field drifted, 1 object missing, 1 unmanaged object**\n" +
 			"\n### Drifted fields\n\n| Object | Source | Field | Want | Have | Manager |\n|---|---|---|---|---|---|\n" +
 			"| `VirtualService/bookinfo/reviews` | `services/reviews.yaml` | `.spec.http[0].route[1].weight` | `20` | `100` | `kubectl-edit` |\n" +
@@ -69,24 +74,21 @@ unmanaged:
 			"| `DestinationRule/bookinfo/ratings` | `services/ratings.yaml` |\n" +
 			"\n### Unmanaged objects\n\n| Object | Kiali wizard | Managers | Reason |\n|---|---|---|---|\n" +
 			"| `VirtualService/bookinfo/details` | `request_routing` | `kiali` | not in Git: no app.kubernetes.io/managed-by=meshintent label |\n"
-		if diff := cmp.Diff(want, b.String()); diff != "" {
+		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("markdown (-want +got):\n%s", diff)
 		}
 	})
 
 	t.Run("JSON round-trips and keeps empty lists", func(t *testing.T) {
-		var b bytes.Buffer
-		if err := sampleReport().WriteJSON(&b); err != nil {
+		got := written(t, sampleReport().WriteJSON)
+		var doc map[string]any
+		if err := json.Unmarshal([]byte(got), &doc); err != nil {
 			t.Fatal(err)
 		}
-		var got map[string]any
-		if err := json.Unmarshal(b.Bytes(), &got); err != nil {
-			t.Fatal(err)
-		}
-		if diff := cmp.Diff([]any{}, got["stale"]); diff != "" {
+		if diff := cmp.Diff([]any{}, doc["stale"]); diff != "" {
 			t.Errorf("stale (-want +got):\n%s", diff)
 		}
-		d := got["drifted"].([]any)[0].(map[string]any)
+		d := doc["drifted"].([]any)[0].(map[string]any)
 		wantDiff := map[string]any{
 			"id": "VirtualService/bookinfo/reviews", "source": "services/reviews.yaml",
 			"path": ".spec.http[0].route[1].weight", "pointer": "/spec/http/0/route/1/weight",
@@ -95,7 +97,7 @@ unmanaged:
 		if diff := cmp.Diff(wantDiff, d); diff != "" {
 			t.Errorf("drifted[0] (-want +got):\n%s", diff)
 		}
-		u := got["unmanaged"].([]any)[0].(map[string]any)
+		u := doc["unmanaged"].([]any)[0].(map[string]any)
 		if u["kialiWizard"] != "request_routing" || u["id"] != "VirtualService/bookinfo/details" {
 			t.Errorf("unmanaged[0] = %v", u)
 		}
