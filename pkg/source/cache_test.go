@@ -125,12 +125,7 @@ func TestFetchIsShallowAndIncremental(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Fetch: %v", err)
 		}
-		if diff := cmp.Diff(fx.c3, got.Commit); diff != "" {
-			t.Errorf("commit mismatch (-want +got):\n%s", diff)
-		}
-		if diff := cmp.Diff(fx.tree(fx.c3), readTree(t, got.Dir)); diff != "" {
-			t.Errorf("tree mismatch (-want +got):\n%s", diff)
-		}
+		fx.checkFetched(t, got, fx.c3)
 	})
 
 	t.Run("two commits are materialised side by side", func(t *testing.T) {
@@ -244,12 +239,7 @@ func TestFetchRecoversFromBrokenCache(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Fetch after breaking the cache: %v", err)
 			}
-			if diff := cmp.Diff(fx.c2, got.Commit); diff != "" {
-				t.Errorf("commit mismatch (-want +got):\n%s", diff)
-			}
-			if diff := cmp.Diff(fx.tree(fx.c2), readTree(t, got.Dir)); diff != "" {
-				t.Errorf("tree mismatch (-want +got):\n%s", diff)
-			}
+			fx.checkFetched(t, got, fx.c2)
 		})
 	}
 }
@@ -315,12 +305,7 @@ func TestFetchFollowsRewrittenHistory(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Fetch: %v", err)
 			}
-			if diff := cmp.Diff(tc.want, got.Commit); diff != "" {
-				t.Errorf("commit mismatch (-want +got):\n%s", diff)
-			}
-			if diff := cmp.Diff(fx.tree(tc.want), readTree(t, got.Dir)); diff != "" {
-				t.Errorf("tree mismatch (-want +got):\n%s", diff)
-			}
+			fx.checkFetched(t, got, tc.want)
 			t.Logf("objects in cache: %d", objectCount(t, cacheGitDir(t, f)))
 		})
 	}

@@ -17,42 +17,6 @@ import (
 	"github.com/meshintent/meshintent/internal/testenv"
 )
 
-// fixture is a repository with history:
-//
-//	c0 ── c1 ── c2   main, tag "light"
-//	       │ ╲
-//	       │  c3     feature
-//	       tag "v1" (annotated)
-type fixture struct {
-	root           string
-	repo           *gitfixture.Repo
-	c0, c1, c2, c3 string
-}
-
-func (fx *fixture) tree(sha string) map[string]string {
-	switch sha {
-	case fx.c0:
-		return map[string]string{"README.md": "v0\n"}
-	case fx.c1:
-		return map[string]string{"README.md": "v1\n", "deploy/app.yaml": "kind: App\n"}
-	case fx.c2:
-		return map[string]string{"README.md": "v2\n", "deploy/app.yaml": "kind: App\n"}
-	case fx.c3:
-		return map[string]string{"README.md": "v1\n", "deploy/app.yaml": "kind: App\n", "feature.txt": "f\n"}
-	}
-	return nil
-}
-
-// subject is the commit message of sha: its name in the fixture.
-func (fx *fixture) subject(sha string) string {
-	for name, c := range map[string]string{"c0": fx.c0, "c1": fx.c1, "c2": fx.c2, "c3": fx.c3} {
-		if c == sha {
-			return name
-		}
-	}
-	return ""
-}
-
 // A controller that restarts finds the commit's tree materialised in its
 // cache and opens no repository to fetch it; the status still names the
 // commit's subject and author.
@@ -72,31 +36,6 @@ func TestFetchMetaOfACachedTree(t *testing.T) {
 			t.Errorf("%s: meta %+v, want subject c1 by Test with a time", round, got.Meta)
 		}
 	}
-}
-
-func newFixture(t *testing.T) *fixture {
-	t.Helper()
-	fx := &fixture{root: t.TempDir()}
-	fx.repo = gitfixture.NewAt(t, filepath.Join(fx.root, "app.git"))
-	r := fx.repo
-	fx.c0 = r.CommitFiles("c0", map[string]string{"README.md": "v0\n"})
-	fx.c1 = r.CommitFiles("c1", map[string]string{"README.md": "v1\n", "deploy/app.yaml": "kind: App\n"})
-	r.Git("tag", "--annotate", "--message", "release v1", "v1")
-	r.Git("checkout", "--quiet", "-b", "feature")
-	fx.c3 = r.CommitFiles("c3", map[string]string{"feature.txt": "f\n"})
-	r.Git("checkout", "--quiet", "main")
-	fx.c2 = r.CommitFiles("c2", map[string]string{"README.md": "v2\n"})
-	r.Git("tag", "light")
-	return fx
-}
-
-func newTestFetcher(t *testing.T) *Fetcher {
-	t.Helper()
-	f, err := NewFetcher(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return f
 }
 
 func TestFetchRefs(t *testing.T) {

@@ -269,7 +269,7 @@ func TestResolveAmbiguousShortSHA(t *testing.T) {
 	}
 	var shas []string
 	for _, i := range []int{a, b} {
-		cmd := gitfixture.Command(context.Background(), r.Dir, "hash-object", "-t", "commit", "-w", "--stdin")
+		cmd := gitfixture.Command(t.Context(), r.Dir, "hash-object", "-t", "commit", "-w", "--stdin")
 		cmd.Stdin = strings.NewReader(body(i))
 		out, err := cmd.Output()
 		if err != nil {
@@ -345,19 +345,19 @@ func TestCheckoutLocalCommit(t *testing.T) {
 		}},
 	}
 	for _, tt := range tests {
-		dir, err := repo.Checkout(context.Background(), tt.commit, cache)
+		dir, err := repo.Checkout(t.Context(), tt.commit, cache)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if diff := cmp.Diff(tt.want, readTree(t, dir)); diff != "" {
 			t.Errorf("tree of %s (-want +got):\n%s", tt.commit, diff)
 		}
-		again, err := repo.Checkout(context.Background(), tt.commit, cache)
+		again, err := repo.Checkout(t.Context(), tt.commit, cache)
 		if err != nil || again != dir {
 			t.Errorf("second checkout gave %s, %v; want the cached %s", again, err, dir)
 		}
 	}
-	if _, err := repo.Checkout(context.Background(), "HEAD", cache); err == nil {
+	if _, err := repo.Checkout(t.Context(), "HEAD", cache); err == nil {
 		t.Error("Checkout took a name that is not a full SHA")
 	}
 }

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"testing"
 	"time"
-
-	"github.com/google/go-cmp/cmp"
 )
 
 func TestFetchSSH(t *testing.T) {
@@ -88,12 +86,7 @@ func TestFetchSSH(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Fetch: %v", err)
 			}
-			if diff := cmp.Diff(fx.c2, got.Commit); diff != "" {
-				t.Errorf("commit mismatch (-want +got):\n%s", diff)
-			}
-			if diff := cmp.Diff(fx.tree(fx.c2), readTree(t, got.Dir)); diff != "" {
-				t.Errorf("tree mismatch (-want +got):\n%s", diff)
-			}
+			fx.checkFetched(t, got, fx.c2)
 		})
 	}
 }

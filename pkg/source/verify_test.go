@@ -1,7 +1,6 @@
 package source
 
 import (
-	"context"
 	"errors"
 	"os"
 	"os/exec"
@@ -76,7 +75,7 @@ func (fx *signedFixture) tamper(t *testing.T, commit string) string {
 	if forged == raw {
 		t.Fatalf("commit %s has no message to forge", commit)
 	}
-	cmd := gitfixture.Command(context.Background(), fx.repo.Dir, "hash-object", "-t", "commit", "-w", "--stdin")
+	cmd := gitfixture.Command(t.Context(), fx.repo.Dir, "hash-object", "-t", "commit", "-w", "--stdin")
 	cmd.Stdin = strings.NewReader(forged + "\n")
 	out, err := cmd.Output()
 	if err != nil {
@@ -187,7 +186,7 @@ func TestVerify(t *testing.T) {
 			f := newTestFetcher(t)
 			for _, tt := range tests {
 				t.Run(tt.name, func(t *testing.T) {
-					ctx := context.Background()
+					ctx := t.Context()
 					opts := Options{URL: u.url, Ref: tt.ref}
 					art, err := f.Fetch(ctx, opts)
 					if err != nil {
@@ -226,7 +225,7 @@ func TestVerify(t *testing.T) {
 	t.Run("a commit missing from a rebuilt cache is fetched again before it is verified", func(t *testing.T) {
 		f := newTestFetcher(t)
 		opts := Options{URL: srv.URL + "/app.git", Ref: Ref{Branch: "ssh"}}
-		art, err := f.Fetch(context.Background(), opts)
+		art, err := f.Fetch(t.Context(), opts)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -238,10 +237,10 @@ func TestVerify(t *testing.T) {
 			t.Fatal(err)
 		}
 		// The tree is still there, so Fetch itself does not need the objects.
-		if art, err = f.Fetch(context.Background(), Options{URL: opts.URL, Ref: Ref{Commit: art.Commit}}); err != nil {
+		if art, err = f.Fetch(t.Context(), Options{URL: opts.URL, Ref: Ref{Commit: art.Commit}}); err != nil {
 			t.Fatal(err)
 		}
-		got, err := f.Verify(context.Background(), opts, art, VerifyOptions{Keys: keys})
+		got, err := f.Verify(t.Context(), opts, art, VerifyOptions{Keys: keys})
 		if err != nil {
 			t.Fatalf("Verify: %v", err)
 		}
@@ -255,20 +254,20 @@ func TestVerify(t *testing.T) {
 		opts := Options{URL: srv.URL + "/app.git", Ref: Ref{Tag: "v3"}}
 		fx.repo.Git("checkout", "-q", "unsigned")
 		fx.repo.TagSigned("v3", "release signed by eve", fx.eve)
-		art, err := f.Fetch(context.Background(), opts)
+		art, err := f.Fetch(t.Context(), opts)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := f.Verify(context.Background(), opts, art, VerifyOptions{Mode: VerifyTag, Keys: keys}); !errors.Is(err, ErrUntrustedSigner) {
+		if _, err := f.Verify(t.Context(), opts, art, VerifyOptions{Mode: VerifyTag, Keys: keys}); !errors.Is(err, ErrUntrustedSigner) {
 			t.Fatalf("Verify of the tag by eve: %v, want %v", err, ErrUntrustedSigner)
 		}
 		fx.repo.Git("tag", "-d", "v3")
 		fx.repo.TagSigned("v3", "release signed by bob", fx.bob)
 		// Same commit: Fetch serves the cached tree without fetching.
-		if art, err = f.Fetch(context.Background(), opts); err != nil {
+		if art, err = f.Fetch(t.Context(), opts); err != nil {
 			t.Fatal(err)
 		}
-		got, err := f.Verify(context.Background(), opts, art, VerifyOptions{Mode: VerifyTag, Keys: keys})
+		got, err := f.Verify(t.Context(), opts, art, VerifyOptions{Mode: VerifyTag, Keys: keys})
 		if err != nil {
 			t.Fatalf("Verify of the tag re-made by bob: %v", err)
 		}
@@ -280,11 +279,11 @@ func TestVerify(t *testing.T) {
 	t.Run("a tag mode without a fetched tag is an error", func(t *testing.T) {
 		f := newTestFetcher(t)
 		opts := Options{URL: "file://" + fx.repo.Dir, Ref: Ref{Branch: "pgp"}}
-		art, err := f.Fetch(context.Background(), opts)
+		art, err := f.Fetch(t.Context(), opts)
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = f.Verify(context.Background(), opts, art, VerifyOptions{Mode: VerifyTag, Keys: keys})
+		_, err = f.Verify(t.Context(), opts, art, VerifyOptions{Mode: VerifyTag, Keys: keys})
 		if err == nil || !strings.Contains(err.Error(), "verify mode Tag needs a tag to be fetched, not branch pgp") {
 			t.Errorf("Verify error = %v", err)
 		}
@@ -376,7 +375,7 @@ func TestVerifyAllowedSignersOptions(t *testing.T) {
 	}
 	f := newTestFetcher(t)
 	opts := Options{URL: r.URL(), Ref: Ref{Commit: sha}}
-	art, err := f.Fetch(context.Background(), opts)
+	art, err := f.Fetch(t.Context(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -386,7 +385,7 @@ func TestVerifyAllowedSignersOptions(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, err = f.Verify(context.Background(), opts, art, VerifyOptions{Keys: kr})
+			_, err = f.Verify(t.Context(), opts, art, VerifyOptions{Keys: kr})
 			if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil) != (err == nil) {
 				t.Errorf("Verify error = %v, want %v", err, tt.wantErr)
 			}

@@ -1,7 +1,7 @@
 package source
 
 import (
-	"context"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -29,20 +29,20 @@ func dirtyRepo(t *testing.T) *gitfixture.Repo {
 		"overlays/q/k2.yaml": "k2\n",
 	})
 	// A tracked file below an ignored directory stays, as in git.
-	write(t, r.Dir, "build/keep.yaml", "keep\n")
+	r.Write("build/keep.yaml", "keep\n")
 	r.Git("add", "-f", "build/keep.yaml")
 	r.Git("commit", "-q", "-m", "keep")
 
-	write(t, r.Dir, "a.yaml", "a: edited\n")           // modified, not staged
-	write(t, r.Dir, "new.yaml", "new\n")               // untracked
-	write(t, r.Dir, "staged.yaml", "staged\n")         // added to the index only
-	write(t, r.Dir, "x.secret", "password\n")          // ignored by pattern
-	write(t, r.Dir, "build/gen.yaml", "generated\n")   // in an ignored directory
-	write(t, r.Dir, "sub/local.yaml", "mine\n")        // ignored by sub/.gitignore
-	write(t, r.Dir, "sub/deeper/local.yaml", "mine\n") // and below it
-	write(t, r.Dir, "excluded.yaml", "excluded\n")     // ignored by .git/info/exclude
-	write(t, r.Dir, "nested/file.yaml", "not ours\n")  // inside it
-	write(t, r.Dir, ".git/info/exclude", "excluded.yaml\n")
+	r.Write("a.yaml", "a: edited\n")           // modified, not staged
+	r.Write("new.yaml", "new\n")               // untracked
+	r.Write("staged.yaml", "staged\n")         // added to the index only
+	r.Write("x.secret", "password\n")          // ignored by pattern
+	r.Write("build/gen.yaml", "generated\n")   // in an ignored directory
+	r.Write("sub/local.yaml", "mine\n")        // ignored by sub/.gitignore
+	r.Write("sub/deeper/local.yaml", "mine\n") // and below it
+	r.Write("excluded.yaml", "excluded\n")     // ignored by .git/info/exclude
+	r.Write("nested/file.yaml", "not ours\n")  // inside it
+	r.Write(".git/info/exclude", "excluded.yaml\n")
 	// Another repository, with a commit, inside this one.
 	gitfixture.Git(t, r.Dir, "init", "-q", "nested")
 	gitfixture.Git(t, filepath.Join(r.Dir, "nested"), "commit", "-q", "--allow-empty", "-m", "theirs")
@@ -57,17 +57,6 @@ func dirtyRepo(t *testing.T) *gitfixture.Repo {
 		t.Fatal(err)
 	}
 	return r
-}
-
-func write(t *testing.T, root, rel, content string) {
-	t.Helper()
-	p := filepath.Join(root, filepath.FromSlash(rel))
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
-	}
 }
 
 func TestSnapshotIsTheWorkTreeAsGitSeesIt(t *testing.T) {
@@ -117,7 +106,7 @@ func TestSnapshotIsTheWorkTreeAsGitSeesIt(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dst := t.TempDir()
-			if err := repo.Snapshot(context.Background(), tt.sub, dst, SnapshotOptions{}); err != nil {
+			if err := repo.Snapshot(t.Context(), tt.sub, dst, SnapshotOptions{}); err != nil {
 				t.Fatal(err)
 			}
 			got := readTree(t, dst)
@@ -134,11 +123,7 @@ func TestSnapshotIsTheWorkTreeAsGitSeesIt(t *testing.T) {
 					gitPaths = append(gitPaths, p)
 				}
 			}
-			var paths []string
-			for p := range got {
-				paths = append(paths, p)
-			}
-			slices.Sort(paths)
+			paths := slices.Sorted(maps.Keys(got))
 			slices.Sort(gitPaths)
 			if diff := cmp.Diff(gitPaths, paths); diff != "" {
 				t.Errorf("paths (-git +snapshot):\n%s", diff)
@@ -147,7 +132,7 @@ func TestSnapshotIsTheWorkTreeAsGitSeesIt(t *testing.T) {
 	}
 
 	t.Run("a work tree over the size limit is an error naming the limit", func(t *testing.T) {
-		err := repo.Snapshot(context.Background(), "", t.TempDir(), SnapshotOptions{MaxBytes: 20})
+		err := repo.Snapshot(t.Context(), "", t.TempDir(), SnapshotOptions{MaxBytes: 20})
 		if err == nil || !strings.Contains(err.Error(), "more than 20 bytes") {
 			t.Errorf("error %v, want the limit named", err)
 		}
@@ -156,13 +141,13 @@ func TestSnapshotIsTheWorkTreeAsGitSeesIt(t *testing.T) {
 
 func TestSnapshotOfARepositoryWithoutCommits(t *testing.T) {
 	r := gitfixture.NewAt(t, filepath.Join(t.TempDir(), "repo"))
-	write(t, r.Dir, "k.yaml", "k\n")
+	r.Write("k.yaml", "k\n")
 	repo, err := OpenLocal(r.Dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	dst := t.TempDir()
-	if err := repo.Snapshot(context.Background(), "", dst, SnapshotOptions{}); err != nil {
+	if err := repo.Snapshot(t.Context(), "", dst, SnapshotOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if diff := cmp.Diff(map[string]string{"k.yaml": "k\n"}, readTree(t, dst)); diff != "" {
