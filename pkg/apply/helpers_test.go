@@ -2,16 +2,15 @@ package apply_test
 
 import (
 	"os"
-	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/yaml"
 
 	"github.com/meshintent/meshintent/pkg/apply"
+	"github.com/meshintent/meshintent/pkg/importer/importertest"
 	"github.com/meshintent/meshintent/pkg/manifest"
 )
 
@@ -24,15 +23,7 @@ func load(t *testing.T, file, ns string) manifest.Set {
 		t.Fatal(err)
 	}
 	var set manifest.Set
-	for _, doc := range strings.Split(strings.ReplaceAll(string(b), "NAMESPACE", ns), "\n---\n") {
-		j, err := yaml.YAMLToJSON([]byte(doc))
-		if err != nil {
-			t.Fatalf("%s: %v", file, err)
-		}
-		u := &unstructured.Unstructured{}
-		if err := u.UnmarshalJSON(j); err != nil {
-			t.Fatalf("%s: %v", file, err)
-		}
+	for _, u := range importertest.ParseObjects(t, string(b), ns) {
 		set = append(set, manifest.Object{Unstructured: u, Source: u.GetAnnotations()[manifest.SourceAnnotation]})
 	}
 	set.Sort()

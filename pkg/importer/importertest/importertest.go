@@ -1,5 +1,6 @@
 // Package importertest reads the live Istio objects that importer tests
-// convert: hand-written YAML streams and the files of pkg/importer/testdata.
+// convert (and apply tests apply): hand-written YAML streams and the files
+// of pkg/importer/testdata.
 package importertest
 
 import (
