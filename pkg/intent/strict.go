@@ -45,6 +45,16 @@ func (d *strictDecoder) fail(format string, args ...any) {
 	d.errs = append(d.errs, &FieldError{Path: p, Field: p.String(), Message: fmt.Sprintf(format, args...)})
 }
 
+// expect returns raw as a T; when raw is not one, it records "expected
+// what, got <raw's JSON kind>" and returns false.
+func expect[T any](d *strictDecoder, raw any, what string) (T, bool) {
+	x, ok := raw.(T)
+	if !ok {
+		d.fail("expected %s, got %s", what, jsonKind(raw))
+	}
+	return x, ok
+}
+
 func (d *strictDecoder) push(e PathElement) { d.path = append(d.path, e) }
 func (d *strictDecoder) pop()               { d.path = d.path[:len(d.path)-1] }
 
@@ -58,9 +68,8 @@ func (d *strictDecoder) decode(raw any, v reflect.Value) {
 	}
 	switch {
 	case t == durationType:
-		s, ok := raw.(string)
+		s, ok := expect[string](d, raw, `duration string such as "500ms" or "2s"`)
 		if !ok {
-			d.fail("expected duration string such as \"500ms\" or \"2s\", got %s", jsonKind(raw))
 			return
 		}
 		dur, err := time.ParseDuration(s)
@@ -91,9 +100,8 @@ func (d *strictDecoder) decode(raw any, v reflect.Value) {
 	case reflect.Struct:
 		d.decodeStruct(raw, v)
 	case reflect.Map:
-		m, ok := raw.(map[string]any)
+		m, ok := expect[map[string]any](d, raw, "object")
 		if !ok {
-			d.fail("expected object, got %s", jsonKind(raw))
 			return
 		}
 		if t.Key().Kind() != reflect.String {
@@ -110,9 +118,8 @@ func (d *strictDecoder) decode(raw any, v reflect.Value) {
 		}
 		v.Set(out)
 	case reflect.Slice:
-		s, ok := raw.([]any)
+		s, ok := expect[[]any](d, raw, "array")
 		if !ok {
-			d.fail("expected array, got %s", jsonKind(raw))
 			return
 		}
 		out := reflect.MakeSlice(t, len(s), len(s))
@@ -123,19 +130,13 @@ func (d *strictDecoder) decode(raw any, v reflect.Value) {
 		}
 		v.Set(out)
 	case reflect.String:
-		s, ok := raw.(string)
-		if !ok {
-			d.fail("expected string, got %s", jsonKind(raw))
-			return
+		if s, ok := expect[string](d, raw, "string"); ok {
+			v.SetString(s)
 		}
-		v.SetString(s)
 	case reflect.Bool:
-		b, ok := raw.(bool)
-		if !ok {
-			d.fail("expected boolean, got %s", jsonKind(raw))
-			return
+		if b, ok := expect[bool](d, raw, "boolean"); ok {
+			v.SetBool(b)
 		}
-		v.SetBool(b)
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
 		n, ok := jsonvalue.Int(raw)
 		if !ok {
@@ -173,9 +174,8 @@ func (d *strictDecoder) decode(raw any, v reflect.Value) {
 }
 
 func (d *strictDecoder) decodeStruct(raw any, v reflect.Value) {
-	m, ok := raw.(map[string]any)
+	m, ok := expect[map[string]any](d, raw, "object")
 	if !ok {
-		d.fail("expected object, got %s", jsonKind(raw))
 		return
 	}
 	info := structInfoOf(v.Type())
