@@ -9,111 +9,8 @@ import (
 	"time"
 
 	"github.com/meshintent/meshintent/internal/cli"
-	"github.com/meshintent/meshintent/internal/gitfixture"
+	"github.com/meshintent/meshintent/pkg/apply"
 )
-
-// badRepo is a copy of examples/repo in a real Git repository, to break.
-type badRepo struct {
-	*gitfixture.Repo
-	t *testing.T
-	// Outside is a directory next to the repository (not inside it) holding
-	// a copy of the example, for paths and symlinks that lead out.
-	Outside string
-}
-
-func newBadRepo(t *testing.T) *badRepo {
-	t.Helper()
-	r := &badRepo{Repo: gitfixture.FromDir(t, exampleRepo, "bookinfo mesh"), t: t, Outside: t.TempDir()}
-	gitfixture.CopyTree(t, exampleRepo, r.Outside)
-	return r
-}
-
-// addResource writes file (repo-relative) and lists it first in the
-// resources of the kustomization in dir.
-func (r *badRepo) addResource(dir, file, content string) {
-	r.Write(file, content)
-	rel, err := filepath.Rel(filepath.FromSlash(dir), filepath.FromSlash(file))
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	r.listResource(dir, filepath.ToSlash(rel))
-}
-
-// listResource adds entry first to the resources of the kustomization in dir.
-func (r *badRepo) listResource(dir, entry string) {
-	r.Edit(dir+"/kustomization.yaml", "resources:\n", "resources:\n- "+entry+"\n")
-}
-
-// appendTo adds content at the end of a repo-relative file.
-func (r *badRepo) appendTo(file, content string) {
-	b, err := os.ReadFile(filepath.Join(r.Dir, filepath.FromSlash(file)))
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	r.Write(file, string(b)+content)
-}
-
-// writeBytes writes raw bytes to a repo-relative file.
-func (r *badRepo) writeBytes(file string, b []byte) {
-	if err := os.WriteFile(filepath.Join(r.Dir, filepath.FromSlash(file)), b, 0o644); err != nil {
-		r.t.Fatal(err)
-	}
-}
-
-// symlink replaces the repo-relative path with a symlink to target.
-func (r *badRepo) symlink(target, path string) {
-	p := filepath.Join(r.Dir, filepath.FromSlash(path))
-	if err := os.RemoveAll(p); err != nil {
-		r.t.Fatal(err)
-	}
-	if err := os.Symlink(target, p); err != nil {
-		r.t.Fatal(err)
-	}
-}
-
-// problemsIn is the number of problem lines stderr must hold for want: the
-// fragments that start one (see problemLine), at least one.
-func problemsIn(want []string) int {
-	n := 0
-	for _, w := range want {
-		if problemLine.MatchString(w) {
-			n++
-		}
-	}
-	return max(n, 1)
-}
-
-// The ways to break a repository that most cases use, as breakRepo values.
-
-// edit replaces, in a repo-relative file, each old string with the new
-// one after it, in turn (see Repo.Edit): edit(file, old1, new1, old2, new2…).
-func edit(file string, oldNew ...string) func(*badRepo) {
-	return func(r *badRepo) {
-		for i := 0; i+1 < len(oldNew); i += 2 {
-			r.Edit(file, oldNew[i], oldNew[i+1])
-		}
-	}
-}
-
-// addResource writes file and lists it first in the kustomization in dir.
-func addResource(dir, file, content string) func(*badRepo) {
-	return func(r *badRepo) { r.addResource(dir, file, content) }
-}
-
-// listResource lists entry first in the resources of the kustomization in dir.
-func listResource(dir, entry string) func(*badRepo) {
-	return func(r *badRepo) { r.listResource(dir, entry) }
-}
-
-// appendTo adds content at the end of a repo-relative file.
-func appendTo(file, content string) func(*badRepo) {
-	return func(r *badRepo) { r.appendTo(file, content) }
-}
-
-// write puts content at a repo-relative path (see Repo.Write).
-func write(file, content string) func(*badRepo) {
-	return func(r *badRepo) { r.Write(file, content) }
-}
 
 // Pass-through objects the cases add.
 var (
@@ -655,12 +552,27 @@ const notAllowed = "is not allowed: a mesh repository holds intents and Istio ne
 // fence limits an apply to the bookinfo namespace.
 var fence = []string{"--allowed-namespaces", "bookinfo"}
 
-// copyDetails declares the details ServiceIntent a second time, in
-// base/details-copy.yaml.
-func copyDetails(r *badRepo) {
-	b, err := os.ReadFile(filepath.Join(r.Dir, "base", "details.yaml"))
-	if err != nil {
-		r.t.Fatal(err)
+// TestSnapshotSeesAnApply makes sure the guard of the bad cases is not
+// vacuous: an apply that changes a weight and adds an object moves the
+// snapshot, the inventory included.
+func TestSnapshotSeesAnApply(t *testing.T) {
+	c := setUpCluster(t)
+	r := newBadRepo(t)
+	r.Edit("overlays/prod/reviews.yaml", "weight: 80", "weight: 70")
+	r.Edit("overlays/prod/reviews.yaml", "weight: 15", "weight: 25")
+	// A new object moves the inventory too.
+	r.addResource("base", "base/mongodb.yaml", mongoVS)
+	if res := reconciler(t, time.Minute, "apply", filepath.Join(r.Dir, goodPath), "--kubeconfig", c.kubeconfig); res.code != cli.ExitOK {
+		t.Fatalf("apply exited %d", res.code)
 	}
-	r.addResource("base", "base/details-copy.yaml", string(b))
+	after := snapshot(t)
+	if _, ok := after["VirtualService/bookinfo/mongodb"]; !ok {
+		t.Error("the snapshot does not show the VirtualService added")
+	}
+	for _, id := range []string{"VirtualService/bookinfo/reviews", "ConfigMap/" + apply.DefaultInventoryNamespace + "/" + apply.DefaultInventoryName} {
+		if after[id] == c.baseline[id] {
+			t.Errorf("%s kept resourceVersion %s across an apply that changed it", id, after[id])
+		}
+	}
+	c.applyGood(t)
 }

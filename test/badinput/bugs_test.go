@@ -2,7 +2,6 @@ package badinput
 
 import (
 	"cmp"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,14 +13,6 @@ import (
 // The tests below pin bugs the bad-input cases once found in other packages
 // (unclear errors, output forged by line breaks, a fast path that read YAML
 // differently from kustomize): each now runs as a regression test.
-
-// validate runs `reconciler validate` (render and policy gate, no cluster)
-// on path of the broken repository.
-func validate(t *testing.T, r *badRepo, path string, budget time.Duration, flags ...string) result {
-	t.Helper()
-	args := append([]string{"validate", filepath.Join(r.Dir, filepath.FromSlash(path))}, flags...)
-	return reconciler(t, budget, args...)
-}
 
 // bugCase is a broken repository that `reconciler validate` must refuse
 // with exit 2 and an error that says what is wrong.
@@ -51,16 +42,10 @@ func TestBugErrorsSayWhatIsWrong(t *testing.T) {
 		want:      []string{"base/details.yaml"},
 		absent:    []string{"must resolve to a file", "file is not directory"},
 	}, {
-		name: "kustomize: the same ServiceIntent in two base files names the first of the two",
-		breakRepo: func(r *badRepo) {
-			b, err := os.ReadFile(filepath.Join(r.Dir, "base", "details.yaml"))
-			if err != nil {
-				r.t.Fatal(err)
-			}
-			r.addResource("base", "base/details-copy.yaml", string(b))
-		},
-		want:   []string{"base/details-copy.yaml"},
-		absent: []string{"file is not directory"},
+		name:      "kustomize: the same ServiceIntent in two base files names the first of the two",
+		breakRepo: copyDetails,
+		want:      []string{"base/details-copy.yaml"},
+		absent:    []string{"file is not directory"},
 	}, {
 		name:      "deep nesting through kustomize: 10k nested lists",
 		breakRepo: deep("[", "", "]"),
