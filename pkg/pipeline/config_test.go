@@ -3,7 +3,6 @@ package pipeline
 import (
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -33,18 +32,6 @@ func loadConfig(t *testing.T, files map[string]string, wantError string) (cfg Re
 		t.Fatal(err)
 	}
 	return cfg, root, true
-}
-
-// symlink makes link (relative to root) point to target, as written.
-func symlink(t *testing.T, root, target, link string) {
-	t.Helper()
-	p := filepath.Join(root, filepath.FromSlash(link))
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Symlink(target, p); err != nil {
-		t.Fatal(err)
-	}
 }
 
 func TestLoadRepoConfig(t *testing.T) {
@@ -146,7 +133,7 @@ func TestRepositoryFilesAreConfined(t *testing.T) {
 			gitfixture.WriteTree(t, root, tt.files)
 			gitfixture.WriteTree(t, root, map[string]string{"app/kustomization.yaml": "resources: []\n"})
 			for link, target := range tt.links {
-				symlink(t, root, strings.ReplaceAll(target, "$OUT", outside), link)
+				gitfixture.Symlink(t, filepath.Join(root, link), strings.ReplaceAll(target, "$OUT", outside))
 			}
 			_, err := Build(t.Context(), Options{Root: root, Path: "app"})
 			want := strings.ReplaceAll(tt.want, "$OUT", outside)
@@ -162,8 +149,8 @@ func TestRepositoryFilesAreConfined(t *testing.T) {
 			"shared/team.rego":       "package team\n\nwarn contains \"hello\" if { input.kind == \"Nothing\" }\n",
 			"shared/data.yaml":       "meshintent:\n  config:\n    team: {}\n",
 		})
-		symlink(t, root, "shared", "policies")
-		symlink(t, root, "../shared/team.rego", "policies/linked.rego")
+		gitfixture.Symlink(t, filepath.Join(root, "policies"), "shared")
+		gitfixture.Symlink(t, filepath.Join(root, "policies/linked.rego"), "../shared/team.rego")
 		if _, err := Build(t.Context(), Options{Root: root, Path: "app"}); err != nil {
 			t.Fatal(err)
 		}
@@ -171,7 +158,7 @@ func TestRepositoryFilesAreConfined(t *testing.T) {
 	t.Run("an extra policy directory inside the repository is confined too", func(t *testing.T) {
 		root := t.TempDir()
 		gitfixture.WriteTree(t, root, map[string]string{"app/kustomization.yaml": "resources: []\n"})
-		symlink(t, root, outside, "extra")
+		gitfixture.Symlink(t, filepath.Join(root, "extra"), outside)
 		_, err := Build(t.Context(), Options{Root: root, Path: "app", PolicyDirs: []string{filepath.Join(root, "extra")}})
 		if want := "extra: a symlink leads outside the repository"; err == nil || !strings.Contains(err.Error(), want) {
 			t.Fatalf("error %v, want it to contain %q", err, want)

@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/meshintent/meshintent/internal/gitfixture"
 )
 
 func seq(n int) []int {
@@ -40,9 +42,7 @@ func BenchmarkRenderKustomize(b *testing.B) {
 			b.Fatal(err)
 		}
 		k = append(k, "labels:\n- pairs: {team: bench}\n"...)
-		if err := os.WriteFile(filepath.Join(root, "kustomization.yaml"), k, 0o644); err != nil {
-			b.Fatal(err)
-		}
+		gitfixture.WriteFile(b, filepath.Join(root, "kustomization.yaml"), k)
 		b.Run(fmt.Sprintf("services=%d", n), func(b *testing.B) {
 			benchRender(b, Options{Root: root}, true)
 		})

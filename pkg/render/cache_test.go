@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/meshintent/meshintent/internal/gitfixture"
 )
 
 func TestCache(t *testing.T) {
@@ -20,9 +22,7 @@ func TestCache(t *testing.T) {
 			if kustomize {
 				k, _ := os.ReadFile(filepath.Join(root, "kustomization.yaml"))
 				k = append(k, "labels:\n- pairs: {team: bench}\n"...)
-				if err := os.WriteFile(filepath.Join(root, "kustomization.yaml"), k, 0o644); err != nil {
-					t.Fatal(err)
-				}
+				gitfixture.WriteFile(t, filepath.Join(root, "kustomization.yaml"), k)
 			}
 			cache := NewCache()
 			opts := Options{Root: root, Cache: cache}
@@ -59,9 +59,7 @@ func TestCache(t *testing.T) {
 			// A changed file is seen.
 			p := filepath.Join(root, "svc-00003.yaml")
 			b, _ := os.ReadFile(p)
-			if err := os.WriteFile(p, bytes.Replace(b, []byte("timeout: 2s"), []byte("timeout: 9s"), 1), 0o644); err != nil {
-				t.Fatal(err)
-			}
+			gitfixture.WriteFile(t, p, bytes.Replace(b, []byte("timeout: 2s"), []byte("timeout: 9s"), 1))
 			third := render()
 			if hits, misses := cache.Stats(); hits != 1 || misses != 2 {
 				t.Errorf("hits, misses = %d, %d, want 1, 2", hits, misses)
@@ -93,9 +91,7 @@ func TestCacheOverlay(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(p, bytes.Replace(b, []byte(old), []byte(new), 1), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		gitfixture.WriteFile(t, p, bytes.Replace(b, []byte(old), []byte(new), 1))
 	}
 	cached := Options{Root: root, Path: "overlays/prod", Cache: cache}
 	uncached := Options{Root: root, Path: "overlays/prod"}

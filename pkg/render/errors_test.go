@@ -108,12 +108,8 @@ func TestRenderErrors(t *testing.T) {
 		name:  "a symlinked file leading out",
 		files: map[string]string{"base/kustomization.yaml": "resources:\n- vs.yaml\n"},
 		setup: func(t *testing.T, root, outside string) {
-			if err := os.WriteFile(filepath.Join(outside, "vs.yaml"), []byte(testVS), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.Symlink(filepath.Join(outside, "vs.yaml"), filepath.Join(root, "base", "vs.yaml")); err != nil {
-				t.Fatal(err)
-			}
+			gitfixture.WriteFile(t, filepath.Join(outside, "vs.yaml"), []byte(testVS))
+			gitfixture.Symlink(t, filepath.Join(root, "base", "vs.yaml"), filepath.Join(outside, "vs.yaml"))
 		},
 		path: "base",
 		want: `base/kustomization.yaml: resources: "vs.yaml" leads outside the repository through a symlink`,
@@ -121,12 +117,8 @@ func TestRenderErrors(t *testing.T) {
 		name:  "a symlinked base leading out",
 		files: map[string]string{"overlays/prod/kustomization.yaml": "resources:\n- ../../base\n"},
 		setup: func(t *testing.T, root, outside string) {
-			if err := os.WriteFile(filepath.Join(outside, "kustomization.yaml"), []byte("resources: []\n"), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.Symlink(outside, filepath.Join(root, "base")); err != nil {
-				t.Fatal(err)
-			}
+			gitfixture.WriteFile(t, filepath.Join(outside, "kustomization.yaml"), []byte("resources: []\n"))
+			gitfixture.Symlink(t, filepath.Join(root, "base"), outside)
 		},
 		path: "overlays/prod",
 		want: `overlays/prod/kustomization.yaml: resources: "../../base" leads outside the repository through a symlink`,
@@ -507,12 +499,8 @@ func TestRenderRemoteBaseAllowed(t *testing.T) {
 
 func TestRenderSymlinkedKustomizationOut(t *testing.T) {
 	root, outside := writeRepo(t, map[string]string{"base/vs.yaml": testVS})
-	if err := os.WriteFile(filepath.Join(outside, "kustomization.yaml"), []byte("resources: [vs.yaml]\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Symlink(filepath.Join(outside, "kustomization.yaml"), filepath.Join(root, "base", "kustomization.yaml")); err != nil {
-		t.Fatal(err)
-	}
+	gitfixture.WriteFile(t, filepath.Join(outside, "kustomization.yaml"), []byte("resources: [vs.yaml]\n"))
+	gitfixture.Symlink(t, filepath.Join(root, "base", "kustomization.yaml"), filepath.Join(outside, "kustomization.yaml"))
 	_, err := Render(t.Context(), Options{Root: root, Path: "base"})
 	if want := "base: open base/kustomization.yaml: a symlink leads outside the repository"; err == nil || err.Error() != want {
 		t.Errorf("error = %v, want %s", err, want)
@@ -527,9 +515,7 @@ func TestRenderSymlinkLeavingAGitTree(t *testing.T) {
 		"overlays/prod/kustomization.yaml": "resources:\n- ../../base\n- gw.yaml\n",
 	})
 	for link, target := range map[string]string{"base/vs.yaml": "/etc/passwd", "overlays/prod/gw.yaml": "../../../x.yaml"} {
-		if err := os.Symlink(rootfs.EscapingLinkPrefix+url.PathEscape(target), filepath.Join(root, filepath.FromSlash(link))); err != nil {
-			t.Fatal(err)
-		}
+		gitfixture.Symlink(t, filepath.Join(root, filepath.FromSlash(link)), rootfs.EscapingLinkPrefix+url.PathEscape(target))
 	}
 	_, err := Render(t.Context(), Options{Root: root, Path: "overlays/prod"})
 	want := `base/kustomization.yaml: resources: "vs.yaml" leads outside the repository through a symlink: base/vs.yaml is committed as a link to "/etc/passwd"`
@@ -545,9 +531,7 @@ func TestRenderSymlinkInsideIsFine(t *testing.T) {
 	// Kustomize's root-only loading wants the target in or below the
 	// kustomization's directory too.
 	root, _ := writeRepo(t, map[string]string{"base/kustomization.yaml": "resources: [vs.yaml]\n", "base/shared/vs.yaml": testVS})
-	if err := os.Symlink(filepath.Join(root, "base", "shared", "vs.yaml"), filepath.Join(root, "base", "vs.yaml")); err != nil {
-		t.Fatal(err)
-	}
+	gitfixture.Symlink(t, filepath.Join(root, "base", "vs.yaml"), filepath.Join(root, "base", "shared", "vs.yaml"))
 	res, err := Render(t.Context(), Options{Root: root, Path: "base"})
 	if err != nil {
 		t.Fatal(err)
@@ -557,9 +541,7 @@ func TestRenderSymlinkInsideIsFine(t *testing.T) {
 	}
 	// Kustomize says the same.
 	k, _ := os.ReadFile(filepath.Join(root, "base", "kustomization.yaml"))
-	if err := os.WriteFile(filepath.Join(root, "base", "kustomization.yaml"), append(k, "labels:\n- pairs: {a: b}\n"...), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	gitfixture.WriteFile(t, filepath.Join(root, "base", "kustomization.yaml"), append(k, "labels:\n- pairs: {a: b}\n"...))
 	res, err = Render(t.Context(), Options{Root: root, Path: "base"})
 	if err != nil {
 		t.Fatal(err)
@@ -575,15 +557,11 @@ func TestRenderSourcesThroughSymlinkedBase(t *testing.T) {
 		"shared/kustomization.yaml":        "resources: [vs.yaml]\n",
 		"shared/vs.yaml":                   testVS,
 	})
-	if err := os.Symlink(filepath.Join(root, "shared"), filepath.Join(root, "base")); err != nil {
-		t.Fatal(err)
-	}
+	gitfixture.Symlink(t, filepath.Join(root, "base"), filepath.Join(root, "shared"))
 	var sources []string
 	for _, extra := range []string{"", "labels:\n- pairs: {a: b}\n"} {
 		if extra != "" {
-			if err := os.WriteFile(filepath.Join(root, "overlays/prod/kustomization.yaml"), []byte("resources: [../../base]\n"+extra), 0o644); err != nil {
-				t.Fatal(err)
-			}
+			gitfixture.WriteFile(t, filepath.Join(root, "overlays/prod/kustomization.yaml"), []byte("resources: [../../base]\n"+extra))
 		}
 		res, err := Render(t.Context(), Options{Root: root, Path: "overlays/prod"})
 		if err != nil {

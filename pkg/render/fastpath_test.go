@@ -175,9 +175,7 @@ func writeServices(t testing.TB, root string, order []int) {
 	// Write in a shuffled order too, so directory order differs from run to run.
 	rand.Shuffle(len(names), func(i, j int) { names[i], names[j] = names[j], names[i] })
 	for _, n := range names {
-		if err := os.WriteFile(filepath.Join(root, n), []byte(files[n]), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		gitfixture.WriteFile(t, filepath.Join(root, n), []byte(files[n]))
 	}
 }
 
@@ -193,9 +191,7 @@ func TestRenderDeterministicWithShuffledInput(t *testing.T) {
 				// A label transformer sends the same tree through kustomize.
 				k, _ := os.ReadFile(filepath.Join(root, "kustomization.yaml"))
 				k = append(k, "labels:\n- pairs: {team: bench}\n"...)
-				if err := os.WriteFile(filepath.Join(root, "kustomization.yaml"), k, 0o644); err != nil {
-					t.Fatal(err)
-				}
+				gitfixture.WriteFile(t, filepath.Join(root, "kustomization.yaml"), k)
 			}
 			res, err := Render(t.Context(), Options{Root: root})
 			if err != nil {

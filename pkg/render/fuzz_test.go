@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/meshintent/meshintent/internal/gitfixture"
 	"github.com/meshintent/meshintent/pkg/manifest"
 	"github.com/meshintent/meshintent/pkg/render/fastpath"
 	"github.com/meshintent/meshintent/pkg/yamlguard"
@@ -83,16 +84,12 @@ func FuzzRender(f *testing.F) {
 
 	f.Fuzz(func(t *testing.T, data []byte, viaKustomize bool) {
 		root := t.TempDir()
-		if err := os.WriteFile(filepath.Join(root, "intent.yaml"), data, 0o644); err != nil {
-			t.Fatal(err)
-		}
+		gitfixture.WriteFile(t, filepath.Join(root, "intent.yaml"), data)
 		kustomization := fuzzPlainKustomization
 		if viaKustomize {
 			kustomization = fuzzKustomizeKustomization
 		}
-		if err := os.WriteFile(filepath.Join(root, "kustomization.yaml"), []byte(kustomization), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		gitfixture.WriteFile(t, filepath.Join(root, "kustomization.yaml"), []byte(kustomization))
 
 		res, first, err := fuzzRender(t, root)
 		if err != nil {
@@ -127,9 +124,7 @@ func FuzzRender(f *testing.F) {
 		if !viaKustomize {
 			return
 		}
-		if err := os.WriteFile(filepath.Join(root, "kustomization.yaml"), []byte(fuzzPlainKustomization), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		gitfixture.WriteFile(t, filepath.Join(root, "kustomization.yaml"), []byte(fuzzPlainKustomization))
 		fast, fastYAML, err := fuzzRender(t, root)
 		if err != nil || fast.Kustomized {
 			return // refused, or left to kustomize anyway

@@ -3,12 +3,12 @@ package render
 import (
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/meshintent/meshintent/internal/gitfixture"
 	"github.com/meshintent/meshintent/pkg/render/rootfs"
 	"github.com/meshintent/meshintent/pkg/yamlguard"
 )
@@ -321,7 +321,5 @@ func TestRenderBombInKustomizationFiles(t *testing.T) {
 // writeFile is os.WriteFile failing the test.
 func writeFile(t *testing.T, p, content string) {
 	t.Helper()
-	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	gitfixture.WriteFile(t, p, []byte(content))
 }

@@ -106,9 +106,7 @@ func BenchmarkRenderOverlayChange(b *testing.B) {
 				i++
 				b.StopTimer()
 				changed := strings.Replace(string(content), "timeout: 2s", fmt.Sprintf("timeout: %ds", 3+i%50), 1)
-				if err := os.WriteFile(file, []byte(changed), 0o644); err != nil {
-					b.Fatal(err)
-				}
+				gitfixture.WriteFile(b, file, []byte(changed))
 				b.StartTimer()
 				if _, err := Render(b.Context(), opts); err != nil {
 					b.Fatal(err)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/meshintent/meshintent/internal/gitfixture"
 	"github.com/meshintent/meshintent/pkg/render/fastpath"
 	"github.com/meshintent/meshintent/pkg/render/kustomize"
 )
@@ -47,9 +48,7 @@ func TestRenderGolden(t *testing.T) {
 			}
 			golden := filepath.Join("testdata", "golden", tt.golden)
 			if *update {
-				if err := os.WriteFile(golden, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
+				gitfixture.WriteFile(t, golden, got)
 			}
 			want, err := os.ReadFile(golden)
 			if err != nil {

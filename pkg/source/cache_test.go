@@ -185,9 +185,7 @@ func TestFetchRecoversFromBrokenCache(t *testing.T) {
 					t.Fatal("no pack files to corrupt")
 				}
 				for _, p := range packs {
-					if err := os.WriteFile(p, []byte("garbage"), 0o644); err != nil {
-						t.Fatal(err)
-					}
+					gitfixture.WriteFile(t, p, []byte("garbage"))
 				}
 				removeAll(t, filepath.Join(filepath.Dir(gitDir), "trees"))
 			},
@@ -222,9 +220,7 @@ func TestFetchRecoversFromBrokenCache(t *testing.T) {
 			damage: func(t *testing.T, f *Fetcher, gitDir string) {
 				tree := filepath.Join(filepath.Dir(gitDir), "trees", fx.c2)
 				removeAll(t, tree)
-				if err := os.WriteFile(tree, []byte("x"), 0o644); err != nil {
-					t.Fatal(err)
-				}
+				gitfixture.WriteFile(t, tree, []byte("x"))
 			},
 		},
 	}

@@ -316,17 +316,11 @@ func TestCheckoutLocalCommit(t *testing.T) {
 	root := t.TempDir()
 	r := gitfixture.NewAt(t, filepath.Join(root, "repo"))
 	first := r.CommitFiles("one", map[string]string{"base/a.yaml": "a: 1\n", "b.yaml": "b\n"})
-	if err := os.Symlink("../../../etc/passwd", filepath.Join(r.Dir, "base", "out")); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Symlink("a.yaml", filepath.Join(r.Dir, "base", "in")); err != nil {
-		t.Fatal(err)
-	}
+	r.Symlink("base/out", "../../../etc/passwd")
+	r.Symlink("base/in", "a.yaml")
 	second := r.CommitFiles("two", map[string]string{"base/a.yaml": "a: 2\n", "b.yaml": ""})
 	// Uncommitted edits are not part of a commit.
-	if err := os.WriteFile(filepath.Join(r.Dir, "base", "a.yaml"), []byte("a: dirty\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	r.Write("base/a.yaml", "a: dirty\n")
 
 	repo, err := OpenLocal(r.Dir)
 	if err != nil {

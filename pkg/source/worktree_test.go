@@ -50,12 +50,8 @@ func dirtyRepo(t *testing.T) *gitfixture.Repo {
 	if err := os.Remove(filepath.Join(r.Dir, "gone.yaml")); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Symlink("a.yaml", filepath.Join(r.Dir, "link")); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Symlink("/etc/passwd", filepath.Join(r.Dir, "sub", "escape")); err != nil {
-		t.Fatal(err)
-	}
+	r.Symlink("link", "a.yaml")
+	r.Symlink("sub/escape", "/etc/passwd")
 	return r
 }
 

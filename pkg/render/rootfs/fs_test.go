@@ -3,7 +3,6 @@ package rootfs
 import (
 	"errors"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,9 +13,7 @@ import (
 
 func TestFS(t *testing.T) {
 	outside := t.TempDir()
-	if err := os.WriteFile(filepath.Join(outside, "secret"), []byte("s3cret"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	gitfixture.WriteFile(t, filepath.Join(outside, "secret"), []byte("s3cret"))
 	root := t.TempDir()
 	files := map[string]string{
 		"policies/a.rego":  "package a\n",
@@ -36,9 +33,7 @@ func TestFS(t *testing.T) {
 		"policies/committed": EscapingLinkPrefix + "%2Fetc%2Fshadow",
 	}
 	for link, target := range links {
-		if err := os.Symlink(target, filepath.Join(root, filepath.FromSlash(link))); err != nil {
-			t.Fatal(err)
-		}
+		gitfixture.Symlink(t, filepath.Join(root, filepath.FromSlash(link)), target)
 	}
 	rfs, err := New(root, "policies", 1024)
 	if err != nil {
