@@ -2,6 +2,8 @@ package validate
 
 import (
 	"context"
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 
@@ -49,7 +51,7 @@ func TestBuiltinPoliciesAreTestedBothWays(t *testing.T) {
 		}
 	}
 	packages := map[string]bool{}
-	for _, q := range append(mapValues(e.byKind), e.other) {
+	for _, q := range append(slices.Collect(maps.Values(e.byKind)), e.other) {
 		if q == nil {
 			continue
 		}
@@ -110,15 +112,5 @@ func TestRunTestsUsesTheRepositoryData(t *testing.T) {
 
 func TestRunTestsRefusesBrokenPolicies(t *testing.T) {
 	_, err := RunTests(context.Background(), Options{Policies: []Source{Dir("testdata/broken-compile")}})
-	if err == nil || !strings.Contains(err.Error(), "testdata/broken-compile/bad.rego:7") {
-		t.Fatalf("RunTests: got %v, want an error naming testdata/broken-compile/bad.rego:7", err)
-	}
-}
-
-func mapValues[K comparable, V any](m map[K]V) []V {
-	out := make([]V, 0, len(m))
-	for _, v := range m {
-		out = append(out, v)
-	}
-	return out
+	wantError(t, err, "testdata/broken-compile/bad.rego:7")
 }

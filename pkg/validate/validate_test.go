@@ -132,14 +132,7 @@ func TestNewRefusesBrokenPolicies(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := New(context.Background(), tt.opts)
-			if err == nil {
-				t.Fatal("New: want an error")
-			}
-			for _, w := range tt.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q does not contain %q", err, w)
-				}
-			}
+			wantError(t, err, tt.want...)
 		})
 	}
 }
