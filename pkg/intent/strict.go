@@ -55,6 +55,16 @@ func expect[T any](d *strictDecoder, raw any, what string) (T, bool) {
 	return x, ok
 }
 
+// integer returns raw as a whole number; when it is not one, it records
+// "expected integer, got <raw>".
+func (d *strictDecoder) integer(raw any) (int64, bool) {
+	n, ok := jsonvalue.Int(raw)
+	if !ok {
+		d.fail("expected integer, got %s", describe(raw))
+	}
+	return n, ok
+}
+
 func (d *strictDecoder) push(e PathElement) { d.path = append(d.path, e) }
 func (d *strictDecoder) pop()               { d.path = d.path[:len(d.path)-1] }
 
@@ -138,9 +148,8 @@ func (d *strictDecoder) decode(raw any, v reflect.Value) {
 			v.SetBool(b)
 		}
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		n, ok := jsonvalue.Int(raw)
+		n, ok := d.integer(raw)
 		if !ok {
-			d.fail("expected integer, got %s", describe(raw))
 			return
 		}
 		if v.OverflowInt(n) {
@@ -149,9 +158,8 @@ func (d *strictDecoder) decode(raw any, v reflect.Value) {
 		}
 		v.SetInt(n)
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		n, ok := jsonvalue.Int(raw)
+		n, ok := d.integer(raw)
 		if !ok {
-			d.fail("expected integer, got %s", describe(raw))
 			return
 		}
 		if n < 0 || v.OverflowUint(uint64(n)) {
