@@ -6,6 +6,17 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
+// checkParsed checks that parse (the function named fn) reads in as want.
+func checkParsed[T any](t *testing.T, fn string, parse func(string) (T, error), in string, want T) {
+	t.Helper()
+	got, err := parse(in)
+	if err != nil {
+		t.Errorf("%s(%q): %v", fn, in, err)
+	} else if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("%s(%q) (-want +got):\n%s", fn, in, diff)
+	}
+}
+
 func TestPathString(t *testing.T) {
 	tests := []struct {
 		path Path
@@ -21,12 +32,7 @@ func TestPathString(t *testing.T) {
 			t.Errorf("%#v.String() = %q, want %q", tt.path, got, tt.want)
 		}
 		// What String writes, ParsePath reads back.
-		back, err := ParsePath(tt.want)
-		if err != nil {
-			t.Errorf("ParsePath(%q): %v", tt.want, err)
-		} else if diff := cmp.Diff(tt.path, back); diff != "" {
-			t.Errorf("ParsePath(%q) (-want +got):\n%s", tt.want, diff)
-		}
+		checkParsed(t, "ParsePath", ParsePath, tt.want, tt.path)
 	}
 }
 
@@ -74,12 +80,7 @@ func TestPointer(t *testing.T) {
 		if got := tc.path.Pointer(); got != tc.pointer {
 			t.Errorf("%v.Pointer() = %q, want %q", tc.path, got, tc.pointer)
 		}
-		got, err := PointerTokens(tc.pointer)
-		if err != nil {
-			t.Errorf("PointerTokens(%q): %v", tc.pointer, err)
-		} else if diff := cmp.Diff(tc.tokens, got); diff != "" {
-			t.Errorf("PointerTokens(%q) (-want +got):\n%s", tc.pointer, diff)
-		}
+		checkParsed(t, "PointerTokens", PointerTokens, tc.pointer, tc.tokens)
 	}
 	if _, err := PointerTokens("spec/http"); err == nil {
 		t.Error(`PointerTokens("spec/http"): no error, want one (no leading /)`)
