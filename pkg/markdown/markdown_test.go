@@ -1,16 +1,12 @@
 package markdown
 
 import (
-	"bytes"
 	"html"
 	"regexp"
 	"strings"
 	"testing"
 
-	"github.com/yuin/goldmark"
-	"github.com/yuin/goldmark/extension"
-	gmhtml "github.com/yuin/goldmark/renderer/html"
-
+	"github.com/meshintent/meshintent/pkg/markdown/markdowntest"
 	"github.com/meshintent/meshintent/pkg/termsafe"
 )
 
@@ -65,19 +61,6 @@ var hostile = []struct{ name, s string }{
 	{"non-ASCII letters", "Grüße, 東京"},
 }
 
-// gfm renders GitHub-flavoured Markdown and lets raw HTML through, so that
-// any HTML the escaping let slip shows in the output.
-var gfm = goldmark.New(goldmark.WithExtensions(extension.GFM), goldmark.WithRendererOptions(gmhtml.WithUnsafe()))
-
-func render(t *testing.T, md string) string {
-	t.Helper()
-	var b bytes.Buffer
-	if err := gfm.Convert([]byte(md), &b); err != nil {
-		t.Fatalf("render %q: %v", md, err)
-	}
-	return b.String()
-}
-
 var (
 	tag      = regexp.MustCompile(`<[^>]*>`)
 	cell     = regexp.MustCompile(`(?s)<td>(.*?)</td>`)
@@ -126,7 +109,7 @@ func checkInert(t *testing.T, h string) {
 func renderCell(t *testing.T, escaped string) string {
 	t.Helper()
 	md := "| a | b |\n|---|---|\n| x | " + escaped + " |\n"
-	h := render(t, md)
+	h := markdowntest.HTML(t, md)
 	checkInert(t, h)
 	cells := cell.FindAllStringSubmatch(h, -1)
 	if len(cells) != 2 {
@@ -151,7 +134,7 @@ func TestInlineCannotStartABlock(t *testing.T) {
 	for _, tt := range hostile {
 		t.Run(tt.name, func(t *testing.T) {
 			for _, md := range []string{Inline(tt.s) + "\n", "- " + Inline(tt.s) + "\n", "intro\n" + Inline(tt.s) + "\n"} {
-				h := render(t, md)
+				h := markdowntest.HTML(t, md)
 				checkInert(t, h)
 				if strings.Count(h, "<p>")+strings.Count(h, "<li>") != 1 || strings.Contains(h, "<pre") || strings.Contains(h, "<table") {
 					t.Errorf("want a single paragraph or list item, got:\n%s\nfrom\n%s", h, md)
@@ -182,7 +165,7 @@ func TestFenceRendersAsTheTextInOneCodeBlock(t *testing.T) {
 	for _, tt := range hostile {
 		t.Run(tt.name, func(t *testing.T) {
 			md := "before\n\n" + Fence("yaml", tt.s) + "\nafter\n"
-			h := render(t, md)
+			h := markdowntest.HTML(t, md)
 			checkInert(t, h)
 			if n := strings.Count(h, "<pre>"); n != 1 {
 				t.Fatalf("want 1 code block, got %d:\n%s", n, h)
@@ -206,7 +189,7 @@ func TestHTMLAndDetails(t *testing.T) {
 	for _, tt := range hostile {
 		t.Run(tt.name, func(t *testing.T) {
 			md := Details(tt.s, "| a |\n|---|\n| "+Inline(tt.s)+" |")
-			h := render(t, md)
+			h := markdowntest.HTML(t, md)
 			if strings.Count(h, "<details>") != 1 || strings.Count(h, "</details>") != 1 || strings.Count(h, "<summary>") != 1 {
 				t.Errorf("want one details element, got:\n%s", h)
 			}

@@ -7,11 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/yuin/goldmark"
-	"github.com/yuin/goldmark/extension"
-	gmhtml "github.com/yuin/goldmark/renderer/html"
-
 	"github.com/meshintent/meshintent/pkg/apply"
+	"github.com/meshintent/meshintent/pkg/markdown/markdowntest"
 )
 
 // evil is text a repository or a cluster can put in any field of a report.
@@ -44,12 +41,7 @@ func TestHostileTextIsInert(t *testing.T) {
 		if err := r.WriteMarkdown(&md); err != nil {
 			t.Fatal(err)
 		}
-		var h bytes.Buffer
-		gfm := goldmark.New(goldmark.WithExtensions(extension.GFM), goldmark.WithRendererOptions(gmhtml.WithUnsafe()))
-		if err := gfm.Convert(md.Bytes(), &h); err != nil {
-			t.Fatal(err)
-		}
-		out := h.String()
+		out := markdowntest.HTML(t, md.String())
 		for _, bad := range []string{"<!--", "<img", "<a ", "<h1>h", "\x1b", "\u202e", "\r"} {
 			if strings.Contains(out, bad) {
 				t.Errorf("rendered report contains %q:\n%s", bad, out)
