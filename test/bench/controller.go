@@ -4,13 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -357,6 +353,15 @@ type memory struct {
 	Anon, File int64
 }
 
+// settledMemory waits settlePeriod for the process to settle, then reads
+// its memory.
+func (p *reconcilerProc) settledMemory(ctx context.Context) (memory, error) {
+	if err := sleep(ctx, settlePeriod); err != nil {
+		return memory{}, err
+	}
+	return p.memory()
+}
+
 // memory reads the process's memory.
 func (p *reconcilerProc) memory() (memory, error) {
 	f, err := os.Open(fmt.Sprintf("/proc/%d/status", p.pid()))
@@ -442,24 +447,13 @@ func (p *reconcilerProc) push(ctx context.Context, repoURL, commit string) error
 	if err != nil {
 		return err
 	}
-	mac := hmac.New(sha256.New, []byte(webhookSecret))
-	mac.Write(body)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+p.webhookAddr+webhook.PathGitHub, bytes.NewReader(body))
+	delivery := fmt.Sprintf("bench-%s-%d", commit[:12], time.Now().UnixNano())
+	status, answer, err := gitfixture.PostGitHubPush(ctx, "http://"+p.webhookAddr+webhook.PathGitHub, webhookSecret, delivery, body)
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-GitHub-Event", "push")
-	req.Header.Set("X-GitHub-Delivery", fmt.Sprintf("bench-%s-%d", commit[:12], time.Now().UnixNano()))
-	req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(mac.Sum(nil)))
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return fmt.Errorf("posting a push: %w", err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<10))
-	if resp.StatusCode != http.StatusAccepted || !strings.Contains(string(b), "triggered 1 ") {
-		return fmt.Errorf("the webhook answered %d %q, want 202 triggering 1 IntentSync", resp.StatusCode, strings.TrimSpace(string(b)))
+	if status != http.StatusAccepted || !strings.Contains(answer, "triggered 1 ") {
+		return fmt.Errorf("the webhook answered %d %q, want 202 triggering 1 IntentSync", status, strings.TrimSpace(answer))
 	}
 	return nil
 }

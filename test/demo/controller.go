@@ -1,11 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -248,24 +244,12 @@ func waitWeightsRestored(ctx context.Context, c client.Client) error {
 // pushWebhook sends a GitHub push event for commit, signed like GitHub does.
 func pushWebhook(ctx context.Context, addr, repoURL, commit string) error {
 	body := fmt.Sprintf(`{"ref":"refs/heads/main","after":%q,"repository":{"clone_url":%q}}`, commit, repoURL)
-	mac := hmac.New(sha256.New, []byte(webhookSecret))
-	mac.Write([]byte(body))
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+addr+"/hooks/github", bytes.NewBufferString(body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-GitHub-Event", "push")
-	req.Header.Set("X-GitHub-Delivery", "demo-"+commit)
-	req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(mac.Sum(nil)))
-	resp, err := http.DefaultClient.Do(req)
+	status, answer, err := gitfixture.PostGitHubPush(ctx, "http://"+addr+"/hooks/github", webhookSecret, "demo-"+commit, []byte(body))
 	if err != nil {
 		return fmt.Errorf("sending the webhook: %w", err)
 	}
-	defer resp.Body.Close()
-	msg, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusAccepted {
-		return fmt.Errorf("webhook answered %s: %s", resp.Status, msg)
+	if status != http.StatusAccepted {
+		return fmt.Errorf("webhook answered %d: %s", status, answer)
 	}
 	return nil
 }
