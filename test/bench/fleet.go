@@ -156,10 +156,7 @@ func fleetSingleSync(ctx context.Context, cl *cluster, work, reconciler, url, re
 	kubectl := time.Since(start)
 	progress("kubectl apply --server-side of %d objects: %s", len(set), kubectl.Round(time.Millisecond))
 
-	if err := sleep(ctx, settlePeriod); err != nil {
-		return nil, err
-	}
-	mem, err := proc.memory()
+	mem, err := proc.settledMemory(ctx)
 	if err != nil {
 		return fail(err)
 	}
@@ -284,10 +281,7 @@ func fleetShards(ctx context.Context, cl *cluster, work, reconciler, url, rev st
 	if _, err := noopCycle(ctx, cl, procs, keys); err != nil {
 		return fail(err)
 	}
-	if err := sleep(ctx, settlePeriod); err != nil {
-		return nil, err
-	}
-	before, err := one.memory()
+	before, err := one.settledMemory(ctx)
 	if err != nil {
 		return fail(err)
 	}
@@ -303,10 +297,7 @@ func fleetShards(ctx context.Context, cl *cluster, work, reconciler, url, rev st
 	if err != nil {
 		return fail(err)
 	}
-	if err := sleep(ctx, settlePeriod); err != nil {
-		return nil, err
-	}
-	after, err := one.memory()
+	after, err := one.settledMemory(ctx)
 	if err != nil {
 		return fail(err)
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"path/filepath"
 	"testing"
 
@@ -14,11 +13,11 @@ import (
 func TestShapesTakeTheFastPath(t *testing.T) {
 	for _, s := range shapes {
 		t.Run(s.name, func(t *testing.T) {
-			ours, _, err := writeShape(context.Background(), t.TempDir(), s, "bench", 20)
+			ours, _, err := writeShape(t.Context(), t.TempDir(), s, "bench", 20)
 			if err != nil {
 				t.Fatal(err)
 			}
-			res, err := render.Render(context.Background(), render.Options{Root: ours, Path: filepath.FromSlash(s.target)})
+			res, err := render.Render(t.Context(), render.Options{Root: ours, Path: filepath.FromSlash(s.target)})
 			if err != nil {
 				t.Fatal(err)
 			}
