@@ -1,7 +1,6 @@
 package policies_test
 
 import (
-	"context"
 	"io/fs"
 	"strings"
 	"testing"
@@ -13,7 +12,7 @@ import (
 // TestRego runs the Rego unit tests of the built-in policies, so that
 // `go test ./policies/` checks a policy change on its own.
 func TestRego(t *testing.T) {
-	results, err := validate.RunTests(context.Background(), validate.Options{})
+	results, err := validate.RunTests(t.Context(), validate.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,14 +2,14 @@ package policies_test
 
 import (
 	"io/fs"
+	"maps"
 	"os"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"sigs.k8s.io/yaml"
 
 	"github.com/meshintent/meshintent/policies"
 )
@@ -31,17 +31,12 @@ func TestREADMEPolicyTable(t *testing.T) {
 		t.Fatal(err)
 	}
 	rows, exitCol := policyTable(t, string(b))
-	severity := defaultSeverities(t)
+	severity, err := policies.DefaultSeverities()
+	if err != nil {
+		t.Fatal(err)
+	}
 
-	var want, got []string
-	for pkg := range builtin {
-		want = append(want, pkg)
-	}
-	for pkg := range rows {
-		got = append(got, pkg)
-	}
-	sort.Strings(want)
-	sort.Strings(got)
+	want, got := slices.Sorted(maps.Keys(builtin)), slices.Sorted(maps.Keys(rows))
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("README's policy table and the built-in policies differ (-built-in +README):\n%s", diff)
 	}
@@ -100,29 +95,6 @@ func builtinPolicies(t *testing.T) map[string]bool {
 		}
 	}
 	return out
-}
-
-// defaultSeverities reads the built-in default severity of the checks
-// modelled on istioctl analyze (meshintent.config.severity in
-// policies/data.yaml): a policy whose default is "warn" has deny rules that
-// only fire when a repository raises it to "deny", so by default it exits 0.
-func defaultSeverities(t *testing.T) map[string]string {
-	t.Helper()
-	b, err := fs.ReadFile(policies.FS, "data.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var data struct {
-		Meshintent struct {
-			Config struct {
-				Severity map[string]string `json:"severity"`
-			} `json:"config"`
-		} `json:"meshintent"`
-	}
-	if err := yaml.Unmarshal(b, &data); err != nil {
-		t.Fatalf("policies/data.yaml: %v", err)
-	}
-	return data.Meshintent.Config.Severity
 }
 
 // policyTable returns the rows of the table in README's "## Policies"

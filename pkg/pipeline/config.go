@@ -181,7 +181,7 @@ func (c *RepoConfig) checkSeverity(raw []byte) error {
 	if len(c.Severity) == 0 {
 		return nil
 	}
-	known, err := builtinSeverities()
+	known, err := policies.DefaultSeverities()
 	if err != nil {
 		return err
 	}
@@ -215,7 +215,7 @@ func (c *RepoConfig) checkSeverity(raw []byte) error {
 			}
 			continue
 		}
-		if !known[policy] {
+		if _, ok := known[policy]; !ok {
 			warn("severity for policy %s changes nothing a built-in policy does: none reads a severity of that name (a repository policy may read it from data.meshintent.config.severity)", policy)
 		}
 		if c.severity == nil {
@@ -224,30 +224,6 @@ func (c *RepoConfig) checkSeverity(raw []byte) error {
 		c.severity[policy] = string(sev)
 	}
 	return errors.Join(errs...)
-}
-
-// builtinSeverities are the policies whose severity the built-in data
-// (policies/data.yaml) sets: those that read one.
-func builtinSeverities() (map[string]bool, error) {
-	raw, err := fs.ReadFile(policies.FS, "data.yaml")
-	if err != nil {
-		return nil, fmt.Errorf("reading the built-in policy data: %w", err)
-	}
-	var doc struct {
-		Meshintent struct {
-			Config struct {
-				Severity map[string]any `json:"severity"`
-			} `json:"config"`
-		} `json:"meshintent"`
-	}
-	if err := sigsyaml.Unmarshal(raw, &doc); err != nil {
-		return nil, fmt.Errorf("reading the built-in policy data: %w", err)
-	}
-	known := map[string]bool{}
-	for k := range doc.Meshintent.Config.Severity {
-		known[k] = true
-	}
-	return known, nil
 }
 
 // PolicyData is the policy data meshintent.yaml sets, rooted at data (the
