@@ -1,12 +1,11 @@
 package intent
 
 import (
-	"bytes"
-	"errors"
-	"io"
 	"sync"
 
 	yaml "go.yaml.in/yaml/v3"
+
+	"github.com/meshintent/meshintent/pkg/yamlguard"
 )
 
 // FileLines is a LineFinder over the repository's YAML files. Each file is
@@ -92,21 +91,16 @@ func (f *FileLines) DocumentLine(source string, obj ObjectRef) int {
 // ParseDocuments parses a YAML stream into its documents' content nodes,
 // skipping empty documents. It returns the documents read before an error.
 func ParseDocuments(b []byte) ([]*yaml.Node, error) {
-	dec := yaml.NewDecoder(bytes.NewReader(b))
 	var docs []*yaml.Node
-	for {
-		var n yaml.Node
-		err := dec.Decode(&n)
-		if errors.Is(err, io.EOF) {
-			return docs, nil
-		}
+	for doc, err := range yamlguard.Documents(b) {
 		if err != nil {
 			return docs, err
 		}
-		if n.Kind == yaml.DocumentNode && len(n.Content) == 1 {
-			docs = append(docs, n.Content[0])
+		if c := yamlguard.Content(doc); c != nil {
+			docs = append(docs, c)
 		}
 	}
+	return docs, nil
 }
 
 // FindDocument picks the document that declares obj among docs: the one of

@@ -2,7 +2,6 @@ package yamlguard
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -62,14 +61,8 @@ func (b *Budget) Parse(name string, data []byte) ([]*yaml.Node, error) {
 		return nil, b.breach(&Error{File: name, Line: lineAt(data, b.lim.MaxTotalSize-before), Limit: LimitSize,
 			Msg: fmt.Sprintf("the render reads more than the %s of YAML it may read (size limit; set with --max-render-size)", FormatBytes(b.lim.MaxTotalSize))})
 	}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var docs []*yaml.Node
-	for {
-		var doc yaml.Node
-		err := dec.Decode(&doc)
-		if errors.Is(err, io.EOF) {
-			return docs, nil
-		}
+	for doc, err := range Documents(data) {
 		if err != nil {
 			if strings.Contains(err.Error(), "exceeded max depth") {
 				return nil, &Error{File: name, Line: flowDepthLine(data, b.lim.MaxDepth), Limit: LimitDepth,
@@ -82,13 +75,14 @@ func (b *Budget) Parse(name string, data []byte) ([]*yaml.Node, error) {
 				Msg: fmt.Sprintf("the render holds more than %d YAML documents (size limit; set with --max-yaml-documents)", b.lim.MaxDocuments)})
 		}
 		w := walker{b: b, name: name, memo: map[*yaml.Node]cost{}}
-		if _, err := w.walk(&doc, 0); err != nil {
+		if _, err := w.walk(doc, 0); err != nil {
 			return nil, err
 		}
-		if doc.Kind == yaml.DocumentNode && len(doc.Content) == 1 {
-			docs = append(docs, doc.Content[0])
+		if c := Content(doc); c != nil {
+			docs = append(docs, c)
 		}
 	}
+	return docs, nil
 }
 
 // CheckFileSize refuses a file of size bytes larger than MaxFileSize,
