@@ -3,7 +3,6 @@ package pipeline
 import (
 	"fmt"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -63,30 +62,14 @@ func BenchmarkBuild(b *testing.B) {
 		b.Run(fmt.Sprintf("services=%d", n), func(b *testing.B) {
 			root := b.TempDir()
 			files := map[string]string{}
-			var k strings.Builder
-			k.WriteString("resources:\n")
+			names := make([]string, n)
 			for i := range n {
-				name := fmt.Sprintf("svc-%05d.yaml", i)
-				k.WriteString("- " + name + "\n")
-				files[name] = fmt.Sprintf(`apiVersion: meshintent.io/v1alpha1
-kind: ServiceIntent
-metadata: {name: svc-%05d, namespace: bench}
-spec:
-  versions: [{name: v1}, {name: v2}, {name: v3}]
-  routes:
-  - name: testers
-    match: [{headers: {end-user: {exact: tester-%d}}}]
-    to: [{version: v2, weight: 50}, {version: v3, weight: 50}]
-  split: [{version: v1, weight: 70}, {version: v2, weight: 20}, {version: v3, weight: 10}]
-  timeout: 2s
-  retries: {attempts: 3, perTryTimeout: 500ms, retryOn: 5xx}
-  trafficPolicy: {tls: ISTIO_MUTUAL}
-`, i, i)
+				names[i] = fmt.Sprintf("svc-%05d.yaml", i)
+				files[names[i]] = gitfixture.BenchIntent("bench", i)
 			}
-			files["kustomization.yaml"] = k.String()
+			files["kustomization.yaml"] = gitfixture.Kustomization(names...)
 			gitfixture.WriteTree(b, root, files)
 			b.ReportAllocs()
-			b.ResetTimer()
 			for b.Loop() {
 				out, err := Build(b.Context(), Options{Root: root, PolicyTimeout: time.Hour}) // throughput, not the budget
 				if err != nil {
