@@ -217,19 +217,7 @@ func object(rng *rand.Rand, kind, name string) string {
 	}
 	switch kind {
 	case "ServiceIntent":
-		return "apiVersion: meshintent.io/v1alpha1\nkind: ServiceIntent\n" + meta + `spec:
-  versions:
-  - name: v1
-  - name: v2
-  split:
-  - version: v1
-    weight: 90
-  - version: v2
-    weight: 10
-  timeout: 2s
-  retries:
-    attempts: 3
-`
+		return strings.Replace(testIntent, "metadata:\n  name: reviews\n  namespace: bookinfo\n", meta, 1) + "  timeout: 2s\n  retries:\n    attempts: 3\n"
 	case "NamespaceIntent":
 		return "apiVersion: meshintent.io/v1alpha1\nkind: NamespaceIntent\n" + strings.Replace(meta, "  namespace: bookinfo\n", "", 1) + "spec:\n  dataplane: sidecar\n"
 	case "VirtualService":
