@@ -44,16 +44,7 @@ type parsedPatch struct {
 // kustomize applies them: a base's before its overlay's.
 func treePatches(top *fastpath.Node) []fastpath.Patch {
 	var out []fastpath.Patch
-	var walk func(n *fastpath.Node)
-	walk = func(n *fastpath.Node) {
-		for _, it := range n.Items {
-			if it.Sub != nil {
-				walk(it.Sub)
-			}
-		}
-		out = append(out, n.Patches...)
-	}
-	walk(top)
+	top.Walk(nil, func(n *fastpath.Node) { out = append(out, n.Patches...) })
 	return out
 }
 

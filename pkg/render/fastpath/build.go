@@ -82,17 +82,7 @@ func NextParsedOf(prev map[string]ParsedFile, files []Item, sums [][sha256.Size]
 // kustomize's own annotations, YAML aliases, merge keys, tags, timestamps).
 func (r *Builder) Build(ctx context.Context, top *Node) ([]Object, error) {
 	var files []Item
-	var walk func(n *Node)
-	walk = func(n *Node) {
-		for _, it := range n.Items {
-			if it.Sub != nil {
-				walk(it.Sub)
-			} else {
-				files = append(files, it)
-			}
-		}
-	}
-	walk(top)
+	top.Walk(func(it Item) { files = append(files, it) }, nil)
 
 	perFile := make([][]Object, len(files))
 	errs := make([]error, len(files))

@@ -60,6 +60,23 @@ func (n *Node) notFast(reason, detail string) {
 	}
 }
 
+// Walk visits the tree under n in kustomize's depth-first order: it calls
+// resource (when not nil) for each item that is not a kustomization, and
+// after (when not nil) for each kustomization once its items are visited.
+func (n *Node) Walk(resource func(Item), after func(*Node)) {
+	for _, it := range n.Items {
+		switch {
+		case it.Sub != nil:
+			it.Sub.Walk(resource, after)
+		case resource != nil:
+			resource(it)
+		}
+	}
+	if after != nil {
+		after(n)
+	}
+}
+
 // Other is a file a kustomization names besides its resources.
 type Other struct {
 	File   string // absolute path, symlinks resolved

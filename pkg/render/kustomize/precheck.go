@@ -38,18 +38,9 @@ import (
 func (r *Builder) precheck(ctx context.Context, top *fastpath.Node) ([][]fastpath.Object, bool, error) {
 	var resources []fastpath.Item
 	var others []fastpath.Other
-	var walk func(n *fastpath.Node)
-	walk = func(n *fastpath.Node) {
-		for _, it := range n.Items {
-			if it.Sub != nil {
-				walk(it.Sub)
-			} else {
-				resources = append(resources, it)
-			}
-		}
-		others = append(others, n.Files...)
-	}
-	walk(top)
+	top.Walk(
+		func(it fastpath.Item) { resources = append(resources, it) },
+		func(n *fastpath.Node) { others = append(others, n.Files...) })
 
 	objs := make([][]fastpath.Object, len(resources))
 	notFast := make([]error, len(resources))
