@@ -1,17 +1,10 @@
-// Package e2e drives the reconciler CLI against a real kube-apiserver and etcd
-// with the Istio CRDs installed, fed from real Git repositories.
 package e2e
 
 import (
-	"bytes"
-	"context"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
@@ -23,79 +16,14 @@ import (
 
 	"github.com/meshintent/meshintent/internal/cli"
 	"github.com/meshintent/meshintent/internal/gitfixture"
-	"github.com/meshintent/meshintent/internal/testenv"
-	"github.com/meshintent/meshintent/pkg/meshkinds"
 )
-
-var env *testenv.Env
-
-func TestMain(m *testing.M) { testenv.Main(m, &env) }
-
-var vsGVK, drGVK = meshkinds.VirtualService.GVK(), meshkinds.DestinationRule.GVK()
-
-// reconciler runs the CLI in-process.
-func reconciler(t *testing.T, args ...string) (code int, stdout, stderr string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	var out, errOut bytes.Buffer
-	code = cli.Run(ctx, args, &out, &errOut)
-	t.Logf("reconciler %s → exit %d\n%s%s", strings.Join(args, " "), code, out.String(), errOut.String())
-	return code, out.String(), errOut.String()
-}
-
-func get(t *testing.T, gvk schema.GroupVersionKind, ns, name string) (*unstructured.Unstructured, error) {
-	t.Helper()
-	u := &unstructured.Unstructured{}
-	u.SetGroupVersionKind(gvk)
-	err := env.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: name}, u)
-	return u, err
-}
-
-func mustGet(t *testing.T, gvk schema.GroupVersionKind, ns, name string) *unstructured.Unstructured {
-	t.Helper()
-	u, err := get(t, gvk, ns, name)
-	if err != nil {
-		t.Fatalf("%s %s/%s: %v", gvk.Kind, ns, name, err)
-	}
-	return u
-}
-
-// splitWeights returns the weights of the last (catch-all) http route.
-func splitWeights(t *testing.T, vs *unstructured.Unstructured) []int64 {
-	t.Helper()
-	http, _, _ := unstructured.NestedSlice(vs.Object, "spec", "http")
-	if len(http) == 0 {
-		t.Fatalf("%s has no http routes", vs.GetName())
-	}
-	route, _, _ := unstructured.NestedSlice(http[len(http)-1].(map[string]any), "route")
-	var w []int64
-	for _, r := range route {
-		v, _, _ := unstructured.NestedInt64(r.(map[string]any), "weight")
-		w = append(w, v)
-	}
-	return w
-}
-
-// resourceVersions snapshots the resourceVersion of every mesh object in ns
-// and of ns itself.
-func resourceVersions(t *testing.T, ns string) map[string]string {
-	t.Helper()
-	out := env.ResourceVersions(t, ns, vsGVK, drGVK)
-	nsObj := &corev1.Namespace{}
-	if err := env.Client.Get(context.Background(), client.ObjectKey{Name: ns}, nsObj); err != nil {
-		t.Fatal(err)
-	}
-	out["Namespace/"+ns] = nsObj.ResourceVersion
-	return out
-}
 
 // TestApplyLifecycle walks one Git history through the cluster: first apply,
 // a weight change, an intent removed with prune, a hand edit found by diff,
 // a commit denied by policy, one rejected by the CRD schema, and an apply
 // that changes nothing.
 func TestApplyLifecycle(t *testing.T) {
-	ctx := context.Background()
+	ctx := t.Context()
 	kubeconfig := env.Kubeconfig(t)
 	repo := gitfixture.FromDir(t, "../../examples/repo", "bookinfo mesh")
 	cache := t.TempDir()
@@ -116,9 +44,7 @@ func TestApplyLifecycle(t *testing.T) {
 		Labels:      map[string]string{"team": "books"},
 		Annotations: map[string]string{"owner": "books@example.com"},
 	}}
-	if err := env.Client.Create(ctx, ns); err != nil {
-		t.Fatal(err)
-	}
+	create(t, ns)
 
 	t.Run("the first apply creates every object with our field manager and keeps the namespace's own labels", func(t *testing.T) {
 		if code, _, _ := apply(t); code != cli.ExitOK {
@@ -283,14 +209,4 @@ func TestApplyLifecycle(t *testing.T) {
 			t.Errorf("dry-run wrote (-before +after):\n%s", diff)
 		}
 	})
-}
-
-// testdataFile returns the content of testdata/name.
-func testdataFile(t *testing.T, name string) string {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
 }

@@ -18,7 +18,6 @@ import (
 	"github.com/meshintent/meshintent/api/v1alpha1"
 	"github.com/meshintent/meshintent/internal/controller"
 	"github.com/meshintent/meshintent/internal/gitfixture"
-	"github.com/meshintent/meshintent/internal/testenv"
 )
 
 // TestDeployedRBACIsEnough installs config/default with kubectl, then runs
@@ -29,8 +28,7 @@ import (
 // they are no more: the ServiceAccount can read Secrets only in its own
 // namespace and where a RoleBinding grants it, and list them nowhere.
 func TestDeployedRBACIsEnough(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
+	ctx := t.Context()
 	kubeconfig := env.Kubeconfig(t)
 	kubectl := func(args ...string) {
 		t.Helper()
@@ -43,10 +41,7 @@ func TestDeployedRBACIsEnough(t *testing.T) {
 	kubectl("wait", "--for=condition=Established", "--timeout=60s", "crd/intentsyncs.meshintent.io")
 
 	// A small intent repository for a namespace of this test's own.
-	ns := testenv.NamespaceName(t)
-	if err := env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
-		t.Fatal(err)
-	}
+	ns := env.Namespace(t)
 	repo := gitfixture.New(t)
 	repo.Write("kustomization.yaml", "resources:\n- namespace.yaml\n- cart.yaml\n")
 	repo.Write("namespace.yaml", fmt.Sprintf("apiVersion: meshintent.io/v1alpha1\nkind: NamespaceIntent\nmetadata:\n  name: %s\nspec:\n  dataplane: sidecar\n  tracing:\n    provider: zipkin\n    samplingPercentage: 5\n", ns))
@@ -78,18 +73,10 @@ spec:
 	if err != nil {
 		t.Fatal(err)
 	}
-	other := testenv.NamespaceName(t)
-	if err := env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: other}}); err != nil {
-		t.Fatal(err)
-	}
-	for _, s := range []*corev1.Secret{
-		{ObjectMeta: metav1.ObjectMeta{Name: "git-credentials", Namespace: ns}, StringData: map[string]string{"username": "git", "password": "not-needed-by-the-test-server"}},
-		{ObjectMeta: metav1.ObjectMeta{Name: "someone-elses", Namespace: other}, StringData: map[string]string{"token": "private"}},
-	} {
-		if err := env.Client.Create(ctx, s); err != nil {
-			t.Fatal(err)
-		}
-	}
+	other := env.Namespace(t)
+	create(t,
+		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "git-credentials", Namespace: ns}, StringData: map[string]string{"username": "git", "password": "not-needed-by-the-test-server"}},
+		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "someone-elses", Namespace: other}, StringData: map[string]string{"token": "private"}})
 	kubectl("-n", ns, "create", "rolebinding", "meshintent-reconciler-secrets",
 		"--clusterrole="+controller.SecretReaderClusterRole, "--serviceaccount=meshintent-system:meshintent-reconciler")
 	secretAccess := []struct {

@@ -7,7 +7,6 @@ package e2e
 // pkg/importer/importertest.
 
 import (
-	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -34,7 +33,7 @@ import (
 // networking.istio.io/v1, by kind.
 func createLive(t *testing.T, objs []*unstructured.Unstructured) map[string]*unstructured.Unstructured {
 	t.Helper()
-	ctx := context.Background()
+	ctx := t.Context()
 	live := map[string]*unstructured.Unstructured{}
 	for _, o := range objs {
 		if err := env.Client.Create(ctx, o.DeepCopy(), client.FieldOwner("kiali")); err != nil {
@@ -49,7 +48,7 @@ func read(t *testing.T, kind, ns, name string) *unstructured.Unstructured {
 	t.Helper()
 	u := &unstructured.Unstructured{}
 	u.SetGroupVersionKind(importer.VirtualServiceGVK.GroupVersion().WithKind(kind))
-	if err := env.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: name}, u); err != nil {
+	if err := env.Client.Get(t.Context(), client.ObjectKey{Namespace: ns, Name: name}, u); err != nil {
 		t.Fatalf("reading %s %s/%s: %v", kind, ns, name, err)
 	}
 	return u
@@ -200,7 +199,7 @@ func TestImportRoundTrip(t *testing.T) {
 					// Apply the rendered objects over the live ones: the API
 					// server must keep each spec (in canonical form).
 					m := apply.NewManager(env.Client, apply.Options{})
-					if _, err := m.Apply(context.Background(), rendered, apply.ApplyOptions{Force: true}); err != nil {
+					if _, err := m.Apply(t.Context(), rendered, apply.ApplyOptions{Force: true}); err != nil {
 						t.Fatalf("applying: %v", err)
 					}
 					for kind, before := range live {
@@ -257,11 +256,7 @@ spec:
   - rewrite: {uri: /v2}
     route: [{destination: {host: ratings}}]
 `, ns)...)
-		for _, o := range objs {
-			if err := env.Client.Create(context.Background(), o); err != nil {
-				t.Fatal(err)
-			}
-		}
+		create(t, objs...)
 		dir := filepath.Join(t.TempDir(), "mesh")
 		code, stdout, stderr := reconciler(t, "import", "--namespace", ns, "--kubeconfig", env.Kubeconfig(t), "--out", dir)
 		if code != cli.ExitOK {
@@ -313,7 +308,7 @@ spec:
 	})
 	t.Run("a Service that cannot be imported fails when asked for by name", func(t *testing.T) {
 		ns := env.Namespace(t)
-		for _, o := range importertest.ParseObjects(t, `
+		create(t, importertest.ParseObjects(t, `
 apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata: {name: ratings, namespace: NAMESPACE}
@@ -322,11 +317,7 @@ spec:
   http:
   - corsPolicy: {allowOrigins: [{exact: "https://example.com"}]}
     route: [{destination: {host: ratings}}]
-`, ns) {
-			if err := env.Client.Create(context.Background(), o); err != nil {
-				t.Fatal(err)
-			}
-		}
+`, ns)...)
 		code, stdout, stderr := reconciler(t, "import", "--namespace", ns, "--service", "ratings", "--kubeconfig", env.Kubeconfig(t))
 		wantErr := "note: ratings: VirtualService/" + ns + "/ratings spec.http[0].corsPolicy: CORS policies cannot be expressed in a ServiceIntent (skipped)\n" +
 			"error: service ratings was not imported: see the notes above\n"

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -12,7 +11,6 @@ import (
 	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/meshintent/meshintent/internal/cli"
 	"github.com/meshintent/meshintent/internal/gitfixture"
@@ -24,17 +22,10 @@ import (
 // VirtualService outside the repository, then validates repositories that
 // hit each live check with --kubeconfig, and offline.
 func TestValidateRunsTheLiveChecksAgainstTheCluster(t *testing.T) {
-	ctx := context.Background()
 	kubeconfig := env.Kubeconfig(t)
 	ns := env.Namespace(t)
 	gwNS := env.Namespace(t)
 	otherNS := env.Namespace(t)
-	create := func(o client.Object) {
-		t.Helper()
-		if err := env.Client.Create(ctx, o); err != nil {
-			t.Fatalf("creating %T %s: %v", o, o.GetName(), err)
-		}
-	}
 	service := func(name string, ports ...int32) *corev1.Service {
 		s := &corev1.Service{
 			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
@@ -45,23 +36,23 @@ func TestValidateRunsTheLiveChecksAgainstTheCluster(t *testing.T) {
 		}
 		return s
 	}
-	create(service("reviews", 9080, 9090))
-	create(service("ratings", 9080))
-	create(&corev1.Pod{
+	create(t, service("reviews", 9080, 9090))
+	create(t, service("ratings", 9080))
+	create(t, &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "reviews-v1", Labels: map[string]string{"app": "reviews", "version": "v1"}},
 		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "reviews:v1"}}},
 	})
 	// A Pod with version v2 of another app: the Service's selector must count.
-	create(&corev1.Pod{
+	create(t, &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "ratings-v2", Labels: map[string]string{"app": "ratings", "version": "v2"}},
 		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "ratings:v2"}}},
 	})
 	gw := &networkingv1.Gateway{ObjectMeta: metav1.ObjectMeta{Namespace: gwNS, Name: "public"}}
 	gw.Spec.Servers = nil
-	create(gw)
+	create(t, gw)
 	foreign := &networkingv1.VirtualService{ObjectMeta: metav1.ObjectMeta{Namespace: otherNS, Name: "ratings-legacy"}}
 	foreign.Spec.Hosts = []string{"ratings." + ns + ".svc.cluster.local"}
-	create(foreign)
+	create(t, foreign)
 
 	vs := func(name, hosts, gateways, http string) string {
 		return fmt.Sprintf(`apiVersion: networking.istio.io/v1

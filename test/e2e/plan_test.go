@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -12,19 +11,14 @@ import (
 
 	"github.com/meshintent/meshintent/internal/cli"
 	"github.com/meshintent/meshintent/internal/gitfixture"
-	"github.com/meshintent/meshintent/internal/testenv"
 )
 
 // TestPlanWithLiveDiff plans a pull request against a cluster that runs the
 // base: the plan shows what head changes in Git and what it would change
 // live, including an object the API server would reject.
 func TestPlanWithLiveDiff(t *testing.T) {
-	ctx := context.Background()
 	kubeconfig := env.Kubeconfig(t)
-	ns := testenv.NamespaceName(t)
-	if err := env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
-		t.Fatal(err)
-	}
+	ns := env.Namespace(t)
 	// The Service the intent routes to: plan --kubeconfig runs the live
 	// checks, which deny a route to a Service the namespace lacks.
 	svc := &corev1.Service{
@@ -32,9 +26,7 @@ func TestPlanWithLiveDiff(t *testing.T) {
 		Spec: corev1.ServiceSpec{Selector: map[string]string{"app": "cart"},
 			Ports: []corev1.ServicePort{{Name: "http", Port: 8080}}},
 	}
-	if err := env.Client.Create(ctx, svc); err != nil {
-		t.Fatal(err)
-	}
+	create(t, svc)
 	cart := func(v1, v2 int) string {
 		return fmt.Sprintf(`apiVersion: meshintent.io/v1alpha1
 kind: ServiceIntent

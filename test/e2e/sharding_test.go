@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"bufio"
-	"context"
 	"fmt"
 	"maps"
 	"net/http"
@@ -18,7 +17,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	coordinationv1 "k8s.io/api/coordination/v1"
-	corev1 "k8s.io/api/core/v1"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -276,13 +274,10 @@ func buildReconciler(t *testing.T) string {
 // shard keeps applying; a new shard1 process catches them up.
 func TestTwoShardProcessesSplitIntentSyncs(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
+	ctx := t.Context()
 	bin := buildReconciler(t)
 	kubeconfig := env.Kubeconfig(t)
-	ns := testenv.NamespaceName(t)
-	if err := env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
-		t.Fatal(err)
-	}
+	ns := env.Namespace(t)
 
 	// One repository, a directory per IntentSync with one ServiceIntent.
 	const syncs = 20
@@ -322,9 +317,7 @@ spec:
 		} else {
 			mainSyncs = append(mainSyncs, name)
 		}
-		if err := env.Client.Create(ctx, obj); err != nil {
-			t.Fatal(err)
-		}
+		create(t, obj)
 	}
 
 	mainShard := startShard(t, bin, kubeconfig, ns, "main", mainSelector)
@@ -443,7 +436,7 @@ spec:
 func syncRevision(t *testing.T, ns, name string) string {
 	t.Helper()
 	obj := &v1alpha1.IntentSync{}
-	if err := env.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: name}, obj); err != nil {
+	if err := env.Client.Get(t.Context(), client.ObjectKey{Namespace: ns, Name: name}, obj); err != nil {
 		t.Fatal(err)
 	}
 	ready := apimeta.FindStatusCondition(obj.Status.Conditions, v1alpha1.ConditionReady)
