@@ -13,16 +13,6 @@ import (
 	"github.com/meshintent/meshintent/internal/gitfixture"
 )
 
-// cacheGitDir returns the only cached repository of f.
-func cacheGitDir(t *testing.T, f *Fetcher) string {
-	t.Helper()
-	dirs, err := filepath.Glob(filepath.Join(f.dir, "*", "git"))
-	if err != nil || len(dirs) != 1 {
-		t.Fatalf("cached repositories = %v (%v), want exactly one", dirs, err)
-	}
-	return dirs[0]
-}
-
 // objectCount is the number of objects in a repository, as git
 // count-objects reports it.
 func objectCount(t *testing.T, gitDir string) int {
@@ -237,13 +227,6 @@ func TestFetchRecoversFromBrokenCache(t *testing.T) {
 			}
 			fx.checkFetched(t, got, fx.c2)
 		})
-	}
-}
-
-func removeAll(t *testing.T, path string) {
-	t.Helper()
-	if err := os.RemoveAll(path); err != nil {
-		t.Fatal(err)
 	}
 }
 

@@ -116,3 +116,21 @@ func (fx *fixture) checkFetched(t *testing.T, art *Artifact, commit string) {
 		t.Errorf("tree mismatch (-want +got):\n%s", diff)
 	}
 }
+
+// cacheGitDir returns the only cached repository of f.
+func cacheGitDir(t *testing.T, f *Fetcher) string {
+	t.Helper()
+	dirs, err := filepath.Glob(filepath.Join(f.dir, "*", "git"))
+	if err != nil || len(dirs) != 1 {
+		t.Fatalf("cached repositories = %v (%v), want exactly one", dirs, err)
+	}
+	return dirs[0]
+}
+
+// removeAll removes path and everything below it.
+func removeAll(t *testing.T, path string) {
+	t.Helper()
+	if err := os.RemoveAll(path); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -2,7 +2,6 @@ package source
 
 import (
 	"errors"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -229,13 +228,7 @@ func TestVerify(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		gitDirs, _ := filepath.Glob(filepath.Join(f.dir, "*", "git"))
-		if len(gitDirs) != 1 {
-			t.Fatalf("cached repositories: %v", gitDirs)
-		}
-		if err := os.RemoveAll(gitDirs[0]); err != nil {
-			t.Fatal(err)
-		}
+		removeAll(t, cacheGitDir(t, f))
 		// The tree is still there, so Fetch itself does not need the objects.
 		if art, err = f.Fetch(t.Context(), Options{URL: opts.URL, Ref: Ref{Commit: art.Commit}}); err != nil {
 			t.Fatal(err)
