@@ -49,18 +49,32 @@ func addBadWeights(r *gitfixture.Repo, badWeights string) {
 	r.Edit("base/kustomization.yaml", "- ratings.yaml", "- ratings.yaml\n- mongodb.yaml")
 }
 
+// runJSON runs the CLI with args, checks that it exits with code, and
+// decodes its standard output, a JSON document, into a T.
+func runJSON[T any](t *testing.T, code int, args ...string) T {
+	t.Helper()
+	got, stdout, stderr := run(t, args...)
+	if got != code {
+		t.Fatalf("%q: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", args, got, code, stdout, stderr)
+	}
+	return decodeJSON[T](t, stdout)
+}
+
+// decodeJSON decodes the JSON document the CLI wrote to stdout.
+func decodeJSON[T any](t *testing.T, stdout string) T {
+	t.Helper()
+	var v T
+	if err := json.Unmarshal([]byte(stdout), &v); err != nil {
+		t.Fatalf("stdout is not the JSON document expected: %v\n%s", err, stdout)
+	}
+	return v
+}
+
 // planChanges runs plan with -o json and returns "action id" per change
 // (an empty list, not nil, when nothing changes) and the whole result.
 func planChanges(t *testing.T, args ...string) (changes []string, res output.PlanResult) {
 	t.Helper()
-	args = append([]string{"plan"}, args...)
-	code, stdout, stderr := run(t, append(args, "-o", "json")...)
-	if code != ExitOK {
-		t.Fatalf("plan %v: exit %d\n%s%s", args, code, stdout, stderr)
-	}
-	if err := json.Unmarshal([]byte(stdout), &res); err != nil {
-		t.Fatalf("plan JSON: %v\n%s", err, stdout)
-	}
+	res = runJSON[output.PlanResult](t, ExitOK, append(append([]string{"plan"}, args...), "-o", "json")...)
 	changes = []string{}
 	for _, c := range res.Changes {
 		changes = append(changes, string(c.Action)+" "+c.ID)
@@ -110,10 +124,7 @@ func analyze(t *testing.T, dir string) (int, []finding) {
 	if code != ExitOK && code != ExitDenied {
 		t.Fatalf("exit %d, stderr:\n%s", code, stderr)
 	}
-	var rep output.PolicyReport
-	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
-		t.Fatalf("reading the JSON report: %v\n%s", err, stdout)
-	}
+	rep := decodeJSON[output.PolicyReport](t, stdout)
 	var out []finding
 	for _, r := range rep.Results {
 		if slices.Contains(analyzerPolicies, r.Policy) {

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"strings"
 	"testing"
 
@@ -123,14 +122,7 @@ func TestValidateTenancyFence(t *testing.T) {
 func TestValidateJSON(t *testing.T) {
 	repo := newExampleRepo(t)
 	addBadWeights(repo, badWeightsVS(t))
-	code, stdout, stderr := run(t, "validate", repo.Dir+"/overlays/prod", "-o", "json")
-	if code != ExitDenied {
-		t.Fatalf("exit %d, want 1; stderr:\n%s", code, stderr)
-	}
-	var got output.ValidateResult
-	if err := json.Unmarshal([]byte(stdout), &got); err != nil {
-		t.Fatalf("output is not JSON: %v\n%s", err, stdout)
-	}
+	got := runJSON[output.ValidateResult](t, ExitDenied, "validate", repo.Dir+"/overlays/prod", "-o", "json")
 	if !got.Denied || got.Denials == 0 {
 		t.Fatalf("want a denial, got %+v", got)
 	}
@@ -200,19 +192,12 @@ func TestPlanBetweenCommits(t *testing.T) {
 }
 
 func TestSchema(t *testing.T) {
-	code, stdout, _ := run(t, "schema")
-	if code != ExitOK {
-		t.Fatalf("exit %d", code)
-	}
-	var doc struct {
+	doc := runJSON[struct {
 		OneOf []struct {
 			Title                string `json:"title"`
 			AdditionalProperties *bool  `json:"additionalProperties"`
 		} `json:"oneOf"`
-	}
-	if err := json.Unmarshal([]byte(stdout), &doc); err != nil {
-		t.Fatalf("schema is not JSON: %v", err)
-	}
+	}](t, ExitOK, "schema")
 	var titles []string
 	for _, s := range doc.OneOf {
 		titles = append(titles, s.Title)

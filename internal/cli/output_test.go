@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -29,14 +28,7 @@ func TestValidateLocatesFindingsThroughOverlays(t *testing.T) {
 	}
 
 	t.Run("json gives the intent line and the patch line", func(t *testing.T) {
-		code, stdout, stderr := run(t, "validate", dir, "-o", "json")
-		if code != ExitOK {
-			t.Fatalf("exit %d\n%s", code, stderr)
-		}
-		var got output.ValidateResult
-		if err := json.Unmarshal([]byte(stdout), &got); err != nil {
-			t.Fatal(err)
-		}
+		got := runJSON[output.ValidateResult](t, ExitOK, "validate", dir, "-o", "json")
 		if got.APIVersion != output.APIVersion || got.Kind != output.KindValidateResult {
 			t.Errorf("apiVersion %q kind %q", got.APIVersion, got.Kind)
 		}

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -117,13 +116,10 @@ func TestPlanSeveralContexts(t *testing.T) {
 		if code != ExitOK {
 			t.Fatalf("plan exited %d: %s", code, stderr)
 		}
-		var got struct {
+		got := decodeJSON[struct {
 			output.PlanResult
 			Clusters []clusterPlan `json:"clusters"`
-		}
-		if err := json.Unmarshal([]byte(stdout), &got); err != nil {
-			t.Fatalf("plan JSON: %v\n%s", err, stdout)
-		}
+		}](t, stdout)
 		if got.Summary.Changed != 1 {
 			t.Errorf("Git summary: %d changed, want 1 (the VirtualService)", got.Summary.Changed)
 		}

@@ -297,11 +297,7 @@ func describedSchemas(path string, s map[string]any, f func(path string, prop ma
 }
 
 func TestSchemaDescribesEveryField(t *testing.T) {
-	_, stdout, _ := run(t, "schema")
-	var doc map[string]any
-	if err := json.Unmarshal([]byte(stdout), &doc); err != nil {
-		t.Fatal(err)
-	}
+	doc := runJSON[map[string]any](t, ExitOK, "schema")
 	var props, missing []string
 	describedSchemas("#", doc, func(path string, prop map[string]any) {
 		props = append(props, path)

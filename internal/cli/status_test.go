@@ -263,10 +263,7 @@ func TestStatusCommand(t *testing.T) {
 
 	t.Run("-o json prints the IntentSyncs as stored", func(t *testing.T) {
 		_, stdout, _ := run(t, "status", "-n", ns, "-o", "json", "--kubeconfig", kubeconfig)
-		var list v1alpha1.IntentSyncList
-		if err := json.Unmarshal([]byte(stdout), &list); err != nil {
-			t.Fatalf("decoding: %v\n%s", err, stdout)
-		}
+		list := decodeJSON[v1alpha1.IntentSyncList](t, stdout)
 		if list.Kind != "List" || len(list.Items) != 3 || list.Items[1].Name != "drifted" || list.Items[1].Status.Drift.Entries[0] != driftedEntry {
 			t.Errorf("got kind %q with %d items: %+v", list.Kind, len(list.Items), list.Items)
 		}

@@ -37,14 +37,7 @@ func TestVersion(t *testing.T) {
 	// A test binary carries no module versions (go test does not stamp
 	// them); TestBuiltBinary checks those on a real build.
 	t.Run("json carries the Go version and platform", func(t *testing.T) {
-		code, stdout, stderr := run(t, "version", "-o", "json")
-		if code != ExitOK {
-			t.Fatalf("exit %d: %s", code, stderr)
-		}
-		var v versionInfo
-		if err := json.Unmarshal([]byte(stdout), &v); err != nil {
-			t.Fatal(err)
-		}
+		v := runJSON[versionInfo](t, ExitOK, "version", "-o", "json")
 		if v.Go != runtime.Version() || v.Platform != runtime.GOOS+"/"+runtime.GOARCH || v.Version == "" {
 			t.Errorf("version %+v", v)
 		}
