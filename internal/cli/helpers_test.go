@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/meshintent/meshintent/internal/gitfixture"
 	"github.com/meshintent/meshintent/pkg/output"
 )
@@ -70,16 +72,20 @@ func decodeJSON[T any](t *testing.T, stdout string) T {
 	return v
 }
 
-// planChanges runs plan with -o json and returns "action id" per change
-// (an empty list, not nil, when nothing changes) and the whole result.
-func planChanges(t *testing.T, args ...string) (changes []string, res output.PlanResult) {
+// planChanges runs plan with -o json, checks that its changes are want
+// ("action id" per change; an empty list when nothing changes) and
+// returns the whole result.
+func planChanges(t *testing.T, want []string, args ...string) output.PlanResult {
 	t.Helper()
-	res = runJSON[output.PlanResult](t, ExitOK, append(append([]string{"plan"}, args...), "-o", "json")...)
-	changes = []string{}
+	res := runJSON[output.PlanResult](t, ExitOK, append(append([]string{"plan"}, args...), "-o", "json")...)
+	changes := []string{}
 	for _, c := range res.Changes {
 		changes = append(changes, string(c.Action)+" "+c.ID)
 	}
-	return changes, res
+	if diff := cmp.Diff(want, changes); diff != "" {
+		t.Errorf("plan %q: changes (-want +got):\n%s", args, diff)
+	}
+	return res
 }
 
 // analyzerPolicies are the built-in policies modelled on the networking

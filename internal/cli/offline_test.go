@@ -145,15 +145,12 @@ func TestPlanBetweenCommits(t *testing.T) {
 	repo.Commit("canary: more reviews v2, drop details")
 
 	t.Run("json lists changed and removed objects with head's policy results", func(t *testing.T) {
-		actions, got := planChanges(t, repo.Dir, "--base", base, "--head", "canary", "--path", "overlays/prod", "--cache-dir", t.TempDir())
 		want := []string{
 			"changed VirtualService/bookinfo/reviews",
 			"removed DestinationRule/bookinfo/details",
 			"removed VirtualService/bookinfo/details",
 		}
-		if diff := cmp.Diff(want, actions); diff != "" {
-			t.Errorf("changes (-want +got):\n%s", diff)
-		}
+		got := planChanges(t, want, repo.Dir, "--base", base, "--head", "canary", "--path", "overlays/prod", "--cache-dir", t.TempDir())
 		if got.Summary.Changed != 1 || got.Summary.Removed != 2 || got.Summary.Unchanged == 0 {
 			t.Errorf("summary %+v", got.Summary)
 		}
