@@ -40,7 +40,10 @@ func TestDocuments(t *testing.T) {
 	}
 	t.Run("a loop may stop early", func(t *testing.T) {
 		n := 0
-		for range Documents([]byte("a: 1\n---\nb: 2\n")) {
+		for _, err := range Documents([]byte("a: 1\n---\nb: 2\n")) {
+			if err != nil {
+				t.Fatal(err)
+			}
 			n++
 			break
 		}
