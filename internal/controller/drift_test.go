@@ -1,7 +1,6 @@
 package controller
 
 import (
-	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -32,7 +31,7 @@ func kubectlEdit(t *testing.T, ns, name string, w1, w2 int64) {
 	if err := unstructured.SetNestedSlice(vs.Object, http, "spec", "http"); err != nil {
 		t.Fatal(err)
 	}
-	if err := env.Client.Patch(context.Background(), vs, client.MergeFrom(base), client.FieldOwner("kubectl-edit")); err != nil {
+	if err := env.Client.Patch(t.Context(), vs, client.MergeFrom(base), client.FieldOwner("kubectl-edit")); err != nil {
 		t.Fatalf("editing VirtualService %s/%s: %v", ns, name, err)
 	}
 }
@@ -100,12 +99,7 @@ func TestDriftIsDetectedAndCorrected(t *testing.T) {
 	})
 
 	t.Run("switching to correct mode reverts it", func(t *testing.T) {
-		cur := getSync(t, obj)
-		base := cur.DeepCopy()
-		cur.Spec.DriftMode = v1alpha1.DriftModeCorrect
-		if err := env.Client.Patch(context.Background(), cur, client.MergeFrom(base)); err != nil {
-			t.Fatal(err)
-		}
+		patchSync(t, obj, func(cur *v1alpha1.IntentSync) { cur.Spec.DriftMode = v1alpha1.DriftModeCorrect })
 		eventually(t, 10*time.Second, func() error {
 			if w := weights(mustGet(t, vsGVK, ns, "reviews")); !slices.Equal(w, []int64{80, 20}) {
 				return fmt.Errorf("weights %v, want [80 20]", w)
@@ -146,7 +140,7 @@ func TestDriftIsDetectedAndCorrected(t *testing.T) {
 	t.Run("in correct mode a deleted object is recreated", func(t *testing.T) {
 		dr := mustGet(t, drGVK, ns, "reviews")
 		start := time.Now()
-		if err := env.Client.Delete(context.Background(), dr); err != nil {
+		if err := env.Client.Delete(t.Context(), dr); err != nil {
 			t.Fatal(err)
 		}
 		waitEventFast(t, obj, v1alpha1.ReasonDriftDetected, start, 3*time.Second, "DestinationRule/"+ns+"/reviews: missing")
@@ -160,12 +154,7 @@ func TestDriftIsDetectedAndCorrected(t *testing.T) {
 	t.Run("our own applies are not checked for drift", func(t *testing.T) {
 		before := m.driftCount(obj)
 		next := repo.commit(map[string]string{"reviews.yaml": serviceIntent(ns, "reviews", 60, 40)})
-		cur := getSync(t, obj)
-		base := cur.DeepCopy()
-		cur.Annotations = map[string]string{RequestedAtAnnotation: time.Now().Format(time.RFC3339Nano)}
-		if err := env.Client.Patch(context.Background(), cur, client.MergeFrom(base)); err != nil {
-			t.Fatal(err)
-		}
+		stampRequestedAt(t, obj)
 		waitReady(t, obj, "main@sha1:"+next, 10*time.Second)
 		time.Sleep(time.Second)
 		if n := m.driftCount(obj) - before; n != 0 {

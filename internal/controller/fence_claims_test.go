@@ -1,7 +1,6 @@
 package controller
 
 import (
-	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -124,11 +123,11 @@ func TestFenceGoAndRegoAgree(t *testing.T) {
 	}
 	for name, fence := range fences {
 		t.Run(name, func(t *testing.T) {
-			engine, err := validate.New(context.Background(), validate.Options{Data: fence.Data()})
+			engine, err := validate.New(t.Context(), validate.Options{Data: fence.Data()})
 			if err != nil {
 				t.Fatal(err)
 			}
-			report, err := engine.Evaluate(context.Background(), validate.Input{Objects: set})
+			report, err := engine.Evaluate(t.Context(), validate.Input{Objects: set})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -22,7 +22,7 @@ import (
 // namespaces of its objects exist). It may not write anywhere else.
 func tenantServiceAccount(t *testing.T, ns, name string) {
 	t.Helper()
-	ctx := context.Background()
+	ctx := t.Context()
 	for _, n := range []string{apply.DefaultInventoryNamespace, "istio-system"} {
 		if err := env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: n}}); err != nil && !apierrors.IsAlreadyExists(err) {
 			t.Fatal(err)

@@ -1,7 +1,6 @@
 package controller
 
 import (
-	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -131,7 +130,7 @@ func TestSyncPollsNewCommits(t *testing.T) {
 		})
 		time.Sleep(3 * time.Second) // three more polls
 		list := &corev1.EventList{}
-		if err := env.Client.List(context.Background(), list, client.InNamespace(ns)); err != nil {
+		if err := env.Client.List(t.Context(), list, client.InNamespace(ns)); err != nil {
 			t.Fatal(err)
 		}
 		var counts []int32
@@ -293,7 +292,7 @@ func TestSyncFencesNamespaces(t *testing.T) {
 				t.Errorf("VirtualService %s exists (err %v)", key, err)
 			}
 		}
-		if err := env.Client.Get(context.Background(), client.ObjectKey{Name: other}, &corev1.Namespace{}); !apierrors.IsNotFound(err) {
+		if err := env.Client.Get(t.Context(), client.ObjectKey{Name: other}, &corev1.Namespace{}); !apierrors.IsNotFound(err) {
 			t.Errorf("namespace %s was created (err %v)", other, err)
 		}
 		if s := getSync(t, obj).Status; s.LastAppliedRevision != "" || s.Inventory != nil {
@@ -375,12 +374,7 @@ func TestSuspendLeavesTheClusterAlone(t *testing.T) {
 	ns, repo, _, obj, good := pollingReviews(t)
 
 	setSuspend := func(t *testing.T, suspend bool) {
-		cur := getSync(t, obj)
-		base := cur.DeepCopy()
-		cur.Spec.Suspend = suspend
-		if err := env.Client.Patch(context.Background(), cur, client.MergeFrom(base)); err != nil {
-			t.Fatal(err)
-		}
+		patchSync(t, obj, func(cur *v1alpha1.IntentSync) { cur.Spec.Suspend = suspend })
 	}
 
 	t.Run("a suspended IntentSync keeps Ready and applies no commit", func(t *testing.T) {
@@ -419,11 +413,11 @@ func TestDeletingAPruningSyncRemovesWhatItApplied(t *testing.T) {
 		t.Fatalf("finalizers = %v, want %s while prune is on", got.Finalizers, Finalizer)
 	}
 
-	if err := env.Client.Delete(context.Background(), got); err != nil {
+	if err := env.Client.Delete(t.Context(), got); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, 15*time.Second, func() error {
-		if err := env.Client.Get(context.Background(), client.ObjectKeyFromObject(obj), &v1alpha1.IntentSync{}); !apierrors.IsNotFound(err) {
+		if err := env.Client.Get(t.Context(), client.ObjectKeyFromObject(obj), &v1alpha1.IntentSync{}); !apierrors.IsNotFound(err) {
 			return fmt.Errorf("IntentSync still there (err %w)", err)
 		}
 		return nil
@@ -434,7 +428,7 @@ func TestDeletingAPruningSyncRemovesWhatItApplied(t *testing.T) {
 		}
 	}
 	inv := &corev1.ConfigMap{}
-	if err := env.Client.Get(context.Background(), client.ObjectKey{Namespace: apply.DefaultInventoryNamespace, Name: inventoryName(obj)}, inv); !apierrors.IsNotFound(err) {
+	if err := env.Client.Get(t.Context(), client.ObjectKey{Namespace: apply.DefaultInventoryNamespace, Name: inventoryName(obj)}, inv); !apierrors.IsNotFound(err) {
 		t.Errorf("inventory ConfigMap survived the deletion (err %v)", err)
 	}
 }
@@ -453,14 +447,10 @@ func TestStatusUpdatesDoNotWakeTheReconciler(t *testing.T) {
 		cur := getSync(t, obj)
 		base := cur.DeepCopy()
 		cur.Status.DriftReport = &v1alpha1.DriftReportStatus{Summary: "written by the test"}
-		if err := env.Client.Status().Patch(context.Background(), cur, client.MergeFrom(base)); err != nil {
+		if err := env.Client.Status().Patch(t.Context(), cur, client.MergeFrom(base)); err != nil {
 			t.Fatal(err)
 		}
-		base = cur.DeepCopy()
-		cur.Labels = map[string]string{"team": "mesh"}
-		if err := env.Client.Patch(context.Background(), cur, client.MergeFrom(base)); err != nil {
-			t.Fatal(err)
-		}
+		patchSync(t, obj, func(cur *v1alpha1.IntentSync) { cur.Labels = map[string]string{"team": "mesh"} })
 		time.Sleep(2 * time.Second)
 		if n := m.syncCount(obj) - before; n != 0 {
 			t.Errorf("%d reconciles after status and label updates, want 0", n)
@@ -468,34 +458,14 @@ func TestStatusUpdatesDoNotWakeTheReconciler(t *testing.T) {
 	})
 
 	t.Run("a spec change does", func(t *testing.T) {
-		cur := getSync(t, obj)
-		base := cur.DeepCopy()
-		cur.Spec.Interval.Duration = 2 * time.Hour
-		if err := env.Client.Patch(context.Background(), cur, client.MergeFrom(base)); err != nil {
-			t.Fatal(err)
-		}
-		eventually(t, 5*time.Second, func() error {
-			if m.syncCount(obj) == before {
-				return fmt.Errorf("no reconcile after a spec change")
-			}
-			return nil
-		})
+		patchSync(t, obj, func(cur *v1alpha1.IntentSync) { cur.Spec.Interval.Duration = 2 * time.Hour })
+		m.waitSyncs(t, obj, before, 5*time.Second)
 	})
 
 	t.Run("a reconcile-requested-at annotation does", func(t *testing.T) {
 		n := m.syncCount(obj)
-		cur := getSync(t, obj)
-		base := cur.DeepCopy()
-		cur.Annotations = map[string]string{RequestedAtAnnotation: time.Now().Format(time.RFC3339Nano)}
-		if err := env.Client.Patch(context.Background(), cur, client.MergeFrom(base)); err != nil {
-			t.Fatal(err)
-		}
-		eventually(t, 5*time.Second, func() error {
-			if m.syncCount(obj) == n {
-				return fmt.Errorf("no reconcile after the annotation")
-			}
-			return nil
-		})
+		stampRequestedAt(t, obj)
+		m.waitSyncs(t, obj, n, 5*time.Second)
 	})
 }
 

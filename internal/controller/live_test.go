@@ -1,7 +1,6 @@
 package controller
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
@@ -25,7 +24,7 @@ import (
 func TestLiveChecksDenyARouteToAMissingService(t *testing.T) {
 	t.Parallel()
 	ns := env.Namespace(t)
-	ctx := context.Background()
+	ctx := t.Context()
 	repo := newReviewsRepo(t, ns)
 	startManager(t, ns, func(o *Options) { o.LiveChecks = true })
 	obj := newIntentSync(t, ns, repo, func(s *v1alpha1.IntentSyncSpec) { s.Interval.Duration = time.Second })

@@ -1,7 +1,6 @@
 package controller
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"slices"
@@ -59,7 +58,7 @@ func names(t *testing.T, gvk schema.GroupVersionKind, ns string) []string {
 	t.Helper()
 	list := &unstructured.UnstructuredList{}
 	list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
-	if err := env.Client.List(context.Background(), list, client.InNamespace(ns)); err != nil {
+	if err := env.Client.List(t.Context(), list, client.InNamespace(ns)); err != nil {
 		t.Fatal(err)
 	}
 	var out []string
@@ -128,7 +127,7 @@ func TestRestartMidApplyConverges(t *testing.T) {
 		if got.Status.Inventory == nil || got.Status.Inventory.Total != 2*services {
 			t.Errorf("status.inventory = %+v, want %d objects", got.Status.Inventory, 2*services)
 		}
-		inv, err := apply.NewManager(env.Client, apply.Options{}).ReadInventory(context.Background(), inventoryName(obj))
+		inv, err := apply.NewManager(env.Client, apply.Options{}).ReadInventory(t.Context(), inventoryName(obj))
 		if err != nil {
 			t.Fatal(err)
 		}

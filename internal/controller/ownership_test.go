@@ -1,7 +1,6 @@
 package controller
 
 import (
-	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -89,7 +88,7 @@ func TestObjectsBelongToOneIntentSync(t *testing.T) {
 	}
 	applied := m.Reconciler.states.lookup(client.ObjectKeyFromObject(mesh)).current.Load()
 	third := &v1alpha1.IntentSync{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "third"}}
-	claimed, err := fresh.claimedElsewhere(context.Background(), third, applied)
+	claimed, err := fresh.claimedElsewhere(t.Context(), third, applied)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +105,7 @@ func TestObjectsBelongToOneIntentSync(t *testing.T) {
 
 	// mesh is deleted without pruning: its objects stay, held by nobody,
 	// and team's next poll takes reviews over.
-	if err := env.Client.Delete(context.Background(), mesh.DeepCopy()); err != nil {
+	if err := env.Client.Delete(t.Context(), mesh.DeepCopy()); err != nil {
 		t.Fatal(err)
 	}
 	waitReady(t, other, "main@sha1:"+team.head, 30*time.Second)

@@ -1,7 +1,6 @@
 package controller
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -13,7 +12,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/meshintent/meshintent/api/v1alpha1"
 )
@@ -132,13 +130,8 @@ func TestSyncRetriesAPolicyTimeout(t *testing.T) {
 		if c := condition(got, v1alpha1.ConditionReconciling); c.Status != metav1.ConditionTrue || !strings.Contains(c.Message, "retrying in") {
 			t.Errorf("Reconciling = %s %q, want True, retrying", c.Status, c.Message)
 		}
-		attempts := m.syncCount(obj)
-		eventually(t, 20*time.Second, func() error {
-			if n := m.syncCount(obj); n < attempts+2 {
-				return fmt.Errorf("%d reconciles since the timeout, want 2 retries before the hourly poll", n-attempts)
-			}
-			return nil
-		})
+		// Two retries, long before the hourly poll.
+		m.waitSyncs(t, obj, m.syncCount(obj)+1, 20*time.Second)
 		got = getSync(t, obj)
 		if r := condition(got, v1alpha1.ConditionReady).Reason; r != v1alpha1.ReasonPolicyTimeout {
 			t.Errorf("after the retries Ready reason = %s, want PolicyTimeout", r)
@@ -153,12 +146,7 @@ func TestSyncRetriesAPolicyTimeout(t *testing.T) {
 	}
 	setBudget := func(t *testing.T, d time.Duration) {
 		t.Helper()
-		cur := getSync(t, obj)
-		base := cur.DeepCopy()
-		cur.Spec.PolicyTimeout = &metav1.Duration{Duration: d}
-		if err := env.Client.Patch(context.Background(), cur, client.MergeFrom(base)); err != nil {
-			t.Fatal(err)
-		}
+		patchSync(t, obj, func(cur *v1alpha1.IntentSync) { cur.Spec.PolicyTimeout = &metav1.Duration{Duration: d} })
 	}
 
 	t.Run("a budget of a microsecond is a PolicyTimeout, retried with backoff, nothing applied", func(t *testing.T) {

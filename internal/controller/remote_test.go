@@ -27,8 +27,7 @@ import (
 // administrator's kubeconfig for it.
 func startRemote(t *testing.T, ns string) (*testenv.Env, []byte) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
+	ctx := t.Context()
 	remote, err := testenv.StartWithOptions(ctx, testenv.Options{Restartable: true, StopTimeout: 5 * time.Second})
 	if err != nil {
 		t.Fatalf("starting the remote control plane: %v", err)
@@ -56,7 +55,7 @@ func startRemote(t *testing.T, ns string) (*testenv.Env, []byte) {
 func kubeconfigSecret(t *testing.T, ns, name, key string, kubeconfig []byte) {
 	t.Helper()
 	s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Data: map[string][]byte{key: kubeconfig}}
-	if err := env.Client.Create(context.Background(), s); err != nil {
+	if err := env.Client.Create(t.Context(), s); err != nil {
 		t.Fatalf("creating kubeconfig secret: %v", err)
 	}
 }
@@ -91,7 +90,7 @@ func TestRemoteCluster(t *testing.T) {
 	remote, kubeconfig := startRemote(t, ns)
 	kubeconfigSecret(t, ns, "remote-kubeconfig", DefaultKubeConfigKey, kubeconfig)
 
-	remoteRepo := newIntentRepo(t, map[string]string{"reviews.yaml": serviceIntent(ns, "reviews", 80, 20)})
+	remoteRepo := newReviewsRepo(t, ns)
 	localRepo := newIntentRepo(t, map[string]string{"ratings.yaml": serviceIntent(ns, "ratings", 70, 30)})
 	m := startManager(t, ns, nil)
 	far := newNamedIntentSync(t, ns, "far", remoteRepo, remoteSync("remote-kubeconfig", 2*time.Second))
@@ -113,7 +112,7 @@ func TestRemoteCluster(t *testing.T) {
 			t.Errorf("VirtualService reviews in the local cluster: %v, want NotFound", err)
 		}
 		inv := &corev1.ConfigMap{}
-		if err := remote.Client.Get(context.Background(), client.ObjectKey{Namespace: "meshintent-system", Name: ns + ".far"}, inv); err != nil {
+		if err := remote.Client.Get(t.Context(), client.ObjectKey{Namespace: "meshintent-system", Name: ns + ".far"}, inv); err != nil {
 			t.Errorf("inventory in the remote cluster: %v", err)
 		}
 		if near := waitReady(t, near, "main@sha1:"+localRepo.head, 30*time.Second); near.Status.Cluster != "" {
@@ -128,12 +127,7 @@ func TestRemoteCluster(t *testing.T) {
 		if !strings.Contains(condition(got, v1alpha1.ConditionReady).Message, "VirtualService/"+ns+"/reviews") {
 			t.Errorf("Ready message %q does not name the drifted VirtualService", condition(got, v1alpha1.ConditionReady).Message)
 		}
-		eventually(t, 10*time.Second, func() error {
-			if n := m.driftCount(far); n <= before {
-				return fmt.Errorf("drift reconciles of far: %d, want more than %d (the remote watch's)", n, before)
-			}
-			return nil
-		})
+		m.waitDriftChecks(t, far, before, 10*time.Second) // the remote watch's
 	})
 
 	t.Run("a new revision prunes in the remote cluster", func(t *testing.T) {
@@ -198,19 +192,14 @@ func TestRemoteCluster(t *testing.T) {
 		before := m.driftCount(far)
 		setRemoteWeights(t, remote, ns, "details", 5, 95)
 		waitReason(t, far, v1alpha1.ReasonDriftDetected, 60*time.Second)
-		eventually(t, 30*time.Second, func() error {
-			if n := m.driftCount(far); n <= before {
-				return fmt.Errorf("drift reconciles of far: %d, want more than %d", n, before)
-			}
-			return nil
-		})
+		m.waitDriftChecks(t, far, before, 30*time.Second)
 	})
 
 	t.Run("deleting the last IntentSync of a cluster prunes there and closes its watches", func(t *testing.T) {
 		if open := m.Reconciler.fleet.open(); len(open) != 1 {
 			t.Fatalf("open remote clusters: %v, want one", open)
 		}
-		if err := env.Client.Delete(context.Background(), far.DeepCopy()); err != nil {
+		if err := env.Client.Delete(t.Context(), far.DeepCopy()); err != nil {
 			t.Fatal(err)
 		}
 		eventually(t, 30*time.Second, func() error {
@@ -239,7 +228,7 @@ func setRemoteWeights(t *testing.T, remote *testenv.Env, ns, name string, v1, v2
 	route[1].(map[string]any)["weight"] = v2
 	_ = unstructured.SetNestedSlice(http[0].(map[string]any), route, "route")
 	_ = unstructured.SetNestedSlice(vs.Object, http, "spec", "http")
-	if err := remote.Client.Update(context.Background(), vs, client.FieldOwner("kubectl-edit")); err != nil {
+	if err := remote.Client.Update(t.Context(), vs, client.FieldOwner("kubectl-edit")); err != nil {
 		t.Fatalf("editing %s in the remote cluster: %v", name, err)
 	}
 }
@@ -249,7 +238,7 @@ func triggerSync(t *testing.T, obj *v1alpha1.IntentSync) {
 	t.Helper()
 	patch := client.RawPatch(types.MergePatchType, fmt.Appendf(nil, `{"metadata":{"annotations":{%q:%q}}}`,
 		RequestedAtAnnotation, time.Now().Format(time.RFC3339Nano)))
-	if err := env.Client.Patch(context.Background(), obj.DeepCopy(), patch); err != nil {
+	if err := env.Client.Patch(t.Context(), obj.DeepCopy(), patch); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -310,7 +299,7 @@ clusters:
 	marker := filepath.Join(t.TempDir(), "ran")
 	exec := head + fmt.Sprintf("users:\n- name: u\n  user:\n    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: /bin/sh\n      args: [-c, 'touch %s']\n", marker)
 	kubeconfigSecret(t, ns, "exec-kubeconfig", "config", []byte(exec))
-	repo := newIntentRepo(t, map[string]string{"reviews.yaml": serviceIntent(ns, "reviews", 80, 20)})
+	repo := newReviewsRepo(t, ns)
 	startManager(t, ns, nil)
 	obj := newIntentSync(t, ns, repo, func(s *v1alpha1.IntentSyncSpec) {
 		s.KubeConfig = &v1alpha1.KubeConfigReference{SecretRef: v1alpha1.SecretKeyReference{Name: "exec-kubeconfig", Key: "config"}}

@@ -2,7 +2,6 @@ package controller_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -20,10 +19,8 @@ import (
 // runCLI runs the reconciler command line in-process.
 func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
 	var out, errOut bytes.Buffer
-	code = cli.Run(ctx, args, &out, &errOut)
+	code = cli.Run(t.Context(), args, &out, &errOut)
 	return code, out.String(), errOut.String()
 }
 

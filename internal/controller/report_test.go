@@ -1,7 +1,6 @@
 package controller
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -58,7 +57,7 @@ func newDriftScenario(t *testing.T, mod func(*Options), clean bool) *driftScenar
 
 	kubectlEdit(t, ns, "reviews", 50, 50)
 	dr := mustGet(t, drGVK, ns, "ratings")
-	if err := env.Client.Delete(context.Background(), dr); err != nil {
+	if err := env.Client.Delete(t.Context(), dr); err != nil {
 		t.Fatalf("deleting DestinationRule ratings: %v", err)
 	}
 	wiz := &unstructured.Unstructured{Object: map[string]any{
@@ -69,7 +68,7 @@ func newDriftScenario(t *testing.T, mod func(*Options), clean bool) *driftScenar
 		},
 	}}
 	wiz.SetGroupVersionKind(vsGVK)
-	if err := env.Client.Create(context.Background(), wiz, client.FieldOwner("kiali")); err != nil {
+	if err := env.Client.Create(t.Context(), wiz, client.FieldOwner("kiali")); err != nil {
 		t.Fatalf("creating the Kiali wizard VirtualService: %v", err)
 	}
 	return sc
@@ -81,7 +80,7 @@ func setDriftReport(t *testing.T, obj *v1alpha1.IntentSync, spec *v1alpha1.Drift
 	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		got := getSync(t, obj)
 		got.Spec.DriftReport = spec
-		return env.Client.Update(context.Background(), got)
+		return env.Client.Update(t.Context(), got)
 	})
 	if err != nil {
 		t.Fatalf("setting spec.driftReport: %v", err)
@@ -96,7 +95,7 @@ func waitReport(t *testing.T, obj *v1alpha1.IntentSync, timeout time.Duration, o
 	var rep *report.Report
 	eventually(t, timeout, func() error {
 		cm = &corev1.ConfigMap{}
-		if err := env.Client.Get(context.Background(), client.ObjectKey{Namespace: obj.Namespace, Name: ReportConfigMapName(obj)}, cm); err != nil {
+		if err := env.Client.Get(t.Context(), client.ObjectKey{Namespace: obj.Namespace, Name: ReportConfigMapName(obj)}, cm); err != nil {
 			return err
 		}
 		rep = &report.Report{}
@@ -148,22 +147,6 @@ func findingsOf(r *report.Report) scenarioFindings {
 	return f
 }
 
-// eventsOfType returns the Events about obj with reason and type.
-func eventsOfType(t *testing.T, obj *v1alpha1.IntentSync, reason, typ string) []string {
-	t.Helper()
-	list := &corev1.EventList{}
-	if err := env.Client.List(context.Background(), list, client.InNamespace(obj.Namespace)); err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, e := range list.Items {
-		if e.InvolvedObject.Name == obj.Name && e.Reason == reason && e.Type == typ {
-			out = append(out, e.Message)
-		}
-	}
-	return out
-}
-
 func TestScheduledDriftReport(t *testing.T) {
 	t.Parallel()
 	sc := newDriftScenario(t, nil, false)
@@ -174,7 +157,7 @@ func TestScheduledDriftReport(t *testing.T) {
 	hook.delay = 300 * time.Millisecond
 	hookURL := hook.URL + "/services/T000/B000/XXXXSECRET"
 	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "slack"}, StringData: map[string]string{WebhookURLKey: hookURL}}
-	if err := env.Client.Create(context.Background(), secret); err != nil {
+	if err := env.Client.Create(t.Context(), secret); err != nil {
 		t.Fatal(err)
 	}
 	started := time.Now()
@@ -286,7 +269,7 @@ func TestScheduledDriftReport(t *testing.T) {
 	t.Run("no Event or status holds the webhook URL", func(t *testing.T) {
 		host := strings.TrimPrefix(hook.URL, "http://")
 		list := &corev1.EventList{}
-		if err := env.Client.List(context.Background(), list, client.InNamespace(ns)); err != nil {
+		if err := env.Client.List(t.Context(), list, client.InNamespace(ns)); err != nil {
 			t.Fatal(err)
 		}
 		for _, e := range list.Items {
@@ -327,7 +310,7 @@ func TestDriftReportDeliveryFailure(t *testing.T) {
 	hook := newReceiver(t, 500)
 	hookURL := hook.URL + "/services/T000/B000/XXXXSECRET"
 	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: sc.NS, Name: "slack"}, StringData: map[string]string{WebhookURLKey: hookURL}}
-	if err := env.Client.Create(context.Background(), secret); err != nil {
+	if err := env.Client.Create(t.Context(), secret); err != nil {
 		t.Fatal(err)
 	}
 	setDriftReport(t, sc.Obj, &v1alpha1.DriftReportSpec{Schedule: "@every 1s", WebhookSecretRef: &v1alpha1.LocalObjectReference{Name: "slack"}})
@@ -388,7 +371,7 @@ func TestDriftReportScheduleInvalid(t *testing.T) {
 
 	t.Run("no report runs while the schedule is invalid and the controller keeps syncing", func(t *testing.T) {
 		time.Sleep(2 * time.Second)
-		err := env.Client.Get(context.Background(), client.ObjectKey{Namespace: sc.NS, Name: ReportConfigMapName(obj)}, &corev1.ConfigMap{})
+		err := env.Client.Get(t.Context(), client.ObjectKey{Namespace: sc.NS, Name: ReportConfigMapName(obj)}, &corev1.ConfigMap{})
 		if !apierrors.IsNotFound(err) {
 			t.Errorf("report ConfigMap: %v, want NotFound", err)
 		}
@@ -429,7 +412,7 @@ func TestDriftReportCatchesUpAfterAnOutage(t *testing.T) {
 	obj.Status.DriftReport = &v1alpha1.DriftReportStatus{
 		LastRunTime: &metav1.Time{Time: last}, NextRunTime: &metav1.Time{Time: last.Add(time.Hour)}, MissedRuns: 1,
 	}
-	if err := env.Client.Status().Update(context.Background(), obj); err != nil {
+	if err := env.Client.Status().Update(t.Context(), obj); err != nil {
 		t.Fatalf("setting status: %v", err)
 	}
 
@@ -561,7 +544,7 @@ func TestReportEntriesFollowTheSpec(t *testing.T) {
 		})
 	})
 	t.Run("deleting the IntentSync removes it", func(t *testing.T) {
-		if err := env.Client.Delete(context.Background(), sc.Obj); err != nil {
+		if err := env.Client.Delete(t.Context(), sc.Obj); err != nil {
 			t.Fatal(err)
 		}
 		waitEntries(t, nil)
@@ -578,7 +561,7 @@ func TestDriftReportFailure(t *testing.T) {
 		s.DriftReport = &v1alpha1.DriftReportSpec{Schedule: "@every 1s"}
 	})
 	obj.Status.LastAppliedRevision = "main@sha1:" + repo.head
-	if err := env.Client.Status().Update(context.Background(), obj); err != nil {
+	if err := env.Client.Status().Update(t.Context(), obj); err != nil {
 		t.Fatalf("setting status: %v", err)
 	}
 	repo.srv.Stop()

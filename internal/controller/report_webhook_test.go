@@ -1,7 +1,6 @@
 package controller
 
 import (
-	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -75,7 +74,7 @@ func TestPostWebhook(t *testing.T) {
 
 	t.Run("a receiver failing twice then succeeding gets three attempts", func(t *testing.T) {
 		r := newReceiver(t, 503, 500, 200)
-		if err := postWebhook(context.Background(), client, r.URL+"/services/T0/B0/secret", body, fastDelivery); err != nil {
+		if err := postWebhook(t.Context(), client, r.URL+"/services/T0/B0/secret", body, fastDelivery); err != nil {
 			t.Fatalf("postWebhook: %v", err)
 		}
 		want := []string{"application/json " + string(body), "application/json " + string(body), "application/json " + string(body)}
@@ -86,7 +85,7 @@ func TestPostWebhook(t *testing.T) {
 
 	t.Run("a receiver that keeps failing fails after every attempt without naming the URL", func(t *testing.T) {
 		r := newReceiver(t, 500)
-		err := postWebhook(context.Background(), client, r.URL+"/services/T0/B0/secret", body, fastDelivery)
+		err := postWebhook(t.Context(), client, r.URL+"/services/T0/B0/secret", body, fastDelivery)
 		if err == nil {
 			t.Fatal("no error")
 		}
@@ -100,7 +99,7 @@ func TestPostWebhook(t *testing.T) {
 
 	t.Run("a client error is not retried", func(t *testing.T) {
 		r := newReceiver(t, 404)
-		err := postWebhook(context.Background(), client, r.URL+"/hook", body, fastDelivery)
+		err := postWebhook(t.Context(), client, r.URL+"/hook", body, fastDelivery)
 		if err == nil || !strings.Contains(err.Error(), "attempt 1 of 3: the webhook answered 404") {
 			t.Errorf("error = %v, want a 404 on the first attempt", err)
 		}
@@ -114,7 +113,7 @@ func TestPostWebhook(t *testing.T) {
 		r.delay = 300 * time.Millisecond
 		o := fastDelivery
 		o.timeout = 50 * time.Millisecond
-		err := postWebhook(context.Background(), client, r.URL+"/hook", body, o)
+		err := postWebhook(t.Context(), client, r.URL+"/hook", body, o)
 		if err == nil || err.Error() != "attempt 3 of 3: no answer within 50ms" {
 			t.Errorf("error = %v, want a timeout on the third attempt", err)
 		}
@@ -124,7 +123,7 @@ func TestPostWebhook(t *testing.T) {
 		r := newReceiver(t, 200)
 		url := r.URL + "/services/T0/B0/secret"
 		r.Close()
-		err := postWebhook(context.Background(), client, url, body, fastDelivery)
+		err := postWebhook(t.Context(), client, url, body, fastDelivery)
 		if err == nil {
 			t.Fatal("no error")
 		}
@@ -139,14 +138,14 @@ func TestPostWebhook(t *testing.T) {
 
 	t.Run("a redirect is not followed", func(t *testing.T) {
 		r := newReceiver(t, http.StatusFound)
-		err := postWebhook(context.Background(), client, r.URL+"/hook", body, fastDelivery)
+		err := postWebhook(t.Context(), client, r.URL+"/hook", body, fastDelivery)
 		if err == nil || !strings.Contains(err.Error(), "answered 302 Found") {
 			t.Errorf("error = %v, want the 302 as the answer", err)
 		}
 	})
 
 	t.Run("a URL that is not http(s) is refused without echoing it", func(t *testing.T) {
-		err := postWebhook(context.Background(), client, "ftp://user:pw@example.com/x", body, fastDelivery)
+		err := postWebhook(t.Context(), client, "ftp://user:pw@example.com/x", body, fastDelivery)
 		if err == nil || err.Error() != "the webhook URL is not an http(s) URL" {
 			t.Errorf("error = %v", err)
 		}
@@ -158,7 +157,7 @@ func TestPostWebhook(t *testing.T) {
 // error names the RoleBinding that grants it (and never the URL); as one
 // that may, the report arrives.
 func TestDeliverReadsTheSecretOrSaysHowToGrantIt(t *testing.T) {
-	ctx := context.Background()
+	ctx := t.Context()
 	ns := env.Namespace(t)
 	hook := newReceiver(t, http.StatusOK)
 	secret := &corev1.Secret{

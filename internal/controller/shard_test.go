@@ -1,7 +1,6 @@
 package controller
 
 import (
-	"context"
 	"fmt"
 	"maps"
 	"net/http"
@@ -93,21 +92,12 @@ func mustLease(t *testing.T, selector string) string {
 // shard (none when empty).
 func newShardSync(t *testing.T, ns, name, url, dir, shard string) *v1alpha1.IntentSync {
 	t.Helper()
-	obj := &v1alpha1.IntentSync{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
-		Spec: v1alpha1.IntentSyncSpec{
-			Source:        v1alpha1.GitSource{URL: url, Branch: "main", Path: dir},
-			Interval:      metav1.Duration{Duration: time.Hour},
-			RetryInterval: &metav1.Duration{Duration: 2 * time.Second},
-		},
-	}
-	if shard != "" {
-		obj.Labels = map[string]string{ShardLabel: shard}
-	}
-	if err := env.Client.Create(context.Background(), obj); err != nil {
-		t.Fatalf("creating IntentSync %s: %v", name, err)
-	}
-	return obj
+	return createIntentSync(t, ns, name, url, func(obj *v1alpha1.IntentSync) {
+		obj.Spec.Source.Path = dir
+		if shard != "" {
+			obj.Labels = map[string]string{ShardLabel: shard}
+		}
+	})
 }
 
 // TestShardsSplitIntentSyncs runs two managers as two shards of one
@@ -154,7 +144,7 @@ func TestShardsSplitIntentSyncs(t *testing.T) {
 			}
 		}
 		var leases coordinationv1.LeaseList
-		if err := env.Client.List(context.Background(), &leases, client.InNamespace(ns)); err != nil {
+		if err := env.Client.List(t.Context(), &leases, client.InNamespace(ns)); err != nil {
 			t.Fatal(err)
 		}
 		holders := map[string]string{}
@@ -219,12 +209,7 @@ func TestShardsSplitIntentSyncs(t *testing.T) {
 	t.Run("an edit of a shard's object wakes only that shard", func(t *testing.T) {
 		before := shard1.driftCount(team)
 		kubectlEdit(t, ns, "ratings", 10, 90)
-		eventually(t, 10*time.Second, func() error {
-			if shard1.driftCount(team) == before {
-				return fmt.Errorf("shard1 has not checked team's drift")
-			}
-			return nil
-		})
+		shard1.waitDriftChecks(t, team, before, 10*time.Second)
 		time.Sleep(time.Second)
 		noneByOther(t)
 	})
@@ -247,30 +232,15 @@ func TestShardsSplitIntentSyncs(t *testing.T) {
 	})
 
 	t.Run("an IntentSync whose label is removed moves to the main shard, and shard1 lets it go", func(t *testing.T) {
-		if err := env.Client.Delete(context.Background(), &v1alpha1.IntentSync{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "thief"}}); err != nil {
+		if err := env.Client.Delete(t.Context(), &v1alpha1.IntentSync{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "thief"}}); err != nil {
 			t.Fatal(err)
 		}
-		obj := getSync(t, team)
-		base := obj.DeepCopy()
-		delete(obj.Labels, ShardLabel)
-		if err := env.Client.Patch(context.Background(), obj, client.MergeFrom(base)); err != nil {
-			t.Fatal(err)
-		}
-		eventually(t, 10*time.Second, func() error {
-			if mainShard.syncCount(team) == 0 {
-				return fmt.Errorf("the main shard has not reconciled team")
-			}
-			return nil
-		})
+		patchSync(t, team, func(obj *v1alpha1.IntentSync) { delete(obj.Labels, ShardLabel) })
+		mainShard.waitSyncs(t, team, 0, 10*time.Second)
 		// An edit of team's object now wakes the main shard only.
 		mainBefore, shard1Before := mainShard.driftCount(team), shard1.driftCount(team)
 		kubectlEdit(t, ns, "ratings", 20, 80)
-		eventually(t, 10*time.Second, func() error {
-			if mainShard.driftCount(team) == mainBefore {
-				return fmt.Errorf("the main shard has not checked team's drift")
-			}
-			return nil
-		})
+		mainShard.waitDriftChecks(t, team, mainBefore, 10*time.Second)
 		time.Sleep(time.Second)
 		if n := shard1.driftCount(team) - shard1Before; n != 0 {
 			t.Errorf("shard1 checked team's drift %d times after the label was removed, want 0", n)

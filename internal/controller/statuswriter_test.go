@@ -1,7 +1,6 @@
 package controller
 
 import (
-	"context"
 	"sync"
 	"testing"
 	"time"
@@ -103,7 +102,7 @@ func newBareIntentSync(t *testing.T, ns, name string) *v1alpha1.IntentSync {
 			Interval: metav1.Duration{Duration: time.Hour},
 		},
 	}
-	if err := env.Client.Create(context.Background(), obj); err != nil {
+	if err := env.Client.Create(t.Context(), obj); err != nil {
 		t.Fatalf("creating IntentSync: %v", err)
 	}
 	return obj
@@ -111,7 +110,7 @@ func newBareIntentSync(t *testing.T, ns, name string) *v1alpha1.IntentSync {
 
 func TestStatusWriter(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
+	ctx := t.Context()
 	ns := env.Namespace(t)
 	w := newStatusWriter(env.Client)
 

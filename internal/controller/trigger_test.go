@@ -1,13 +1,8 @@
 package controller
 
 import (
-	"bytes"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -39,23 +34,12 @@ func postPush(t *testing.T, addr string, secret []byte, repoURL, branch, commit 
 	if err != nil {
 		t.Fatal(err)
 	}
-	mac := hmac.New(sha256.New, secret)
-	mac.Write(body)
-	req, err := http.NewRequest(http.MethodPost, "http://"+addr+webhook.PathGitHub, bytes.NewReader(body))
+	delivery := fmt.Sprintf("%s-%d", commit, time.Now().UnixNano())
+	code, answer, err := gitfixture.PostGitHubPush(t.Context(), "http://"+addr+webhook.PathGitHub, string(secret), delivery, body)
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-GitHub-Event", "push")
-	req.Header.Set("X-GitHub-Delivery", fmt.Sprintf("%s-%d", commit, time.Now().UnixNano()))
-	req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(mac.Sum(nil)))
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("posting the push: %v", err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	return code, answer
 }
 
 func TestWebhookTriggersASync(t *testing.T) {

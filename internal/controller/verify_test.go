@@ -1,7 +1,6 @@
 package controller
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -22,7 +21,7 @@ import (
 // revision as they were; a commit signed by a trusted SSH key is applied.
 func TestSyncVerifiesSignatures(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
+	ctx := t.Context()
 	alice := gitfixture.NewGPGKey(t, "Alice <alice@example.com>")
 	mallory := gitfixture.NewGPGKey(t, "Mallory <mallory@example.com>")
 	bob := gitfixture.NewSSHKey(t, "bob@example.com")
@@ -159,7 +158,7 @@ func TestSyncVerificationNeedsItsSecret(t *testing.T) {
 
 	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "keys"},
 		Data: map[string][]byte{"alice": []byte(alice.Trusted())}}
-	if err := env.Client.Create(context.Background(), secret); err != nil {
+	if err := env.Client.Create(t.Context(), secret); err != nil {
 		t.Fatal(err)
 	}
 	waitReady(t, obj, "main@sha1:"+signed, 30*time.Second)

@@ -9,7 +9,6 @@ import (
 
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -117,21 +116,4 @@ func NotReady(reason string, parts ...string) func(*v1alpha1.IntentSync) error {
 		}
 		return nil
 	}
-}
-
-// RouteWeights returns the destination weights of each http route of a
-// VirtualService, in order.
-func RouteWeights(vs *unstructured.Unstructured) [][]int64 {
-	http, _, _ := unstructured.NestedSlice(vs.Object, "spec", "http")
-	out := make([][]int64, 0, len(http))
-	for _, h := range http {
-		route, _, _ := unstructured.NestedSlice(h.(map[string]any), "route")
-		var w []int64
-		for _, r := range route {
-			v, _, _ := unstructured.NestedInt64(r.(map[string]any), "weight")
-			w = append(w, v)
-		}
-		out = append(out, w)
-	}
-	return out
 }

@@ -23,7 +23,6 @@ import (
 // a commit denied by policy, one rejected by the CRD schema, and an apply
 // that changes nothing.
 func TestApplyLifecycle(t *testing.T) {
-	ctx := t.Context()
 	kubeconfig := env.Kubeconfig(t)
 	repo := gitfixture.FromDir(t, "../../examples/repo", "bookinfo mesh")
 	cache := t.TempDir()
@@ -63,7 +62,7 @@ func TestApplyLifecycle(t *testing.T) {
 		}
 		mustGet(t, drGVK, "bookinfo", "ratings")
 		live := &corev1.Namespace{}
-		if err := env.Client.Get(ctx, client.ObjectKey{Name: "bookinfo"}, live); err != nil {
+		if err := env.Client.Get(t.Context(), client.ObjectKey{Name: "bookinfo"}, live); err != nil {
 			t.Fatal(err)
 		}
 		for k, v := range map[string]string{"team": "books", "istio-injection": "enabled"} {
@@ -121,7 +120,7 @@ func TestApplyLifecycle(t *testing.T) {
 			}
 		}
 		mustGet(t, vsGVK, "bookinfo", "reviews")
-		if err := env.Client.Get(ctx, client.ObjectKey{Name: "bookinfo"}, &corev1.Namespace{}); err != nil {
+		if err := env.Client.Get(t.Context(), client.ObjectKey{Name: "bookinfo"}, &corev1.Namespace{}); err != nil {
 			t.Errorf("namespace gone: %v", err)
 		}
 	})

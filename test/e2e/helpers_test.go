@@ -38,21 +38,15 @@ func create[T client.Object](t *testing.T, objs ...T) {
 	}
 }
 
+// get is env.Get.
 func get(t *testing.T, gvk schema.GroupVersionKind, ns, name string) (*unstructured.Unstructured, error) {
-	t.Helper()
-	u := &unstructured.Unstructured{}
-	u.SetGroupVersionKind(gvk)
-	err := env.Client.Get(t.Context(), client.ObjectKey{Namespace: ns, Name: name}, u)
-	return u, err
+	return env.Get(t.Context(), gvk, ns, name)
 }
 
+// mustGet is env.MustGet.
 func mustGet(t *testing.T, gvk schema.GroupVersionKind, ns, name string) *unstructured.Unstructured {
 	t.Helper()
-	u, err := get(t, gvk, ns, name)
-	if err != nil {
-		t.Fatalf("%s %s/%s: %v", gvk.Kind, ns, name, err)
-	}
-	return u
+	return env.MustGet(t, gvk, ns, name)
 }
 
 // splitWeights returns the weights of the last (catch-all) http route.

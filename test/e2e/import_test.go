@@ -33,10 +33,9 @@ import (
 // networking.istio.io/v1, by kind.
 func createLive(t *testing.T, objs []*unstructured.Unstructured) map[string]*unstructured.Unstructured {
 	t.Helper()
-	ctx := t.Context()
 	live := map[string]*unstructured.Unstructured{}
 	for _, o := range objs {
-		if err := env.Client.Create(ctx, o.DeepCopy(), client.FieldOwner("kiali")); err != nil {
+		if err := env.Client.Create(t.Context(), o.DeepCopy(), client.FieldOwner("kiali")); err != nil {
 			t.Fatalf("creating %s %s: %v", o.GetKind(), o.GetName(), err)
 		}
 		live[o.GetKind()] = read(t, o.GetKind(), o.GetNamespace(), o.GetName())
@@ -222,6 +221,19 @@ func TestImportRoundTrip(t *testing.T) {
 }
 
 func TestImportCommand(t *testing.T) {
+	// ratingsVS is a VirtualService ratings whose one http route also has
+	// field, which a ServiceIntent cannot express.
+	ratingsVS := func(field string) string {
+		return `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: ratings, namespace: NAMESPACE}
+spec:
+  hosts: [ratings]
+  http:
+  - ` + field + `
+    route: [{destination: {host: ratings}}]
+`
+	}
 	t.Run("a missing namespace is a clear error", func(t *testing.T) {
 		code, stdout, stderr := reconciler(t, "import", "--namespace", "no-such-namespace", "--kubeconfig", env.Kubeconfig(t))
 		if diff := cmp.Diff([]any{cli.ExitError, "", "error: namespace \"no-such-namespace\" not found\n"}, []any{code, stdout, stderr}); diff != "" {
@@ -247,15 +259,7 @@ spec:
   host: details
   trafficPolicy: {tls: {mode: ISTIO_MUTUAL}}
 ---
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: ratings, namespace: NAMESPACE}
-spec:
-  hosts: [ratings]
-  http:
-  - rewrite: {uri: /v2}
-    route: [{destination: {host: ratings}}]
-`, ns)...)
+`+ratingsVS("rewrite: {uri: /v2}"), ns)...)
 		create(t, objs...)
 		dir := filepath.Join(t.TempDir(), "mesh")
 		code, stdout, stderr := reconciler(t, "import", "--namespace", ns, "--kubeconfig", env.Kubeconfig(t), "--out", dir)
@@ -308,16 +312,7 @@ spec:
 	})
 	t.Run("a Service that cannot be imported fails when asked for by name", func(t *testing.T) {
 		ns := env.Namespace(t)
-		create(t, importertest.ParseObjects(t, `
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: ratings, namespace: NAMESPACE}
-spec:
-  hosts: [ratings]
-  http:
-  - corsPolicy: {allowOrigins: [{exact: "https://example.com"}]}
-    route: [{destination: {host: ratings}}]
-`, ns)...)
+		create(t, importertest.ParseObjects(t, ratingsVS(`corsPolicy: {allowOrigins: [{exact: "https://example.com"}]}`), ns)...)
 		code, stdout, stderr := reconciler(t, "import", "--namespace", ns, "--service", "ratings", "--kubeconfig", env.Kubeconfig(t))
 		wantErr := "note: ratings: VirtualService/" + ns + "/ratings spec.http[0].corsPolicy: CORS policies cannot be expressed in a ServiceIntent (skipped)\n" +
 			"error: service ratings was not imported: see the notes above\n"

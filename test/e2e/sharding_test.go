@@ -274,7 +274,6 @@ func buildReconciler(t *testing.T) string {
 // shard keeps applying; a new shard1 process catches them up.
 func TestTwoShardProcessesSplitIntentSyncs(t *testing.T) {
 	t.Parallel()
-	ctx := t.Context()
 	bin := buildReconciler(t)
 	kubeconfig := env.Kubeconfig(t)
 	ns := env.Namespace(t)
@@ -373,7 +372,7 @@ spec:
 
 	t.Run("each shard holds a Lease of its own", func(t *testing.T) {
 		var leases coordinationv1.LeaseList
-		if err := env.Client.List(ctx, &leases, client.InNamespace(ns)); err != nil {
+		if err := env.Client.List(t.Context(), &leases, client.InNamespace(ns)); err != nil {
 			t.Fatal(err)
 		}
 		var held []string
