@@ -17,7 +17,6 @@ import (
 	"syscall"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -598,8 +597,5 @@ func sleep(ctx context.Context, d time.Duration) error {
 
 // createNamespace creates the namespace ns.
 func (c *cluster) createNamespace(ctx context.Context, ns string) error {
-	if err := c.c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
-		return fmt.Errorf("creating namespace %s: %w", ns, err)
-	}
-	return nil
+	return createNamespace(ctx, c.c, ns)
 }

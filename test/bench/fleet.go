@@ -134,26 +134,14 @@ func fleetSingleSync(ctx context.Context, cl *cluster, work, reconciler, url, re
 	// kubectl apply --server-side of the same objects, rendered into a
 	// namespace of kubectl's own.
 	const kns = "single-kubectl"
-	if err := cl.createNamespace(ctx, kns); err != nil {
-		return nil, err
-	}
-	set, err := meshSet(ctx, work, kns, *fleetSingle)
+	set, err := meshSet(ctx, cl.c, work, kns, *fleetSingle)
 	if err != nil {
 		return nil, err
 	}
-	b, err := set.YAML()
+	kubectl, err := kubectlApply(work, cl.kubeconfig, kns, set)
 	if err != nil {
 		return nil, err
 	}
-	file := filepath.Join(work, kns+".yaml")
-	if err := os.WriteFile(file, b, 0o644); err != nil {
-		return nil, err
-	}
-	start = time.Now()
-	if err := sh(work, "kubectl", "--kubeconfig", cl.kubeconfig, "apply", "--server-side", "--field-manager", "kubectl", "-f", file, "-o", "name"); err != nil {
-		return nil, err
-	}
-	kubectl := time.Since(start)
 	progress("kubectl apply --server-side of %d objects: %s", len(set), kubectl.Round(time.Millisecond))
 
 	mem, err := proc.settledMemory(ctx)

@@ -256,11 +256,8 @@ func applyBench(ctx context.Context, root, work string, services, runs int) ([]r
 	var noopCPU, noopWall time.Duration
 	for i := range runs {
 		ns := fmt.Sprintf("ours-%d", i)
-		set, err := meshSet(ctx, work, ns, services)
+		set, err := meshSet(ctx, env.Client, work, ns, services)
 		if err != nil {
-			return nil, err
-		}
-		if err := createNamespace(ctx, env.Client, ns); err != nil {
 			return nil, err
 		}
 		start := time.Now()
@@ -271,26 +268,15 @@ func applyBench(ctx context.Context, root, work string, services, runs int) ([]r
 
 		// The same objects, in a namespace of kubectl's own.
 		kns := fmt.Sprintf("kubectl-%d", i)
-		kset, err := meshSet(ctx, work, kns, services)
+		kset, err := meshSet(ctx, env.Client, work, kns, services)
 		if err != nil {
 			return nil, err
 		}
-		if err := createNamespace(ctx, env.Client, kns); err != nil {
-			return nil, err
-		}
-		file := filepath.Join(work, kns+".yaml")
-		b, err := kset.YAML()
+		took, err := kubectlApply(work, kubeconfig, kns, kset)
 		if err != nil {
 			return nil, err
 		}
-		if err := os.WriteFile(file, b, 0o644); err != nil {
-			return nil, err
-		}
-		start = time.Now()
-		if err := sh(work, "kubectl", "--kubeconfig", kubeconfig, "apply", "--server-side", "--field-manager", "kubectl", "-f", file, "-o", "name"); err != nil {
-			return nil, err
-		}
-		theirs = append(theirs, time.Since(start))
+		theirs = append(theirs, took)
 
 		if i == 0 {
 			// A no-op reconcile of the same set: count writes, measure CPU.
@@ -311,8 +297,12 @@ func applyBench(ctx context.Context, root, work string, services, runs int) ([]r
 	}, nil
 }
 
-// meshSet renders n generated services into namespace ns.
-func meshSet(ctx context.Context, work, ns string, n int) (manifest.Set, error) {
+// meshSet creates namespace ns with c and renders n generated services
+// into it.
+func meshSet(ctx context.Context, c client.Client, work, ns string, n int) (manifest.Set, error) {
+	if err := createNamespace(ctx, c, ns); err != nil {
+		return nil, err
+	}
 	dir := filepath.Join(work, "apply-"+ns)
 	if err := writeIntentRepo(dir, ns, n); err != nil {
 		return nil, err
@@ -324,6 +314,25 @@ func meshSet(ctx context.Context, work, ns string, n int) (manifest.Set, error) 
 	return res.Objects, nil
 }
 
+// kubectlApply writes set to work/name.yaml and applies it with kubectl
+// apply --server-side, returning how long kubectl took.
+func kubectlApply(work, kubeconfig, name string, set manifest.Set) (time.Duration, error) {
+	b, err := set.YAML()
+	if err != nil {
+		return 0, err
+	}
+	file := filepath.Join(work, name+".yaml")
+	if err := os.WriteFile(file, b, 0o644); err != nil {
+		return 0, err
+	}
+	start := time.Now()
+	if err := sh(work, "kubectl", "--kubeconfig", kubeconfig, "apply", "--server-side", "--field-manager", "kubectl", "-f", file, "-o", "name"); err != nil {
+		return 0, err
+	}
+	return time.Since(start), nil
+}
+
+// createNamespace creates the namespace name.
 func createNamespace(ctx context.Context, c client.Client, name string) error {
 	u := nsObject(name)
 	if err := c.Create(ctx, u); err != nil {
