@@ -8,8 +8,10 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
 	"github.com/meshintent/meshintent/api/v1alpha1"
@@ -266,28 +268,71 @@ func TestSyncFenceDeniesClaimsOnOtherNamespaces(t *testing.T) {
 	})
 }
 
-func TestSyncControllerFenceIsTheDefault(t *testing.T) {
+// TestSyncFencesNamespaces denies an intent for a namespace outside the
+// fence, whether the IntentSync's allowedNamespaces draws it or, when the
+// IntentSync sets none, the controller's Options.Fence does.
+func TestSyncFencesNamespaces(t *testing.T) {
 	t.Parallel()
-	ns := env.Namespace(t)
-	other := ns + "-other"
-	repo := newIntentRepo(t, map[string]string{
-		"reviews.yaml": serviceIntent(ns, "reviews", 80, 20),
-		"foreign.yaml": serviceIntent(other, "payments", 100, 0),
-	})
-	startManager(t, ns, func(o *Options) { o.Fence = Fence{Namespaces: []string{ns}} })
-	// The IntentSync sets no allowedNamespaces: the controller's fence holds.
-	obj := newIntentSync(t, ns, repo, func(s *v1alpha1.IntentSyncSpec) { s.CreateNamespaces = true })
-	got := waitReason(t, obj, v1alpha1.ReasonPolicyDenied, 30*time.Second)
+	for _, tt := range []struct {
+		name string
+		// allowed fences ns with the IntentSync's allowedNamespaces,
+		// controller with the controller's fence.
+		allowed, controller bool
+	}{
+		{name: "by allowedNamespaces", allowed: true},
+		{name: "by the controller's fence, the default", controller: true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ns := env.Namespace(t)
+			other := ns + "-other"
+			repo := newIntentRepo(t, map[string]string{
+				"reviews.yaml": serviceIntent(ns, "reviews", 80, 20),
+				"foreign.yaml": serviceIntent(other, "payments", 100, 0),
+			})
+			startManager(t, ns, func(o *Options) {
+				if tt.controller {
+					o.Fence = Fence{Namespaces: []string{ns}}
+				}
+			})
+			obj := newIntentSync(t, ns, repo, func(s *v1alpha1.IntentSyncSpec) {
+				if tt.allowed {
+					s.AllowedNamespaces = []string{ns}
+				}
+				s.CreateNamespaces = true
+			})
+			got := waitReason(t, obj, v1alpha1.ReasonPolicyDenied, 30*time.Second)
 
-	want := v1alpha1.PolicyResult{
-		Severity: "deny", Policy: TenancyPolicy, Object: "ServiceIntent/" + other + "/payments",
-		Source: "foreign.yaml", Line: 3, Field: "metadata.namespace", // metadata: {name: payments, namespace: …}
-		Message: fmt.Sprintf("namespace %q is outside this IntentSync's allowedNamespaces [%s]", other, ns),
-	}
-	if got.Status.Policy == nil || !slices.Contains(got.Status.Policy.Results, want) {
-		t.Errorf("policy results = %+v, want %+v among them", got.Status.Policy, want)
-	}
-	if _, err := get(vsGVK, ns, "reviews"); !apierrors.IsNotFound(err) {
-		t.Errorf("VirtualService %s/reviews exists (err %v)", ns, err)
+			t.Run("an intent outside the fence is denied by meshintent.tenancy naming the file", func(t *testing.T) {
+				ready := condition(got, v1alpha1.ConditionReady)
+				for _, want := range []string{TenancyPolicy, "foreign.yaml", other + "/payments"} {
+					if !strings.Contains(ready.Message, want) {
+						t.Errorf("Ready message %q does not name %q", ready.Message, want)
+					}
+				}
+				want := v1alpha1.PolicyResult{
+					Severity: "deny", Policy: TenancyPolicy, Object: "ServiceIntent/" + other + "/payments",
+					Source: "foreign.yaml", Line: 3, Field: "metadata.namespace", // metadata: {name: payments, namespace: …}
+					Message: fmt.Sprintf("namespace %q is outside this IntentSync's allowedNamespaces [%s]", other, ns),
+				}
+				if got.Status.Policy == nil || !slices.Contains(got.Status.Policy.Results, want) {
+					t.Errorf("policy results = %+v, want %+v among them", got.Status.Policy, want)
+				}
+			})
+
+			t.Run("nothing is applied", func(t *testing.T) {
+				for _, key := range []client.ObjectKey{{Namespace: ns, Name: "reviews"}, {Namespace: other, Name: "payments"}} {
+					if _, err := get(vsGVK, key.Namespace, key.Name); !apierrors.IsNotFound(err) {
+						t.Errorf("VirtualService %s exists (err %v)", key, err)
+					}
+				}
+				if err := env.Client.Get(t.Context(), client.ObjectKey{Name: other}, &corev1.Namespace{}); !apierrors.IsNotFound(err) {
+					t.Errorf("namespace %s was created (err %v)", other, err)
+				}
+				if s := getSync(t, obj).Status; s.LastAppliedRevision != "" || s.Inventory != nil {
+					t.Errorf("lastAppliedRevision %q, inventory %+v; want none", s.LastAppliedRevision, s.Inventory)
+				}
+			})
+		})
 	}
 }

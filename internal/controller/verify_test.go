@@ -50,9 +50,7 @@ func TestSyncVerifiesSignatures(t *testing.T) {
 		if got.Status.LastVerifiedCommit != want {
 			t.Errorf("lastVerifiedCommit = %q, want %q", got.Status.LastVerifiedCommit, want)
 		}
-		if diff := cmp.Diff([]int64{70, 30}, weights(mustGet(t, vsGVK, ns, "reviews"))); diff != "" {
-			t.Errorf("weights (-want +got):\n%s", diff)
-		}
+		checkWeights(t, ns, "reviews", 70, 30)
 	})
 
 	// stalls checks that the head commit is refused with a message holding
@@ -95,9 +93,7 @@ func TestSyncVerifiesSignatures(t *testing.T) {
 		if diff := cmp.Diff(before, resourceVersions(t, ns)); diff != "" {
 			t.Errorf("objects were written (-before +after):\n%s", diff)
 		}
-		if diff := cmp.Diff([]int64{70, 30}, weights(mustGet(t, vsGVK, ns, "reviews"))); diff != "" {
-			t.Errorf("weights (-want +got):\n%s", diff)
-		}
+		checkWeights(t, ns, "reviews", 70, 30)
 		if got := getSync(t, obj); got.Status.LastAppliedRevision != signedRev {
 			t.Errorf("after more polls lastAppliedRevision = %q, want %q", got.Status.LastAppliedRevision, signedRev)
 		}
@@ -125,9 +121,7 @@ func TestSyncVerifiesSignatures(t *testing.T) {
 		if c := condition(got, v1alpha1.ConditionStalled); c.Status == metav1.ConditionTrue {
 			t.Errorf("still Stalled: %s", c.Message)
 		}
-		if diff := cmp.Diff([]int64{50, 50}, weights(mustGet(t, vsGVK, ns, "reviews"))); diff != "" {
-			t.Errorf("weights (-want +got):\n%s", diff)
-		}
+		checkWeights(t, ns, "reviews", 50, 50)
 	})
 }
 

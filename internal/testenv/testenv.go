@@ -397,18 +397,28 @@ func (e *Env) Kubeconfig(t testing.TB) string {
 // WriteKubeconfig writes a kubeconfig file for an administrator of the
 // control plane to path (mode 0600).
 func (e *Env) WriteKubeconfig(path string) error {
-	user, err := e.env.AddUser(envtest.User{Name: "testenv-admin", Groups: []string{"system:masters"}}, nil)
+	b, err := e.AdminKubeconfig()
 	if err != nil {
-		return fmt.Errorf("adding kubeconfig user: %w", err)
-	}
-	b, err := user.KubeConfig()
-	if err != nil {
-		return fmt.Errorf("rendering kubeconfig: %w", err)
+		return err
 	}
 	if err := os.WriteFile(path, b, 0o600); err != nil {
 		return fmt.Errorf("writing kubeconfig: %w", err)
 	}
 	return nil
+}
+
+// AdminKubeconfig returns a kubeconfig for an administrator of the control
+// plane.
+func (e *Env) AdminKubeconfig() ([]byte, error) {
+	user, err := e.env.AddUser(envtest.User{Name: "testenv-admin", Groups: []string{"system:masters"}}, nil)
+	if err != nil {
+		return nil, fmt.Errorf("adding kubeconfig user: %w", err)
+	}
+	b, err := user.KubeConfig()
+	if err != nil {
+		return nil, fmt.Errorf("rendering kubeconfig: %w", err)
+	}
+	return b, nil
 }
 
 // StopAPIServer stops kube-apiserver as a rolling restart does: SIGTERM,
