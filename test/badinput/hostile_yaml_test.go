@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/meshintent/meshintent/internal/cli"
+	"github.com/meshintent/meshintent/internal/testenv"
 )
 
 // hostileAddressSpace is the address space (ulimit -v, KiB) the CLI runs
@@ -185,11 +185,8 @@ func buildReconciler(t *testing.T) string {
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "reconciler")
 	for out, pkg := range map[string]string{bin: "./cmd/reconciler", filepath.Join(dir, "rsswrap"): "./test/badinput/rsswrap"} {
-		cmd := exec.Command("go", "build", "-o", out, pkg)
-		cmd.Dir = filepath.Join("..", "..")
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if b, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("building %s: %v\n%s", pkg, err, b)
+		if err := testenv.Build(t.Context(), pkg, out, "CGO_ENABLED=0"); err != nil {
+			t.Fatal(err)
 		}
 	}
 	return bin

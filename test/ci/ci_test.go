@@ -12,6 +12,7 @@
 package ci
 
 import (
+	"context"
 	"encoding/json"
 	"encoding/xml"
 	"errors"
@@ -26,6 +27,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/meshintent/meshintent/internal/gitfixture"
+	"github.com/meshintent/meshintent/internal/testenv"
 )
 
 // binDir holds the reconciler built from this tree.
@@ -37,10 +39,8 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
 	}
-	build := exec.Command("go", "build", "-o", filepath.Join(dir, "reconciler"), "../../cmd/reconciler")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "building reconciler:", err)
+	if err := testenv.Build(context.Background(), "./cmd/reconciler", filepath.Join(dir, "reconciler")); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
 	}
 	binDir = dir

@@ -14,6 +14,7 @@ import (
 
 	"github.com/meshintent/meshintent/internal/gitfixture"
 	"github.com/meshintent/meshintent/internal/syncbuf"
+	"github.com/meshintent/meshintent/internal/testenv"
 )
 
 // TestDemo runs the README's main command end to end as `make demo` does
@@ -29,9 +30,8 @@ func TestDemo(t *testing.T) {
 	defer cancel()
 
 	bin := filepath.Join(t.TempDir(), "demo")
-	build := exec.CommandContext(ctx, "go", "build", "-o", bin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	if err := testenv.Build(ctx, "./test/demo", bin); err != nil {
+		t.Fatal(err)
 	}
 	cmd := exec.CommandContext(ctx, bin, "--repo-dir", "../../examples/repo", "--path", "overlays/prod")
 	out := &syncbuf.Buffer{} // the demo writes while the test reads

@@ -17,7 +17,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -57,25 +56,13 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(tmp)
-	root, err := testenv.ModuleRoot()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "faults: %v\n", err)
-		return 1
-	}
 
 	// The controller binary builds while the control plane starts.
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	built := make(chan error, 1)
 	reconcilerBin = filepath.Join(tmp, "reconciler")
-	go func() {
-		cmd := exec.CommandContext(ctx, "go", "build", "-o", reconcilerBin, "./cmd/reconciler")
-		cmd.Dir = root
-		if out, err := cmd.CombinedOutput(); err != nil {
-			built <- fmt.Errorf("building cmd/reconciler: %w\n%s", err, out)
-		}
-		close(built)
-	}()
+	go func() { built <- testenv.Build(ctx, "./cmd/reconciler", reconcilerBin) }()
 	return testenv.Run(m, &env, testenv.Options{
 		Restartable: true,
 		StopTimeout: stopGrace,
