@@ -8,10 +8,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
 	"github.com/meshintent/meshintent/api/v1alpha1"
@@ -258,9 +255,7 @@ func TestSyncFenceDeniesClaimsOnOtherNamespaces(t *testing.T) {
 
 	t.Run("nothing is applied", func(t *testing.T) {
 		for _, name := range []string{"reviews", "hijack"} {
-			if _, err := get(vsGVK, ns, name); !apierrors.IsNotFound(err) {
-				t.Errorf("VirtualService %s/%s exists (err %v)", ns, name, err)
-			}
+			checkAbsent(t, vsGVK, ns, name)
 		}
 		if s := getSync(t, obj).Status; s.LastAppliedRevision != "" || s.Inventory != nil {
 			t.Errorf("lastAppliedRevision %q, inventory %+v; want none", s.LastAppliedRevision, s.Inventory)
@@ -321,14 +316,9 @@ func TestSyncFencesNamespaces(t *testing.T) {
 			})
 
 			t.Run("nothing is applied", func(t *testing.T) {
-				for _, key := range []client.ObjectKey{{Namespace: ns, Name: "reviews"}, {Namespace: other, Name: "payments"}} {
-					if _, err := get(vsGVK, key.Namespace, key.Name); !apierrors.IsNotFound(err) {
-						t.Errorf("VirtualService %s exists (err %v)", key, err)
-					}
-				}
-				if err := env.Client.Get(t.Context(), client.ObjectKey{Name: other}, &corev1.Namespace{}); !apierrors.IsNotFound(err) {
-					t.Errorf("namespace %s was created (err %v)", other, err)
-				}
+				checkAbsent(t, vsGVK, ns, "reviews")
+				checkAbsent(t, vsGVK, other, "payments")
+				checkAbsent(t, namespaceGVK, "", other)
 				if s := getSync(t, obj).Status; s.LastAppliedRevision != "" || s.Inventory != nil {
 					t.Errorf("lastAppliedRevision %q, inventory %+v; want none", s.LastAppliedRevision, s.Inventory)
 				}

@@ -217,9 +217,7 @@ func TestSyncStallsOnADeniedCommit(t *testing.T) {
 		if diff := cmp.Diff(before, resourceVersions(t, ns)); diff != "" {
 			t.Errorf("resourceVersions moved (-before +after):\n%s", diff)
 		}
-		if _, err := get(vsGVK, ns, "ratings"); !apierrors.IsNotFound(err) {
-			t.Errorf("the denied VirtualService ratings exists (err %v)", err)
-		}
+		checkAbsent(t, vsGVK, ns, "ratings")
 	})
 
 	t.Run("the denied revision is not retried in a loop", func(t *testing.T) {
@@ -366,9 +364,7 @@ func TestDeletingAPruningSyncRemovesWhatItApplied(t *testing.T) {
 		return nil
 	})
 	for _, gvk := range []schema.GroupVersionKind{vsGVK, drGVK} {
-		if _, err := get(gvk, ns, "reviews"); !apierrors.IsNotFound(err) {
-			t.Errorf("%s reviews survived the deletion (err %v)", gvk.Kind, err)
-		}
+		checkAbsent(t, gvk, ns, "reviews")
 	}
 	inv := &corev1.ConfigMap{}
 	if err := env.Client.Get(t.Context(), client.ObjectKey{Namespace: apply.DefaultInventoryNamespace, Name: inventoryName(obj)}, inv); !apierrors.IsNotFound(err) {

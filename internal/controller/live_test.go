@@ -7,7 +7,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/meshintent/meshintent/api/v1alpha1"
@@ -81,9 +80,7 @@ func TestLiveChecksDenyARouteToAMissingService(t *testing.T) {
 		if diff := cmp.Diff(map[string]string{}, resourceVersions(t, ns)); diff != "" {
 			t.Errorf("mesh objects in %s (-want +got):\n%s", ns, diff)
 		}
-		if _, err := get(vsGVK, ns, "reviews"); !apierrors.IsNotFound(err) {
-			t.Errorf("the denied VirtualService reviews exists (err %v)", err)
-		}
+		checkAbsent(t, vsGVK, ns, "reviews")
 	})
 
 	t.Run("once the Service exists, a new commit applies", func(t *testing.T) {

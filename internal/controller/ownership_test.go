@@ -8,7 +8,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -70,9 +69,7 @@ func TestObjectsBelongToOneIntentSync(t *testing.T) {
 	}
 	// Nothing of the revision was applied, and it stays so over polls.
 	time.Sleep(3 * time.Second)
-	if _, err := get(vsGVK, ns, "details"); !apierrors.IsNotFound(err) {
-		t.Errorf("VirtualService details: %v, want it never applied", err)
-	}
+	checkAbsent(t, vsGVK, ns, "details")
 	if owner, w := ownerOf(t, ns, "reviews"); owner != "mesh" || !cmp.Equal(w, []int64{80, 20}) {
 		t.Errorf("reviews is applied by %q with weights %v, want mesh's 80/20", owner, w)
 	}
