@@ -156,6 +156,22 @@ func refuse(t *testing.T, want string, args ...string) {
 	}
 }
 
+// refusedArgs is a command line the CLI must refuse with exit 2 and an
+// error that contains wantErr.
+type refusedArgs struct {
+	name    string
+	args    []string
+	wantErr string
+}
+
+// refuseEach runs each usage error as a subtest (see refuse).
+func refuseEach(t *testing.T, cases []refusedArgs) {
+	t.Helper()
+	for _, tt := range cases {
+		t.Run(tt.name, func(t *testing.T) { refuse(t, tt.wantErr, tt.args...) })
+	}
+}
+
 // wantContains checks that got, the text named what, holds each of wants.
 func wantContains(t *testing.T, what, got string, wants ...string) {
 	t.Helper()

@@ -35,12 +35,7 @@ users:
 // must agree with; these are its usage errors.
 func TestReportUsage(t *testing.T) {
 	kubeconfig := unreachableKubeconfig(t)
-	tests := []struct {
-		name string
-		args []string
-		// wantErr must appear in stderr.
-		wantErr string
-	}{
+	refuseEach(t, []refusedArgs{
 		{"an unknown output format exits 2", []string{"report", "--intentsync", "ns/mesh", "-o", "yaml"}, `--output "yaml": use one of markdown, json`},
 		{"an IntentSync without a namespace exits 2", []string{"report", "--intentsync", "mesh", "--kubeconfig", kubeconfig}, `--intentsync "mesh": use NAMESPACE/NAME`},
 		{"an IntentSync with a directory exits 2", []string{"report", "--intentsync", "ns/mesh", exampleRepo}, "give either a directory, --repo or --intentsync"},
@@ -48,10 +43,5 @@ func TestReportUsage(t *testing.T) {
 		{"neither a directory nor --repo nor --intentsync exits 2", []string{"report"}, "give a local directory or --repo URL"},
 		{"a cluster that cannot be reached exits 2", []string{"report", "--intentsync", "ns/mesh", "--kubeconfig", kubeconfig}, "reading IntentSync ns/mesh"},
 		{"a directory report on a cluster that cannot be reached exits 2", []string{"report", exampleRepo + "/overlays/prod", "--kubeconfig", kubeconfig}, "checking drift"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			refuse(t, tt.wantErr, tt.args...)
-		})
-	}
+	})
 }

@@ -400,22 +400,13 @@ func statusWatchJSON(t *testing.T, env *testenv.Env, kubeconfig string) {
 // TestStatusUsage checks the usage errors, which need no cluster.
 func TestStatusUsage(t *testing.T) {
 	kubeconfig := unreachableKubeconfig(t)
-	tests := []struct {
-		name    string
-		args    []string
-		wantErr string
-	}{
+	refuseEach(t, []refusedArgs{
 		{"an unknown output format", []string{"status", "-o", "xml"}, `--output "xml": use one of table, wide, json, yaml`},
 		{"-A with a NAME", []string{"status", "-A", "mesh"}, "-A lists every namespace: drop NAME and --namespace"},
 		{"-A with a namespace", []string{"status", "-A", "-n", "x"}, "-A lists every namespace"},
 		{"two names", []string{"status", "a", "b"}, "accepts at most 1 arg"},
 		{"a cluster that cannot be reached", []string{"status", "-n", "x", "--kubeconfig", kubeconfig}, "listing IntentSyncs"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			refuse(t, tt.wantErr, tt.args...)
-		})
-	}
+	})
 }
 
 func TestParseDriftEntry(t *testing.T) {
