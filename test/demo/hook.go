@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -18,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/meshintent/meshintent/api/v1alpha1"
+	"github.com/meshintent/meshintent/internal/gitfixture"
 )
 
 // installHook writes the repository's post-commit hook: it runs the demo's
@@ -62,11 +62,10 @@ func notify(ctx context.Context, args []string, w io.Writer) error {
 	if *addr == "" || *url == "" {
 		return errors.New("--addr and --url are required")
 	}
-	out, err := exec.CommandContext(ctx, "git", "rev-parse", "HEAD").Output()
+	head, err := gitfixture.Run(ctx, "", "rev-parse", "HEAD")
 	if err != nil {
-		return fmt.Errorf("git rev-parse HEAD: %w", err)
+		return err
 	}
-	head := strings.TrimSpace(string(out))
 	if *stamps != "" {
 		stamp := strconv.FormatInt(time.Now().UnixNano(), 10)
 		if err := os.WriteFile(filepath.Join(*stamps, head), []byte(stamp), 0o644); err != nil {
