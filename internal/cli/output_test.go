@@ -3,7 +3,6 @@ package cli
 import (
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -42,10 +41,7 @@ func TestValidateLocatesFindingsThroughOverlays(t *testing.T) {
 	})
 	t.Run("text names both lines", func(t *testing.T) {
 		_, stdout, _ := run(t, "validate", dir)
-		w := "WARN base/reviews.yaml:56 (set by overlays/prod/reviews.yaml:18): DestinationRule/bookinfo/reviews spec.trafficPolicy.tls.mode"
-		if !strings.Contains(stdout, w) {
-			t.Errorf("text lacks %q:\n%s", w, stdout)
-		}
+		wantContains(t, "text", stdout, "WARN base/reviews.yaml:56 (set by overlays/prod/reviews.yaml:18): DestinationRule/bookinfo/reviews spec.trafficPolicy.tls.mode")
 	})
 	t.Run("github annotates both lines, from the Git work tree's root", func(t *testing.T) {
 		_, stdout, _ := run(t, "validate", dir, "-o", "github")
@@ -65,10 +61,8 @@ func TestValidateLocatesFindingsThroughOverlays(t *testing.T) {
 		if err := os.RemoveAll(filepath.Join(mesh, ".git")); err != nil {
 			t.Fatal(err)
 		}
-		_, stdout, stderr := run(t, "validate", filepath.Join(sub, "deploy", "mesh", "overlays", "prod"), "-o", "github")
-		if !strings.Contains(stdout, "::warning file=deploy/mesh/base/reviews.yaml,line=56,") {
-			t.Errorf("github output is not prefixed:\n%s%s", stdout, stderr)
-		}
+		_, stdout, _ := run(t, "validate", filepath.Join(sub, "deploy", "mesh", "overlays", "prod"), "-o", "github")
+		wantContains(t, "github output", stdout, "::warning file=deploy/mesh/base/reviews.yaml,line=56,")
 	})
 	t.Run("markdown with --output-file writes the artifact too", func(t *testing.T) {
 		file := filepath.Join(t.TempDir(), "validate.md")
@@ -77,10 +71,8 @@ func TestValidateLocatesFindingsThroughOverlays(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%v\n%s", err, stderr)
 		}
-		for _, s := range []string{stdout, string(b)} {
-			if !strings.Contains(s, "`base/reviews.yaml:56`<br>`overlays/prod/reviews.yaml:18` (overlay)") {
-				t.Errorf("markdown lacks the lines:\n%s", s)
-			}
+		for what, s := range map[string]string{"markdown on stdout": stdout, "markdown file": string(b)} {
+			wantContains(t, what, s, "`base/reviews.yaml:56`<br>`overlays/prod/reviews.yaml:18` (overlay)")
 		}
 	})
 	t.Run("an unknown format is a usage error", func(t *testing.T) {
