@@ -2,7 +2,6 @@ package controller
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	"github.com/meshintent/meshintent/api/v1alpha1"
@@ -350,7 +350,7 @@ func TestDeletingAPruningSyncRemovesWhatItApplied(t *testing.T) {
 	startManager(t, ns, nil)
 	obj := newIntentSync(t, ns, repo, func(s *v1alpha1.IntentSyncSpec) { s.Prune = true })
 	got := waitReady(t, obj, "main@sha1:"+repo.head, 30*time.Second)
-	if !slices.Contains(got.Finalizers, Finalizer) {
+	if !controllerutil.ContainsFinalizer(got, Finalizer) {
 		t.Fatalf("finalizers = %v, want %s while prune is on", got.Finalizers, Finalizer)
 	}
 
