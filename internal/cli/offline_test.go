@@ -33,9 +33,7 @@ func TestRenderExample(t *testing.T) {
 		if code != ExitOK {
 			t.Fatalf("exit %d, stderr:\n%s", code, stderr)
 		}
-		if !strings.Contains(out, "kind: VirtualService") {
-			t.Errorf("no VirtualService rendered:\n%s", out)
-		}
+		wantContains(t, "render output", out, "kind: VirtualService")
 	})
 }
 
@@ -179,9 +177,7 @@ func TestPlanBetweenCommits(t *testing.T) {
 		if code != ExitDenied {
 			t.Errorf("exit %d, want 1\n%s", code, stdout)
 		}
-		if !strings.Contains(stdout, "meshintent.weights") {
-			t.Errorf("text plan lacks the denying policy:\n%s", stdout)
-		}
+		wantContains(t, "text plan", stdout, "meshintent.weights")
 	})
 	t.Run("an unknown ref exits 2", func(t *testing.T) {
 		refuse(t, "nope", "plan", repo.Dir, "--base", "nope", "--head", "canary", "--cache-dir", t.TempDir())
@@ -213,9 +209,7 @@ func TestPolicyTest(t *testing.T) {
 		if code != ExitOK {
 			t.Fatalf("exit %d\n%s%s", code, stdout, stderr)
 		}
-		if !strings.Contains(stdout, " 0 failing") {
-			t.Errorf("summary: %s", stdout)
-		}
+		wantContains(t, "summary", stdout, " 0 failing")
 	})
 	t.Run("a failing rego test exits 1 and names the test", func(t *testing.T) {
 		repo := gitfixture.New(t)

@@ -81,10 +81,6 @@ func TestRunLiveChecksFlag(t *testing.T) {
 	t.Run("the help says why it is off and what it needs", func(t *testing.T) {
 		_, stdout, _ := run(t, "run", "--help")
 		help := strings.Join(strings.Fields(stdout), " ") // the usage wraps
-		for _, want := range []string{"--live-checks", "IST0101", "routing often merges before the Services it names exist", "list on services and pods", "config/rbac/role.yaml"} {
-			if !strings.Contains(help, want) {
-				t.Errorf("run --help lacks %q:\n%s", want, stdout)
-			}
-		}
+		wantContains(t, "run --help", help, "--live-checks", "IST0101", "routing often merges before the Services it names exist", "list on services and pods", "config/rbac/role.yaml")
 	})
 }

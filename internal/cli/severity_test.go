@@ -91,9 +91,7 @@ spec:
 			}
 			if tt.wantStdout != "" {
 				_, stdout, _ := run(t, "validate", dir)
-				if !strings.Contains(stdout, tt.wantStdout) {
-					t.Errorf("stdout lacks %q:\n%s", tt.wantStdout, stdout)
-				}
+				wantContains(t, "stdout", stdout, tt.wantStdout)
 			}
 		})
 	}

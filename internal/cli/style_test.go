@@ -96,11 +96,7 @@ func TestColorInOutput(t *testing.T) {
 				t.Errorf("escape codes in the output: %t, want %t\n%q", hasESC, tt.wantColor, stdout)
 			}
 			if tt.wantColor {
-				for _, want := range []string{sgrRed + "DENY" + sgrReset + " ", sgrRed + "denied" + sgrReset + ": "} {
-					if !strings.Contains(stdout, want) {
-						t.Errorf("no %q in %q", want, stdout)
-					}
-				}
+				wantContains(t, "stdout", stdout, sgrRed+"DENY"+sgrReset+" ", sgrRed+"denied"+sgrReset+": ")
 			}
 			// Colour never changes the words.
 			if plain := stripSGR(stdout); !strings.Contains(plain, "DENY ") || !strings.Contains(plain, "denied: ") {

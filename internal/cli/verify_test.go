@@ -150,11 +150,7 @@ current-context: c
 			if code != tt.wantCode {
 				t.Fatalf("exit %d, want %d; stderr:\n%s", code, tt.wantCode, stderr)
 			}
-			for _, want := range tt.wantErr {
-				if !strings.Contains(stderr, want) {
-					t.Errorf("stderr lacks %q:\n%s", want, stderr)
-				}
-			}
+			wantContains(t, "stderr", stderr, tt.wantErr...)
 			for _, not := range tt.notErr {
 				if strings.Contains(stderr, not) {
 					t.Errorf("stderr has %q:\n%s", not, stderr)

@@ -47,11 +47,7 @@ func TestVersion(t *testing.T) {
 		if code != ExitOK {
 			t.Fatalf("exit %d", code)
 		}
-		for _, line := range []string{"reconciler ", "\n  commit ", "\n  go          " + runtime.Version(), "\n  kustomize ", "\n  opa ", "\n  kubernetes ", "\n  istio "} {
-			if !strings.Contains(stdout, line) {
-				t.Errorf("no %q in\n%s", line, stdout)
-			}
-		}
+		wantContains(t, "version", stdout, "reconciler ", "\n  commit ", "\n  go          "+runtime.Version(), "\n  kustomize ", "\n  opa ", "\n  kubernetes ", "\n  istio ")
 	})
 }
 

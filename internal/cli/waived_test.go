@@ -71,9 +71,7 @@ func TestValidateShowsWaivedResults(t *testing.T) {
 				rest = rest[i+len(w):]
 			}
 			_, jsonOut, _ := run(t, "validate", filepath.Join(dir, "overlays", "prod"), "-o", "json")
-			if !strings.Contains(jsonOut, tt.json) {
-				t.Errorf("JSON output lacks %s:\n%s", tt.json, jsonOut)
-			}
+			wantContains(t, "JSON output", jsonOut, tt.json)
 		})
 	}
 }
