@@ -255,7 +255,7 @@ func TestSyncFenceDeniesClaimsOnOtherNamespaces(t *testing.T) {
 
 	t.Run("nothing is applied", func(t *testing.T) {
 		for _, name := range []string{"reviews", "hijack"} {
-			checkAbsent(t, vsGVK, ns, name)
+			env.CheckAbsent(t, vsGVK, ns, name)
 		}
 		if s := getSync(t, obj).Status; s.LastAppliedRevision != "" || s.Inventory != nil {
 			t.Errorf("lastAppliedRevision %q, inventory %+v; want none", s.LastAppliedRevision, s.Inventory)
@@ -316,9 +316,9 @@ func TestSyncFencesNamespaces(t *testing.T) {
 			})
 
 			t.Run("nothing is applied", func(t *testing.T) {
-				checkAbsent(t, vsGVK, ns, "reviews")
-				checkAbsent(t, vsGVK, other, "payments")
-				checkAbsent(t, namespaceGVK, "", other)
+				env.CheckAbsent(t, vsGVK, ns, "reviews")
+				env.CheckAbsent(t, vsGVK, other, "payments")
+				env.CheckAbsent(t, namespaceGVK, "", other)
 				if s := getSync(t, obj).Status; s.LastAppliedRevision != "" || s.Inventory != nil {
 					t.Errorf("lastAppliedRevision %q, inventory %+v; want none", s.LastAppliedRevision, s.Inventory)
 				}

@@ -14,7 +14,6 @@ import (
 	"github.com/go-logr/logr/funcr"
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -295,15 +294,6 @@ func weights(vs *unstructured.Unstructured) []int64 {
 		return routes[0]
 	}
 	return nil
-}
-
-// checkAbsent checks that the object of kind gvk named ns/name does not
-// exist.
-func checkAbsent(t *testing.T, gvk schema.GroupVersionKind, ns, name string) {
-	t.Helper()
-	if _, err := get(gvk, ns, name); !apierrors.IsNotFound(err) {
-		t.Errorf("%s %s/%s: %v, want none (NotFound)", gvk.Kind, ns, name, err)
-	}
 }
 
 // checkWeights checks the weights of the first http route of VirtualService

@@ -126,7 +126,7 @@ func TestImpersonation(t *testing.T) {
 				t.Error("a denied revision did not stall the IntentSync")
 			}
 			for _, target := range [][2]string{{ns, "reviews"}, {"istio-system", "escape-" + ns[len(ns)-8:]}} {
-				checkAbsent(t, vsGVK, target[0], target[1])
+				env.CheckAbsent(t, vsGVK, target[0], target[1])
 			}
 
 			// Within the tenant's rights, the revision is applied.

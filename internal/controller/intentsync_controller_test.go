@@ -217,7 +217,7 @@ func TestSyncStallsOnADeniedCommit(t *testing.T) {
 		if diff := cmp.Diff(before, resourceVersions(t, ns)); diff != "" {
 			t.Errorf("resourceVersions moved (-before +after):\n%s", diff)
 		}
-		checkAbsent(t, vsGVK, ns, "ratings")
+		env.CheckAbsent(t, vsGVK, ns, "ratings")
 	})
 
 	t.Run("the denied revision is not retried in a loop", func(t *testing.T) {
@@ -364,7 +364,7 @@ func TestDeletingAPruningSyncRemovesWhatItApplied(t *testing.T) {
 		return nil
 	})
 	for _, gvk := range []schema.GroupVersionKind{vsGVK, drGVK} {
-		checkAbsent(t, gvk, ns, "reviews")
+		env.CheckAbsent(t, gvk, ns, "reviews")
 	}
 	inv := &corev1.ConfigMap{}
 	if err := env.Client.Get(t.Context(), client.ObjectKey{Namespace: apply.DefaultInventoryNamespace, Name: inventoryName(obj)}, inv); !apierrors.IsNotFound(err) {

@@ -80,7 +80,7 @@ func TestLiveChecksDenyARouteToAMissingService(t *testing.T) {
 		if diff := cmp.Diff(map[string]string{}, resourceVersions(t, ns)); diff != "" {
 			t.Errorf("mesh objects in %s (-want +got):\n%s", ns, diff)
 		}
-		checkAbsent(t, vsGVK, ns, "reviews")
+		env.CheckAbsent(t, vsGVK, ns, "reviews")
 	})
 
 	t.Run("once the Service exists, a new commit applies", func(t *testing.T) {

@@ -69,7 +69,7 @@ func TestObjectsBelongToOneIntentSync(t *testing.T) {
 	}
 	// Nothing of the revision was applied, and it stays so over polls.
 	time.Sleep(3 * time.Second)
-	checkAbsent(t, vsGVK, ns, "details")
+	env.CheckAbsent(t, vsGVK, ns, "details")
 	if owner, w := ownerOf(t, ns, "reviews"); owner != "mesh" || !cmp.Equal(w, []int64{80, 20}) {
 		t.Errorf("reviews is applied by %q with weights %v, want mesh's 80/20", owner, w)
 	}

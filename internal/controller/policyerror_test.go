@@ -146,7 +146,7 @@ func TestSyncRetriesAPolicyTimeout(t *testing.T) {
 
 	t.Run("a budget of a microsecond is a PolicyTimeout, retried with backoff, nothing applied", func(t *testing.T) {
 		timesOut(t, "1µs", "")
-		checkAbsent(t, vsGVK, ns, "reviews")
+		env.CheckAbsent(t, vsGVK, ns, "reviews")
 	})
 
 	t.Run("with a normal budget the same revision becomes Ready", func(t *testing.T) {

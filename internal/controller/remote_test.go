@@ -104,7 +104,7 @@ func TestRemoteCluster(t *testing.T) {
 		if diff := cmp.Diff([]int64{80, 20}, weights(vs)); diff != "" {
 			t.Errorf("remote weights (-want +got):\n%s", diff)
 		}
-		checkAbsent(t, vsGVK, ns, "reviews")
+		env.CheckAbsent(t, vsGVK, ns, "reviews")
 		inv := &corev1.ConfigMap{}
 		if err := remote.Client.Get(t.Context(), client.ObjectKey{Namespace: "meshintent-system", Name: ns + ".far"}, inv); err != nil {
 			t.Errorf("inventory in the remote cluster: %v", err)
@@ -311,7 +311,7 @@ clusters:
 	if _, err := os.Stat(marker); err == nil {
 		t.Error("the exec plugin's command ran")
 	}
-	checkAbsent(t, vsGVK, ns, "reviews")
+	env.CheckAbsent(t, vsGVK, ns, "reviews")
 }
 
 // clusterCA adds a line to the cluster of the test kubeconfig's head.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -25,6 +26,15 @@ func (e *Env) MustGet(t testing.TB, gvk schema.GroupVersionKind, ns, name string
 		t.Fatalf("%s %s/%s: %v", gvk.Kind, ns, name, err)
 	}
 	return u
+}
+
+// CheckAbsent fails t unless the object of kind gvk named ns/name does not
+// exist.
+func (e *Env) CheckAbsent(t testing.TB, gvk schema.GroupVersionKind, ns, name string) {
+	t.Helper()
+	if _, err := e.Get(t.Context(), gvk, ns, name); !apierrors.IsNotFound(err) {
+		t.Errorf("%s %s/%s: %v, want none (NotFound)", gvk.Kind, ns, name, err)
+	}
 }
 
 // RouteWeights returns the destination weights of each http route of a

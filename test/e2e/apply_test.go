@@ -8,7 +8,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -115,9 +114,7 @@ func TestApplyLifecycle(t *testing.T) {
 			t.Fatalf("apply --prune exited %d:\n%s", code, stdout)
 		}
 		for _, gvk := range []schema.GroupVersionKind{vsGVK, drGVK} {
-			if _, err := get(t, gvk, "bookinfo", "ratings"); !apierrors.IsNotFound(err) {
-				t.Errorf("%s ratings still there (err %v)", gvk.Kind, err)
-			}
+			env.CheckAbsent(t, gvk, "bookinfo", "ratings")
 		}
 		mustGet(t, vsGVK, "bookinfo", "reviews")
 		if err := env.Client.Get(t.Context(), client.ObjectKey{Name: "bookinfo"}, &corev1.Namespace{}); err != nil {

@@ -38,11 +38,6 @@ func create[T client.Object](t *testing.T, objs ...T) {
 	}
 }
 
-// get is env.Get.
-func get(t *testing.T, gvk schema.GroupVersionKind, ns, name string) (*unstructured.Unstructured, error) {
-	return env.Get(t.Context(), gvk, ns, name)
-}
-
 // mustGet is env.MustGet.
 func mustGet(t *testing.T, gvk schema.GroupVersionKind, ns, name string) *unstructured.Unstructured {
 	t.Helper()
